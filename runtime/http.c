@@ -1,0 +1,218 @@
+#include "http.h"
+
+#include "mem.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef SMROTATE_VERSION
+#define SMROTATE_VERSION "0.0.0"
+#endif
+
+int http_global_init(struct sm_err *err) {
+    CURLcode rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, sm_malloc, sm_free, sm_realloc,
+                                       sm_strdup, sm_calloc);
+    if (rc != CURLE_OK) {
+        return sm_err_set(err, SM_ERR_INTERNAL, "libcurl initialisation failed: %s",
+                          curl_easy_strerror(rc));
+    }
+    return 0;
+}
+
+int http_client_init(struct http_client *c, struct sm_err *err) {
+    c->curl = curl_easy_init();
+    if (c->curl == NULL) {
+        return sm_err_set(err, SM_ERR_NOMEM, "could not create an HTTP handle");
+    }
+    return 0;
+}
+
+void http_client_clean_up(struct http_client *c) {
+    if (c == NULL || c->curl == NULL) {
+        return;
+    }
+    curl_easy_cleanup(c->curl);
+    c->curl = NULL;
+}
+
+void http_response_init(struct http_response *r, size_t body_max) {
+    r->status = 0;
+    sm_buf_init(&r->body, body_max);
+    sm_buf_init(&r->headers, SM_LIMIT_HEADERS);
+}
+
+void http_response_clean_up(struct http_response *r) {
+    if (r == NULL) {
+        return;
+    }
+    sm_buf_clean_up(&r->body);
+    sm_buf_clean_up(&r->headers);
+}
+
+struct capture {
+    struct http_response *resp;
+    struct sm_err err; /* why a callback stopped the transfer */
+    bool failed;
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+    struct capture *cap = userdata;
+    size_t n = size * nmemb;
+    if (sm_buf_append(&cap->resp->body, ptr, n, &cap->err) != 0) {
+        cap->failed = true;
+        return 0;
+    }
+    return n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
+    struct capture *cap = userdata;
+    size_t n = size * nmemb;
+    /* A status line starts a new header block (after a 100 Continue or a redirect). */
+    if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+        sm_buf_reset(&cap->resp->headers);
+        return n;
+    }
+    const char *colon = memchr(ptr, ':', n);
+    if (colon == NULL) {
+        return n;
+    }
+    size_t name_len = (size_t)(colon - ptr);
+    const char *v = colon + 1;
+    const char *end = ptr + n;
+    while (v < end && (*v == ' ' || *v == '\t')) {
+        v++;
+    }
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    struct sm_buf *h = &cap->resp->headers;
+    size_t start = h->len;
+    if (sm_buf_append(h, ptr, name_len, &cap->err) != 0 ||
+        sm_buf_append(h, "", 1, &cap->err) != 0 ||
+        sm_buf_append(h, v, (size_t)(end - v), &cap->err) != 0 ||
+        sm_buf_append(h, "", 1, &cap->err) != 0) {
+        cap->failed = true;
+        return 0;
+    }
+    for (size_t i = start; i < start + name_len; i++) {
+        h->data[i] = (char)tolower((unsigned char)h->data[i]);
+    }
+    return n;
+}
+
+const char *http_response_header(const struct http_response *resp, const char *name) {
+    const struct sm_buf *h = &resp->headers;
+    size_t i = 0;
+    while (i < h->len) {
+        const char *k = h->data + i;
+        size_t klen = strlen(k);
+        const char *v = k + klen + 1;
+        if (strcasecmp(k, name) == 0) {
+            return v;
+        }
+        i += klen + 1 + strlen(v) + 1;
+    }
+    return NULL;
+}
+
+static enum sm_code classify(CURLcode rc) {
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return SM_ERR_DEADLINE;
+    case CURLE_OUT_OF_MEMORY:
+        return SM_ERR_NOMEM;
+    default:
+        return SM_ERR_TRANSPORT;
+    }
+}
+
+int http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp,
+                 struct sm_err *err) {
+    int result = -1;
+    CURL *curl = c->curl;
+    struct curl_slist *headers = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct capture cap = {.resp = resp};
+    sm_err_clear(&cap.err);
+
+    resp->status = 0;
+    sm_buf_reset(&resp->body);
+    sm_buf_reset(&resp->headers);
+
+    /* Reset keeps the connection cache: keep-alive survives across requests. */
+    curl_easy_reset(curl);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        struct curl_slist *next = curl_slist_append(headers, req->headers[i]);
+        if (next == NULL) {
+            sm_err_set(err, SM_ERR_NOMEM, "out of memory building %s %s", req->method, req->url);
+            goto out;
+        }
+        headers = next;
+    }
+    if (strcmp(req->method, "POST") == 0) {
+        /* No 100-continue round trip; no chunked upload. */
+        const char *extra[] = {"Expect:", "Transfer-Encoding:"};
+        for (size_t i = 0; i < 2; i++) {
+            struct curl_slist *next = curl_slist_append(headers, extra[i]);
+            if (next == NULL) {
+                sm_err_set(err, SM_ERR_NOMEM, "out of memory building %s %s", req->method,
+                           req->url);
+                goto out;
+            }
+            headers = next;
+        }
+    }
+
+    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "smrotate/" SMROTATE_VERSION);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &cap);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &cap);
+    if (req->ca_file != NULL) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
+    }
+    if (strcmp(req->method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+    CURLcode rc = curl_easy_perform(curl);
+    if (cap.failed) {
+        *err = cap.err;
+        sm_err_prefix(err, "%s %s", req->method, req->url);
+        goto out;
+    }
+    if (rc != CURLE_OK) {
+        sm_err_set(err, classify(rc), "%s %s failed: %s", req->method, req->url,
+                   errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+        goto out;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (sm_buf_ensure(&resp->body, err) != 0) {
+        goto out;
+    }
+    result = 0;
+out:
+    /* The handle must not keep pointers to our stack or to freed header lists. */
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+    curl_slist_free_all(headers);
+    return result;
+}

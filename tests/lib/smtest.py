@@ -1,0 +1,50 @@
+"""Runner for Python test scripts: `python3 script.py <name>` runs test_<name>().
+
+Every `def test_<name>(` in a script becomes ctest <name> (see tests/CMakeLists.txt). A test
+passes when its function returns, and fails on any exception. Helpers here are standard library
+only.
+"""
+import os
+import sys
+import traceback
+
+
+def run(module_globals):
+    if len(sys.argv) != 2:
+        print("usage: %s <test-name>" % sys.argv[0], file=sys.stderr)
+        sys.exit(2)
+    name = sys.argv[1]
+    fn = module_globals.get("test_" + name)
+    if fn is None:
+        print("no test named %s" % name, file=sys.stderr)
+        sys.exit(2)
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - any failure fails the test
+        traceback.print_exc()
+        print("FAIL %s" % name)
+        sys.exit(1)
+    print("PASS %s" % name)
+    sys.exit(0)
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError("%s is not set: run this test through ctest" % name)
+    return value
+
+
+def assert_eq(actual, expected, what=""):
+    if actual != expected:
+        raise AssertionError("%s: expected %r, got %r" % (what, expected, actual))
+
+
+def assert_in(needle, haystack, what=""):
+    if needle not in haystack:
+        raise AssertionError("%s: expected %r in %r" % (what, needle, haystack))
+
+
+def assert_not_in(needle, haystack, what=""):
+    if needle in haystack:
+        raise AssertionError("%s: %r must not appear" % (what, needle if len(str(needle)) < 8 else "<secret>"))
