@@ -46,7 +46,7 @@ enum sm_code {
         SM_ERR_COUNT_
 };
 
-#define SM_ERR_MSG_MAX 512
+#define SM_ERR_MSG_MAX 1024
 #define SM_ERR_TYPE_MAX 96
 
 struct sm_err {

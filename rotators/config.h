@@ -1,0 +1,41 @@
+/*
+ * config: the rotation function's settings, read once from the environment at init.
+ *
+ * Password policy (the names and parsing of AWS's templates): EXCLUDE_CHARACTERS (default: the
+ * engine's set), PASSWORD_LENGTH (32), EXCLUDE_NUMBERS, EXCLUDE_PUNCTUATION, EXCLUDE_UPPERCASE,
+ * EXCLUDE_LOWERCASE (false), REQUIRE_EACH_INCLUDED_TYPE (true); a boolean is true when its
+ * lower-cased value is one of true, 1, y, yes.
+ * Database TLS: SMROTATE_DB_CA_FILE, default certs/rds-global-bundle.pem next to the bootstrap
+ * executable when present, else the system bundle. SMROTATE_DB_CONNECT_TIMEOUT_MS (5000).
+ * Strategy: from the Handler setting (_HANDLER), see strategy.h.
+ */
+#ifndef ROT_CONFIG_H
+#define ROT_CONFIG_H
+
+#include "err.h"
+#include "secretsmanager.h"
+#include "strategy.h"
+
+#include <stdbool.h>
+
+struct rot_config {
+    const struct rot_strategy *strategy;
+    /* exclude_characters is NULL here when EXCLUDE_CHARACTERS is unset: the engine's default
+     * applies. The strings are owned by the config. */
+    struct smc_password_policy policy;
+    char *exclude_characters;
+    char *db_ca_file; /* NULL: the database library's default */
+    long db_connect_timeout_ms;
+};
+
+/* Reads the settings. handler is the _HANDLER value (may be NULL). Returns 0, or -1 with err
+ * (SM_ERR_CONFIG naming the variable and the accepted values). Caller releases cfg with
+ * rot_config_clean_up, also after a failure. */
+int rot_config_from_env(const char *handler, struct rot_config *cfg, struct sm_err *err);
+
+void rot_config_clean_up(struct rot_config *cfg);
+
+/* true for true/1/y/yes (any case); the templates' parsing. */
+bool rot_config_parse_bool(const char *value);
+
+#endif

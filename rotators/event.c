@@ -1,0 +1,139 @@
+#include "event.h"
+
+#include "json.h"
+#include "mem.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const s_steps[] = {
+    [ROT_STEP_CREATE] = "createSecret",
+    [ROT_STEP_SET] = "setSecret",
+    [ROT_STEP_TEST] = "testSecret",
+    [ROT_STEP_FINISH] = "finishSecret",
+};
+
+const char *rot_step_name(enum rot_step step) {
+    return s_steps[step];
+}
+
+/* A printable, bounded rendering of an untrusted string for an error message. */
+static void sanitise(const char *in, char *out, size_t cap) {
+    size_t j = 0;
+    for (size_t i = 0; in[i] != '\0' && j + 4 < cap; i++) {
+        unsigned char c = (unsigned char)in[i];
+        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (in[0] != '\0' && strlen(in) >= cap - 4) {
+        memcpy(out + j, "...", 3);
+        j += 3;
+    }
+    out[j] = '\0';
+}
+
+static int get_string(const cJSON *root, const char *key, size_t min, size_t max, bool required,
+                      char **out, struct sm_err *err) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (item == NULL || cJSON_IsNull(item)) {
+        if (required) {
+            return sm_err_set(err, SM_ERR_EVENT, "the event has no %s", key);
+        }
+        return 0;
+    }
+    if (!cJSON_IsString(item)) {
+        return sm_err_set(err, SM_ERR_EVENT, "the event's %s must be a string", key);
+    }
+    size_t len = strlen(item->valuestring);
+    if (len == 0 && !required) {
+        return 0;
+    }
+    if (len < min || len > max) {
+        return sm_err_set(err, SM_ERR_EVENT, "the event's %s must be %zu to %zu characters long",
+                          key, min, max);
+    }
+    *out = sm_strdup(item->valuestring);
+    if (*out == NULL) {
+        return sm_err_set(err, SM_ERR_NOMEM, "out of memory reading the event");
+    }
+    return 0;
+}
+
+static bool token_chars_ok(const char *s) {
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x21 || c > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int rot_event_parse(const char *payload, size_t len, struct rot_event *ev, struct sm_err *err) {
+    int result = -1;
+    cJSON *root = NULL;
+    memset(ev, 0, sizeof(*ev));
+
+    root = sm_json_parse(payload, len, SM_ERR_EVENT, "the event", err);
+    if (root == NULL) {
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        sm_err_set(err, SM_ERR_EVENT, "the event must be a JSON object");
+        goto out;
+    }
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(root, "Step");
+    if (step == NULL) {
+        sm_err_set(err, SM_ERR_EVENT, "the event has no Step");
+        goto out;
+    }
+    if (!cJSON_IsString(step)) {
+        sm_err_set(err, SM_ERR_EVENT, "the event's Step must be a string");
+        goto out;
+    }
+    if (get_string(root, "SecretId", 1, 2048, true, &ev->secret_id, err) != 0 ||
+        get_string(root, "ClientRequestToken", 32, 64, true, &ev->token, err) != 0 ||
+        get_string(root, "RotationToken", 1, 256, false, &ev->rotation_token, err) != 0) {
+        goto out;
+    }
+    /* Both are printed in messages and sent to AWS: printable ASCII only. */
+    if (!token_chars_ok(ev->secret_id)) {
+        sm_err_set(err, SM_ERR_EVENT, "the event's SecretId has invalid characters");
+        goto out;
+    }
+    if (!token_chars_ok(ev->token)) {
+        sm_err_set(err, SM_ERR_EVENT, "the event's ClientRequestToken has invalid characters");
+        goto out;
+    }
+    bool found = false;
+    for (size_t i = 0; i < sizeof(s_steps) / sizeof(s_steps[0]); i++) {
+        if (strcmp(step->valuestring, s_steps[i]) == 0) {
+            ev->step = (enum rot_step)i;
+            found = true;
+        }
+    }
+    if (!found) {
+        /* The template's wording; the step name is bounded and made printable. */
+        char shown[72];
+        sanitise(step->valuestring, shown, sizeof(shown));
+        sm_err_set(err, SM_ERR_ROTATION, "Invalid step parameter %s for secret %s", shown,
+                   ev->secret_id);
+        goto out;
+    }
+    result = 0;
+out:
+    cJSON_Delete(root);
+    return result;
+}
+
+void rot_event_clean_up(struct rot_event *ev) {
+    if (ev == NULL) {
+        return;
+    }
+    sm_free(ev->secret_id);
+    sm_free(ev->token);
+    sm_free(ev->rotation_token);
+    ev->secret_id = NULL;
+    ev->token = NULL;
+    ev->rotation_token = NULL;
+}

@@ -1,0 +1,552 @@
+#include "rotation.h"
+
+#include "log.h"
+#include "mem.h"
+#include "secret.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define STAGE_CURRENT "AWSCURRENT"
+#define STAGE_PENDING "AWSPENDING"
+#define STAGE_PREVIOUS "AWSPREVIOUS"
+#define CLONE_SUFFIX "_clone"
+
+/* One step's working state. */
+struct run {
+    struct rot_context *ctx;
+    const struct rot_event *ev;
+    int64_t deadline_ms;
+    struct smc_description desc; /* from the prologue's DescribeSecret */
+};
+
+int rot_alternate_username(const char *username, char *out, size_t cap) {
+    size_t len = strlen(username);
+    size_t suffix = strlen(CLONE_SUFFIX);
+    int n;
+    if (len > suffix && strcmp(username + len - suffix, CLONE_SUFFIX) == 0) {
+        n = snprintf(out, cap, "%.*s", (int)(len - suffix), username);
+    } else {
+        n = snprintf(out, cap, "%s%s", username, CLONE_SUFFIX);
+    }
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Reads one version of a secret and validates it. A missing version leaves err->aws_type as
+ * ResourceNotFoundException so the caller can tell. */
+static int read_secret(struct run *run, const char *secret_id, const char *version_id,
+                       const char *stage, struct rot_secret *out, struct sm_err *err) {
+    int result = -1;
+    struct smc_secret_value value;
+    memset(&value, 0, sizeof(value));
+    if (smc_get_secret_value(run->ctx->sm, secret_id, version_id, stage, run->deadline_ms, &value,
+                             err) != 0) {
+        goto out;
+    }
+    if (!value.has_string) {
+        sm_err_set(err, SM_ERR_SECRET_INVALID,
+                   "the %s version of secret %s has no SecretString; this function rotates JSON "
+                   "secrets only",
+                   stage, secret_id);
+        goto out;
+    }
+    if (rot_secret_parse(value.secret_string.data, value.secret_string.len, run->ctx->engines, out,
+                         err) != 0) {
+        sm_err_prefix(err, "the %s version of secret %s", stage, secret_id);
+        goto out;
+    }
+    result = 0;
+out:
+    smc_secret_value_clean_up(&value);
+    return result;
+}
+
+static int login(struct run *run, const struct rot_secret *s, const struct rot_login *l,
+                 struct rot_conn **conn, struct sm_err *err) {
+    struct rot_connect_opts opts = {
+        .ca_file = run->ctx->config->db_ca_file,
+        .connect_timeout_ms = run->ctx->config->db_connect_timeout_ms,
+        .deadline_ms = run->deadline_ms,
+    };
+    run->ctx->stats.db_logins++;
+    return s->engine->connect(l, &opts, conn, err);
+}
+
+static int login_secret(struct run *run, const struct rot_secret *s, struct rot_conn **conn,
+                        struct sm_err *err) {
+    struct rot_login l = rot_secret_login(s);
+    return login(run, s, &l, conn, err);
+}
+
+/* --- prologue --- */
+
+/* Returns 1 when the token is already AWSCURRENT (nothing to do), 0 to go on, -1 on error. */
+static int prologue(struct run *run, struct sm_err *err) {
+    const char *arn = run->ev->secret_id;
+    const char *token = run->ev->token;
+    if (smc_describe_secret(run->ctx->sm, arn, run->deadline_ms, &run->desc, err) != 0) {
+        return -1;
+    }
+    if (run->desc.rotation_enabled == 0) {
+        return sm_err_set(err, SM_ERR_ROTATION, "Secret %s is not enabled for rotation", arn);
+    }
+    const struct smc_version *v = smc_description_find(&run->desc, token);
+    if (v == NULL) {
+        return sm_err_set(err, SM_ERR_ROTATION,
+                          "Secret version %s has no stage for rotation of secret %s.", token, arn);
+    }
+    if (smc_version_has_stage(v, STAGE_CURRENT)) {
+        SM_INFO("Secret version %s already set as AWSCURRENT for secret %s.", token, arn);
+        return 1;
+    }
+    if (!smc_version_has_stage(v, STAGE_PENDING)) {
+        return sm_err_set(err, SM_ERR_ROTATION,
+                          "Secret version %s not set as AWSPENDING for rotation of secret %s.",
+                          token, arn);
+    }
+    return 0;
+}
+
+/* --- createSecret --- */
+
+static int create_secret(struct run *run, struct sm_err *err) {
+    int result = -1;
+    const char *arn = run->ev->secret_id;
+    const struct rot_config *cfg = run->ctx->config;
+    struct rot_secret current = {0}, pending = {0};
+    struct sm_buf password, rendered;
+    sm_buf_init(&password, 4096);
+    sm_buf_init(&rendered, SM_LIMIT_SECRET_STRING);
+    char alt[512];
+
+    /* Validated before anything is staged: a broken current secret stops here. */
+    if (read_secret(run, arn, NULL, STAGE_CURRENT, &current, err) != 0) {
+        goto out;
+    }
+    if (read_secret(run, arn, run->ev->token, STAGE_PENDING, &pending, err) == 0) {
+        SM_INFO("createSecret: Successfully retrieved secret for %s.", arn);
+        result = 0;
+        goto out;
+    }
+    if (!sm_err_is_aws(err, "ResourceNotFoundException")) {
+        if (err->code == SM_ERR_SECRET_INVALID) {
+            sm_err_prefix(err,
+                          "createSecret: the pending version %s already holds a value that "
+                          "is not valid; remove its AWSPENDING label to restart rotation",
+                          run->ev->token);
+        }
+        goto out;
+    }
+
+    const char *username = NULL;
+    if (cfg->strategy->alternates_users) {
+        if (rot_alternate_username(current.username, alt, sizeof(alt)) != 0) {
+            sm_err_set(err, SM_ERR_ROTATION, "Unable to clone user, username is too long");
+            goto out;
+        }
+        size_t limit = current.engine->max_username_length(current.engine_value);
+        if (strlen(alt) > limit) {
+            sm_err_set(err, SM_ERR_ROTATION,
+                       "Unable to clone user, username length with _clone appended would exceed "
+                       "%zu characters",
+                       limit);
+            goto out;
+        }
+        username = alt;
+    }
+
+    struct smc_password_policy policy = cfg->policy;
+    if (policy.exclude_characters == NULL) {
+        policy.exclude_characters = current.engine->default_exclude_characters;
+    }
+    if (smc_get_random_password(run->ctx->sm, &policy, run->deadline_ms, &password, err) != 0 ||
+        rot_secret_render(&current, username, password.data, &rendered, err) != 0) {
+        goto out;
+    }
+    const char *stages[] = {STAGE_PENDING};
+    if (smc_put_secret_value(run->ctx->sm, arn, run->ev->token, rendered.data, rendered.len, stages,
+                             1, run->ev->rotation_token, run->deadline_ms, err) != 0) {
+        goto out;
+    }
+    SM_INFO("createSecret: Successfully put secret for ARN %s and version %s.", arn,
+            run->ev->token);
+    result = 0;
+out:
+    rot_secret_clean_up(&current);
+    rot_secret_clean_up(&pending);
+    sm_buf_clean_up(&password);
+    sm_buf_clean_up(&rendered);
+    return result;
+}
+
+/* --- setSecret --- */
+
+/* Collects why each login failed, for the final message; past its ceiling it just stops. */
+static void note_attempt(struct sm_buf *notes, const char *what, const struct sm_err *e) {
+    struct sm_err ignored;
+    sm_buf_appendf(notes, &ignored, "%s%s: %s", notes->len == 0 ? "" : "; ", what, e->msg);
+}
+
+/* Reads current and pending and checks the pending secret targets the same database. */
+static int read_current_and_pending(struct run *run, struct rot_secret *current,
+                                    struct rot_secret *pending, struct sm_err *err) {
+    const char *arn = run->ev->secret_id;
+    if (read_secret(run, arn, NULL, STAGE_CURRENT, current, err) != 0 ||
+        read_secret(run, arn, run->ev->token, STAGE_PENDING, pending, err) != 0) {
+        return -1;
+    }
+    if (current->engine != pending->engine) {
+        return sm_err_set(err, SM_ERR_ROTATION,
+                          "Attempting to modify a %s database from a %s secret",
+                          pending->engine->display_name, current->engine->display_name);
+    }
+    if (strcmp(current->host, pending->host) != 0) {
+        return sm_err_set(err, SM_ERR_ROTATION,
+                          "Attempting to modify user for host %s other than current host %s",
+                          pending->host, current->host);
+    }
+    if (current->port != pending->port) {
+        return sm_err_set(err, SM_ERR_ROTATION,
+                          "Attempting to modify user on port %d other than current port %d",
+                          pending->port, current->port);
+    }
+    return 0;
+}
+
+static int set_password(struct run *run, struct rot_conn *conn, const struct rot_secret *pending,
+                        struct sm_err *err) {
+    if (pending->engine->set_own_password(conn, pending->username, pending->password, err) != 0) {
+        return sm_err_prefix(err, "setSecret: could not set the new password for user %s",
+                             pending->username);
+    }
+    SM_INFO("setSecret: Successfully set password for user %s in %s DB for secret arn %s.",
+            pending->username, pending->engine->display_name, run->ev->secret_id);
+    return 0;
+}
+
+/* Single user: exactly one password works at a time, so try current (the common case), then
+ * pending (a rerun after the password changed), then previous (current was edited by hand). */
+static int set_single_user(struct run *run, struct sm_err *err) {
+    int result = -1;
+    const char *arn = run->ev->secret_id;
+    struct rot_secret current = {0}, pending = {0}, previous = {0};
+    struct rot_conn *conn = NULL;
+    struct sm_err attempt;
+    struct sm_buf notes;
+    sm_buf_init(&notes, SM_ERR_MSG_MAX);
+
+    if (read_current_and_pending(run, &current, &pending, err) != 0) {
+        goto out;
+    }
+    if (strcmp(current.username, pending.username) != 0) {
+        sm_err_set(err, SM_ERR_ROTATION, "Attempting to modify user %s other than current user %s",
+                   pending.username, current.username);
+        goto out;
+    }
+
+    if (login_secret(run, &current, &conn, &attempt) == 0) {
+        result = set_password(run, conn, &pending, err);
+        goto out;
+    }
+    if (attempt.code != SM_ERR_DB_LOGIN) {
+        *err = attempt;
+        sm_err_prefix(err, "setSecret: cannot log in with the AWSCURRENT secret of %s", arn);
+        goto out;
+    }
+    SM_WARN("setSecret: the AWSCURRENT secret cannot log in: %s", attempt.msg);
+    note_attempt(&notes, STAGE_CURRENT, &attempt);
+
+    if (login_secret(run, &pending, &conn, &attempt) == 0) {
+        SM_INFO("setSecret: AWSPENDING secret is already set as password in %s DB for secret arn "
+                "%s.",
+                pending.engine->display_name, arn);
+        result = 0;
+        goto out;
+    }
+    if (attempt.code != SM_ERR_DB_LOGIN) {
+        *err = attempt;
+        sm_err_prefix(err, "setSecret: cannot log in with the AWSPENDING secret of %s", arn);
+        goto out;
+    }
+    note_attempt(&notes, STAGE_PENDING, &attempt);
+
+    if (read_secret(run, arn, NULL, STAGE_PREVIOUS, &previous, &attempt) != 0) {
+        /* No previous version (first rotation) or an old one without the fields: not a
+         * candidate, as in the template. Anything else (throttling, access) is an error. */
+        if (!sm_err_is_aws(&attempt, "ResourceNotFoundException") &&
+            attempt.code != SM_ERR_SECRET_INVALID) {
+            *err = attempt;
+            goto out;
+        }
+        note_attempt(&notes, STAGE_PREVIOUS, &attempt);
+    } else if (previous.engine != current.engine ||
+               strcmp(previous.username, pending.username) != 0 ||
+               strcmp(previous.host, pending.host) != 0 || previous.port != pending.port) {
+        sm_err_set(&attempt, SM_ERR_ROTATION, "it is for user %s at %s, not user %s at %s",
+                   previous.username, previous.host, pending.username, pending.host);
+        note_attempt(&notes, STAGE_PREVIOUS, &attempt);
+    } else {
+        /* The previous secret borrows the current one's TLS setting, as in the template. */
+        previous.tls = current.tls;
+        if (login_secret(run, &previous, &conn, &attempt) == 0) {
+            SM_INFO("setSecret: logged in with the AWSPREVIOUS secret of %s", arn);
+            result = set_password(run, conn, &pending, err);
+            goto out;
+        }
+        if (attempt.code != SM_ERR_DB_LOGIN) {
+            *err = attempt;
+            sm_err_prefix(err, "setSecret: cannot log in with the AWSPREVIOUS secret of %s", arn);
+            goto out;
+        }
+        note_attempt(&notes, STAGE_PREVIOUS, &attempt);
+    }
+    sm_err_set(err, SM_ERR_DB_LOGIN,
+               "Unable to log into database with previous, current, or pending secret of secret "
+               "arn %s (%s)",
+               arn, notes.data != NULL ? notes.data : "");
+out:
+    if (conn != NULL) {
+        current.engine->disconnect(conn);
+    }
+    rot_secret_clean_up(&current);
+    rot_secret_clean_up(&pending);
+    rot_secret_clean_up(&previous);
+    sm_buf_clean_up(&notes);
+    return result;
+}
+
+/* Reads the superuser secret named by masterarn. An RDS-managed secret holds only username and
+ * password; finding its host needs the RDS API, which this function does not call yet. */
+static int read_master(struct run *run, const char *master_arn, struct rot_secret *master,
+                       struct sm_err *err) {
+    int result = -1;
+    struct smc_secret_value value;
+    memset(&value, 0, sizeof(value));
+    if (smc_get_secret_value(run->ctx->sm, master_arn, NULL, STAGE_CURRENT, run->deadline_ms,
+                             &value, err) != 0) {
+        sm_err_prefix(err, "setSecret: cannot read the master secret %s", master_arn);
+        goto out;
+    }
+    if (!value.has_string) {
+        sm_err_set(err, SM_ERR_SECRET_INVALID, "the master secret %s has no SecretString",
+                   master_arn);
+        goto out;
+    }
+    if (rot_secret_is_bare_credentials(value.secret_string.data, value.secret_string.len) == 1) {
+        sm_err_set(err, SM_ERR_UNSUPPORTED,
+                   "the master secret %s holds only username and password (an RDS-managed "
+                   "secret); finding its database through the RDS API is not supported yet: use a "
+                   "master secret that also has engine, host and port",
+                   master_arn);
+        goto out;
+    }
+    if (rot_secret_parse(value.secret_string.data, value.secret_string.len, run->ctx->engines,
+                         master, err) != 0) {
+        sm_err_prefix(err, "the master secret %s", master_arn);
+        goto out;
+    }
+    result = 0;
+out:
+    smc_secret_value_clean_up(&value);
+    return result;
+}
+
+/* Alternating users: the current login must work (confused-deputy guard), then the superuser
+ * creates or updates the alternate user. Setting its password again is idempotent, so a rerun
+ * needs no pending probe. */
+static int set_alternating_users(struct run *run, struct sm_err *err) {
+    int result = -1;
+    const char *arn = run->ev->secret_id;
+    struct rot_secret current = {0}, pending = {0}, master = {0};
+    struct rot_conn *conn = NULL, *admin = NULL;
+    char alt[512];
+
+    if (read_current_and_pending(run, &current, &pending, err) != 0) {
+        goto out;
+    }
+    if (rot_alternate_username(current.username, alt, sizeof(alt)) != 0 ||
+        strcmp(alt, pending.username) != 0) {
+        sm_err_set(err, SM_ERR_ROTATION,
+                   "Attempting to modify user %s other than current user or clone %s",
+                   pending.username, current.username);
+        goto out;
+    }
+    if (login_secret(run, &current, &conn, err) != 0) {
+        if (err->code == SM_ERR_DB_LOGIN) {
+            sm_err_prefix(err,
+                          "Unable to log into database using current credentials for "
+                          "secret %s",
+                          arn);
+        } else {
+            sm_err_prefix(err, "setSecret: cannot log in with the AWSCURRENT secret of %s", arn);
+        }
+        goto out;
+    }
+    current.engine->disconnect(conn);
+    conn = NULL;
+
+    if (current.masterarn == NULL) {
+        sm_err_set(err, SM_ERR_SECRET_INVALID,
+                   "masterarn key is missing from secret JSON (the alternating-users strategy "
+                   "needs the ARN of a superuser secret)");
+        goto out;
+    }
+    if (read_master(run, current.masterarn, &master, err) != 0) {
+        goto out;
+    }
+    if (master.engine != current.engine) {
+        sm_err_set(err, SM_ERR_ROTATION, "the master secret %s is for a %s database, not %s",
+                   current.masterarn, master.engine->display_name, current.engine->display_name);
+        goto out;
+    }
+    if (strcmp(master.host, current.host) != 0) {
+        sm_err_set(err, SM_ERR_ROTATION,
+                   "Current database host %s is not the same host as/rds replica of master %s",
+                   current.host, master.host);
+        goto out;
+    }
+    /* The superuser works in the user's database, as in the template. */
+    struct rot_login admin_login = rot_secret_login(&master);
+    admin_login.dbname = current.dbname;
+    if (login(run, &master, &admin_login, &admin, err) != 0) {
+        if (err->code == SM_ERR_DB_LOGIN) {
+            sm_err_prefix(err, "Unable to log into database using credentials in master secret %s",
+                          current.masterarn);
+        } else {
+            sm_err_prefix(err, "setSecret: cannot log in with the master secret %s",
+                          current.masterarn);
+        }
+        goto out;
+    }
+    if (current.engine->sync_alternate_user(admin, current.username, pending.username,
+                                            pending.password, err) != 0) {
+        sm_err_prefix(err, "setSecret: could not set up user %s", pending.username);
+        goto out;
+    }
+    SM_INFO("setSecret: Successfully set password for %s in %s DB for secret arn %s.",
+            pending.username, current.engine->display_name, arn);
+    result = 0;
+out:
+    if (conn != NULL) {
+        current.engine->disconnect(conn);
+    }
+    if (admin != NULL) {
+        current.engine->disconnect(admin);
+    }
+    rot_secret_clean_up(&current);
+    rot_secret_clean_up(&pending);
+    rot_secret_clean_up(&master);
+    return result;
+}
+
+/* --- testSecret --- */
+
+/* Works also when only testSecret runs (RotateImmediately=false): the pending version then holds
+ * the current value. */
+static int test_secret(struct run *run, struct sm_err *err) {
+    int result = -1;
+    const char *arn = run->ev->secret_id;
+    struct rot_secret pending = {0};
+    struct rot_conn *conn = NULL;
+
+    if (read_secret(run, arn, run->ev->token, STAGE_PENDING, &pending, err) != 0) {
+        goto out;
+    }
+    if (login_secret(run, &pending, &conn, err) != 0) {
+        if (err->code == SM_ERR_DB_LOGIN) {
+            sm_err_prefix(err, "Unable to log into database with pending secret of secret ARN %s",
+                          arn);
+        } else {
+            sm_err_prefix(err, "testSecret: cannot log in with the AWSPENDING secret of %s", arn);
+        }
+        goto out;
+    }
+    if (pending.engine->check(conn, err) != 0) {
+        sm_err_prefix(err,
+                      "testSecret: logged in with the AWSPENDING secret of %s, but a query "
+                      "failed",
+                      arn);
+        goto out;
+    }
+    SM_INFO("testSecret: Successfully signed into %s DB with AWSPENDING secret in %s.",
+            pending.engine->display_name, arn);
+    result = 0;
+out:
+    if (conn != NULL) {
+        pending.engine->disconnect(conn);
+    }
+    rot_secret_clean_up(&pending);
+    return result;
+}
+
+/* --- finishSecret --- */
+
+static const struct smc_version *stage_holder(const struct smc_description *d, const char *stage) {
+    for (size_t i = 0; i < d->n_versions; i++) {
+        if (smc_version_has_stage(&d->versions[i], stage)) {
+            return &d->versions[i];
+        }
+    }
+    return NULL;
+}
+
+static int finish_secret(struct run *run, struct sm_err *err) {
+    const char *arn = run->ev->secret_id;
+    const char *token = run->ev->token;
+    const struct smc_version *holder = stage_holder(&run->desc, STAGE_CURRENT);
+    if (smc_update_secret_version_stage(run->ctx->sm, arn, STAGE_CURRENT, token,
+                                        holder != NULL ? holder->version_id : NULL,
+                                        run->deadline_ms, err) != 0) {
+        /* A retried call whose first attempt had landed fails because the label already moved:
+         * look again before reporting failure. */
+        struct smc_description again;
+        struct sm_err look;
+        memset(&again, 0, sizeof(again));
+        bool moved = false;
+        if (smc_describe_secret(run->ctx->sm, arn, run->deadline_ms, &again, &look) == 0) {
+            const struct smc_version *v = smc_description_find(&again, token);
+            moved = v != NULL && smc_version_has_stage(v, STAGE_CURRENT);
+        }
+        smc_description_clean_up(&again);
+        if (!moved) {
+            return -1;
+        }
+    }
+    SM_INFO("finishSecret: Successfully set AWSCURRENT stage to version %s for secret %s.", token,
+            arn);
+    return 0;
+}
+
+int rot_run_step(struct rot_context *ctx, const struct rot_event *ev, int64_t deadline_ms,
+                 struct sm_err *err) {
+    int result = -1;
+    struct run run = {.ctx = ctx, .ev = ev, .deadline_ms = deadline_ms};
+    memset(&run.desc, 0, sizeof(run.desc));
+    sm_log_set_rotation(rot_step_name(ev->step), ev->secret_id);
+
+    int pro = prologue(&run, err);
+    if (pro != 0) {
+        result = pro == 1 ? 0 : -1;
+        goto out;
+    }
+    switch (ev->step) {
+    case ROT_STEP_CREATE:
+        result = create_secret(&run, err);
+        break;
+    case ROT_STEP_SET:
+        result = ctx->config->strategy->alternates_users ? set_alternating_users(&run, err)
+                                                         : set_single_user(&run, err);
+        break;
+    case ROT_STEP_TEST:
+        result = test_secret(&run, err);
+        break;
+    case ROT_STEP_FINISH:
+        result = finish_secret(&run, err);
+        break;
+    }
+out:
+    smc_description_clean_up(&run.desc);
+    sm_log_set_rotation(NULL, NULL);
+    return result;
+}

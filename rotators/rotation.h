@@ -1,0 +1,45 @@
+/*
+ * rotation: the four Secrets Manager rotation steps, engine- and SQL-agnostic.
+ *
+ * Owns the staging-label logic (AWSPENDING / AWSCURRENT / AWSPREVIOUS), the prologue checks every
+ * step runs, idempotency (every step converges when Secrets Manager retries it), and the
+ * single-user and alternating-users set flows. It talks to Secrets Manager through the client in
+ * runtime/secretsmanager.h and to databases only through the engine vtable (engine.h).
+ *
+ * Behaviour follows AWS's rotation templates (same messages where a user would notice), with the
+ * deliberate deviations README lists: strict validation before anything is staged, current-first
+ * login order in single-user setSecret, no plaintext downgrade, RotationToken forwarded.
+ */
+#ifndef ROT_ROTATION_H
+#define ROT_ROTATION_H
+
+#include "config.h"
+#include "engine.h"
+#include "err.h"
+#include "event.h"
+#include "secretsmanager.h"
+
+#include <stdint.h>
+
+struct rot_stats {
+    unsigned db_logins; /* database connection attempts (benchmarks) */
+};
+
+struct rot_context {
+    struct smc_client *sm;                   /* borrowed */
+    const struct rot_engine *const *engines; /* registry, borrowed (rot_engines by default) */
+    const struct rot_config *config;         /* borrowed */
+    struct rot_stats stats;
+};
+
+/* Runs ev's step for ev's secret. deadline_ms (epoch ms, 0 = none) bounds every call. Returns 0
+ * when the step succeeded or had nothing left to do, or -1 with err set to a message for the
+ * operator (never a secret value). */
+int rot_run_step(struct rot_context *ctx, const struct rot_event *ev, int64_t deadline_ms,
+                 struct sm_err *err);
+
+/* The alternating-users name rule: "X_clone" -> "X", "X" -> "X_clone". Writes into out;
+ * returns -1 when out is too small. */
+int rot_alternate_username(const char *username, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,467 @@
+#include "secret.h"
+
+#include "json.h"
+#include "mem.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* --- a scanner over the top-level object, for byte spans (cJSON keeps none) --- */
+
+struct member {
+    size_t key_start, key_end; /* raw key token, quotes included */
+    size_t val_start, val_end; /* raw value */
+};
+
+typedef int member_fn(const char *s, const struct member *m, void *ctx);
+
+static size_t skip_ws(const char *s, size_t len, size_t i) {
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
+        i++;
+    }
+    return i;
+}
+
+/* s[*i] is '"'; moves *i past the closing quote. */
+static int skip_string(const char *s, size_t len, size_t *i) {
+    size_t j = *i + 1;
+    while (j < len && s[j] != '"') {
+        j += s[j] == '\\' ? 2 : 1;
+    }
+    if (j >= len) {
+        return -1;
+    }
+    *i = j + 1;
+    return 0;
+}
+
+static int skip_value(const char *s, size_t len, size_t *i) {
+    size_t j = *i;
+    if (j >= len) {
+        return -1;
+    }
+    if (s[j] == '"') {
+        return skip_string(s, len, i);
+    }
+    if (s[j] == '{' || s[j] == '[') {
+        size_t depth = 0;
+        while (j < len) {
+            if (s[j] == '"') {
+                if (skip_string(s, len, &j) != 0) {
+                    return -1;
+                }
+                continue;
+            }
+            if (s[j] == '{' || s[j] == '[') {
+                depth++;
+            } else if (s[j] == '}' || s[j] == ']') {
+                if (--depth == 0) {
+                    *i = j + 1;
+                    return 0;
+                }
+            }
+            j++;
+        }
+        return -1;
+    }
+    while (j < len && strchr(",}] \t\r\n", s[j]) == NULL) {
+        j++;
+    }
+    if (j == *i) {
+        return -1;
+    }
+    *i = j;
+    return 0;
+}
+
+/* Calls fn for each member of the top-level object, in order. -1 on malformed input. */
+static int scan_members(const char *s, size_t len, member_fn *fn, void *ctx) {
+    size_t i = skip_ws(s, len, 0);
+    if (i >= len || s[i] != '{') {
+        return -1;
+    }
+    i = skip_ws(s, len, i + 1);
+    if (i < len && s[i] == '}') {
+        return 0;
+    }
+    while (i < len) {
+        struct member m;
+        if (s[i] != '"') {
+            return -1;
+        }
+        m.key_start = i;
+        if (skip_string(s, len, &i) != 0) {
+            return -1;
+        }
+        m.key_end = i;
+        i = skip_ws(s, len, i);
+        if (i >= len || s[i] != ':') {
+            return -1;
+        }
+        i = skip_ws(s, len, i + 1);
+        m.val_start = i;
+        if (skip_value(s, len, &i) != 0) {
+            return -1;
+        }
+        m.val_end = i;
+        int rc = fn(s, &m, ctx);
+        if (rc != 0) {
+            return rc;
+        }
+        i = skip_ws(s, len, i);
+        if (i < len && s[i] == ',') {
+            i = skip_ws(s, len, i + 1);
+            continue;
+        }
+        return i < len && s[i] == '}' ? 0 : -1;
+    }
+    return -1;
+}
+
+/* Whether the raw key token (quotes included) decodes to name. */
+static bool key_is(const char *s, const struct member *m, const char *name) {
+    const char *raw = s + m->key_start + 1;
+    size_t raw_len = m->key_end - m->key_start - 2;
+    if (memchr(raw, '\\', raw_len) == NULL) {
+        return raw_len == strlen(name) && memcmp(raw, name, raw_len) == 0;
+    }
+    cJSON *k = cJSON_ParseWithLength(s + m->key_start, m->key_end - m->key_start);
+    bool same = cJSON_IsString(k) && strcmp(k->valuestring, name) == 0;
+    cJSON_Delete(k);
+    return same;
+}
+
+/* Whether a raw JSON string token decodes to something containing U+0000 (which a C string
+ * would silently cut short). */
+static bool raw_string_has_nul(const char *s, size_t start, size_t end) {
+    for (size_t i = start + 1; i + 1 < end; i++) {
+        if (s[i] != '\\') {
+            continue;
+        }
+        if (s[i + 1] == 'u' && i + 5 < end && memcmp(s + i + 2, "0000", 4) == 0) {
+            return true;
+        }
+        i++; /* skip the escaped character */
+    }
+    return false;
+}
+
+/* --- validation --- */
+
+static const char *const s_known[] = {"engine", "host",   "username", "password",
+                                      "port",   "dbname", "ssl",      "masterarn"};
+#define N_KNOWN (sizeof(s_known) / sizeof(s_known[0]))
+
+struct check_ctx {
+    int counts[N_KNOWN];
+    const char *nul_field; /* a known field whose string holds U+0000 */
+};
+
+static int check_member(const char *s, const struct member *m, void *ctx) {
+    struct check_ctx *c = ctx;
+    for (size_t k = 0; k < N_KNOWN; k++) {
+        if (key_is(s, m, s_known[k])) {
+            c->counts[k]++;
+            if (s[m->val_start] == '"' && raw_string_has_nul(s, m->val_start, m->val_end)) {
+                c->nul_field = s_known[k];
+            }
+        }
+    }
+    return 0;
+}
+
+static const char *type_name(const cJSON *item) {
+    if (cJSON_IsString(item)) {
+        return "string";
+    }
+    if (cJSON_IsNumber(item)) {
+        return "number";
+    }
+    if (cJSON_IsBool(item)) {
+        return "boolean";
+    }
+    if (cJSON_IsNull(item)) {
+        return "null";
+    }
+    if (cJSON_IsArray(item)) {
+        return "array";
+    }
+    return "object";
+}
+
+static int required_string(const cJSON *root, const char *key, const char **out,
+                           struct sm_err *err) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (item == NULL) {
+        return sm_err_set(err, SM_ERR_SECRET_INVALID, "%s key is missing from secret JSON", key);
+    }
+    if (!cJSON_IsString(item)) {
+        return sm_err_set(err, SM_ERR_SECRET_INVALID,
+                          "%s in secret JSON must be a string, not a %s", key, type_name(item));
+    }
+    if (item->valuestring[0] == '\0') {
+        return sm_err_set(err, SM_ERR_SECRET_INVALID, "%s in secret JSON must not be empty", key);
+    }
+    *out = item->valuestring;
+    return 0;
+}
+
+static int optional_string(const cJSON *root, const char *key, const char **out,
+                           struct sm_err *err) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    *out = NULL;
+    if (item == NULL || cJSON_IsNull(item)) {
+        return 0;
+    }
+    if (!cJSON_IsString(item)) {
+        return sm_err_set(err, SM_ERR_SECRET_INVALID,
+                          "%s in secret JSON must be a string, not a %s", key, type_name(item));
+    }
+    if (item->valuestring[0] != '\0') {
+        *out = item->valuestring;
+    }
+    return 0;
+}
+
+static int parse_port(const cJSON *root, int default_port, int *out, struct sm_err *err) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "port");
+    *out = default_port;
+    if (item == NULL || cJSON_IsNull(item)) {
+        return 0;
+    }
+    long value = -1;
+    if (cJSON_IsNumber(item)) {
+        double d = item->valuedouble;
+        if (d >= 1 && d <= 65535 && d == (double)(long)d) {
+            value = (long)d;
+        }
+    } else if (cJSON_IsString(item)) {
+        const char *p = item->valuestring;
+        size_t n = strlen(p);
+        if (n >= 1 && n <= 5 && strspn(p, "0123456789") == n) {
+            value = strtol(p, NULL, 10);
+        }
+    }
+    if (value < 1 || value > 65535) {
+        return sm_err_set(err, SM_ERR_SECRET_INVALID,
+                          "port in secret JSON must be a whole number from 1 to 65535 (a number "
+                          "or a numeric string); this one is a %s that is not",
+                          type_name(item));
+    }
+    *out = (int)value;
+    return 0;
+}
+
+/* The templates' get_ssl_config, with our no-downgrade reading of "try TLS". */
+static enum rot_tls parse_tls(const cJSON *root) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "ssl");
+    if (cJSON_IsBool(item)) {
+        return cJSON_IsTrue(item) ? ROT_TLS_REQUIRED : ROT_TLS_OFF;
+    }
+    if (cJSON_IsString(item)) {
+        if (strcasecmp(item->valuestring, "true") == 0) {
+            return ROT_TLS_REQUIRED;
+        }
+        if (strcasecmp(item->valuestring, "false") == 0) {
+            return ROT_TLS_OFF;
+        }
+    }
+    return ROT_TLS_AUTO;
+}
+
+static int check_engine(const cJSON *root, const struct rot_engine *const *registry,
+                        struct rot_secret *out, struct sm_err *err) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "engine");
+    const char *value = cJSON_IsString(item) ? item->valuestring : NULL;
+    out->engine = rot_engine_find(registry, value);
+    if (out->engine != NULL) {
+        out->engine_value = value;
+        return 0;
+    }
+    char accepted[512];
+    rot_engine_list_values(registry, accepted, sizeof(accepted));
+    if (value == NULL) {
+        return sm_err_set(err, SM_ERR_SECRET_INVALID,
+                          "Database engine must be set to one of %s in order to use this "
+                          "rotation lambda (the secret has no engine string)",
+                          accepted);
+    }
+    char shown[40];
+    size_t j = 0;
+    for (size_t i = 0; value[i] != '\0' && j < sizeof(shown) - 1; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        shown[j++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+    }
+    shown[j] = '\0';
+    return sm_err_set(err, SM_ERR_SECRET_INVALID,
+                      "Database engine must be set to one of %s in order to use this rotation "
+                      "lambda (the secret says '%s')",
+                      accepted, shown);
+}
+
+int rot_secret_parse(const char *text, size_t len, const struct rot_engine *const *registry,
+                     struct rot_secret *out, struct sm_err *err) {
+    int result = -1;
+    memset(out, 0, sizeof(*out));
+
+    out->text = sm_strndup(text, len);
+    if (out->text == NULL) {
+        sm_err_set(err, SM_ERR_NOMEM, "out of memory reading a secret");
+        goto out;
+    }
+    out->text_len = len;
+    if (strlen(out->text) != len) {
+        sm_err_set(err, SM_ERR_SECRET_INVALID, "the secret's value contains a NUL byte");
+        goto out;
+    }
+    out->json = sm_json_parse(text, len, SM_ERR_SECRET_INVALID, "the secret's value", err);
+    if (out->json == NULL) {
+        goto out;
+    }
+    if (!cJSON_IsObject(out->json)) {
+        sm_err_set(err, SM_ERR_SECRET_INVALID, "the secret's value must be a JSON object, not %s",
+                   type_name(out->json));
+        goto out;
+    }
+    struct check_ctx check = {0};
+    if (scan_members(text, len, check_member, &check) != 0) {
+        sm_err_set(err, SM_ERR_SECRET_INVALID, "the secret's value is not a well-formed object");
+        goto out;
+    }
+    for (size_t k = 0; k < N_KNOWN; k++) {
+        if (check.counts[k] > 1) {
+            sm_err_set(err, SM_ERR_SECRET_INVALID,
+                       "%s appears more than once in secret JSON; keep exactly one", s_known[k]);
+            goto out;
+        }
+    }
+    if (check.nul_field != NULL) {
+        sm_err_set(err, SM_ERR_SECRET_INVALID, "%s in secret JSON must not contain U+0000",
+                   check.nul_field);
+        goto out;
+    }
+    if (check_engine(out->json, registry, out, err) != 0 ||
+        required_string(out->json, "host", &out->host, err) != 0 ||
+        required_string(out->json, "username", &out->username, err) != 0 ||
+        required_string(out->json, "password", &out->password, err) != 0 ||
+        optional_string(out->json, "dbname", &out->dbname, err) != 0 ||
+        optional_string(out->json, "masterarn", &out->masterarn, err) != 0 ||
+        parse_port(out->json, out->engine->default_port, &out->port, err) != 0) {
+        goto out;
+    }
+    out->tls = parse_tls(out->json);
+    result = 0;
+out:
+    return result;
+}
+
+struct bare_ctx {
+    int username, password, other;
+};
+
+static int count_bare(const char *s, const struct member *m, void *ctx) {
+    struct bare_ctx *c = ctx;
+    if (key_is(s, m, "username")) {
+        c->username++;
+    } else if (key_is(s, m, "password")) {
+        c->password++;
+    } else {
+        c->other++;
+    }
+    return 0;
+}
+
+int rot_secret_is_bare_credentials(const char *text, size_t len) {
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    int result = -1;
+    struct bare_ctx c = {0};
+    if (!cJSON_IsObject(root) || scan_members(text, len, count_bare, &c) != 0) {
+        goto out;
+    }
+    result = c.username == 1 && c.password == 1 && c.other == 0 &&
+             cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "username")) &&
+             cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "password"));
+out:
+    cJSON_Delete(root);
+    return result;
+}
+
+struct render_ctx {
+    struct sm_buf *out;
+    size_t copied; /* text[0..copied) already written */
+    const char *username, *password;
+    struct sm_err *err;
+};
+
+static int append_json_string(struct sm_buf *out, const char *value, struct sm_err *err) {
+    cJSON *s = cJSON_CreateString(value);
+    if (s == NULL) {
+        return sm_err_set(err, SM_ERR_NOMEM, "out of memory writing a secret");
+    }
+    char *text = cJSON_PrintUnformatted(s);
+    cJSON_Delete(s);
+    if (text == NULL) {
+        return sm_err_set(err, SM_ERR_NOMEM, "out of memory writing a secret");
+    }
+    int rc = sm_buf_append_str(out, text, err);
+    cJSON_free(text);
+    return rc;
+}
+
+static int render_member(const char *s, const struct member *m, void *ctx) {
+    struct render_ctx *r = ctx;
+    const char *replacement = NULL;
+    if (key_is(s, m, "password")) {
+        replacement = r->password;
+    } else if (r->username != NULL && key_is(s, m, "username")) {
+        replacement = r->username;
+    }
+    if (replacement == NULL) {
+        return 0;
+    }
+    if (sm_buf_append(r->out, s + r->copied, m->val_start - r->copied, r->err) != 0 ||
+        append_json_string(r->out, replacement, r->err) != 0) {
+        return -2;
+    }
+    r->copied = m->val_end;
+    return 0;
+}
+
+int rot_secret_render(const struct rot_secret *base, const char *username, const char *password,
+                      struct sm_buf *out, struct sm_err *err) {
+    struct render_ctx r = {
+        .out = out, .copied = 0, .username = username, .password = password, .err = err};
+    sm_buf_reset(out);
+    int rc = scan_members(base->text, base->text_len, render_member, &r);
+    if (rc == -1) {
+        return sm_err_set(err, SM_ERR_SECRET_INVALID, "the secret's value is not well-formed");
+    }
+    if (rc != 0) {
+        return -1;
+    }
+    return sm_buf_append(out, base->text + r.copied, base->text_len - r.copied, err);
+}
+
+struct rot_login rot_secret_login(const struct rot_secret *s) {
+    struct rot_login login = {
+        .host = s->host,
+        .port = s->port,
+        .dbname = s->dbname,
+        .username = s->username,
+        .password = s->password,
+        .tls = s->tls,
+    };
+    return login;
+}
+
+void rot_secret_clean_up(struct rot_secret *s) {
+    if (s == NULL) {
+        return;
+    }
+    cJSON_Delete(s->json); /* the hooks wipe every node */
+    sm_free(s->text);
+    memset(s, 0, sizeof(*s));
+}

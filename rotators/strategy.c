@@ -1,0 +1,42 @@
+#include "strategy.h"
+
+#include <string.h>
+
+static const char *const s_single_names[] = {"single-user", NULL};
+static const char *const s_alternating_names[] = {"multi-user", "alternating-users", NULL};
+
+const struct rot_strategy rot_strategy_single_user = {
+    .name = "single-user",
+    .handler_names = s_single_names,
+    .alternates_users = false,
+};
+
+const struct rot_strategy rot_strategy_alternating_users = {
+    .name = "multi-user",
+    .handler_names = s_alternating_names,
+    .alternates_users = true,
+};
+
+static const struct rot_strategy *const s_strategies[] = {
+    &rot_strategy_single_user,
+    &rot_strategy_alternating_users,
+    NULL,
+};
+
+const struct rot_strategy *rot_strategy_find(const char *handler) {
+    if (handler == NULL || handler[0] == '\0') {
+        return &rot_strategy_single_user;
+    }
+    for (size_t i = 0; s_strategies[i] != NULL; i++) {
+        for (const char *const *n = s_strategies[i]->handler_names; *n != NULL; n++) {
+            if (strcmp(*n, handler) == 0) {
+                return s_strategies[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+const char *rot_strategy_accepted(void) {
+    return "'single-user' (the default when empty), 'multi-user' or 'alternating-users'";
+}

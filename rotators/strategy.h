@@ -1,0 +1,32 @@
+/*
+ * strategy: how the pending credentials are chosen, as data.
+ *
+ * single-user: the same user gets a new password; it changes its own password.
+ * alternating users (multi-user): the username flips between X and X_clone each rotation and a
+ * superuser (the secret's `masterarn`) creates or updates the alternate user, so the credentials
+ * applications hold keep working until the rotation after next.
+ *
+ * The strategy is chosen by the function's Handler setting (_HANDLER).
+ */
+#ifndef ROT_STRATEGY_H
+#define ROT_STRATEGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct rot_strategy {
+    const char *name;                 /* canonical: "single-user", "multi-user" */
+    const char *const *handler_names; /* _HANDLER values selecting it, NULL-terminated */
+    bool alternates_users;
+};
+
+extern const struct rot_strategy rot_strategy_single_user;
+extern const struct rot_strategy rot_strategy_alternating_users;
+
+/* The strategy a _HANDLER value selects (NULL or "" selects single-user), or NULL. */
+const struct rot_strategy *rot_strategy_find(const char *handler);
+
+/* "'single-user', 'multi-user', 'alternating-users'" for messages. */
+const char *rot_strategy_accepted(void);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * fake_engine: an in-memory database engine for testing the rotation steps without a server.
+ *
+ * Serves the secret engine value "fake". Users and passwords live in fake_db; connect succeeds
+ * when the user exists and the password matches. Faults: fake_db.unreachable makes every connect
+ * fail with SM_ERR_DB_UNREACHABLE; fake_db.fail_set makes password changes fail.
+ */
+#ifndef FAKE_ENGINE_H
+#define FAKE_ENGINE_H
+
+#include "engine.h"
+
+#include <stdbool.h>
+
+#define FAKE_MAX_USERS 16
+
+struct fake_user {
+    char name[128];
+    char password[512];
+    char member_of[128]; /* the user whose privileges it mirrors (alternating users) */
+    bool used;
+};
+
+struct fake_db {
+    struct fake_user users[FAKE_MAX_USERS];
+    bool unreachable;
+    bool fail_set;
+    int connects;      /* connect attempts */
+    int password_sets; /* successful password changes */
+    int open_conns;    /* connections not yet closed */
+};
+
+extern struct fake_db fake_db;
+extern const struct rot_engine fake_engine;
+/* A registry holding only the fake engine. */
+extern const struct rot_engine *const fake_registry[];
+
+/* Resets the database to empty. */
+void fake_db_reset(void);
+/* Creates or updates a user. */
+void fake_db_set_user(const char *name, const char *password);
+/* The user's password or NULL. */
+const char *fake_db_password(const char *name);
+
+#endif

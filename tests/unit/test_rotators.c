@@ -1,0 +1,327 @@
+/* Unit tests of the rotation layer's parsers: the event, the secret JSON, the strategy and
+ * password-policy configuration. No network, no database. */
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "fake_engine.h"
+#include "harness.h"
+#include "mem.h"
+#include "rotation.h"
+#include "secret.h"
+#include "strategy.h"
+
+#include <stdlib.h>
+
+#define TOKEN "7d3b9f10-2c4e-4a8b-9f6d-5e1a2b3c4d5e"
+
+static int parse_event(const char *json, struct rot_event *ev, struct sm_err *err) {
+    return rot_event_parse(json, strlen(json), ev, err);
+}
+
+SM_TEST(rotation_event_parses_all_fields) {
+    struct rot_event ev;
+    struct sm_err err;
+    const char *json = "{\"Step\":\"setSecret\",\"SecretId\":\"arn:aws:secretsmanager:us-east-1:1:"
+                       "secret:a-AbCdEf\",\"ClientRequestToken\":\"" TOKEN
+                       "\",\"RotationToken\":\"5b0e8f3a-6d2c-4e1b-9a7f-8c3d2e1f0a9b\"}";
+    SM_ASSERT_OK(parse_event(json, &ev, &err), err);
+    SM_ASSERT_INT_EQ(ev.step, ROT_STEP_SET);
+    SM_ASSERT_STR_EQ(ev.token, TOKEN);
+    SM_ASSERT_STR_EQ(ev.secret_id, "arn:aws:secretsmanager:us-east-1:1:secret:a-AbCdEf");
+    SM_ASSERT(ev.rotation_token != NULL);
+    rot_event_clean_up(&ev);
+}
+
+SM_TEST(rotation_event_fixtures_from_testdata_parse) {
+    const char *files[] = {"rotation-createSecret.json", "rotation-setSecret.json",
+                           "rotation-testSecret.json", "rotation-finishSecret.json",
+                           "rotation-createSecret.no-rotation-token.json"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char rel[256];
+        snprintf(rel, sizeof(rel), "data/secretsmanager/events/%s", files[i]);
+        size_t len;
+        char *json = sm_test_read_file(sm_test_path(rel), &len);
+        struct rot_event ev;
+        struct sm_err err;
+        SM_ASSERT_OK(rot_event_parse(json, len, &ev, &err), err);
+        SM_ASSERT_INT_EQ(ev.step, i < 4 ? (int)i : ROT_STEP_CREATE);
+        SM_ASSERT((ev.rotation_token == NULL) == (i == 4));
+        rot_event_clean_up(&ev);
+        free(json);
+    }
+}
+
+SM_TEST(rotation_event_unknown_step_uses_template_message) {
+    struct rot_event ev;
+    struct sm_err err;
+    SM_ASSERT_INT_EQ(parse_event("{\"Step\":\"deleteSecret\",\"SecretId\":\"arn:x\","
+                                 "\"ClientRequestToken\":\"" TOKEN "\"}",
+                                 &ev, &err),
+                     -1);
+    SM_ASSERT_STR_EQ(err.msg, "Invalid step parameter deleteSecret for secret arn:x");
+    rot_event_clean_up(&ev);
+}
+
+SM_TEST(rotation_event_rejects_malformed_events_clearly) {
+    struct {
+        const char *json;
+        const char *expect;
+    } cases[] = {
+        {"", "not valid JSON"},
+        {"[1,2]", "must be a JSON object"},
+        {"{\"SecretId\":\"a\",\"ClientRequestToken\":\"" TOKEN "\"}", "has no Step"},
+        {"{\"Step\":1,\"SecretId\":\"a\",\"ClientRequestToken\":\"" TOKEN "\"}",
+         "Step must be a string"},
+        {"{\"Step\":\"setSecret\",\"ClientRequestToken\":\"" TOKEN "\"}", "has no SecretId"},
+        {"{\"Step\":\"setSecret\",\"SecretId\":\"\",\"ClientRequestToken\":\"" TOKEN "\"}",
+         "SecretId must be 1 to 2048"},
+        {"{\"Step\":\"setSecret\",\"SecretId\":\"a b\",\"ClientRequestToken\":\"" TOKEN "\"}",
+         "SecretId has invalid characters"},
+        {"{\"Step\":\"setSecret\",\"SecretId\":\"a\",\"ClientRequestToken\":\"short\"}",
+         "ClientRequestToken must be 32 to 64"},
+        {"{\"Step\":\"setSecret\",\"SecretId\":\"a\",\"ClientRequestToken\":7}",
+         "ClientRequestToken must be a string"},
+        {"{\"Step\":\"setSecret\",\"SecretId\":\"a\",\"ClientRequestToken\":\"" TOKEN
+         "\",\"RotationToken\":[]}",
+         "RotationToken must be a string"},
+        {"{\"Step\":\"setSecret\"} {}", "not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rot_event ev;
+        struct sm_err err;
+        SM_ASSERT_INT_EQ(parse_event(cases[i].json, &ev, &err), -1);
+        SM_ASSERT_INT_EQ(err.code, SM_ERR_EVENT);
+        SM_ASSERT_STR_CONTAINS(err.msg, cases[i].expect);
+        rot_event_clean_up(&ev);
+    }
+}
+
+SM_TEST(rotation_event_hostile_step_is_bounded_and_printable) {
+    char json[8192];
+    char step[5000];
+    memset(step, 'A', sizeof(step) - 1);
+    step[sizeof(step) - 1] = '\0';
+    step[3] = '\t';
+    snprintf(json, sizeof(json),
+             "{\"Step\":\"%s\",\"SecretId\":\"arn:x\",\"ClientRequestToken\":\"" TOKEN "\"}", step);
+    struct rot_event ev;
+    struct sm_err err;
+    SM_ASSERT_INT_EQ(parse_event(json, &ev, &err), -1);
+    SM_ASSERT(strlen(err.msg) < 200);
+    SM_ASSERT_STR_NOT_CONTAINS(err.msg, "\t");
+    rot_event_clean_up(&ev);
+}
+
+static int parse_secret(const char *json, struct rot_secret *s, struct sm_err *err) {
+    return rot_secret_parse(json, strlen(json), fake_registry, s, err);
+}
+
+SM_TEST(rotation_secret_defaults_and_fields) {
+    struct rot_secret s;
+    struct sm_err err;
+    SM_ASSERT_OK(parse_secret("{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\","
+                              "\"password\":\"pw\"}",
+                              &s, &err),
+                 err);
+    SM_ASSERT_INT_EQ(s.port, 7777);
+    SM_ASSERT(s.dbname == NULL);
+    SM_ASSERT_INT_EQ(s.tls, ROT_TLS_AUTO);
+    SM_ASSERT(s.engine == &fake_engine);
+    rot_secret_clean_up(&s);
+    SM_ASSERT_OK(parse_secret("{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\","
+                              "\"password\":\"pw\",\"port\":\"5433\",\"dbname\":\"d\",\"ssl\":"
+                              "\"TRUE\",\"masterarn\":\"arn:m\"}",
+                              &s, &err),
+                 err);
+    SM_ASSERT_INT_EQ(s.port, 5433);
+    SM_ASSERT_STR_EQ(s.dbname, "d");
+    SM_ASSERT_STR_EQ(s.masterarn, "arn:m");
+    SM_ASSERT_INT_EQ(s.tls, ROT_TLS_REQUIRED);
+    rot_secret_clean_up(&s);
+}
+
+SM_TEST(rotation_secret_ssl_key_matrix) {
+    struct {
+        const char *ssl;
+        enum rot_tls tls;
+    } cases[] = {
+        {"true", ROT_TLS_REQUIRED}, {"false", ROT_TLS_OFF},    {"\"true\"", ROT_TLS_REQUIRED},
+        {"\"FALSE\"", ROT_TLS_OFF}, {"\"yes\"", ROT_TLS_AUTO}, {"1", ROT_TLS_AUTO},
+        {"{}", ROT_TLS_AUTO},       {"null", ROT_TLS_AUTO},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char json[256];
+        snprintf(json, sizeof(json),
+                 "{\"engine\":\"fake\",\"host\":\"h\",\"username\":\"u\",\"password\":\"p\","
+                 "\"ssl\":%s}",
+                 cases[i].ssl);
+        struct rot_secret s;
+        struct sm_err err;
+        SM_ASSERT_OK(parse_secret(json, &s, &err), err);
+        SM_ASSERT_INT_EQ(s.tls, cases[i].tls);
+        rot_secret_clean_up(&s);
+    }
+}
+
+SM_TEST(rotation_secret_invalid_fields_fail_clearly_without_values) {
+    struct {
+        const char *json;
+        const char *expect;
+    } cases[] = {
+        {"not json", "not valid JSON"},
+        {"[]", "must be a JSON object"},
+        {"{\"host\":\"h\",\"username\":\"u\",\"password\":\"secretpw\"}",
+         "Database engine must be set to one of 'fake'"},
+        {"{\"engine\":\"oracle\",\"host\":\"h\",\"username\":\"u\",\"password\":\"secretpw\"}",
+         "(the secret says 'oracle')"},
+        {"{\"engine\":\"fake\",\"username\":\"u\",\"password\":\"secretpw\"}",
+         "host key is missing from secret JSON"},
+        {"{\"engine\":\"fake\",\"host\":\"h\",\"password\":\"secretpw\"}",
+         "username key is missing from secret JSON"},
+        {"{\"engine\":\"fake\",\"host\":\"h\",\"username\":\"u\"}",
+         "password key is missing from secret JSON"},
+        {"{\"engine\":\"fake\",\"host\":\"h\",\"username\":5,\"password\":\"secretpw\"}",
+         "username in secret JSON must be a string, not a number"},
+        {"{\"engine\":\"fake\",\"host\":\"\",\"username\":\"u\",\"password\":\"secretpw\"}",
+         "host in secret JSON must not be empty"},
+        {"{\"engine\":\"fake\",\"host\":\"h\",\"username\":\"u\",\"password\":\"secretpw\","
+         "\"port\":\"abc\"}",
+         "port in secret JSON must be a whole number from 1 to 65535"},
+        {"{\"engine\":\"fake\",\"host\":\"h\",\"username\":\"u\",\"password\":\"secretpw\","
+         "\"port\":70000}",
+         "port in secret JSON must be a whole number"},
+        {"{\"engine\":\"fake\",\"host\":\"h\",\"username\":\"u\",\"password\":\"secretpw\","
+         "\"port\":54.5}",
+         "port in secret JSON must be a whole number"},
+        {"{\"engine\":\"fake\",\"host\":\"h\",\"username\":\"u\",\"password\":\"secretpw\","
+         "\"dbname\":[]}",
+         "dbname in secret JSON must be a string"},
+        {"{\"engine\":\"fake\",\"host\":\"h\",\"username\":\"u\",\"username\":\"v\","
+         "\"password\":\"secretpw\"}",
+         "username appears more than once"},
+        {"{\"engine\":\"fake\",\"host\":\"h\",\"username\":\"adm\\u0000in\","
+         "\"password\":\"secretpw\"}",
+         "username in secret JSON must not contain U+0000"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rot_secret s;
+        struct sm_err err;
+        SM_ASSERT_INT_EQ(parse_secret(cases[i].json, &s, &err), -1);
+        SM_ASSERT_INT_EQ(err.code, SM_ERR_SECRET_INVALID);
+        SM_ASSERT_STR_CONTAINS(err.msg, cases[i].expect);
+        SM_ASSERT_STR_NOT_CONTAINS(err.msg, "secretpw");
+        rot_secret_clean_up(&s);
+    }
+}
+
+SM_TEST(rotation_secret_escaped_backslash_before_u0000_text_is_not_nul) {
+    struct rot_secret s;
+    struct sm_err err;
+    /* "a\\u0000" is the six characters \u0000 after a, not a NUL. */
+    SM_ASSERT_OK(parse_secret("{\"engine\":\"fake\",\"host\":\"h\",\"username\":\"a\\\\u0000\","
+                              "\"password\":\"p\"}",
+                              &s, &err),
+                 err);
+    SM_ASSERT_STR_EQ(s.username, "a\\u0000");
+    rot_secret_clean_up(&s);
+}
+
+SM_TEST(rotation_secret_render_keeps_every_other_byte) {
+    const char *json = "{ \"z\": 1.50, \"engine\" :\"fake\",\"host\":\"h\",\"nested\":{\"password"
+                       "\":\"keep\",\"a\":[1,{\"b\":\"}\"}]},\"username\":\"app\",\"pass\\u0077"
+                       "ord\":\"old\",\"port\":5432,\"big\":12345678901234567890,\"t\":\"\\u00e9"
+                       "\\\"\"}";
+    struct rot_secret s;
+    struct sm_err err;
+    struct sm_buf out;
+    sm_buf_init(&out, SM_LIMIT_SECRET_STRING);
+    SM_ASSERT_OK(parse_secret(json, &s, &err), err);
+    SM_ASSERT_OK(rot_secret_render(&s, NULL, "n\"e\\w", &out, &err), err);
+    SM_ASSERT_STR_EQ(out.data, "{ \"z\": 1.50, \"engine\" :\"fake\",\"host\":\"h\",\"nested\":{"
+                               "\"password\":\"keep\",\"a\":[1,{\"b\":\"}\"}]},\"username\":\"app"
+                               "\",\"pass\\u0077ord\":\"n\\\"e\\\\w\",\"port\":5432,\"big\":"
+                               "12345678901234567890,\"t\":\"\\u00e9\\\"\"}");
+    SM_ASSERT_OK(rot_secret_render(&s, "app_clone", "pw", &out, &err), err);
+    SM_ASSERT_STR_CONTAINS(out.data, "\"username\":\"app_clone\"");
+    SM_ASSERT_STR_CONTAINS(out.data, "\"pass\\u0077ord\":\"pw\"");
+    rot_secret_clean_up(&s);
+    /* The rendered secret parses back with the new values. */
+    SM_ASSERT_OK(rot_secret_parse(out.data, out.len, fake_registry, &s, &err), err);
+    SM_ASSERT_STR_EQ(s.username, "app_clone");
+    SM_ASSERT_SECRET_EQ(s.password, "pw");
+    rot_secret_clean_up(&s);
+    sm_buf_clean_up(&out);
+}
+
+SM_TEST(rotation_secret_bare_credentials_recognised) {
+    const char *bare = "{\"username\":\"admin\",\"password\":\"x\"}";
+    const char *full = "{\"username\":\"admin\",\"password\":\"x\",\"host\":\"h\"}";
+    SM_ASSERT_INT_EQ(rot_secret_is_bare_credentials(bare, strlen(bare)), 1);
+    SM_ASSERT_INT_EQ(rot_secret_is_bare_credentials(full, strlen(full)), 0);
+    SM_ASSERT_INT_EQ(rot_secret_is_bare_credentials("[]", 2), -1);
+}
+
+SM_TEST(rotation_alternate_username_flips_clone_suffix) {
+    char out[64];
+    SM_ASSERT_OK(rot_alternate_username("app", out, sizeof(out)), (struct sm_err){0});
+    SM_ASSERT_STR_EQ(out, "app_clone");
+    SM_ASSERT_INT_EQ(rot_alternate_username("app_clone", out, sizeof(out)), 0);
+    SM_ASSERT_STR_EQ(out, "app");
+    SM_ASSERT_INT_EQ(rot_alternate_username("_clone", out, sizeof(out)), 0);
+    SM_ASSERT_STR_EQ(out, "_clone_clone");
+    SM_ASSERT_INT_EQ(rot_alternate_username("abcdefgh", out, 8), -1);
+}
+
+SM_TEST(rotation_strategy_from_handler) {
+    SM_ASSERT(rot_strategy_find(NULL) == &rot_strategy_single_user);
+    SM_ASSERT(rot_strategy_find("") == &rot_strategy_single_user);
+    SM_ASSERT(rot_strategy_find("single-user") == &rot_strategy_single_user);
+    SM_ASSERT(rot_strategy_find("multi-user") == &rot_strategy_alternating_users);
+    SM_ASSERT(rot_strategy_find("alternating-users") == &rot_strategy_alternating_users);
+    SM_ASSERT(rot_strategy_find("lambda_function.lambda_handler") == NULL);
+}
+
+SM_TEST(rotation_config_password_policy_from_env) {
+    struct rot_config cfg;
+    struct sm_err err;
+    unsetenv("EXCLUDE_CHARACTERS");
+    unsetenv("PASSWORD_LENGTH");
+    unsetenv("EXCLUDE_NUMBERS");
+    unsetenv("REQUIRE_EACH_INCLUDED_TYPE");
+    SM_ASSERT_OK(rot_config_from_env(NULL, &cfg, &err), err);
+    SM_ASSERT_INT_EQ(cfg.policy.length, 32);
+    SM_ASSERT(cfg.policy.exclude_characters == NULL);
+    SM_ASSERT_INT_EQ(cfg.policy.exclude_numbers, SMC_FALSE);
+    SM_ASSERT_INT_EQ(cfg.policy.require_each_included_type, SMC_TRUE);
+    rot_config_clean_up(&cfg);
+
+    setenv("EXCLUDE_CHARACTERS", "", 1);
+    setenv("PASSWORD_LENGTH", "64", 1);
+    setenv("EXCLUDE_NUMBERS", "Yes", 1);
+    setenv("REQUIRE_EACH_INCLUDED_TYPE", "no", 1);
+    SM_ASSERT_OK(rot_config_from_env("multi-user", &cfg, &err), err);
+    SM_ASSERT_INT_EQ(cfg.policy.length, 64);
+    SM_ASSERT_STR_EQ(cfg.policy.exclude_characters, "");
+    SM_ASSERT_INT_EQ(cfg.policy.exclude_numbers, SMC_TRUE);
+    SM_ASSERT_INT_EQ(cfg.policy.require_each_included_type, SMC_FALSE);
+    SM_ASSERT(cfg.strategy == &rot_strategy_alternating_users);
+    rot_config_clean_up(&cfg);
+
+    setenv("PASSWORD_LENGTH", "32x", 1);
+    SM_ASSERT_INT_EQ(rot_config_from_env(NULL, &cfg, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "PASSWORD_LENGTH must be a whole number from 1 to 4096");
+    rot_config_clean_up(&cfg);
+    unsetenv("PASSWORD_LENGTH");
+    SM_ASSERT_INT_EQ(rot_config_from_env("bogus", &cfg, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "'single-user'");
+    rot_config_clean_up(&cfg);
+}
+
+SM_TEST(rotation_config_bool_parsing_matches_templates) {
+    const char *truthy[] = {"true", "TRUE", "1", "y", "Y", "yes", "YES"};
+    const char *falsy[] = {"false", "0", "n", "no", "", "on", "2"};
+    for (size_t i = 0; i < sizeof(truthy) / sizeof(truthy[0]); i++) {
+        SM_ASSERT(rot_config_parse_bool(truthy[i]));
+        SM_ASSERT(!rot_config_parse_bool(falsy[i]));
+    }
+}
