@@ -1,0 +1,16 @@
+# PostgreSQL: the throwaway server fixture (tests/scripts/postgres.sh) and the engine plugin's
+# integration tests against it. A missing server binary fails postgres_server_start: the
+# integration tests are never skipped silently.
+add_test(NAME postgres_server_start
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/postgres.sh start ${SM_STATE_DIR}/postgres)
+set_tests_properties(postgres_server_start PROPERTIES FIXTURES_SETUP postgres LABELS integration
+                     TIMEOUT 120)
+add_test(NAME postgres_server_stop
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/postgres.sh stop ${SM_STATE_DIR}/postgres)
+set_tests_properties(postgres_server_stop PROPERTIES FIXTURES_CLEANUP postgres LABELS integration
+                     TIMEOUT 60)
+
+sm_c_tests(test_engine_postgres
+           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_engine_postgres.c
+           LABELS integration
+           FIXTURES postgres)
