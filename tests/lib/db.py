@@ -1,0 +1,137 @@
+"""Database helpers for end-to-end tests: the fixture servers' settings and logins through the
+real command-line clients (psql, mariadb), so assertions do not depend on our C code.
+
+Credentials travel in environment variables (PGPASSWORD, MYSQL_PWD), never in argv or output.
+"""
+import os
+import subprocess
+
+
+def fixture_env(engine):
+    """KEY=value settings the fixture's start script wrote (tests/scripts/<engine>.sh)."""
+    state = os.environ.get("SMR_STATE_DIR")
+    if not state:
+        raise RuntimeError("SMR_STATE_DIR is not set: run through ctest")
+    path = os.path.join(state, engine, engine + ".env")
+    settings = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                settings[k] = v
+    return settings
+
+
+class Postgres:
+    def __init__(self):
+        self.env = fixture_env("postgres")
+        self.host = self.env["PG_HOST"]
+        self.port = int(self.env["PG_PORT"])
+        self.port_notls = int(self.env["PG_PORT_NOTLS"])
+        self.ca_file = self.env["PG_CA_FILE"]
+        self.admin_user = self.env["PG_ADMIN_USER"]
+        self.admin_password = self.env["PG_ADMIN_PASSWORD"]
+        bindir = self.env.get("PG_BINDIR")
+        self.psql = os.path.join(bindir, "psql") if bindir else "psql"
+
+    def _run(self, user, password, sql, dbname="postgres", port=None, sslmode="prefer"):
+        env = dict(os.environ)
+        env.update({"PGHOST": self.host, "PGPORT": str(port or self.port), "PGUSER": user,
+                    "PGPASSWORD": password, "PGDATABASE": dbname, "PGSSLMODE": sslmode,
+                    "PGCONNECT_TIMEOUT": "5", "PGAPPNAME": "smrotate-test"})
+        if sslmode.startswith("verify"):
+            env["PGSSLROOTCERT"] = self.ca_file
+        return subprocess.run([self.psql, "-X", "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql],
+                              env=env, capture_output=True, text=True, timeout=30)
+
+    def admin(self, sql, dbname="postgres"):
+        r = self._run(self.admin_user, self.admin_password, sql, dbname)
+        if r.returncode != 0:
+            raise RuntimeError("admin SQL failed: %s" % r.stderr.strip())
+        return r.stdout.strip()
+
+    def can_login(self, user, password, dbname="postgres", sslmode="prefer"):
+        return self._run(user, password, "SELECT 1", dbname, sslmode=sslmode).returncode == 0
+
+    def query_as(self, user, password, sql, dbname="postgres"):
+        r = self._run(user, password, sql, dbname)
+        if r.returncode != 0:
+            raise RuntimeError("SQL as %s failed: %s" % (user, r.stderr.strip()))
+        return r.stdout.strip()
+
+    @staticmethod
+    def ident(name):
+        return '"' + name.replace('"', '""') + '"'
+
+    @staticmethod
+    def literal(value):
+        return "'" + value.replace("'", "''") + "'"
+
+    def create_user(self, name, password, superuser=False):
+        self.admin("DROP ROLE IF EXISTS %s" % self.ident(name))
+        self.admin("CREATE ROLE %s WITH LOGIN %s PASSWORD %s" % (
+            self.ident(name), "SUPERUSER" if superuser else "", self.literal(password)))
+
+    def drop_user(self, name):
+        self.admin("DROP OWNED BY %s CASCADE" % self.ident(name)) if self.role_exists(name) else None
+        self.admin("DROP ROLE IF EXISTS %s" % self.ident(name))
+
+    def role_exists(self, name):
+        return self.admin("SELECT count(*) FROM pg_roles WHERE rolname = %s"
+                          % self.literal(name)) == "1"
+
+
+class MariaDB:
+    def __init__(self):
+        self.env = fixture_env("mariadb")
+        self.host = self.env["MARIADB_HOST"]
+        self.port = int(self.env["MARIADB_PORT"])
+        self.port_notls = int(self.env["MARIADB_PORT_NOTLS"])
+        self.ca_file = self.env["MARIADB_CA_FILE"]
+        self.admin_user = self.env["MARIADB_ADMIN_USER"]
+        self.admin_password = self.env["MARIADB_ADMIN_PASSWORD"]
+        bindir = self.env.get("MARIADB_BINDIR")
+        client = os.path.join(bindir, "mariadb") if bindir else "mariadb"
+        self.client = client if os.path.exists(client) else "mariadb"
+
+    def _run(self, user, password, sql, dbname=None, ssl=False):
+        env = dict(os.environ)
+        env["MYSQL_PWD"] = password
+        argv = [self.client, "--no-defaults", "-h", self.host, "-P", str(self.port),
+                "--protocol=TCP", "-u", user, "-N", "-B", "--connect-timeout=5", "-e", sql]
+        if ssl:
+            argv[2:2] = ["--ssl", "--ssl-ca=" + self.ca_file]
+        if dbname:
+            argv.append(dbname)
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+
+    def admin(self, sql, dbname=None):
+        r = self._run(self.admin_user, self.admin_password, sql, dbname)
+        if r.returncode != 0:
+            raise RuntimeError("admin SQL failed: %s" % r.stderr.strip())
+        return r.stdout.strip()
+
+    def can_login(self, user, password, dbname=None, ssl=False):
+        return self._run(user, password, "SELECT 1", dbname, ssl).returncode == 0
+
+    def query_as(self, user, password, sql, dbname=None, ssl=False):
+        r = self._run(user, password, sql, dbname, ssl)
+        if r.returncode != 0:
+            raise RuntimeError("SQL as %s failed: %s" % (user, r.stderr.strip()))
+        return r.stdout.strip()
+
+    @staticmethod
+    def literal(value):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def account(self, name, host="%"):
+        return "%s@%s" % (self.literal(name), self.literal(host))
+
+    def create_user(self, name, password, host="%", extra=""):
+        self.admin("DROP USER IF EXISTS %s" % self.account(name, host))
+        self.admin("CREATE USER %s IDENTIFIED BY %s %s" % (self.account(name, host),
+                                                          self.literal(password), extra))
+
+    def drop_user(self, name, host="%"):
+        self.admin("DROP USER IF EXISTS %s" % self.account(name, host))

@@ -1,0 +1,281 @@
+"""The local stand-in for AWS that end-to-end tests (and the demo) run `bootstrap` in.
+
+    fake Lambda (tests/fakes/fake_lambda.py)      Runtime API + RIE-style invoke endpoint
+    fake Secrets Manager (fake_secretsmanager.py) SigV4-verified JSON 1.1; RotateSecret invokes
+                                                  the function through the fake Lambda
+    bootstrap                                     our real binary, polling the fake Lambda
+
+Standard library only. Every process binds 127.0.0.1 on a random port, so tests run in parallel.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TESTS, "fakes"))
+
+import sm_client  # noqa: E402  (tests/fakes)
+
+ACCESS_KEY = "AKIDSMROTATETEST01"
+# Test credentials, not secrets; the hygiene checks still look for them in every output.
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYsmrotateKEY"
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLEsmrotateSESSIONtoken//////////wEaCXVzLWVhc3QtMSJHMEUCIQ"
+REGION = "us-east-1"
+
+
+def python():
+    return os.environ.get("SMR_PYTHON") or sys.executable
+
+
+def bootstrap_path():
+    path = os.environ.get("SMR_BOOTSTRAP")
+    if not path:
+        raise RuntimeError("SMR_BOOTSTRAP is not set: run through ctest")
+    return path
+
+
+def _wait_port(port_file, proc, what, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("%s exited early with %s" % (what, proc.returncode))
+        try:
+            with open(port_file) as f:
+                text = f.read().strip()
+            if text:
+                return int(text)
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError("%s did not start within %.0f s" % (what, timeout))
+
+
+def http_json(method, url, body=None, headers=None, timeout=60):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            raw = resp.read()
+            return resp.status, dict(resp.headers), raw
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+class Stack:
+    """Starts the fakes and bootstrap; close() stops them. Use as a context manager."""
+
+    def __init__(self, handler="single-user", env=None, rotation_retries=0, start_bootstrap=True):
+        self.tmp = tempfile.mkdtemp(prefix="smr-stack-")
+        self.procs = []
+        self.handler = handler
+        self.extra_env = dict(env or {})
+        self.lambda_port = self._start(
+            "fake-lambda",
+            [python(), os.path.join(TESTS, "fakes", "fake_lambda.py"), "--port", "0"])
+        self.invoke_url = "http://127.0.0.1:%d/2015-03-31/functions/function/invocations" % (
+            self.lambda_port)
+        self.sm_port = self._start(
+            "fake-secretsmanager",
+            [python(), os.path.join(TESTS, "fakes", "fake_secretsmanager.py"), "--port", "0",
+             "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
+             "--session-token", SESSION_TOKEN, "--region", REGION,
+             "--lambda-invoke-url", self.invoke_url,
+             "--rotation-retries", str(rotation_retries)])
+        self.sm_endpoint = "http://127.0.0.1:%d" % self.sm_port
+        self.sm = sm_client.Client(self.sm_endpoint, region=REGION, access_key=ACCESS_KEY,
+                                   secret_key=SECRET_KEY, session_token=SESSION_TOKEN)
+        self.bootstrap = None
+        self.log_path = os.path.join(self.tmp, "bootstrap.log")
+        if start_bootstrap:
+            self.start_bootstrap()
+
+    def _start(self, name, argv):
+        port_file = os.path.join(self.tmp, name + ".port")
+        log = open(os.path.join(self.tmp, name + ".log"), "wb")
+        proc = subprocess.Popen(argv + ["--port-file", port_file], stdout=log,
+                                stderr=subprocess.STDOUT)
+        log.close()
+        self.procs.append(proc)
+        return _wait_port(port_file, proc, name)
+
+    def bootstrap_env(self):
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % self.lambda_port,
+            "SECRETS_MANAGER_ENDPOINT": self.sm_endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_SESSION_TOKEN": SESSION_TOKEN,
+            "AWS_REGION": REGION,
+            "_HANDLER": self.handler,
+            "AWS_LAMBDA_FUNCTION_NAME": "smrotate-test",
+        }
+        env.update(self.extra_env)
+        return {k: v for k, v in env.items() if v is not None}
+
+    def start_bootstrap(self):
+        log = open(self.log_path, "ab")
+        self.bootstrap = subprocess.Popen([bootstrap_path()], env=self.bootstrap_env(),
+                                          stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.procs.append(self.bootstrap)
+
+    def kill_bootstrap(self):
+        if self.bootstrap is not None and self.bootstrap.poll() is None:
+            self.bootstrap.kill()
+            self.bootstrap.wait()
+
+    def restart_bootstrap(self):
+        self.kill_bootstrap()
+        self.start_bootstrap()
+
+    # --- driving the function ---
+
+    def invoke(self, step, secret_id, token, rotation_token=None, timeout=60):
+        """Runs one rotation step the way Secrets Manager does; returns (ok, payload dict)."""
+        event = {"Step": step, "SecretId": secret_id, "ClientRequestToken": token}
+        if rotation_token:
+            event["RotationToken"] = rotation_token
+        status, headers, raw = http_json("POST", self.invoke_url, event, timeout=timeout)
+        if status != 200:
+            raise RuntimeError("invoke answered %d" % status)
+        lower = {k.lower(): v for k, v in headers.items()}
+        payload = json.loads(raw) if raw.strip() else None
+        return "x-amz-function-error" not in lower, payload
+
+    def invoke_raw(self, payload_bytes, timeout=60):
+        req = urllib.request.Request(self.invoke_url, data=payload_bytes, method="POST")
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            lower = {k.lower(): v for k, v in resp.headers.items()}
+            raw = resp.read()
+        return "x-amz-function-error" not in lower, json.loads(raw) if raw.strip() else None
+
+    def start_rotation(self, secret_id, token=None):
+        """RotateSecret without letting the emulator run the steps: returns the pending token.
+        The test then runs steps itself with invoke()."""
+        token = token or str(uuid.uuid4())
+        self.sm_control("POST", "/_fake/driver", {"enabled": False})
+        self.sm.call("RotateSecret", {"SecretId": secret_id, "ClientRequestToken": token,
+                                      "RotationLambdaARN": self.lambda_arn()})
+        return token
+
+    def rotate_all_steps(self, secret_id, token=None, rotation_token=None):
+        """RotateSecret, then the four steps in order through the function. Returns the token."""
+        token = self.start_rotation(secret_id, token)
+        for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
+            ok, payload = self.invoke(step, secret_id, token, rotation_token)
+            if not ok:
+                raise AssertionError("%s failed: %s" % (step, payload))
+        return token
+
+    def rotate_via_service(self, secret_id, timeout=60):
+        """RotateSecret and let the emulator drive the steps (as AWS does); waits for the end
+        and returns the emulator's rotation record."""
+        self.sm_control("POST", "/_fake/driver", {"enabled": True})
+        token = str(uuid.uuid4())
+        self.sm.call("RotateSecret", {"SecretId": secret_id, "ClientRequestToken": token,
+                                      "RotationLambdaARN": self.lambda_arn()})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for r in self.rotations():
+                if r.get("version_id") == token and r.get("status") in ("succeeded", "failed"):
+                    return r
+            time.sleep(0.05)
+        raise AssertionError("rotation %s did not finish" % token)
+
+    def lambda_arn(self):
+        return "arn:aws:lambda:%s:123456789012:function:smrotate-test" % REGION
+
+    # --- the emulator's test door ---
+
+    def sm_control(self, method, path, body=None):
+        status, _, raw = http_json(method, self.sm_endpoint + path, body)
+        if status >= 300:
+            raise RuntimeError("%s %s -> %d %s" % (method, path, status, raw[:200]))
+        return json.loads(raw) if raw.strip() else None
+
+    def rotations(self):
+        return self.sm_control("GET", "/_fake/rotations") or []
+
+    def fault(self, operation, error, count=1, **extra):
+        body = {"operation": operation, "error": error, "count": count}
+        body.update(extra)
+        self.sm_control("POST", "/_fake/faults", body)
+
+    def calls(self):
+        return self.sm_control("GET", "/_fake/calls")
+
+    def create_secret(self, name, value):
+        out = self.sm.call("CreateSecret", {"Name": name, "SecretString": json.dumps(value)
+                                            if not isinstance(value, str) else value,
+                                            "ClientRequestToken": str(uuid.uuid4())})
+        return out["ARN"]
+
+    def stages(self, secret_id):
+        """{version_id: sorted labels} from DescribeSecret."""
+        d = self.sm.call("DescribeSecret", {"SecretId": secret_id})
+        return {k: sorted(v) for k, v in d.get("VersionIdsToStages", {}).items()}
+
+    def value(self, secret_id, stage="AWSCURRENT", version_id=None):
+        args = {"SecretId": secret_id, "VersionStage": stage}
+        if version_id:
+            args["VersionId"] = version_id
+        return json.loads(self.sm.call("GetSecretValue", args)["SecretString"])
+
+    def version_of(self, secret_id, stage):
+        for vid, labels in self.stages(secret_id).items():
+            if stage in labels:
+                return vid
+        return None
+
+    # --- output ---
+
+    def output(self):
+        """Everything bootstrap wrote (stdout and stderr)."""
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def assert_no_secrets(self, secrets):
+        """No secret value appears in bootstrap's output or in anything it posted."""
+        texts = [self.output()]
+        for value in secrets:
+            if not value:
+                continue
+            for t in texts:
+                if value in t:
+                    raise AssertionError("a secret value appears in bootstrap's output")
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(self.procs):
+            try:
+                p.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if os.environ.get("SMR_KEEP_TMP"):
+            print("kept", self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            sys.stderr.write("--- bootstrap output ---\n%s\n" % self.output()[-6000:])
+        self.close()
+        return False
