@@ -27,7 +27,8 @@ Test-only control API (unsigned JSON, under /_fake/; never exists on AWS):
                          InternalServiceError 500, ServiceUnavailable 503, or any other, 400 unless
                          "status"), "reset" (TCP RST, no answer), "close" (FIN, no answer) or
                          "delay" (sleep delay_ms, then answer normally; delay_ms also delays an
-                         error). count defaults to 1; -1 means until /_fake/reset.
+                         error). count defaults to 1; -1 means until /_fake/reset. "apply": true
+                         makes the request take effect first, so only its answer is lost.
     GET  /_fake/faults   pending faults
     GET  /_fake/calls    every API call in arrival order of its answer:
                          {"operation", "secret_id", "status" (0: no answer), "error",
@@ -475,6 +476,7 @@ class Faults:
             "status": spec.get("status"),
             "message": spec.get("message"),
             "skip": int(spec.get("skip", 0) or 0),
+            "apply": bool(spec.get("apply", False)),
             "fired": 0,
         }
         with self.lock:
@@ -1467,6 +1469,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             fault = server.faults.take(op or target)
             if fault is not None:
                 call["fault"] = fault["error"]
+                if fault["apply"] and op in Store.OPERATIONS and isinstance(parsed, dict):
+                    # The request takes effect and only its answer is lost (a dropped response):
+                    # what makes a retried non-idempotent call fail.
+                    store.dispatch(op, parsed, ctx)
+                    call["applied"] = True
                 if fault["delay_ms"]:
                     time.sleep(fault["delay_ms"] / 1000.0)
                 if fault["error"] in ("reset", "close"):
