@@ -4,6 +4,8 @@
 #include <string.h>
 
 const struct rot_engine *const rot_engines[] = {
+    &rot_engine_postgres,
+    &rot_engine_mysql,
     NULL,
 };
 

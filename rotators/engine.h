@@ -88,6 +88,9 @@ struct rot_engine {
                                const char *password, struct sm_err *err);
 };
 
+extern const struct rot_engine rot_engine_postgres;
+extern const struct rot_engine rot_engine_mysql;
+
 /* The built-in engines, NULL-terminated. */
 extern const struct rot_engine *const rot_engines[];
 

@@ -1,0 +1,184 @@
+/*
+ * mysql_sql: the MySQL / MariaDB / Aurora MySQL SQL dialect, as pure functions.
+ *
+ * Owns everything the MySQL engine decides from text alone, so it can be unit-tested without a
+ * server: parsing the server version string into {flavor, major, minor, patch}, choosing and
+ * building the password, account and TLS-requirement statements for that version, and parsing
+ * `SHOW GRANTS` lines and planning the statements that make an alternate account's grants equal
+ * to the base account's.
+ *
+ * Builders never escape: every user name, host name, password or TLS attribute they take is the
+ * body of a string literal already escaped with the connection's mysql_real_escape_string (which
+ * honours NO_BACKSLASH_ESCAPES); the builder adds the surrounding single quotes. Grant lines are
+ * copied from the server's own SHOW GRANTS output, so their privilege and object text is valid
+ * SQL for that same session. Statements are appended to a struct sm_buf, whose memory is wiped on
+ * clean-up: a statement may hold a password.
+ */
+#ifndef ROT_MYSQL_SQL_H
+#define ROT_MYSQL_SQL_H
+
+#include "buf.h"
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Ceiling for one statement built here (SHOW GRANTS lines of MySQL 8 global grants are long). */
+#define MYSQL_SQL_STMT_MAX (256u * 1024u)
+
+enum mysql_flavor {
+    MYSQL_FLAVOR_MYSQL,   /* Oracle MySQL and compatible forks (Percona) */
+    MYSQL_FLAVOR_MARIADB, /* the version string says "MariaDB" */
+    MYSQL_FLAVOR_AURORA,  /* Aurora MySQL: "<major>.<minor>.mysql_aurora.<aurora version>" */
+};
+
+struct mysql_version {
+    enum mysql_flavor flavor;
+    int major;
+    int minor;
+    int patch; /* -1 when the string carries none (Aurora) */
+};
+
+/* Parses a server version string as returned by mysql_get_server_info() or SELECT VERSION():
+ * "8.0.35", "5.7.44-log", "8.4.3", "9.1.0", "10.11.6-MariaDB-0+deb12u1",
+ * "5.5.5-10.6.12-MariaDB-log" (the replication prefix some MariaDB servers send is skipped),
+ * "8.0.mysql_aurora.3.05.2", "5.7.mysql_aurora.2.11.2". The flavor is MariaDB when the string
+ * contains "MariaDB", Aurora when it contains "mysql_aurora", else MySQL (so a future MySQL 10.x
+ * stays MySQL). Returns 0, or -1 with SM_ERR_DB_QUERY when s does not start with
+ * "<major>.<minor>". */
+int mysql_version_parse(const char *s, struct mysql_version *out, struct sm_err *err);
+
+/* "MySQL", "MariaDB" or "Aurora MySQL". */
+const char *mysql_flavor_name(enum mysql_flavor flavor);
+
+/* Whether v is at least major.minor.patch (an unknown patch counts as 0). */
+bool mysql_version_at_least(const struct mysql_version *v, int major, int minor, int patch);
+
+/* Whether the server has ALTER USER ... IDENTIFIED BY / REQUIRE: MySQL >= 5.7.6, Aurora >= 5.7
+ * (Aurora MySQL 2 is 5.7.12-compatible), MariaDB >= 10.2. */
+bool mysql_has_alter_user(const struct mysql_version *v);
+
+/* Whether the server keeps default roles in mysql.default_roles: MySQL/Aurora >= 8.0. (MariaDB
+ * lists its default role in SHOW GRANTS instead.) */
+bool mysql_has_default_roles_table(const struct mysql_version *v);
+
+/* The account's password plugin if a clone may be created with it by name, else NULL. Allowed:
+ * MySQL/Aurora >= 5.7.6: mysql_native_password, caching_sha2_password, sha256_password;
+ * MariaDB >= 10.4: mysql_native_password, ed25519. Returns a static string. */
+const char *mysql_clone_plugin(const struct mysql_version *v, const char *plugin);
+
+/* Appends the statement that changes the logged-in account's own password:
+ *   MySQL >= 5.7.6, 8.x, 9.x and later, Aurora 2/3:  ALTER USER CURRENT_USER() IDENTIFIED BY '<pw>'
+ *   MySQL < 5.7.6, Aurora 1:                           SET PASSWORD = PASSWORD('<pw>')
+ *   MariaDB (all versions):                            SET PASSWORD = PASSWORD('<pw>')
+ * (MariaDB's ALTER USER needs the CREATE USER privilege even for oneself, and its SET PASSWORD
+ * keeps the account's authentication plugin, e.g. ed25519.) pw is an escaped literal body.
+ * Returns 0 or -1 (SM_ERR_NOMEM / SM_ERR_TOO_LARGE). */
+int mysql_sql_set_own_password(struct sm_buf *out, const struct mysql_version *v, const char *pw,
+                               struct sm_err *err);
+
+/* Appends "'<user>'@'<host>'". */
+int mysql_sql_account(struct sm_buf *out, const char *user, const char *host, struct sm_err *err);
+
+/* Appends the CREATE USER for a new alternate account with password pw. plugin is the value of
+ * mysql_clone_plugin() or NULL (server default):
+ *   MySQL >= 5.7.6:  CREATE USER 'u'@'h' IDENTIFIED [WITH <plugin>] BY '<pw>'
+ *   MariaDB >= 10.4: CREATE USER 'u'@'h' IDENTIFIED VIA <plugin> USING PASSWORD('<pw>')
+ *                    (without plugin: IDENTIFIED BY '<pw>')
+ *   older:           CREATE USER 'u'@'h' IDENTIFIED BY '<pw>' */
+int mysql_sql_create_user(struct sm_buf *out, const struct mysql_version *v, const char *user,
+                          const char *host, const char *plugin, const char *pw, struct sm_err *err);
+
+/* Appends the statement that sets an existing account's password (as an administrator):
+ *   MySQL >= 5.7.6:  ALTER USER 'u'@'h' IDENTIFIED [WITH <plugin>] BY '<pw>'
+ *   MariaDB >= 10.4 with plugin: ALTER USER 'u'@'h' IDENTIFIED VIA <plugin> USING PASSWORD('<pw>')
+ *   otherwise:       SET PASSWORD FOR 'u'@'h' = PASSWORD('<pw>') */
+int mysql_sql_set_password_for(struct sm_buf *out, const struct mysql_version *v, const char *user,
+                               const char *host, const char *plugin, const char *pw,
+                               struct sm_err *err);
+
+/* Appends the statement that gives account u@h the TLS requirement read from mysql.user
+ * (ssl_type '' / ANY / X509 / SPECIFIED, and the escaped cipher, issuer, subject bodies):
+ *   ALTER USER 'u'@'h' REQUIRE {NONE | SSL | X509 | CIPHER 'c' AND ISSUER 'i' AND SUBJECT 's'}
+ * (only the non-empty parts of a SPECIFIED requirement), or on servers without ALTER USER
+ *   GRANT USAGE ON *.* TO 'u'@'h' REQUIRE ...
+ * Returns -1 with SM_ERR_DB_QUERY for an unknown ssl_type. */
+int mysql_sql_require(struct sm_buf *out, const struct mysql_version *v, const char *user,
+                      const char *host, const char *ssl_type, const char *cipher,
+                      const char *issuer, const char *subject, struct sm_err *err);
+
+/* Appends the query listing every account of user: Host, plugin and its TLS requirement. */
+int mysql_sql_select_accounts(struct sm_buf *out, const char *user, struct sm_err *err);
+
+/* Appends "SHOW GRANTS FOR 'u'@'h'". */
+int mysql_sql_show_grants(struct sm_buf *out, const char *user, const char *host,
+                          struct sm_err *err);
+
+/* Appends the query of u@h's default roles in mysql.default_roles (MySQL 8). */
+int mysql_sql_select_default_roles(struct sm_buf *out, const char *user, const char *host,
+                                   struct sm_err *err);
+
+/* Appends "SET DEFAULT ROLE {NONE | 'r1'@'h1', ...} TO 'u'@'h'" (MySQL 8); roles holds n pairs
+ * of escaped bodies: roles[2i] the role's user, roles[2i+1] its host. */
+int mysql_sql_set_default_roles(struct sm_buf *out, const char *const *roles, size_t n,
+                                const char *user, const char *host, struct sm_err *err);
+
+/* One line of SHOW GRANTS output, parsed. */
+enum mysql_grant_kind {
+    MYSQL_GRANT_PRIV,           /* GRANT <privileges> ON <object> TO <grantee> [...] */
+    MYSQL_GRANT_ROLE,           /* GRANT <roles> TO <grantee> [WITH ADMIN OPTION] */
+    MYSQL_GRANT_PARTIAL_REVOKE, /* REVOKE <privileges> ON <object> FROM <grantee> (MySQL 8) */
+    MYSQL_GRANT_DEFAULT_ROLE,   /* SET DEFAULT ROLE <role> FOR <grantee> (MariaDB) */
+};
+
+struct mysql_grant {
+    enum mysql_grant_kind kind;
+    char *what;         /* privilege or role list, verbatim from the line */
+    char *object;       /* the ON target verbatim ("*.*", "`db`.*", "PROCEDURE `d`.`p`"), or NULL */
+    char *grantee_user; /* the grantee as quoted in the line (`u`, 'u' or "u") */
+    char *grantee_host; /* likewise, or NULL when the line has no @host */
+    bool grant_option;  /* WITH GRANT OPTION */
+    bool admin_option;  /* WITH ADMIN OPTION */
+};
+
+/* Parses one SHOW GRANTS line. Everything after the grantee except GRANT OPTION and ADMIN OPTION
+ * is dropped: IDENTIFIED BY PASSWORD '<hash>' / IDENTIFIED VIA ..., REQUIRE ... (copied from
+ * mysql.user instead) and WITH MAX_... resource limits. On success *out owns its strings (free
+ * with mysql_grant_clean_up). Returns -1 with SM_ERR_DB_QUERY for a line it does not understand
+ * (the message quotes at most the statement's first words, never a password hash). */
+int mysql_grant_parse(const char *line, struct mysql_grant *out, struct sm_err *err);
+
+/* Frees (wiping) the strings of g. Accepts a zeroed struct. */
+void mysql_grant_clean_up(struct mysql_grant *g);
+
+/* Whether g's grantee is the account user@host (raw, unescaped names). Quoted names are decoded
+ * with doubled quotes and, for '...' and "...", also with backslash escapes, either of which may
+ * match. */
+bool mysql_grant_is_for(const struct mysql_grant *g, const char *user, const char *host);
+
+/* A list of statements (each sm_malloc'd; clean-up wipes). */
+struct mysql_stmts {
+    char **items;
+    size_t n;
+    size_t cap;
+};
+
+/* Frees every statement and the list. Accepts a zeroed struct. */
+void mysql_stmts_clean_up(struct mysql_stmts *s);
+
+/* Plans the statements that make account (an "'u'@'h'" literal from mysql_sql_account) hold
+ * the base account's grants, given the parsed SHOW GRANTS of both (alt may be empty for a new
+ * account). Order: base privilege grants (with WITH GRANT OPTION), base role grants (with WITH
+ * ADMIN OPTION); then, when revoke_extras, revocations of what the alternate holds and the base
+ * does not (privileges down to single columns, GRANT OPTION per object, roles, partial revokes,
+ * MariaDB's default role), so nothing the base holds is ever missing in between; then the base's
+ * partial revokes and MariaDB default role. When the alternate holds ALL PRIVILEGES on an object
+ * where the base holds fewer, ALL is revoked and the base's grants on it re-applied. Not
+ * narrowed: WITH ADMIN OPTION on a role both hold, and GRANT OPTION of an object where the base
+ * holds it on any line (MySQL 8 keeps it per dynamic privilege). Appends to out. Returns 0 or -1
+ * (SM_ERR_NOMEM, SM_ERR_TOO_LARGE, SM_ERR_DB_QUERY for a list it cannot split). */
+int mysql_grant_plan(const struct mysql_grant *base, size_t nbase, const struct mysql_grant *alt,
+                     size_t nalt, const char *account, bool revoke_extras, struct mysql_stmts *out,
+                     struct sm_err *err);
+
+#endif

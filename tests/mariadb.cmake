@@ -1,0 +1,23 @@
+# MySQL/MariaDB: the dialect unit tests (no server), the throwaway MariaDB fixture
+# (tests/scripts/mariadb.sh: a TLS instance and a plain one) and the engine plugin's integration
+# tests against it. A missing server binary fails mariadb_server_start: the integration tests are
+# never skipped silently.
+sm_c_tests(test_mysql_sql
+           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_mysql_sql.c
+           LABELS unit)
+
+add_test(NAME mariadb_server_start
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/mariadb.sh start ${SM_STATE_DIR}/mariadb)
+set_tests_properties(mariadb_server_start PROPERTIES FIXTURES_SETUP mariadb LABELS integration
+                     TIMEOUT 120)
+add_test(NAME mariadb_server_stop
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/mariadb.sh stop ${SM_STATE_DIR}/mariadb)
+set_tests_properties(mariadb_server_stop PROPERTIES FIXTURES_CLEANUP mariadb LABELS integration
+                     TIMEOUT 60)
+
+sm_c_tests(test_engine_mysql
+           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_engine_mysql.c
+           LABELS integration
+           FIXTURES mariadb)
+# Changes the server's global sql_mode for a moment: must not overlap other MariaDB tests.
+set_tests_properties(mysql_set_own_password_under_no_backslash_escapes PROPERTIES RUN_SERIAL TRUE)
