@@ -1,7 +1,129 @@
-/* Placeholder entry point; the runtime loop lands with the foundation issue. */
-#include <stdio.h>
+/*
+ * bootstrap: the process Lambda starts on provided.al2023.
+ *
+ * Owns the command line (--version, --help), process set-up (allocator hooks, logging, libcurl),
+ * the init phase (configuration; a failure is posted to /runtime/init/error and the process exits
+ * non-zero) and the handler handed to the Runtime API loop (runtime/lambda_api.h).
+ *
+ * The rotation function itself (configuration built once per execution environment, one rotation
+ * step per invocation) is bootstrap/function.h.
+ */
+#include "clock.h"
+#include "err.h"
+#include "function.h"
+#include "http.h"
+#include "lambda_api.h"
+#include "log.h"
+#include "mem.h"
 
-int main(void) {
-    puts("smrotate bootstrap");
-    return 0;
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SMROTATE_VERSION
+#define SMROTATE_VERSION "0.0.0"
+#endif
+
+/* Printed by --help; README's configuration reference says the same at more length. */
+static const char s_help[] =
+    "usage: bootstrap [--version | --help]\n"
+    "\n"
+    "smrotate: a custom AWS Lambda runtime (provided.al2023) that rotates database credentials\n"
+    "for AWS Secrets Manager (PostgreSQL, MySQL, MariaDB). Lambda starts it without arguments.\n"
+    "\n"
+    "Lambda:\n"
+    "  AWS_LAMBDA_RUNTIME_API       host:port of the Runtime API (required; set by Lambda)\n"
+    "  _HANDLER                     strategy: single-user (default when empty), multi-user\n"
+    "                               or alternating-users (the same strategy)\n"
+    "  AWS_LAMBDA_LOG_FORMAT        JSON or Text (default Text)\n"
+    "  AWS_LAMBDA_LOG_LEVEL         TRACE, DEBUG, INFO, WARN, ERROR or FATAL (default INFO)\n"
+    "  _X_AMZN_TRACE_ID             set per invocation from Lambda-Runtime-Trace-Id\n"
+    "  HTTP_PROXY, http_proxy       ignored: no call goes through a proxy\n"
+    "Secrets Manager:\n"
+    "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN   credentials (set by Lambda)\n"
+    "  AWS_REGION, AWS_DEFAULT_REGION                                region\n"
+    "  SECRETS_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL\n"
+    "                               endpoint override, first set wins (default\n"
+    "                               https://secretsmanager.<region>.amazonaws.com)\n"
+    "  AWS_USE_FIPS_ENDPOINT        true: the FIPS endpoint\n"
+    "  SMROTATE_CA_FILE             CA bundle for HTTPS to Secrets Manager\n"
+    "Password policy (GetRandomPassword):\n"
+    "  EXCLUDE_CHARACTERS           default :/@\"'\\ (PostgreSQL) or /@\"'\\ (MySQL)\n"
+    "  PASSWORD_LENGTH              default 32\n"
+    "  EXCLUDE_NUMBERS, EXCLUDE_PUNCTUATION, EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE   default false\n"
+    "  REQUIRE_EACH_INCLUDED_TYPE   default true (true, 1, y, yes count as true)\n"
+    "Databases:\n"
+    "  SMROTATE_DB_CA_FILE          CA bundle for database TLS (default: the packaged RDS bundle,\n"
+    "                               else the system bundle)\n"
+    "  SMROTATE_DB_CONNECT_TIMEOUT_MS   per login attempt, default 5000 (capped by the deadline)\n"
+    "  PASSWORD_ENCRYPTION          PostgreSQL: md5 or scram-sha-256 (default: the server's)\n"
+    "  PG_OWNER_ROLE                PostgreSQL alternating users: shared owner role\n"
+    "  USERNAME_CHARACTER_LIMIT     MySQL alternating users: longest user name (default 32)\n"
+    "  SMROTATE_MYSQL_PLUGIN_DIR    MySQL auth plugins (default lib/mariadb/plugin by bootstrap)\n"
+    "  SMROTATE_MYSQL_SERVER_PUBLIC_KEY  MySQL: RSA key file for caching_sha2_password without "
+    "TLS\n";
+
+static void print_help(FILE *out) {
+    fprintf(out, "%s", s_help);
+}
+
+int main(int argc, char **argv) {
+    int64_t started_us = sm_monotonic_us();
+    if (argc > 1) {
+        if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+            printf("smrotate %s\n", SMROTATE_VERSION);
+            return 0;
+        }
+        if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+            print_help(stdout);
+            return 0;
+        }
+        fprintf(stderr, "bootstrap: unknown argument \"%.64s\"; try --help\n", argv[1]);
+        return 2;
+    }
+    const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (runtime_api == NULL || runtime_api[0] == '\0') {
+        fprintf(stderr, "bootstrap: AWS_LAMBDA_RUNTIME_API is not set; this program runs inside "
+                        "AWS Lambda or under a Runtime API emulator (see --help)\n");
+        return 1;
+    }
+
+    int code = 1;
+    struct sm_err err;
+    struct http_client http = {0};
+    struct lrt_client rt;
+    struct smr_function fn;
+    memset(&fn, 0, sizeof(fn));
+    sm_err_clear(&err);
+
+    sm_mem_install_hooks();
+    sm_log_init_from_env();
+    if (lrt_client_init(&rt, runtime_api, &http, &err) != 0) {
+        fprintf(stderr, "bootstrap: %s\n", err.msg);
+        goto out;
+    }
+    rt.started_us = started_us;
+    if (http_global_init(&err) != 0 || http_client_init(&http, &err) != 0) {
+        SM_FATAL("%s", err.msg);
+        goto out;
+    }
+    if (lrt_enable_sigterm(&rt, &err) != 0) {
+        SM_WARN("SIGTERM handling unavailable: %s", err.msg);
+    }
+    if (smr_function_init(&fn, getenv("_HANDLER"), &http, &err) != 0) {
+        struct sm_err perr;
+        SM_FATAL("init failed: %s: %s", sm_err_type(&err), err.msg);
+        if (lrt_post_init_error(&rt, &err, &perr) != 0) {
+            SM_ERROR("could not report the init error: %s", perr.msg);
+        }
+        goto out;
+    }
+    SM_INFO("smrotate %s ready (strategy %s, Secrets Manager at %s)", SMROTATE_VERSION,
+            fn.config.strategy->name, fn.sm_config.endpoint);
+    code = lrt_run(&rt, smr_function_handle, &fn);
+out:
+    smr_function_clean_up(&fn);
+    http_client_clean_up(&http);
+    return code;
 }

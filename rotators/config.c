@@ -3,6 +3,7 @@
 #include "mem.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,25 +40,22 @@ static int env_long(const char *name, long min, long max, long default_value, lo
     return 0;
 }
 
-/* certs/rds-global-bundle.pem next to the executable (the Lambda package's layout). */
-static char *packaged_ca_file(void) {
+/* Writes certs/rds-global-bundle.pem next to the executable (the Lambda package's layout) into
+ * out and returns true when that file is readable. */
+static bool packaged_ca_file(char *out, size_t cap) {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0) {
-        return NULL;
+        return false;
     }
     exe[n] = '\0';
     char *slash = strrchr(exe, '/');
     if (slash == NULL) {
-        return NULL;
+        return false;
     }
     *slash = '\0';
-    char path[PATH_MAX + 64];
-    int len = snprintf(path, sizeof(path), "%s/certs/rds-global-bundle.pem", exe);
-    if (len < 0 || (size_t)len >= sizeof(path) || access(path, R_OK) != 0) {
-        return NULL;
-    }
-    return sm_strdup(path);
+    int len = snprintf(out, cap, "%s/certs/rds-global-bundle.pem", exe);
+    return len >= 0 && (size_t)len < cap && access(out, R_OK) == 0;
 }
 
 static const char *system_ca_file(void) {
@@ -79,7 +77,10 @@ int rot_config_from_env(const char *handler, struct rot_config *cfg, struct sm_e
 
     cfg->strategy = rot_strategy_find(handler);
     if (cfg->strategy == NULL) {
-        sm_err_set(err, SM_ERR_CONFIG, "the Handler setting must be %s", rot_strategy_accepted());
+        sm_err_set(err, SM_ERR_CONFIG,
+                   "the Handler setting (_HANDLER=\"%.64s\") is not a rotation strategy; accepted "
+                   "values: %s",
+                   handler, rot_strategy_accepted());
         goto out;
     }
     long length = 0;
@@ -107,17 +108,21 @@ int rot_config_from_env(const char *handler, struct rot_config *cfg, struct sm_e
         .require_each_included_type = env_bool("REQUIRE_EACH_INCLUDED_TYPE", true),
     };
     const char *ca = getenv("SMROTATE_DB_CA_FILE");
+    char packaged[PATH_MAX + 64];
     if (ca != NULL && ca[0] != '\0') {
         if (access(ca, R_OK) != 0) {
             sm_err_set(err, SM_ERR_CONFIG, "SMROTATE_DB_CA_FILE=%s cannot be read", ca);
             goto out;
         }
-        cfg->db_ca_file = sm_strdup(ca);
+    } else if (packaged_ca_file(packaged, sizeof(packaged))) {
+        ca = packaged;
     } else {
-        cfg->db_ca_file = packaged_ca_file();
-        if (cfg->db_ca_file == NULL && system_ca_file() != NULL) {
-            cfg->db_ca_file = sm_strdup(system_ca_file());
-        }
+        ca = system_ca_file();
+    }
+    /* Out of memory must fail: falling back to the library's default CA would be silent. */
+    if (ca != NULL && (cfg->db_ca_file = sm_strdup(ca)) == NULL) {
+        sm_err_set(err, SM_ERR_NOMEM, "out of memory reading the database CA setting");
+        goto out;
     }
     result = 0;
 out:

@@ -20,6 +20,7 @@
 
 #include "err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,8 +64,10 @@ struct rot_engine {
     int (*init)(struct sm_err *err);
 
     /* Longest username the server accepts for the secret's engine value (alternating users
-     * checks X_clone against it). */
+     * checks X_clone against it), in bytes, or in UTF-8 characters when
+     * username_limit_counts_characters is set (MySQL counts characters, PostgreSQL bytes). */
     size_t (*max_username_length)(const char *engine_value);
+    bool username_limit_counts_characters;
 
     /* Logs in. On success *out is a connection the caller closes with disconnect. */
     int (*connect)(const struct rot_login *login, const struct rot_connect_opts *opts,

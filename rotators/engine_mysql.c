@@ -1150,6 +1150,7 @@ const struct rot_engine rot_engine_mysql = {
     .default_exclude_characters = "/@\"'\\",
     .init = my_init,
     .max_username_length = my_max_username_length,
+    .username_limit_counts_characters = true,
     .connect = my_connect,
     .disconnect = my_disconnect,
     .check = my_check,

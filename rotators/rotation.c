@@ -110,6 +110,18 @@ static int prologue(struct run *run, struct sm_err *err) {
 
 /* --- createSecret --- */
 
+/* A name's length as the engine measures it: bytes, or UTF-8 characters (lead bytes). */
+static size_t username_length(const struct rot_engine *engine, const char *name) {
+    if (!engine->username_limit_counts_characters) {
+        return strlen(name);
+    }
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+        chars += (*p & 0xC0) != 0x80;
+    }
+    return chars;
+}
+
 static int create_secret(struct run *run, struct sm_err *err) {
     int result = -1;
     const char *arn = run->ev->secret_id;
@@ -146,7 +158,7 @@ static int create_secret(struct run *run, struct sm_err *err) {
             goto out;
         }
         size_t limit = current.engine->max_username_length(current.engine_value);
-        if (strlen(alt) > limit) {
+        if (username_length(current.engine, alt) > limit) {
             sm_err_set(err, SM_ERR_ROTATION,
                        "Unable to clone user, username length with _clone appended would exceed "
                        "%zu characters",

@@ -98,7 +98,11 @@ int sm_buf_ensure(struct sm_buf *b, struct sm_err *err) {
     if (b->data != NULL) {
         return 0;
     }
-    return grow(b, 0, err);
+    if (grow(b, 0, err) != 0) {
+        return -1;
+    }
+    b->data[0] = '\0'; /* a fresh block is uninitialised */
+    return 0;
 }
 
 char *sm_buf_take(struct sm_buf *b) {

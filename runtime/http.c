@@ -67,38 +67,50 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
     return n;
 }
 
-static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
-    struct capture *cap = userdata;
-    size_t n = size * nmemb;
+int http_response_add_header_line(struct http_response *resp, const char *line, size_t n,
+                                  struct sm_err *err) {
     /* A status line starts a new header block (after a 100 Continue or a redirect). */
-    if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
-        sm_buf_reset(&cap->resp->headers);
-        return n;
+    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        sm_buf_reset(&resp->headers);
+        return 0;
     }
-    const char *colon = memchr(ptr, ':', n);
-    if (colon == NULL) {
-        return n;
+    const char *colon = memchr(line, ':', n);
+    /* A NUL would split the stored name/value pairs differently from the line: drop the line. */
+    if (colon == NULL || colon == line || memchr(line, '\0', n) != NULL) {
+        return 0;
     }
-    size_t name_len = (size_t)(colon - ptr);
+    size_t name_len = (size_t)(colon - line);
     const char *v = colon + 1;
-    const char *end = ptr + n;
+    const char *end = line + n;
     while (v < end && (*v == ' ' || *v == '\t')) {
         v++;
     }
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) {
         end--;
     }
-    struct sm_buf *h = &cap->resp->headers;
+    struct sm_buf *h = &resp->headers;
     size_t start = h->len;
-    if (sm_buf_append(h, ptr, name_len, &cap->err) != 0 ||
-        sm_buf_append(h, "", 1, &cap->err) != 0 ||
-        sm_buf_append(h, v, (size_t)(end - v), &cap->err) != 0 ||
-        sm_buf_append(h, "", 1, &cap->err) != 0) {
-        cap->failed = true;
-        return 0;
+    if (sm_buf_append(h, line, name_len, err) != 0 || sm_buf_append(h, "", 1, err) != 0 ||
+        sm_buf_append(h, v, (size_t)(end - v), err) != 0 || sm_buf_append(h, "", 1, err) != 0) {
+        /* Keep the pairs well formed: drop the partial entry. */
+        if (h->data != NULL && h->len > start) {
+            sm_wipe(h->data + start, h->len - start);
+            h->len = start;
+        }
+        return -1;
     }
     for (size_t i = start; i < start + name_len; i++) {
         h->data[i] = (char)tolower((unsigned char)h->data[i]);
+    }
+    return 0;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
+    struct capture *cap = userdata;
+    size_t n = size * nmemb;
+    if (http_response_add_header_line(cap->resp, ptr, n, &cap->err) != 0) {
+        cap->failed = true;
+        return 0;
     }
     return n;
 }

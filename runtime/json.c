@@ -7,9 +7,14 @@
 cJSON *sm_json_parse(const char *data, size_t len, enum sm_code code, const char *what,
                      struct sm_err *err) {
     const char *end = NULL;
+    int64_t failures = sm_mem_failure_count();
     cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, false);
+    if (root == NULL && sm_mem_failure_count() != failures) {
+        /* cJSON reports running out of memory as a syntax error; the hooks know better. */
+        sm_err_set(err, SM_ERR_NOMEM, "out of memory parsing %s", what);
+        return NULL;
+    }
     if (root == NULL) {
-        /* cJSON reports no out-of-memory distinctly; the offset is all we can say. */
         size_t off = end != NULL && end >= data ? (size_t)(end - data) : 0;
         if (off == 0) {
             const char *ep = cJSON_GetErrorPtr();

@@ -400,8 +400,20 @@ int smc_error_from_response(const char *operation, const char *secret_id, long s
     char target[320];
     code[0] = message[0] = '\0';
     cJSON *root = NULL;
+    int64_t failures = sm_mem_failure_count();
     if (body != NULL && len > 0) {
         root = cJSON_ParseWithLength(body, len);
+    }
+    if (root == NULL && sm_mem_failure_count() != failures) {
+        /* The body could not be read for want of memory: its code is unknown, and guessing
+         * from the status alone would turn a transient condition into a permanent error. */
+        describe_target(target, sizeof(target), operation, secret_id);
+        sm_err_set(err, SM_ERR_NOMEM, "%s failed: HTTP %ld, and out of memory reading the error",
+                   target, status);
+        if (err != NULL) {
+            err->http_status = status;
+        }
+        return -1;
     }
     if (cJSON_IsObject(root)) {
         extract_code(sm_json_string(root, "__type"), code, sizeof(code));

@@ -118,7 +118,9 @@ int smc_call(struct smc_client *c, const char *operation, const char *secret_id,
  * SM_ERR_AWS_SERVER; signature and credential codes: SM_ERR_AWS_AUTH; anything else, including
  * AccessDeniedException: SM_ERR_AWS_CLIENT), err->aws_type holds the code (empty when only the
  * status was known) and err->msg reads "<operation> on secret <id> failed: <code>: <message>".
- * Always returns -1. Used by smc_call; public for tests. */
+ * When the body cannot be parsed for want of memory, err->code is SM_ERR_NOMEM (aws_type empty,
+ * http_status set): the code is then unknown. Always returns -1. Used by smc_call; public for
+ * tests. */
 int smc_error_from_response(const char *operation, const char *secret_id, long status,
                             const char *body, size_t len, const char *error_type_header,
                             struct sm_err *err);

@@ -316,10 +316,12 @@ static int canonical_query(struct sm_buf *out, struct sigv4_str query, struct sm
         }
         q->value_len = scratch.len - q->value_off;
     }
-    /* Offsets become pointers only once the scratch buffer has stopped moving. */
+    /* Offsets become pointers only once the scratch buffer has stopped moving. (Pairs like "="
+     * leave it unallocated: no arithmetic on a null pointer then.) */
+    const char *base = scratch.data != NULL ? scratch.data : "";
     for (size_t k = 0; k < n; k++) {
-        pairs[k].name = (struct sigv4_str){scratch.data + pairs[k].name_off, pairs[k].name_len};
-        pairs[k].value = (struct sigv4_str){scratch.data + pairs[k].value_off, pairs[k].value_len};
+        pairs[k].name = (struct sigv4_str){base + pairs[k].name_off, pairs[k].name_len};
+        pairs[k].value = (struct sigv4_str){base + pairs[k].value_off, pairs[k].value_len};
     }
     if (n > 1) {
         qsort(pairs, n, sizeof(*pairs), cmp_query);

@@ -1,3 +1,5 @@
 # End-to-end rotation tests: real bootstrap, fake Lambda, local Secrets Manager, real databases.
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_postgres_rotation.py
             LABELS e2e FIXTURES postgres TIMEOUT 120)
+sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_mariadb_rotation.py
+            LABELS e2e FIXTURES mariadb TIMEOUT 120)

@@ -81,6 +81,42 @@ class Postgres:
         return self.admin("SELECT count(*) FROM pg_roles WHERE rolname = %s"
                           % self.literal(name)) == "1"
 
+    # --- the engine-neutral interface the end-to-end cases use ---
+    engine = "postgres"
+    name = "pg"
+    max_username = 63
+
+    def secret(self, user, password, **extra):
+        s = {"engine": self.engine, "host": self.host, "username": user, "password": password,
+             "dbname": "postgres", "port": self.port}
+        s.update(extra)
+        return s
+
+    def bad_ca_file(self):
+        return self.env["PG_BAD_CA_FILE"]
+
+    def set_password(self, user, password):
+        self.admin("ALTER ROLE %s WITH PASSWORD %s" % (self.ident(user), self.literal(password)))
+
+    def create_readable_table(self, user):
+        """A table owned by the admin that user may read; returns the SELECT that proves it."""
+        table = "t_" + user.encode().hex()[:20]
+        self.admin("DROP TABLE IF EXISTS %s; CREATE TABLE %s (v int); INSERT INTO %s VALUES (42);"
+                   " GRANT SELECT ON %s TO %s" % (table, table, table, table, self.ident(user)))
+        return "SELECT v FROM %s" % table
+
+    def drop_users(self, *names):
+        for n in names:
+            try:
+                if self.role_exists(n):
+                    self.admin("DROP OWNED BY %s CASCADE" % self.ident(n))
+                    self.admin("DROP ROLE IF EXISTS %s" % self.ident(n))
+            except RuntimeError:
+                pass
+
+    def create_superuser(self, name, password):
+        self.create_user(name, password, superuser=True)
+
 
 class MariaDB:
     def __init__(self):
@@ -102,6 +138,8 @@ class MariaDB:
                 "--protocol=TCP", "-u", user, "-N", "-B", "--connect-timeout=5", "-e", sql]
         if ssl:
             argv[2:2] = ["--ssl", "--ssl-ca=" + self.ca_file]
+        else:
+            argv[2:2] = ["--skip-ssl"]
         if dbname:
             argv.append(dbname)
         return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
@@ -135,3 +173,39 @@ class MariaDB:
 
     def drop_user(self, name, host="%"):
         self.admin("DROP USER IF EXISTS %s" % self.account(name, host))
+
+    # --- the engine-neutral interface the end-to-end cases use ---
+    engine = "mariadb"
+    name = "mariadb"
+    max_username = 80
+
+    def secret(self, user, password, **extra):
+        s = {"engine": self.engine, "host": self.host, "username": user, "password": password,
+             "port": self.port}
+        s.update(extra)
+        return s
+
+    def bad_ca_file(self):
+        return self.env["MARIADB_BAD_CA_FILE"]
+
+    def set_password(self, user, password, host="%"):
+        self.admin("SET PASSWORD FOR %s = PASSWORD(%s)" % (self.account(user, host),
+                                                           self.literal(password)))
+
+    def create_readable_table(self, user, host="%"):
+        table = "smr_e2e.t_" + user.encode().hex()[:20]
+        self.admin("CREATE DATABASE IF NOT EXISTS smr_e2e")
+        self.admin("DROP TABLE IF EXISTS %s; CREATE TABLE %s (v int); INSERT INTO %s VALUES (42);"
+                   " GRANT SELECT ON %s TO %s" % (table, table, table, table,
+                                                  self.account(user, host)))
+        return "SELECT v FROM %s" % table
+
+    def drop_users(self, *names):
+        for n in names:
+            hosts = self.admin("SELECT Host FROM mysql.user WHERE User = %s" % self.literal(n))
+            for h in hosts.splitlines():
+                self.drop_user(n, h)
+
+    def create_superuser(self, name, password):
+        self.create_user(name, password)
+        self.admin("GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION" % self.account(name))

@@ -1,0 +1,65 @@
+#include "function.h"
+
+#include "event.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int smr_function_init(struct smr_function *fn, const char *handler, struct http_client *http,
+                      struct sm_err *err) {
+    memset(fn, 0, sizeof(*fn));
+    if (rot_config_from_env(handler, &fn->config, err) != 0 ||
+        smc_config_from_env(&fn->sm_config, err) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; rot_engines[i] != NULL; i++) {
+        if (rot_engines[i]->init != NULL && rot_engines[i]->init(err) != 0) {
+            return -1;
+        }
+    }
+    smc_client_init(&fn->sm, &fn->sm_config, http);
+    fn->rotation = (struct rot_context){
+        .sm = &fn->sm,
+        .engines = rot_engines,
+        .config = &fn->config,
+    };
+    return 0;
+}
+
+void smr_function_clean_up(struct smr_function *fn) {
+    if (fn == NULL) {
+        return;
+    }
+    rot_config_clean_up(&fn->config);
+    smc_config_clean_up(&fn->sm_config);
+}
+
+int smr_function_handle(void *ctx, const struct lrt_invocation *inv, struct sm_buf *response,
+                        struct sm_err *err) {
+    struct smr_function *fn = ctx;
+    int result = -1;
+    struct rot_event ev;
+
+    if (rot_event_parse(inv->payload, inv->payload_len, &ev, err) != 0) {
+        SM_ERROR("%s", err->msg);
+        goto out;
+    }
+    int64_t deadline_ms = inv->deadline_ms;
+    if (deadline_ms > SMR_DEADLINE_MARGIN_MS) {
+        deadline_ms -= SMR_DEADLINE_MARGIN_MS;
+    }
+    SM_INFO("%s: starting for secret %s, version %s", rot_step_name(ev.step), ev.secret_id,
+            ev.token);
+    if (rot_run_step(&fn->rotation, &ev, deadline_ms, err) != 0) {
+        SM_ERROR("%s failed: %s", rot_step_name(ev.step), err->msg);
+        goto out;
+    }
+    if (sm_buf_append_str(response, "null", err) != 0) {
+        goto out;
+    }
+    result = 0;
+out:
+    rot_event_clean_up(&ev);
+    return result;
+}

@@ -1,0 +1,751 @@
+#include "lambda_api.h"
+
+#include "clock.h"
+#include "json.h"
+#include "log.h"
+#include "mem.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RUNTIME_API_MAX 255
+#define POST_REPLY_MAX (64u * 1024u) /* what we keep of a reply to a post */
+#define ERROR_BODY_MAX (64u * 1024u) /* an error body: message <= SM_ERR_MSG_MAX, escaped */
+#define HEADER_LINE_MAX (LRT_ID_MAX + 64)
+#define REGISTER_TIMEOUT_MS 2000
+#define TRIM_ABOVE (256u * 1024u) /* loop buffers larger than this are freed after use */
+
+/* Used when even the error body cannot be built (out of memory). */
+static const char s_oom_body[] =
+    "{\"errorMessage\":\"out of memory\",\"errorType\":\"OutOfMemory\",\"stackTrace\":[]}";
+
+/* ------------------------------------------------------------------------------------------ */
+/* Helpers                                                                                    */
+
+bool lrt_parse_deadline(const char *value, int64_t *out) {
+    if (value == NULL) {
+        return false;
+    }
+    size_t n = strlen(value);
+    if (n == 0 || n > 18) {
+        return false;
+    }
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (value[i] < '0' || value[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (value[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool lrt_valid_request_id(const char *s) {
+    if (s == NULL) {
+        return false;
+    }
+    size_t n = strlen(s);
+    if (n == 0 || n > LRT_ID_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool lrt_valid_header_value(const char *s) {
+    if (s == NULL) {
+        return false;
+    }
+    size_t n = strlen(s);
+    if (n == 0 || n > LRT_ID_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Length of the well-formed UTF-8 sequence at s[0..len), or 0 when it is not well formed; then
+ * *bad is the length of its maximal invalid prefix (>= 1), the unit replaced by one U+FFFD
+ * (Unicode's "maximal subpart" practice, as Python's decoder does it). */
+static size_t utf8_seq(const unsigned char *s, size_t len, size_t *bad) {
+    unsigned char c = s[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+    } else if (c == 0xe0) {
+        need = 2;
+        lo = 0xa0;
+    } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) {
+        need = 2;
+    } else if (c == 0xed) {
+        need = 2;
+        hi = 0x9f; /* no surrogates */
+    } else if (c == 0xf0) {
+        need = 3;
+        lo = 0x90;
+    } else if (c >= 0xf1 && c <= 0xf3) {
+        need = 3;
+    } else if (c == 0xf4) {
+        need = 3;
+        hi = 0x8f; /* nothing past U+10FFFF */
+    } else {
+        *bad = 1;
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        unsigned char lo_k = k == 1 ? lo : 0x80;
+        unsigned char hi_k = k == 1 ? hi : 0xbf;
+        if (k >= len || s[k] < lo_k || s[k] > hi_k) {
+            *bad = k;
+            return 0;
+        }
+    }
+    return need + 1;
+}
+
+int lrt_utf8_sanitize(const char *s, size_t len, struct sm_buf *out, struct sm_err *err) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        /* Copy the longest valid run in one append. */
+        size_t start = i;
+        size_t bad = 0;
+        size_t n;
+        while (i < len && (n = utf8_seq(p + i, len - i, &bad)) != 0) {
+            i += n;
+        }
+        if (i > start && sm_buf_append(out, s + start, i - start, err) != 0) {
+            return -1;
+        }
+        if (i < len) {
+            if (sm_buf_append(out, "\xef\xbf\xbd", 3, err) != 0) {
+                return -1;
+            }
+            i += bad;
+        }
+    }
+    return sm_buf_ensure(out, err);
+}
+
+int lrt_error_body(const struct sm_err *cause, struct sm_buf *out, struct sm_err *err) {
+    int result = -1;
+    cJSON *root = NULL;
+    struct sm_buf msg, type;
+    sm_buf_init(&msg, 4 * SM_ERR_MSG_MAX);
+    sm_buf_init(&type, 4 * SM_ERR_TYPE_MAX + 64);
+
+    const char *t = sm_err_type(cause);
+    if (lrt_utf8_sanitize(cause->msg, strnlen(cause->msg, sizeof(cause->msg)), &msg, err) != 0 ||
+        lrt_utf8_sanitize(t, strlen(t), &type, err) != 0) {
+        goto out;
+    }
+    root = cJSON_CreateObject();
+    if (root == NULL || cJSON_AddStringToObject(root, "errorMessage", msg.data) == NULL ||
+        cJSON_AddStringToObject(root, "errorType", type.data) == NULL ||
+        cJSON_AddArrayToObject(root, "stackTrace") == NULL) {
+        sm_err_set(err, SM_ERR_NOMEM, "out of memory building the error body");
+        goto out;
+    }
+    if (sm_json_print(root, out, err) != 0) {
+        goto out;
+    }
+    result = 0;
+out:
+    cJSON_Delete(root);
+    sm_buf_clean_up(&msg);
+    sm_buf_clean_up(&type);
+    return result;
+}
+
+void lrt_error_type_header_value(const char *category, const struct sm_err *cause, char *out,
+                                 size_t cap) {
+    if (cap == 0) {
+        return;
+    }
+    int n = snprintf(out, cap, "%s.", category);
+    if (n < 0 || (size_t)n >= cap) {
+        out[cap - 1] = '\0';
+        return;
+    }
+    size_t o = (size_t)n;
+    size_t kept = 0;
+    for (const char *t = sm_err_type(cause); *t != '\0' && o + 1 < cap; t++) {
+        char ch = *t;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
+            out[o++] = ch;
+            kept++;
+        }
+    }
+    out[o] = '\0';
+    if (kept == 0) {
+        snprintf(out + n, cap - (size_t)n, "Unknown");
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Client                                                                                     */
+
+int lrt_client_init(struct lrt_client *c, const char *runtime_api, struct http_client *http,
+                    struct sm_err *err) {
+    memset(c, 0, sizeof(*c));
+    c->http = http;
+    c->connect_timeout_ms = 1000;
+    signal(SIGPIPE, SIG_IGN);
+    if (runtime_api == NULL || runtime_api[0] == '\0') {
+        return sm_err_set(err, SM_ERR_CONFIG, "AWS_LAMBDA_RUNTIME_API is not set");
+    }
+    size_t n = strlen(runtime_api);
+    if (n > RUNTIME_API_MAX) {
+        return sm_err_set(err, SM_ERR_CONFIG, "AWS_LAMBDA_RUNTIME_API is longer than %d bytes",
+                          RUNTIME_API_MAX);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = runtime_api[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_' || ch == ':' ||
+                  ch == '[' || ch == ']';
+        if (!ok) {
+            return sm_err_set(err, SM_ERR_CONFIG,
+                              "AWS_LAMBDA_RUNTIME_API must be host:port, found byte 0x%02x at "
+                              "offset %zu",
+                              (unsigned)(unsigned char)ch, i);
+        }
+    }
+    snprintf(c->host, sizeof(c->host), "http://%s", runtime_api);
+    snprintf(c->base, sizeof(c->base), "http://%s/2018-06-01", runtime_api);
+    return 0;
+}
+
+/* Summarises a Runtime API error reply ({"errorType","errorMessage"}) into out for a log line. */
+static void describe_reply(const struct http_response *resp, char *out, size_t cap) {
+    snprintf(out, cap, "no error body");
+    if (resp->body.len == 0) {
+        return;
+    }
+    cJSON *j = sm_json_parse(resp->body.data, resp->body.len, SM_ERR_PROTOCOL, "reply", NULL);
+    const char *type = j != NULL ? sm_json_string(j, "errorType") : NULL;
+    const char *msg = j != NULL ? sm_json_string(j, "errorMessage") : NULL;
+    if (type != NULL || msg != NULL) {
+        snprintf(out, cap, "%.80s: %.200s", type != NULL ? type : "-", msg != NULL ? msg : "-");
+    } else {
+        snprintf(out, cap, "%zu-byte body", resp->body.len);
+    }
+    cJSON_Delete(j);
+}
+
+struct loop {
+    struct lrt_client *c;
+    lrt_handler_fn *handler;
+    void *ctx;
+    struct http_response next;
+    struct http_response post;
+    struct sm_buf out;
+    struct sm_buf errbody;
+    int failures; /* consecutive failed /next calls */
+};
+
+enum step { STEP_CONTINUE, STEP_EXIT };
+
+/* Posts the outcome of one invocation: response (fail == NULL) or error (fail set). */
+static enum step post_result(struct loop *l, const char *request_id, const char *invocation_id,
+                             const struct sm_err *fail) {
+    struct sm_err err;
+    sm_err_clear(&err);
+    char url[LRT_URL_MAX];
+    char type_line[HEADER_LINE_MAX];
+    char inv_line[HEADER_LINE_MAX];
+    const char *headers[3];
+    size_t n_headers = 0;
+    const char *body;
+    size_t body_len;
+    const char *kind = fail == NULL ? "response" : "error";
+
+    headers[n_headers++] = "Content-Type: application/json";
+    if (fail == NULL) {
+        if (l->out.len == 0) {
+            body = "null";
+            body_len = 4;
+        } else {
+            body = l->out.data;
+            body_len = l->out.len;
+        }
+    } else {
+        char type[SM_ERR_TYPE_MAX + 16];
+        lrt_error_type_header_value("Function", fail, type, sizeof(type));
+        snprintf(type_line, sizeof(type_line), "Lambda-Runtime-Function-Error-Type: %s", type);
+        headers[n_headers++] = type_line;
+        if (lrt_error_body(fail, &l->errbody, &err) == 0) {
+            body = l->errbody.data;
+            body_len = l->errbody.len;
+        } else {
+            body = s_oom_body;
+            body_len = sizeof(s_oom_body) - 1;
+        }
+    }
+    if (invocation_id != NULL) {
+        snprintf(inv_line, sizeof(inv_line), "Lambda-Runtime-Invocation-Id: %s", invocation_id);
+        headers[n_headers++] = inv_line;
+    }
+    snprintf(url, sizeof(url), "%s/runtime/invocation/%s/%s", l->c->base, request_id, kind);
+
+    struct http_request req = {
+        .method = "POST",
+        .url = url,
+        .headers = headers,
+        .n_headers = n_headers,
+        .body = body,
+        .body_len = body_len,
+        .connect_timeout_ms = l->c->connect_timeout_ms,
+        .timeout_ms = 0,
+    };
+    int rc = http_perform(l->c->http, &req, &l->post, &err);
+    sm_buf_reset(&l->out);
+    if (rc != 0) {
+        SM_ERROR("posting the %s failed: %s", kind, err.msg);
+        return STEP_EXIT;
+    }
+    char why[320];
+    switch (l->post.status) {
+    case 202:
+        SM_DEBUG("%s posted (%zu bytes)", kind, body_len);
+        return STEP_CONTINUE;
+    case 400:
+    case 410:
+    case 413:
+        describe_reply(&l->post, why, sizeof(why));
+        SM_WARN("Lambda answered %ld to the %s post (%s); polling for the next invocation",
+                l->post.status, kind, why);
+        return STEP_CONTINUE;
+    default:
+        describe_reply(&l->post, why, sizeof(why));
+        SM_ERROR("Lambda answered %ld to the %s post (%s); exiting", l->post.status, kind, why);
+        return STEP_EXIT;
+    }
+}
+
+/* Counts a failed /next; returns STEP_EXIT when the budget is spent. */
+static enum step next_failed(struct loop *l, const char *what) {
+    l->failures++;
+    if (l->failures >= LRT_MAX_NEXT_FAILURES) {
+        SM_ERROR("GET /runtime/invocation/next failed %d times in a row (last: %s); exiting",
+                 l->failures, what);
+        return STEP_EXIT;
+    }
+    SM_WARN("GET /runtime/invocation/next failed (%s); retrying (%d of %d)", what, l->failures,
+            LRT_MAX_NEXT_FAILURES - 1);
+    sm_sleep_ms((int64_t)(l->failures - 1) * 50);
+    return STEP_CONTINUE;
+}
+
+/* Logs an invocation failure; the message is made valid UTF-8 first (JSON log lines). */
+static void log_failure(const struct sm_err *fail) {
+    struct sm_buf msg;
+    struct sm_err err;
+    sm_buf_init(&msg, 4 * SM_ERR_MSG_MAX);
+    bool ok = lrt_utf8_sanitize(fail->msg, strnlen(fail->msg, sizeof(fail->msg)), &msg, &err) == 0;
+    SM_ERROR("invocation failed: %s: %s", sm_err_type(fail), ok ? msg.data : fail->msg);
+    sm_buf_clean_up(&msg);
+}
+
+static void set_trace_env(const char *trace_id) {
+    if (trace_id != NULL) {
+        if (setenv("_X_AMZN_TRACE_ID", trace_id, 1) != 0) {
+            SM_WARN("could not set _X_AMZN_TRACE_ID");
+            unsetenv("_X_AMZN_TRACE_ID");
+        }
+    } else {
+        unsetenv("_X_AMZN_TRACE_ID");
+    }
+}
+
+/* Gives a large buffer's memory back (wiped) after an unusually big event or response, so one
+ * 6 MB invocation does not pin 6 MB for the environment's lifetime. */
+static void trim(struct sm_buf *b) {
+    if (b->cap > TRIM_ABOVE) {
+        sm_buf_clean_up(b);
+    }
+}
+
+static enum step one_invocation(struct loop *l) {
+    struct lrt_client *c = l->c;
+    struct sm_err err;
+    struct sm_err fail;
+    sm_err_clear(&err);
+    sm_err_clear(&fail);
+    char url[LRT_URL_MAX];
+    snprintf(url, sizeof(url), "%s/runtime/invocation/next", c->base);
+    struct http_request req = {
+        .method = "GET",
+        .url = url,
+        .connect_timeout_ms = c->connect_timeout_ms,
+        .timeout_ms = 0, /* never: the process may be frozen while waiting */
+    };
+
+    int rc = http_perform(c->http, &req, &l->next, &err);
+    int64_t t_got = sm_monotonic_us();
+    const char *request_id = http_response_header(&l->next, "Lambda-Runtime-Aws-Request-Id");
+    bool event_lost = false;
+    if (rc != 0) {
+        /* Headers arrive before the body: when only the body could not be kept, the invocation
+         * is known and can be failed properly. */
+        if ((err.code == SM_ERR_TOO_LARGE || err.code == SM_ERR_NOMEM) &&
+            lrt_valid_request_id(request_id)) {
+            if (err.code == SM_ERR_TOO_LARGE) {
+                sm_err_set(&fail, SM_ERR_TOO_LARGE, "the event exceeds the %u-byte limit",
+                           (unsigned)LRT_EVENT_MAX);
+            } else {
+                sm_err_set(&fail, SM_ERR_NOMEM, "out of memory receiving the event");
+            }
+            event_lost = true;
+        } else {
+            return next_failed(l, err.msg);
+        }
+    } else if (l->next.status != 200) {
+        char why[320];
+        describe_reply(&l->next, why, sizeof(why));
+        if (l->next.status == 403 || l->next.status == 500) {
+            SM_ERROR("Lambda answered %ld to GET /runtime/invocation/next (%s); exiting",
+                     l->next.status, why);
+            return STEP_EXIT;
+        }
+        char what[400];
+        snprintf(what, sizeof(what), "status %ld: %s", l->next.status, why);
+        return next_failed(l, what);
+    }
+    l->failures = 0;
+
+    if (!lrt_valid_request_id(request_id)) {
+        SM_ERROR("the Runtime API sent an invocation without a valid "
+                 "Lambda-Runtime-Aws-Request-Id; nothing can be posted for it; exiting");
+        return STEP_EXIT;
+    }
+    struct lrt_invocation inv = {
+        .request_id = request_id,
+        .function_arn = http_response_header(&l->next, "Lambda-Runtime-Invoked-Function-Arn"),
+        .trace_id = http_response_header(&l->next, "Lambda-Runtime-Trace-Id"),
+        .invocation_id = http_response_header(&l->next, "Lambda-Runtime-Invocation-Id"),
+        .tenant_id = http_response_header(&l->next, "Lambda-Runtime-Aws-Tenant-Id"),
+        .payload = event_lost ? "" : l->next.body.data,
+        .payload_len = event_lost ? 0 : l->next.body.len,
+    };
+    sm_log_set_request_id(request_id);
+    c->invocations++;
+    const char *deadline = http_response_header(&l->next, "Lambda-Runtime-Deadline-Ms");
+    if (deadline != NULL && !lrt_parse_deadline(deadline, &inv.deadline_ms)) {
+        SM_WARN("ignoring a malformed Lambda-Runtime-Deadline-Ms");
+    }
+    if (inv.invocation_id != NULL && !lrt_valid_header_value(inv.invocation_id)) {
+        SM_WARN("ignoring a malformed Lambda-Runtime-Invocation-Id");
+        inv.invocation_id = NULL;
+    }
+    set_trace_env(inv.trace_id);
+
+    int64_t handler_us = 0;
+    int hrc = -1;
+    if (event_lost) {
+        log_failure(&fail);
+    } else {
+        SM_DEBUG("invocation received: %zu-byte event, %lld ms left", inv.payload_len,
+                 inv.deadline_ms != 0 ? (long long)sm_remaining_ms(inv.deadline_ms) : -1LL);
+        sm_buf_reset(&l->out);
+        l->out.max = SM_LIMIT_RESPONSE;
+        int64_t t0 = sm_monotonic_us();
+        hrc = l->handler(l->ctx, &inv, &l->out, &fail);
+        handler_us = sm_monotonic_us() - t0;
+        if (hrc == 0 && l->out.len > SM_LIMIT_RESPONSE) {
+            sm_err_set(&fail, SM_ERR_TOO_LARGE,
+                       "the response of %zu bytes exceeds the %u-byte limit", l->out.len,
+                       (unsigned)SM_LIMIT_RESPONSE);
+            hrc = -1;
+        }
+        if (hrc != 0) {
+            if (fail.code == SM_ERR_OK) {
+                sm_err_set(&fail, SM_ERR_INTERNAL, "the handler failed without saying why");
+            }
+            log_failure(&fail);
+        }
+    }
+    int64_t t_post = sm_monotonic_us();
+    enum step s = post_result(l, request_id, inv.invocation_id, hrc == 0 ? NULL : &fail);
+    int64_t t_end = sm_monotonic_us();
+    if (sm_log_enabled(SM_LOG_DEBUG)) {
+        /* overhead: time in this loop outside the handler and the post's HTTP exchange (header
+         * parsing, environment, error/response preparation). */
+        int64_t post_us = t_end - t_post;
+        int64_t total_us = t_end - t_got;
+        SM_DEBUG("invocation timing: handler_us=%lld post_us=%lld overhead_us=%lld",
+                 (long long)handler_us, (long long)post_us,
+                 (long long)(total_us - handler_us - post_us));
+    }
+    sm_log_set_request_id(NULL);
+    sm_buf_reset(&l->errbody);
+    trim(&l->next.body);
+    trim(&l->out);
+    return s;
+}
+
+int lrt_run(struct lrt_client *c, lrt_handler_fn *handler, void *ctx) {
+    int code = 1;
+    struct loop l = {.c = c, .handler = handler, .ctx = ctx};
+    http_response_init(&l.next, LRT_EVENT_MAX);
+    http_response_init(&l.post, POST_REPLY_MAX);
+    sm_buf_init(&l.out, SM_LIMIT_RESPONSE);
+    sm_buf_init(&l.errbody, ERROR_BODY_MAX);
+
+    const char *conc = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
+    if (conc != NULL && conc[0] != '\0' && strcmp(conc, "1") != 0) {
+        SM_WARN("AWS_LAMBDA_MAX_CONCURRENCY=%.16s: this runtime handles one invocation at a time",
+                conc);
+    }
+    if (c->started_us != 0) {
+        int64_t now = sm_monotonic_us();
+        SM_DEBUG("init took %lld us (main entered at monotonic %lld us, first /next at %lld us)",
+                 (long long)(now - c->started_us), (long long)c->started_us, (long long)now);
+    }
+    for (;;) {
+        if (c->max_invocations != 0 && c->invocations >= c->max_invocations) {
+            SM_DEBUG("handled %llu invocations; stopping as configured",
+                     (unsigned long long)c->invocations);
+            code = 0;
+            break;
+        }
+        if (one_invocation(&l) == STEP_EXIT) {
+            break;
+        }
+    }
+    http_response_clean_up(&l.next);
+    http_response_clean_up(&l.post);
+    sm_buf_clean_up(&l.out);
+    sm_buf_clean_up(&l.errbody);
+    return code;
+}
+
+int lrt_post_init_error(struct lrt_client *c, const struct sm_err *cause, struct sm_err *err) {
+    int result = -1;
+    struct sm_buf body;
+    struct http_response resp;
+    sm_buf_init(&body, ERROR_BODY_MAX);
+    http_response_init(&resp, POST_REPLY_MAX);
+    char url[LRT_URL_MAX];
+    char type[SM_ERR_TYPE_MAX + 16];
+    char type_line[HEADER_LINE_MAX];
+
+    lrt_error_type_header_value("Runtime", cause, type, sizeof(type));
+    snprintf(type_line, sizeof(type_line), "Lambda-Runtime-Function-Error-Type: %s", type);
+    snprintf(url, sizeof(url), "%s/runtime/init/error", c->base);
+    const char *headers[] = {"Content-Type: application/json", type_line};
+    const char *data = s_oom_body;
+    size_t len = sizeof(s_oom_body) - 1;
+    struct sm_err berr;
+    if (lrt_error_body(cause, &body, &berr) == 0) {
+        data = body.data;
+        len = body.len;
+    }
+    struct http_request req = {
+        .method = "POST",
+        .url = url,
+        .headers = headers,
+        .n_headers = 2,
+        .body = data,
+        .body_len = len,
+        .connect_timeout_ms = c->connect_timeout_ms,
+        .timeout_ms = 0,
+    };
+    if (http_perform(c->http, &req, &resp, err) != 0) {
+        goto out;
+    }
+    if (resp.status != 202) {
+        char why[320];
+        describe_reply(&resp, why, sizeof(why));
+        sm_err_set(err, SM_ERR_RUNTIME_API, "Lambda answered %ld to the init error post (%s)",
+                   resp.status, why);
+        goto out;
+    }
+    result = 0;
+out:
+    sm_buf_clean_up(&body);
+    http_response_clean_up(&resp);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* SIGTERM                                                                                    */
+
+static lrt_shutdown_fn *s_hook;
+static void *s_hook_ctx;
+
+/* State of the extension thread; static so it stays reachable (and out of leak reports) while
+ * the thread blocks for the process lifetime. */
+static struct {
+    struct http_client http;
+    char url[LRT_URL_MAX];
+    char id_line[HEADER_LINE_MAX];
+} s_ext;
+
+void lrt_set_shutdown_hook(lrt_shutdown_fn *fn, void *ctx) {
+    s_hook = fn;
+    s_hook_ctx = ctx;
+}
+
+static void *signal_main(void *arg) {
+    sigset_t *set = arg;
+    int sig = 0;
+    while (sigwait(set, &sig) != 0) {
+    }
+    SM_INFO("received %s; shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (s_hook != NULL) {
+        s_hook(s_hook_ctx);
+    }
+    _exit(sig == SIGTERM ? 0 : 130);
+    return NULL;
+}
+
+static void *extension_main(void *arg) {
+    (void)arg;
+    struct http_response resp;
+    http_response_init(&resp, POST_REPLY_MAX);
+    const char *headers[] = {s_ext.id_line};
+    struct http_request req = {
+        .method = "GET",
+        .url = s_ext.url,
+        .headers = headers,
+        .n_headers = 1,
+        .connect_timeout_ms = 1000,
+        .timeout_ms = 0,
+    };
+    int errors = 0;
+    while (errors < 3) {
+        struct sm_err err;
+        if (http_perform(&s_ext.http, &req, &resp, &err) != 0) {
+            errors++;
+            SM_DEBUG("extension event/next failed: %s", err.msg);
+            sm_sleep_ms(100);
+            continue;
+        }
+        if (resp.status != 200) {
+            SM_WARN("Extensions API answered %ld to event/next; SIGTERM may not be delivered",
+                    resp.status);
+            break;
+        }
+        errors = 0; /* an event we did not subscribe to: wait for the next one */
+    }
+    http_response_clean_up(&resp);
+    return NULL;
+}
+
+static int start_detached(void *(*fn)(void *), void *arg) {
+    pthread_attr_t attr;
+    pthread_t tid;
+    if (pthread_attr_init(&attr) != 0) {
+        return -1;
+    }
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&tid, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Registers the no-op extension; fills id (cap bytes). Returns 0, or -1 when the Extensions API
+ * is unavailable or refused (logged here). */
+static int register_extension(struct lrt_client *c, char *id, size_t cap) {
+    int result = -1;
+    struct sm_err err;
+    struct http_response resp;
+    http_response_init(&resp, POST_REPLY_MAX);
+    char url[LRT_URL_MAX];
+    snprintf(url, sizeof(url), "%s/2020-01-01/extension/register", c->host);
+    const char *headers[] = {"Lambda-Extension-Name: " LRT_EXTENSION_NAME,
+                             "Content-Type: application/json"};
+    static const char body[] = "{\"events\":[]}";
+    struct http_request req = {
+        .method = "POST",
+        .url = url,
+        .headers = headers,
+        .n_headers = 2,
+        .body = body,
+        .body_len = sizeof(body) - 1,
+        .connect_timeout_ms = c->connect_timeout_ms,
+        .timeout_ms = REGISTER_TIMEOUT_MS,
+    };
+    if (http_perform(c->http, &req, &resp, &err) != 0) {
+        SM_INFO("Extensions API not reachable (%s); continuing without SIGTERM delivery", err.msg);
+        goto out;
+    }
+    if (resp.status != 200) {
+        char why[320];
+        describe_reply(&resp, why, sizeof(why));
+        if (resp.status == 404) {
+            SM_INFO("Extensions API not served; continuing without SIGTERM delivery");
+        } else {
+            SM_WARN("Extensions API answered %ld to register (%s); continuing without SIGTERM "
+                    "delivery",
+                    resp.status, why);
+        }
+        goto out;
+    }
+    const char *v = http_response_header(&resp, "Lambda-Extension-Identifier");
+    if (!lrt_valid_header_value(v)) {
+        SM_WARN("extension registration returned no valid Lambda-Extension-Identifier; "
+                "continuing without SIGTERM delivery");
+        goto out;
+    }
+    snprintf(id, cap, "%s", v);
+    result = 0;
+out:
+    http_response_clean_up(&resp);
+    return result;
+}
+
+int lrt_enable_sigterm(struct lrt_client *c, struct sm_err *err) {
+    static sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
+        return sm_err_set(err, SM_ERR_INTERNAL, "could not block SIGTERM");
+    }
+    if (start_detached(signal_main, &set) != 0) {
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        return sm_err_set(err, SM_ERR_INTERNAL, "could not start the signal thread");
+    }
+
+    char id[LRT_ID_MAX + 1];
+    if (register_extension(c, id, sizeof(id)) != 0) {
+        return 0;
+    }
+    struct sm_err e2;
+    if (http_client_init(&s_ext.http, &e2) != 0) {
+        SM_WARN("extension registered but its HTTP client failed: %s", e2.msg);
+        return 0;
+    }
+    snprintf(s_ext.url, sizeof(s_ext.url), "%s/2020-01-01/extension/event/next", c->host);
+    snprintf(s_ext.id_line, sizeof(s_ext.id_line), "Lambda-Extension-Identifier: %s", id);
+    if (start_detached(extension_main, NULL) != 0) {
+        SM_WARN("extension registered but its thread could not start");
+        http_client_clean_up(&s_ext.http);
+        return 0;
+    }
+    SM_DEBUG("registered internal extension %s for SIGTERM", LRT_EXTENSION_NAME);
+    return 0;
+}
