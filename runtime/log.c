@@ -138,9 +138,6 @@ void sm_log(enum sm_log_level level, const char *fmt, ...) {
         flatten(msg);
         fprintf(out, "%s\t%s\t%s\t", ts, s_names[level],
                 s_request_id[0] != '\0' ? s_request_id : "-");
-        if (s_step[0] != '\0') {
-            fprintf(out, "[%s] ", s_step);
-        }
         fprintf(out, "%s\n", msg);
     }
     fflush(out);
