@@ -6,8 +6,8 @@
 # Fixtures: `lambda_zip` builds the lambda-zip target (the real package of bootstrap);
 # `probe_zip` packages package_probe_bootstrap, which links and calls every library bootstrap
 # links, so bundling is checked in full whatever bootstrap uses today.
-# TODO(lead): a `package_lambda_zip_completes_rotation` check against the local PostgreSQL and
-# MariaDB fixtures, running the unzipped bootstrap under env -i, once rotation exists.
+# check_zip_rotation.py: the unzipped package's bootstrap completes rotations against the
+# PostgreSQL and MariaDB fixtures.
 set(SM_PACKAGE_STATE ${SM_STATE_DIR}/package)
 
 add_executable(package_probe_bootstrap ${CMAKE_CURRENT_SOURCE_DIR}/package/probe_bootstrap.c)
@@ -65,4 +65,6 @@ if(NOT SM_SANITIZE)
                        LABELS package TIMEOUT 600 RESOURCE_LOCK cmake_build)
   sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_lambda_zip.py LABELS package TIMEOUT 120
               FIXTURES lambda_zip ENVIRONMENT ${SM_PACKAGE_ENV})
+  sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_zip_rotation.py LABELS package TIMEOUT 120
+              FIXTURES lambda_zip postgres mariadb ENVIRONMENT ${SM_PACKAGE_ENV})
 endif()
