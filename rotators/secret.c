@@ -16,7 +16,10 @@ struct member {
     size_t val_start, val_end; /* raw value */
 };
 
+/* Returns 0 to go on; any other value stops the scan and is returned by scan_members (which
+ * itself returns -1 for malformed input). */
 typedef int member_fn(const char *s, const struct member *m, void *ctx);
+#define SCAN_NOMEM (-2)
 
 /* Whitespace as cJSON reads it: every byte up to 0x20, not only the four JSON allows. The
  * scanner must split the text exactly where cJSON does, or a value hidden behind a control byte
@@ -132,60 +135,24 @@ static int scan_members(const char *s, size_t len, member_fn *fn, void *ctx) {
     return -1;
 }
 
-/* Value of 4 hex digits at p, or -1. */
-static long hex4(const char *p) {
-    long v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0) {
-            return -1;
-        }
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-/* Whether the raw key token (quotes included) decodes to name (plain ASCII). Decodes the escapes
- * itself rather than through cJSON: no allocation, so running out of memory cannot make a
- * duplicate escaped key look different. */
-static bool key_is(const char *s, const struct member *m, const char *name) {
+/* 1 when the raw key token (quotes included) decodes to name, 0 when it does not, -1 when it
+ * could not be decoded for want of memory. Escaped keys are decoded by cJSON itself, so the
+ * scanner and the parsed tree always agree on what a key is (cJSON turns an invalid \u escape
+ * into U+0000, which ends its C string: "pass\u0077ord\uZZZZ" is "password" to it). */
+static int key_is(const char *s, const struct member *m, const char *name) {
     const char *raw = s + m->key_start + 1;
     size_t raw_len = m->key_end - m->key_start - 2;
-    size_t j = 0;
-    for (size_t i = 0; i < raw_len; i++, j++) {
-        unsigned char c = (unsigned char)raw[i];
-        if (c == '\\') {
-            if (i + 1 >= raw_len) {
-                return false;
-            }
-            char e = raw[++i];
-            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-            const char *k = strchr(from, e);
-            if (e == 'u') {
-                long v = i + 4 < raw_len ? hex4(raw + i + 1) : -1;
-                if (v == 0) { /* cJSON's C string ends here, and so does the key it sees */
-                    return name[j] == '\0';
-                }
-                if (v < 0 || v >= 0x80) { /* names are ASCII */
-                    return false;
-                }
-                c = (unsigned char)v;
-                i += 4;
-            } else if (e != '\0' && k != NULL) {
-                c = (unsigned char)to[k - from];
-            } else {
-                return false;
-            }
-        }
-        if (name[j] == '\0' || (unsigned char)name[j] != c) {
-            return false;
-        }
+    if (memchr(raw, '\\', raw_len) == NULL) {
+        return raw_len == strlen(name) && memcmp(raw, name, raw_len) == 0;
     }
-    return name[j] == '\0';
+    int64_t failures = sm_mem_failure_count();
+    cJSON *k = cJSON_ParseWithLength(s + m->key_start, m->key_end - m->key_start);
+    if (k == NULL && sm_mem_failure_count() != failures) {
+        return -1;
+    }
+    int same = cJSON_IsString(k) && strcmp(k->valuestring, name) == 0;
+    cJSON_Delete(k);
+    return same;
 }
 
 /* Whether a raw JSON string token decodes to something containing U+0000 (which a C string
@@ -217,7 +184,11 @@ struct check_ctx {
 static int check_member(const char *s, const struct member *m, void *ctx) {
     struct check_ctx *c = ctx;
     for (size_t k = 0; k < N_KNOWN; k++) {
-        if (key_is(s, m, s_known[k])) {
+        int is = key_is(s, m, s_known[k]);
+        if (is < 0) {
+            return SCAN_NOMEM;
+        }
+        if (is) {
             c->counts[k]++;
             if (s[m->val_start] == '"' && raw_string_has_nul(s, m->val_start, m->val_end)) {
                 c->nul_field = s_known[k];
@@ -381,7 +352,12 @@ int rot_secret_parse(const char *text, size_t len, const struct rot_engine *cons
         goto out;
     }
     struct check_ctx check = {0};
-    if (scan_members(text, len, check_member, &check) != 0) {
+    int scanned = scan_members(text, len, check_member, &check);
+    if (scanned == SCAN_NOMEM) {
+        sm_err_set(err, SM_ERR_NOMEM, "out of memory reading a secret");
+        goto out;
+    }
+    if (scanned != 0) {
         sm_err_set(err, SM_ERR_SECRET_INVALID, "the secret's value is not a well-formed object");
         goto out;
     }
@@ -418,9 +394,13 @@ struct bare_ctx {
 
 static int count_bare(const char *s, const struct member *m, void *ctx) {
     struct bare_ctx *c = ctx;
-    if (key_is(s, m, "username")) {
+    int user = key_is(s, m, "username"), pass = key_is(s, m, "password");
+    if (user < 0 || pass < 0) {
+        return SCAN_NOMEM;
+    }
+    if (user) {
         c->username++;
-    } else if (key_is(s, m, "password")) {
+    } else if (pass) {
         c->password++;
     } else {
         c->other++;
@@ -468,9 +448,15 @@ static int append_json_string(struct sm_buf *out, const char *value, struct sm_e
 static int render_member(const char *s, const struct member *m, void *ctx) {
     struct render_ctx *r = ctx;
     const char *replacement = NULL;
-    if (key_is(s, m, "password")) {
+    int pass = key_is(s, m, "password");
+    int user = r->username != NULL ? key_is(s, m, "username") : 0;
+    if (pass < 0 || user < 0) {
+        sm_err_set(r->err, SM_ERR_NOMEM, "out of memory writing a secret");
+        return SCAN_NOMEM;
+    }
+    if (pass) {
         replacement = r->password;
-    } else if (r->username != NULL && key_is(s, m, "username")) {
+    } else if (user) {
         replacement = r->username;
     }
     if (replacement == NULL) {

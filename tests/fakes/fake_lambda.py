@@ -68,6 +68,8 @@ written atomically) and serves three APIs on that one port. Every error body is 
    GET  /_fake/wait?posts=N&init_errors=N&next_calls=N&extension_polls=N&timeout=S
           waits until every given count is reached (posts counts /response and /error posts),
           then answers like /_fake/state; 408 with the state after S seconds (default 10).
+   POST /_fake/runtime-exited {"reason"}   a runtime started elsewhere died: the invocation in
+          flight fails with Runtime.ExitError, as in Lambda.
    POST /_fake/reset                       forget everything (queue, records, extensions).
 
 The module also offers start_fake() and Client for Python tests (see their docstrings).
@@ -584,6 +586,19 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, snap)
         if method == "GET" and path == "/_fake/wait":
             return self._wait(query)
+        if method == "POST" and path == "/_fake/runtime-exited":
+            # A runtime this fake did not launch died (a test killed it): the invocation in
+            # flight fails as Lambda fails it, and the next runtime's /next gets the next event.
+            with st.cond:
+                ev = st.current
+                if ev is not None and ev.result is None:
+                    st.complete(ev, "error", _error_body(
+                        "Runtime.ExitError",
+                        "RequestId: %s Error: Runtime exited with error: %s"
+                        % (ev.request_id, req.get("reason", "signal: killed"))))
+                st.current = None
+                st.cond.notify_all()
+            return self._json(200, {"ok": True})
         if method == "POST" and path == "/_fake/reset":
             with st.cond:
                 st.reset()

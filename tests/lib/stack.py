@@ -132,9 +132,12 @@ class Stack:
         self.procs.append(self.bootstrap)
 
     def kill_bootstrap(self):
+        """SIGKILL, as a crash or Lambda's own kill; the invocation in flight then fails with
+        Runtime.ExitError, as in Lambda."""
         if self.bootstrap is not None and self.bootstrap.poll() is None:
             self.bootstrap.kill()
             self.bootstrap.wait()
+            http_json("POST", "http://127.0.0.1:%d/_fake/runtime-exited" % self.lambda_port, {})
 
     def restart_bootstrap(self):
         self.kill_bootstrap()

@@ -1,0 +1,51 @@
+# Valgrind twins of the C tests (SM_VALGRIND=ON; use a tree without SM_SANITIZE / SM_FUZZ).
+#
+#   cmake -S . -B build-valgrind -DSM_VALGRIND=ON && cmake --build build-valgrind -j2
+#   ctest --test-dir build-valgrind -L valgrind -j2
+#
+# For every case that tests/CMakeLists.txt's sm_c_tests registers with a label listed in
+# SM_VALGRIND_LABELS, a twin ctest `valgrind_<name>` (label `valgrind`, same environment and
+# fixtures) runs the same binary and case under
+#   valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+#            --track-origins=no
+# so any invalid read/write, use of uninitialised memory in a branch or system call, bad free, or
+# definite/indirect leak fails that twin in the ordinary ctest summary. Child processes (the
+# Python emulator, servers) are not traced. Suppressions: tests/valgrind.supp, proven third-party
+# noise only, each entry documented there.
+option(SM_VALGRIND "Register valgrind_<test> twins of the C tests (label valgrind)" OFF)
+set(SM_VALGRIND_LABELS "unit;integration" CACHE STRING
+    "Labels whose C test cases get a valgrind_<name> twin")
+
+if(SM_VALGRIND)
+  if(SM_SANITIZE OR SM_FUZZ)
+    message(FATAL_ERROR "SM_VALGRIND needs a build without sanitizers (SM_SANITIZE, SM_FUZZ)")
+  endif()
+  find_program(SM_VALGRIND_PROGRAM valgrind REQUIRED)
+  set(SM_VALGRIND_COMMAND
+      ${SM_VALGRIND_PROGRAM} --leak-check=full --errors-for-leak-kinds=definite,indirect
+      --show-leak-kinds=definite,indirect --error-exitcode=99 --track-origins=no
+      --num-callers=30 --suppressions=${PROJECT_SOURCE_DIR}/tests/valgrind.supp)
+endif()
+
+# Called by sm_c_tests for every case: registers valgrind_<name> when SM_VALGRIND is on and the
+# case carries one of SM_VALGRIND_LABELS.
+function(sm_valgrind_twin name binary labels fixtures environment)
+  if(NOT SM_VALGRIND)
+    return()
+  endif()
+  set(wanted FALSE)
+  foreach(l IN LISTS labels)
+    if(l IN_LIST SM_VALGRIND_LABELS)
+      set(wanted TRUE)
+    endif()
+  endforeach()
+  if(NOT wanted)
+    return()
+  endif()
+  add_test(NAME valgrind_${name} COMMAND ${SM_VALGRIND_COMMAND} $<TARGET_FILE:${binary}> ${name})
+  set_tests_properties(valgrind_${name} PROPERTIES LABELS valgrind TIMEOUT 900
+                       ENVIRONMENT "${environment}")
+  if(fixtures)
+    set_tests_properties(valgrind_${name} PROPERTIES FIXTURES_REQUIRED "${fixtures}")
+  endif()
+endfunction()

@@ -1,0 +1,99 @@
+"""A TCP proxy between bootstrap and a database server, for fault injection: the secret points
+at the proxy, and the test switches it between
+
+    up       forward every connection
+    down     no listener: connections are refused (the database is unreachable)
+    stall    accept and hold connections without forwarding (a server that never answers)
+
+Byte-transparent, so TLS between bootstrap and the server is untouched.
+"""
+import socket
+import threading
+
+
+class TcpProxy:
+    def __init__(self, target_host, target_port):
+        self.target = (target_host, target_port)
+        self.mode = "up"
+        self.lock = threading.Lock()
+        self.conns = []
+        self.held = []
+        self.listener = None
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self._listen()
+
+    def _listen(self):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(64)
+        self.listener = s
+        threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                if self.mode == "stall":
+                    self.held.append(client)
+                    continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def set_mode(self, mode):
+        with self.lock:
+            old, self.mode = self.mode, mode
+            held, self.held = self.held, []
+        if mode == "down" and old != "down":
+            # shutdown() wakes the thread blocked in accept() and stops listening at once; a
+            # bare close() would leave the socket listening until accept() returned.
+            try:
+                self.listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.listener.close()
+            with self.lock:
+                for c in self.conns:
+                    try:
+                        c.close()
+                    except OSError:
+                        pass
+                self.conns = []
+        elif mode != "down" and old == "down":
+            self._listen()
+        for c in held:
+            c.close()
+
+    def close(self):
+        self.set_mode("down")

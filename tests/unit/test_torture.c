@@ -1,0 +1,572 @@
+/*
+ * Allocation-failure walks (curl's torture tests, SQLite's OOM tests), registered by
+ * tests/torture.cmake only in SM_TORTURE builds, where sm_mem_fail_at works.
+ *
+ * For N = 1, 2, ...: the operation runs with its Nth allocation (and every later one) failing.
+ * Every run must end either in a clean error (-1 with a code the walk allows, SM_ERR_NOMEM first
+ * of all, and a message) or in a correct result; after its clean-up sm_mem_live_count() must be
+ * back at the baseline (no leak); the walk stops at the first run that succeeds without reaching
+ * its failure point. Each walk prints how many runs it made. Allocations of cJSON (hooks) and of
+ * libcurl (curl_global_init_mem in http_global_init) count; libcurl's handle is created before
+ * and destroyed after each run, so its connection cache is part of the balance.
+ *
+ * Runs against the local Secrets Manager emulator retry with zero backoff (random01 pinned to 0),
+ * so a failing attempt costs no sleep. The rotation walks start every run on a fresh secret
+ * mid-rotation and, after a failed run, rerun the four steps with memory back (as Secrets Manager
+ * retries a rotation): they must converge, leaving AWSCURRENT's password in the database.
+ *
+ * Walks: event parse; secret parse + render + re-parse; configuration from the environment;
+ * DescribeSecret, GetSecretValue, ListSecretVersionIds, PutSecretValue, UpdateSecretVersionStage,
+ * GetRandomPassword; the four steps, single user and alternating users.
+ */
+#include "buf.h"
+#include "clock.h"
+#include "config.h"
+#include "event.h"
+#include "fake_engine.h"
+#include "fakes/fake_sm_process.h"
+#include "harness.h"
+#include "http.h"
+#include "log.h"
+#include "mem.h"
+#include "rotation.h"
+#include "secret.h"
+#include "secretsmanager.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define AKID "AKIDTORTURETEST00001"
+#define SECRET_KEY "tortureSecretKey/For+Tests0123456789abcd"
+#define TOKEN "7d3b9f10-2c4e-4a8b-9f6d-5e1a2b3c4d5e"
+#define FIRST_VERSION "00000000-0000-4000-8000-000000000001"
+#define INITIAL_PW "initial-Password-1"
+
+/* One walk. prepare() (optional) runs before the failure point is armed, run() with it armed,
+ * finish() (optional) after it is disarmed; together they release everything they allocated, on
+ * every path. run() returns 0 on success (after checking the result itself) or -1 with err set.
+ * finish() may check that the system recovers once memory is back. */
+struct walk {
+    const char *name;
+    void (*prepare)(void *ctx);
+    int (*run)(void *ctx, struct sm_err *err);
+    void (*finish)(void *ctx, int rc, const struct sm_err *err);
+    void *ctx;
+    /* Codes a failed run may report besides SM_ERR_NOMEM (0-terminated; SM_ERR_OK is 0). */
+    enum sm_code also[6];
+    int64_t max_runs; /* safety stop */
+};
+
+static bool allowed(const struct walk *w, enum sm_code code) {
+    if (code == SM_ERR_NOMEM) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(w->also) / sizeof(w->also[0]) && w->also[i] != SM_ERR_OK; i++) {
+        if (w->also[i] == code) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Walks N = 1, 2, ... and returns the number of runs. */
+static int64_t walk(const struct walk *w) {
+    int64_t nomem = 0, other = 0, absorbed = 0;
+    for (int64_t n = 1;; n++) {
+        if (n > w->max_runs) {
+            SM_FAIL("%s: no run succeeded within %" PRId64 " runs", w->name, w->max_runs);
+        }
+        struct sm_err err;
+        sm_err_clear(&err);
+        int64_t live = sm_mem_live_count();
+        if (w->prepare != NULL) {
+            w->prepare(w->ctx);
+        }
+        int64_t base = sm_mem_attempt_count();
+        sm_mem_fail_at(base + n);
+        int rc = w->run(w->ctx, &err);
+        int64_t attempts = sm_mem_attempt_count() - base;
+        sm_mem_fail_at(0);
+        if (rc != 0 && (rc != -1 || !allowed(w, err.code) || err.msg[0] == '\0')) {
+            SM_FAIL("%s: run %" PRId64 ": rc %d, code %s, message \"%s\"", w->name, n, rc,
+                    sm_code_name(err.code), err.msg);
+        }
+        if (w->finish != NULL) {
+            w->finish(w->ctx, rc, &err);
+        }
+        if (sm_mem_live_count() != live) {
+            SM_FAIL("%s: run %" PRId64 " (rc %d, %s) leaked %" PRId64 " block(s)", w->name, n, rc,
+                    sm_code_name(err.code), sm_mem_live_count() - live);
+        }
+        if (rc == 0 && attempts < n) {
+            printf("%s: walked N = 1..%" PRId64 " (a full run makes %" PRId64
+                   " allocations): %" PRId64 " runs failed cleanly with OutOfMemory, %" PRId64
+                   " with another allowed code, %" PRId64
+                   " succeeded despite a failed allocation\n",
+                   w->name, n, attempts, nomem, other, absorbed);
+            fflush(stdout);
+            return n;
+        }
+        if (rc == 0) {
+            absorbed++; /* the failure was absorbed and run() checked the result */
+        } else if (err.code == SM_ERR_NOMEM) {
+            nomem++;
+        } else {
+            other++;
+        }
+    }
+}
+
+/* Every log line is built (JSON, DEBUG and up, so cJSON allocates for each) and thrown away: the
+ * logger's own out-of-memory path is walked too, without flooding the test output. */
+static void quiet_logs(void) {
+    static FILE *devnull;
+    if (devnull == NULL) {
+        devnull = fopen("/dev/null", "w");
+        SM_ASSERT(devnull != NULL);
+    }
+    sm_log_set_stream(devnull);
+    sm_log_configure(true, SM_LOG_DEBUG);
+}
+
+/* ---- pure parsers ---------------------------------------------------------------------------- */
+
+static const char s_event[] =
+    "{\"Step\":\"setSecret\",\"SecretId\":\"arn:aws:secretsmanager:us-east-1:1:secret:a-AbCdEf\","
+    "\"ClientRequestToken\":\"" TOKEN
+    "\",\"RotationToken\":\"5b0e8f3a-6d2c-4e1b-9a7f-8c3d2e1f0a9b\"}";
+
+static int run_event(void *ctx, struct sm_err *err) {
+    (void)ctx;
+    struct rot_event ev;
+    int rc = rot_event_parse(s_event, strlen(s_event), &ev, err);
+    if (rc == 0) {
+        SM_ASSERT_INT_EQ(ev.step, ROT_STEP_SET);
+        SM_ASSERT_STR_EQ(ev.token, TOKEN);
+        SM_ASSERT(ev.rotation_token != NULL);
+    }
+    rot_event_clean_up(&ev);
+    return rc;
+}
+
+SM_TEST(torture_event_parse) {
+    quiet_logs();
+    /* cJSON reports no out-of-memory of its own: a failed parse reads as malformed input. */
+    struct walk w = {
+        .name = "event parse", .run = run_event, .also = {SM_ERR_EVENT}, .max_runs = 10000};
+    SM_ASSERT(walk(&w) > 5);
+}
+
+static const char s_secret[] =
+    "{\"engine\":\"fake\",\"host\":\"db.internal\",\"port\":\"7777\",\"username\":\"app\","
+    "\"pass\\u0077ord\":\"Old-Pa55word\",\"dbname\":\"d\",\"extra\":{\"k\":[1,\"\\u00e9\"]},"
+    "\"masterarn\":\"arn:aws:secretsmanager:us-east-1:1:secret:m\"}";
+
+static int run_secret(void *ctx, struct sm_err *err) {
+    (void)ctx;
+    int result = -1;
+    struct rot_secret s = {0}, again = {0};
+    struct sm_buf out;
+    sm_buf_init(&out, SM_LIMIT_SECRET_STRING);
+    if (rot_secret_parse(s_secret, strlen(s_secret), fake_registry, &s, err) != 0 ||
+        rot_secret_render(&s, "app_clone", "New\"Pass\\word", &out, err) != 0 ||
+        rot_secret_parse(out.data, out.len, fake_registry, &again, err) != 0) {
+        goto out;
+    }
+    SM_ASSERT_SECRET_EQ(again.password, "New\"Pass\\word");
+    SM_ASSERT_STR_EQ(again.username, "app_clone");
+    SM_ASSERT_STR_EQ(again.host, "db.internal");
+    SM_ASSERT_INT_EQ(again.port, 7777);
+    /* Without memory it cannot parse (-1), but it must never call this secret bare. */
+    SM_ASSERT(rot_secret_is_bare_credentials(out.data, out.len) != 1);
+    result = 0;
+out:
+    rot_secret_clean_up(&s);
+    rot_secret_clean_up(&again);
+    sm_buf_clean_up(&out);
+    return result;
+}
+
+SM_TEST(torture_secret_parse_and_render) {
+    quiet_logs();
+    struct walk w = {.name = "secret parse + render + re-parse",
+                     .run = run_secret,
+                     .also = {SM_ERR_SECRET_INVALID},
+                     .max_runs = 10000};
+    SM_ASSERT(walk(&w) > 10);
+}
+
+/* ---- configuration from the environment -------------------------------------------------- */
+
+static int run_config(void *ctx, struct sm_err *err) {
+    (void)ctx;
+    struct rot_config rc_cfg;
+    struct smc_config smc;
+    memset(&smc, 0, sizeof(smc));
+    int result = -1;
+    memset(&rc_cfg, 0, sizeof(rc_cfg));
+    /* The rotation settings last: their final allocation must not be masked by a later one. */
+    if (smc_config_from_env(&smc, err) != 0 ||
+        rot_config_from_env("multi-user", &rc_cfg, err) != 0) {
+        goto out;
+    }
+    /* A run that succeeds must have every setting, not a silently dropped one. */
+    SM_ASSERT_STR_EQ(rc_cfg.exclude_characters, "/@\"'\\");
+    SM_ASSERT_STR_EQ(rc_cfg.db_ca_file, getenv("SMROTATE_DB_CA_FILE"));
+    SM_ASSERT_INT_EQ(rc_cfg.policy.length, 40);
+    SM_ASSERT(rc_cfg.strategy->alternates_users);
+    SM_ASSERT_STR_EQ(smc.endpoint, "http://127.0.0.1:1");
+    SM_ASSERT_STR_EQ(smc.session_token, "token");
+    result = 0;
+out:
+    rot_config_clean_up(&rc_cfg);
+    smc_config_clean_up(&smc);
+    return result;
+}
+
+SM_TEST(torture_config_from_env) {
+    quiet_logs();
+    setenv("AWS_REGION", "eu-west-1", 1);
+    setenv("AWS_ACCESS_KEY_ID", AKID, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
+    setenv("AWS_SESSION_TOKEN", "token", 1);
+    setenv("SECRETS_MANAGER_ENDPOINT", "http://127.0.0.1:1", 1);
+    setenv("EXCLUDE_CHARACTERS", "/@\"'\\", 1);
+    setenv("PASSWORD_LENGTH", "40", 1);
+    setenv("SMROTATE_DB_CA_FILE", sm_test_path("data/secretsmanager/README.md"), 1);
+    struct walk w = {
+        .name = "rotation + Secrets Manager configuration", .run = run_config, .max_runs = 1000};
+    SM_ASSERT(walk(&w) > 5);
+}
+
+/* ---- the Secrets Manager client against the emulator ------------------------------------- */
+
+struct sm_fixture {
+    struct fake_sm sm;
+    struct smc_config cfg;
+    struct http_client http; /* created and destroyed around every run */
+    struct smc_client client;
+    char arn[512];
+};
+
+static double no_jitter(void) {
+    return 0.0;
+}
+
+static void sm_setup(struct sm_fixture *f) {
+    struct sm_err err;
+    memset(f, 0, sizeof(*f));
+    quiet_logs();
+    fake_sm_start(&f->sm, AKID, SECRET_KEY, NULL);
+    setenv("AWS_REGION", "us-east-1", 1);
+    setenv("AWS_ACCESS_KEY_ID", AKID, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
+    unsetenv("AWS_SESSION_TOKEN");
+    unsetenv("EXCLUDE_CHARACTERS");
+    unsetenv("PASSWORD_LENGTH");
+    unsetenv("SMROTATE_DB_CA_FILE");
+    setenv("SECRETS_MANAGER_ENDPOINT", f->sm.endpoint, 1);
+    SM_ASSERT_OK(smc_config_from_env(&f->cfg, &err), err);
+    smc_client_init(&f->client, &f->cfg, &f->http);
+    f->client.random01 = no_jitter;
+}
+
+static void sm_teardown(struct sm_fixture *f) {
+    smc_config_clean_up(&f->cfg);
+    fake_sm_stop(&f->sm);
+}
+
+/* A fresh easy handle (outside the walk's failure window). */
+static void http_open(struct sm_fixture *f) {
+    struct sm_err err;
+    SM_ASSERT_OK(http_client_init(&f->http, &err), err);
+}
+
+static void http_close(struct sm_fixture *f) {
+    http_client_clean_up(&f->http);
+}
+
+/* Unsigned setup calls go through the client with failures off. */
+static void call_ok(struct sm_fixture *f, const char *op, const char *body) {
+    cJSON *out = NULL;
+    struct sm_err err;
+    http_open(f);
+    SM_ASSERT_OK(smc_call(&f->client, op, NULL, body, strlen(body), 0, &out, &err), err);
+    cJSON_Delete(out);
+    http_close(f);
+}
+
+static void create_secret(struct sm_fixture *f, const char *name, const char *secret) {
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "Name", name);
+    cJSON_AddStringToObject(body, "SecretString", secret);
+    cJSON_AddStringToObject(body, "ClientRequestToken", FIRST_VERSION);
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON *out = NULL;
+    struct sm_err err;
+    http_open(f);
+    SM_ASSERT_OK(smc_call(&f->client, "CreateSecret", NULL, text, strlen(text), 0, &out, &err),
+                 err);
+    snprintf(f->arn, sizeof(f->arn), "%s", cJSON_GetObjectItem(out, "ARN")->valuestring);
+    http_close(f);
+    cJSON_Delete(out);
+    cJSON_free(text);
+    cJSON_Delete(body);
+}
+
+/* Every client walk: a fresh handle before the run, the operation with failures, the handle
+ * closed after it (so libcurl's connection cache is part of the balance). */
+struct op_ctx {
+    struct sm_fixture *f;
+    int (*op)(struct sm_fixture *f, struct sm_err *err);
+};
+
+static void op_prepare(void *ctx) {
+    http_open(((struct op_ctx *)ctx)->f);
+}
+
+static int op_run(void *ctx, struct sm_err *err) {
+    struct op_ctx *c = ctx;
+    return c->op(c->f, err);
+}
+
+static void op_finish(void *ctx, int rc, const struct sm_err *err) {
+    (void)rc;
+    (void)err;
+    http_close(((struct op_ctx *)ctx)->f);
+}
+
+static int64_t walk_op(struct sm_fixture *f, const char *name,
+                       int (*op)(struct sm_fixture *f, struct sm_err *err)) {
+    struct op_ctx c = {f, op};
+    /* Besides OutOfMemory: libcurl reports some allocation failures as transport errors, and a
+     * response whose parse ran out of memory reads as malformed. */
+    struct walk w = {.name = name,
+                     .prepare = op_prepare,
+                     .run = op_run,
+                     .finish = op_finish,
+                     .ctx = &c,
+                     .also = {SM_ERR_TRANSPORT, SM_ERR_PROTOCOL},
+                     .max_runs = 20000};
+    return walk(&w);
+}
+
+static int op_describe(struct sm_fixture *f, struct sm_err *err) {
+    struct smc_description d;
+    int rc = smc_describe_secret(&f->client, f->arn, 0, &d, err);
+    if (rc == 0) {
+        SM_ASSERT(smc_description_find(&d, FIRST_VERSION) != NULL);
+        SM_ASSERT(smc_version_has_stage(smc_description_find(&d, FIRST_VERSION), "AWSCURRENT"));
+    }
+    smc_description_clean_up(&d);
+    return rc;
+}
+
+static int op_get_value(struct sm_fixture *f, struct sm_err *err) {
+    struct smc_secret_value v;
+    int rc = smc_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, err);
+    if (rc == 0) {
+        SM_ASSERT(v.has_string);
+        SM_ASSERT_STR_CONTAINS(v.secret_string.data, "\"engine\":\"fake\"");
+        SM_ASSERT_STR_EQ(v.version_id, FIRST_VERSION);
+    }
+    smc_secret_value_clean_up(&v);
+    return rc;
+}
+
+static int op_list_versions(struct sm_fixture *f, struct sm_err *err) {
+    struct smc_version_list l;
+    int rc = smc_list_secret_version_ids(&f->client, f->arn, true, 0, &l, err);
+    if (rc == 0) {
+        SM_ASSERT(l.n_versions >= 1);
+    }
+    smc_version_list_clean_up(&l);
+    return rc;
+}
+
+static int op_put_value(struct sm_fixture *f, struct sm_err *err) {
+    const char *stages[] = {"TORTURE"};
+    const char *value = "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\","
+                        "\"password\":\"put-value\"}";
+    /* Same token and value every run: PutSecretValue is idempotent then. */
+    return smc_put_secret_value(&f->client, f->arn, "11111111-1111-4111-8111-111111111111", value,
+                                strlen(value), stages, 1, NULL, 0, err);
+}
+
+static int op_update_stage(struct sm_fixture *f, struct sm_err *err) {
+    /* A label only this version ever holds: moving it there again is a no-op. */
+    return smc_update_secret_version_stage(&f->client, f->arn, "TORTURE2", FIRST_VERSION, NULL, 0,
+                                           err);
+}
+
+static int op_random_password(struct sm_fixture *f, struct sm_err *err) {
+    struct smc_password_policy policy = {
+        .length = 24,
+        .exclude_characters = "/@\"'\\",
+        .exclude_numbers = SMC_UNSET,
+        .exclude_punctuation = SMC_FALSE,
+        .exclude_uppercase = SMC_UNSET,
+        .exclude_lowercase = SMC_UNSET,
+        .include_space = SMC_UNSET,
+        .require_each_included_type = SMC_TRUE,
+    };
+    struct sm_buf pw;
+    sm_buf_init(&pw, 4096);
+    int rc = smc_get_random_password(&f->client, &policy, 0, &pw, err);
+    if (rc == 0) {
+        SM_ASSERT_INT_EQ(pw.len, 24);
+    }
+    sm_buf_clean_up(&pw);
+    return rc;
+}
+
+SM_TEST(torture_secretsmanager_read_operations) {
+    struct sm_fixture f;
+    sm_setup(&f);
+    create_secret(&f, "torture/read",
+                  "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\",\"password\":\"x\"}");
+    SM_ASSERT(walk_op(&f, "DescribeSecret", op_describe) > 10);
+    SM_ASSERT(walk_op(&f, "GetSecretValue", op_get_value) > 10);
+    SM_ASSERT(walk_op(&f, "ListSecretVersionIds", op_list_versions) > 10);
+    sm_teardown(&f);
+}
+
+SM_TEST(torture_secretsmanager_write_operations) {
+    struct sm_fixture f;
+    sm_setup(&f);
+    create_secret(&f, "torture/write",
+                  "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\",\"password\":\"x\"}");
+    SM_ASSERT(walk_op(&f, "PutSecretValue", op_put_value) > 10);
+    SM_ASSERT(walk_op(&f, "UpdateSecretVersionStage", op_update_stage) > 10);
+    SM_ASSERT(walk_op(&f, "GetRandomPassword", op_random_password) > 10);
+    sm_teardown(&f);
+}
+
+/* ---- a full rotation with the fake engine ---------------------------------------------------- */
+
+struct rotation_ctx {
+    struct sm_fixture *f;
+    struct rot_config rcfg;
+    struct rot_context rctx;
+    int round;
+    int failed_step;        /* of the last run, -1 when none failed */
+    unsigned stopped_in[4]; /* failed runs per step */
+};
+
+static int all_steps(struct rotation_ctx *r, struct sm_err *err) {
+    struct rot_event ev = {.secret_id = r->f->arn, .token = TOKEN};
+    r->failed_step = -1;
+    for (int s = ROT_STEP_CREATE; s <= ROT_STEP_FINISH; s++) {
+        ev.step = (enum rot_step)s;
+        if (rot_run_step(&r->rctx, &ev, sm_now_ms() + 60000, err) != 0) {
+            r->failed_step = s;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads AWSCURRENT's username and password. */
+static void current_login(struct sm_fixture *f, char *user, size_t ucap, char *pw, size_t pcap) {
+    struct smc_secret_value v;
+    struct sm_err err;
+    http_open(f);
+    SM_ASSERT_OK(smc_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, &err), err);
+    cJSON *j = cJSON_Parse(v.secret_string.data);
+    snprintf(user, ucap, "%s", cJSON_GetObjectItem(j, "username")->valuestring);
+    snprintf(pw, pcap, "%s", cJSON_GetObjectItem(j, "password")->valuestring);
+    cJSON_Delete(j);
+    smc_secret_value_clean_up(&v);
+    http_close(f);
+}
+
+/* Fresh state for every run: a new secret (and master secret) mid-rotation, a fresh database. */
+static void rotation_prepare(void *ctx) {
+    struct rotation_ctx *r = ctx;
+    struct sm_fixture *f = r->f;
+    char name[64], master_arn[512], secret[1024], body[1024];
+    r->round++;
+    fake_db_reset();
+    fake_db_set_user("app", INITIAL_PW);
+    fake_db_set_user("admin", "admin-pw");
+    master_arn[0] = '\0';
+    if (r->rcfg.strategy->alternates_users) {
+        snprintf(name, sizeof(name), "torture/master-%d", r->round);
+        create_secret(f, name,
+                      "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"admin\","
+                      "\"password\":\"admin-pw\"}");
+        snprintf(master_arn, sizeof(master_arn), "%s", f->arn);
+    }
+    snprintf(secret, sizeof(secret),
+             "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\",\"password\":\"" INITIAL_PW
+             "\",\"masterarn\":\"%s\"}",
+             master_arn);
+    snprintf(name, sizeof(name), "torture/app-%d", r->round);
+    create_secret(f, name, secret);
+    snprintf(body, sizeof(body),
+             "{\"SecretId\":\"%s\",\"ClientRequestToken\":\"" TOKEN "\",\"RotationLambdaARN\":"
+             "\"arn:aws:lambda:us-east-1:123456789012:function:smrotate\"}",
+             f->arn);
+    call_ok(f, "RotateSecret", body);
+    http_open(f);
+}
+
+static int rotation_run(void *ctx, struct sm_err *err) {
+    return all_steps(ctx, err);
+}
+
+/* Secrets Manager retries a failed rotation: with memory back, every step must converge, and
+ * the database must hold AWSCURRENT's password. */
+static void rotation_finish(void *ctx, int rc, const struct sm_err *err) {
+    struct rotation_ctx *r = ctx;
+    (void)err;
+    if (rc != 0) {
+        r->stopped_in[r->failed_step]++;
+    }
+    SM_ASSERT_INT_EQ(fake_db.open_conns, 0);
+    struct sm_err again;
+    int first = r->failed_step;
+    if (rc != 0 && all_steps(r, &again) != 0) {
+        SM_FAIL("the rotation retried after an allocation failure in %s failed in %s: %s",
+                rot_step_name((enum rot_step)first), rot_step_name((enum rot_step)r->failed_step),
+                again.msg);
+    }
+    http_close(r->f);
+    char user[128], pw[256];
+    current_login(r->f, user, sizeof(user), pw, sizeof(pw));
+    SM_ASSERT(strcmp(pw, INITIAL_PW) != 0);
+    SM_ASSERT_SECRET_EQ(fake_db_password(user), pw);
+    SM_ASSERT_INT_EQ(fake_db.open_conns, 0);
+}
+
+static void rotation_torture(const char *handler, const char *name) {
+    struct sm_fixture f;
+    struct rotation_ctx r;
+    struct sm_err err;
+    memset(&r, 0, sizeof(r));
+    sm_setup(&f);
+    r.f = &f;
+    SM_ASSERT_OK(rot_config_from_env(handler, &r.rcfg, &err), err);
+    r.rctx = (struct rot_context){.sm = &f.client, .engines = fake_registry, .config = &r.rcfg};
+    struct walk w = {.name = name,
+                     .prepare = rotation_prepare,
+                     .run = rotation_run,
+                     .finish = rotation_finish,
+                     .ctx = &r,
+                     .also = {SM_ERR_TRANSPORT, SM_ERR_PROTOCOL, SM_ERR_SECRET_INVALID},
+                     .max_runs = 50000};
+    SM_ASSERT(walk(&w) > 100);
+    printf("%s: failed runs stopped in createSecret %u, setSecret %u, testSecret %u, "
+           "finishSecret %u\n",
+           name, r.stopped_in[0], r.stopped_in[1], r.stopped_in[2], r.stopped_in[3]);
+    rot_config_clean_up(&r.rcfg);
+    sm_teardown(&f);
+}
+
+SM_TEST(torture_rotation_single_user_all_steps) {
+    rotation_torture("single-user", "rotation, single user, four steps");
+}
+
+SM_TEST(torture_rotation_alternating_users_all_steps) {
+    rotation_torture("multi-user", "rotation, alternating users, four steps");
+}
