@@ -82,6 +82,10 @@ int rot_event_parse(const char *payload, size_t len, struct rot_event *ev, struc
         sm_err_set(err, SM_ERR_EVENT, "the event must be a JSON object");
         goto out;
     }
+    if (sm_json_has_nul_escape(payload, len)) {
+        sm_err_set(err, SM_ERR_EVENT, "the event holds a U+0000 character in a string");
+        goto out;
+    }
     const cJSON *step = cJSON_GetObjectItemCaseSensitive(root, "Step");
     if (step == NULL) {
         sm_err_set(err, SM_ERR_EVENT, "the event has no Step");

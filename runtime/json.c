@@ -39,6 +39,25 @@ cJSON *sm_json_parse(const char *data, size_t len, enum sm_code code, const char
     return root;
 }
 
+bool sm_json_has_nul_escape(const char *data, size_t len) {
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        if (!in_string) {
+            in_string = data[i] == '"';
+            continue;
+        }
+        if (data[i] == '"') {
+            in_string = false;
+        } else if (data[i] == '\\' && i + 1 < len) {
+            if (data[i + 1] == 'u' && i + 5 < len && memcmp(data + i + 2, "0000", 4) == 0) {
+                return true;
+            }
+            i++; /* the escaped character */
+        }
+    }
+    return false;
+}
+
 const char *sm_json_string(const cJSON *obj, const char *key) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsString(item) ? item->valuestring : NULL;

@@ -21,6 +21,10 @@
 cJSON *sm_json_parse(const char *data, size_t len, enum sm_code code, const char *what,
                      struct sm_err *err);
 
+/* Whether any string in the JSON text (len bytes, already known to parse) holds an escaped
+ * U+0000, which a C string would silently cut short ("arn\u0000x" reads as "arn"). */
+bool sm_json_has_nul_escape(const char *data, size_t len);
+
 /* The string value of obj[key], or NULL when absent or not a string. Borrowed from obj. */
 const char *sm_json_string(const cJSON *obj, const char *key);
 

@@ -66,5 +66,5 @@ if(NOT SM_SANITIZE)
   sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_lambda_zip.py LABELS package TIMEOUT 120
               FIXTURES lambda_zip ENVIRONMENT ${SM_PACKAGE_ENV})
   sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_zip_rotation.py LABELS package TIMEOUT 120
-              FIXTURES lambda_zip postgres mariadb ENVIRONMENT ${SM_PACKAGE_ENV})
+              FIXTURES lambda_zip postgres mariadb hygiene ENVIRONMENT ${SM_PACKAGE_ENV})
 endif()

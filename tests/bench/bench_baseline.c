@@ -3,7 +3,8 @@
  * and one Secrets Manager round trip cost on this machine, measured with nothing else around them.
  *
  *   bench_baseline login N postgres|mysql
- *       env BENCH_DB_HOST, BENCH_DB_PORT, BENCH_DB_USER, BENCH_DB_PASSWORD, BENCH_DB_CA
+ *       env BENCH_DB_HOST, BENCH_DB_PORT, BENCH_DB_USER, BENCH_DB_PASSWORD, BENCH_DB_CA, and
+ *       optionally BENCH_DB_ADMIN_USER, BENCH_DB_ADMIN_PASSWORD (a superuser)
  *       N rounds, each timed part by part:
  *         "library": the client library directly (libpq PQconnectdbParams / Connector/C
  *                    mysql_real_connect), verified TLS against BENCH_DB_CA, nothing else: the
@@ -11,7 +12,10 @@
  *         "engine":  our engine plugin's connect (rotators/engine.h), as a rotation step logs in
  *                    (TLS AUTO = verify-full);
  *         "check", "set_own_password": the engine's statements of testSecret and single-user
- *                    setSecret on that connection (the password is set to its own value).
+ *                    setSecret on that connection (the password is set to its own value);
+ *         "sync_alternate_user": with an admin, alternating-users setSecret's statements
+ *                    (USER_clone synchronised to USER, its password set), on the admin's
+ *                    connection. The caller drops USER_clone afterwards.
  *   bench_baseline sm N SECRET_ID VERSION_A VERSION_B
  *       env: the Secrets Manager settings bootstrap reads (endpoint, region, credentials)
  *       N calls of each operation a rotation makes, through our client (SigV4, JSON, libcurl
@@ -114,10 +118,16 @@ static int login_library_mysql(const struct rot_login *l, const char *ca) {
 }
 
 static int bench_login(const char *engine_name, long n) {
-    enum { LIBRARY, ENGINE, CHECK, SET_PASSWORD, N_SERIES };
-    static const char *const names[N_SERIES] = {"library", "engine", "check", "set_own_password"};
+    enum { LIBRARY, ENGINE, CHECK, SET_PASSWORD, SYNC, N_SERIES };
+    static const char *const names[N_SERIES] = {"library", "engine", "check", "set_own_password",
+                                                "sync_alternate_user"};
     int result = 1;
     struct series s[N_SERIES] = {{0}};
+    struct rot_conn *admin = NULL;
+    char clone[256];
+    const char *admin_user = getenv("BENCH_DB_ADMIN_USER");
+    const char *admin_password = getenv("BENCH_DB_ADMIN_PASSWORD");
+    int n_series = admin_user != NULL && admin_password != NULL ? N_SERIES : SYNC;
     const char *host = need_env("BENCH_DB_HOST"), *port = need_env("BENCH_DB_PORT");
     const char *user = need_env("BENCH_DB_USER"), *password = need_env("BENCH_DB_PASSWORD");
     const char *ca = need_env("BENCH_DB_CA");
@@ -129,10 +139,13 @@ static int bench_login(const char *engine_name, long n) {
     if (host == NULL || port == NULL || user == NULL || password == NULL || ca == NULL) {
         goto out;
     }
-    for (int k = 0; k < N_SERIES; k++) {
+    for (int k = 0; k < n_series; k++) {
         if (series_init(&s[k], names[k], (size_t)n) != 0) {
             goto out;
         }
+    }
+    if (snprintf(clone, sizeof(clone), "%s_clone", user) >= (int)sizeof(clone)) {
+        goto out;
     }
     if (engine->init != NULL && engine->init(&err) != 0) {
         fprintf(stderr, "bench_baseline: engine init: %s\n", err.msg);
@@ -145,12 +158,22 @@ static int bench_login(const char *engine_name, long n) {
                           .password = password,
                           .tls = ROT_TLS_AUTO};
     struct rot_connect_opts opts = {.ca_file = ca, .connect_timeout_ms = 5000, .deadline_ms = 0};
+    if (n_series == N_SERIES) {
+        struct rot_login a = l;
+        a.username = admin_user;
+        a.password = admin_password;
+        if (engine->connect(&a, &opts, &admin, &err) != 0) {
+            fprintf(stderr, "bench_baseline: admin login failed: %s\n", err.msg);
+            goto out;
+        }
+    }
     /* One untimed round first: the first TLS handshake loads the CA file and OpenSSL's tables,
      * which a warm rotation has already paid. The statements are the engine's own, as the steps
-     * run them: testSecret's check, and single-user setSecret's password change (to the same
-     * password, so the next round still logs in). */
+     * run them: testSecret's check, single-user setSecret's password change (to the same
+     * password, so the next round still logs in) and, given an admin, alternating-users
+     * setSecret's clone sync (the untimed round creates USER_clone; the caller drops it). */
     for (long i = -1; i < n; i++) {
-        int64_t t[5];
+        int64_t t[6];
         struct rot_conn *conn = NULL;
         t[0] = sm_monotonic_us();
         int rc = pg ? login_library_pg(&l, ca, port) : login_library_mysql(&l, ca);
@@ -170,19 +193,26 @@ static int bench_login(const char *engine_name, long n) {
             rc = -1;
         }
         t[4] = sm_monotonic_us();
+        if (rc == 0 && admin != NULL &&
+            engine->sync_alternate_user(admin, user, clone, password, &err) != 0) {
+            fprintf(stderr, "bench_baseline: sync_alternate_user failed: %s\n", err.msg);
+            rc = -1;
+        }
+        t[5] = sm_monotonic_us();
         engine->disconnect(conn);
         if (rc != 0) {
             goto out;
         }
         if (i >= 0) {
-            for (int k = 0; k < N_SERIES; k++) {
+            for (int k = 0; k < n_series; k++) {
                 s[k].us[s[k].n++] = t[k + 1] - t[k];
             }
         }
     }
-    print_series(s, N_SERIES);
+    print_series(s, (size_t)n_series);
     result = 0;
 out:
+    engine->disconnect(admin);
     for (int k = 0; k < N_SERIES; k++) {
         free(s[k].us);
     }

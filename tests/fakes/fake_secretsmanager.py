@@ -515,6 +515,8 @@ class Store:
     def __init__(self, opts):
         self.opts = opts
         self.driver_enabled = True
+        # Secret material handed out or seen (test-only, for the suite's hygiene check).
+        self.material = set()
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.secrets = {}  # name -> Secret
@@ -525,6 +527,36 @@ class Store:
                 self.load_state(json.load(f))
 
     # -- clock and persistence --------------------------------------------------------------
+
+    def secret_material(self, server):
+        """Every secret this fake holds or has seen: secret keys, session tokens, signing keys of
+        every day signatures were made, signatures, RandomPasswords, stored SecretStrings and the
+        passwords inside them. For the suite's hygiene check (no output may contain any)."""
+        with self.lock:
+            out = set(self.material)
+            dates = set()
+            for r in self.rotations:
+                out.add(r["_rotation_token"])
+            for s in self.secrets.values():
+                for v in s.versions.values():
+                    if v.string:
+                        out.add(v.string)
+                        try:
+                            doc = json.loads(v.string)
+                        except ValueError:
+                            doc = None
+                        if isinstance(doc, dict) and isinstance(doc.get("password"), str):
+                            out.add(doc["password"])
+        today = datetime.datetime.now(datetime.timezone.utc)
+        for delta in (-1, 0, 1):
+            dates.add((today + datetime.timedelta(days=delta)).strftime("%Y%m%d"))
+        for secret_key, token in server.credentials.values():
+            out.add(secret_key)
+            if token:
+                out.add(token)
+            for d in dates:
+                out.update(sm_sigv4.signing_keys_hex(secret_key, d, server.opts.region, SERVICE).values())
+        return {"material": sorted(x for x in out if len(x) >= 8)}
 
     def driving(self):
         """Whether RotateSecret invokes the function itself (as AWS does)."""
@@ -945,7 +977,9 @@ class Store:
         chars = [secrets.choice(t) for t in types] if require else []
         chars += [secrets.choice(pool) for _ in range(length - len(chars))]
         secrets.SystemRandom().shuffle(chars)
-        return {"RandomPassword": "".join(chars)}
+        password = "".join(chars)
+        self.material.add(password)
+        return {"RandomPassword": password}
 
     def op_RotateSecret(self, body, ctx):
         v = Validator(body)
@@ -1466,6 +1500,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except sm_sigv4.SigV4Error as e:
                 raise ApiError(e.code, e.message, e.status, modeled=False) from None
             call["authenticated"] = True
+            m = re.search(r"Signature=([0-9a-f]{64})", self.headers.get("Authorization", ""))
+            if m:
+                with store.lock:
+                    store.material.add(m.group(1))
             fault = server.faults.take(op or target)
             if fault is not None:
                 call["fault"] = fault["error"]
@@ -1582,6 +1620,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 with store.lock:
                     store.skew = float(skew)
                 self._send(200, {"skew_seconds": store.skew}, "application/json")
+            elif route == ("GET", "/_fake/secret-material"):
+                self._send(200, store.secret_material(server), "application/json")
             elif route == ("POST", "/_fake/driver"):
                 enabled = doc.get("enabled")
                 if not isinstance(enabled, bool):

@@ -259,7 +259,41 @@ class Stack:
                 if value in t:
                     raise AssertionError("a secret value appears in bootstrap's output")
 
+    def sanitizer_report(self):
+        """The first line of an ASan/UBSan/LSan report in bootstrap's output, or None."""
+        for line in self.output().splitlines():
+            if ("AddressSanitizer" in line or "LeakSanitizer" in line
+                    or "runtime error:" in line):
+                return line
+        return None
+
+    def collect_for_hygiene(self):
+        """With SMR_HYGIENE_DIR set (ctest sets it), keeps everything bootstrap wrote and posted,
+        and every secret the emulator holds or saw, for the suite-wide hygiene check
+        (tests/e2e/check_hygiene.py)."""
+        directory = os.environ.get("SMR_HYGIENE_DIR")
+        if not directory:
+            return
+        os.makedirs(directory, exist_ok=True)
+        stem = os.path.join(directory, uuid.uuid4().hex)
+        try:
+            material = self.sm_control("GET", "/_fake/secret-material")["material"]
+            _, _, raw = http_json("GET", "http://127.0.0.1:%d/_fake/state?bodies=full"
+                                  % self.lambda_port)
+            posts = json.loads(raw)
+        except Exception as e:  # noqa: BLE001 - a fake that is gone: say so in the record
+            material, posts = [], {"error": str(e)}
+        with open(stem + ".output", "w") as f:
+            f.write(self.output())
+            for kind in ("posts", "init_errors"):
+                for rec in posts.get(kind, []):
+                    f.write("\n%s\n" % (rec.get("body") or ""))
+        with open(stem + ".material.json", "w") as f:
+            json.dump(material, f)
+
     def close(self):
+        self.collect_for_hygiene()
+        report = self.sanitizer_report()
         for p in reversed(self.procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -269,10 +303,12 @@ class Stack:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        if os.environ.get("SMR_KEEP_TMP"):
+        if os.environ.get("SMR_KEEP_TMP") or report:
             print("kept", self.tmp)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if report:
+            raise AssertionError("bootstrap's output has a sanitizer report: %s" % report)
 
     def __enter__(self):
         return self

@@ -85,6 +85,9 @@ SM_TEST(rotation_event_rejects_malformed_events_clearly) {
          "\",\"RotationToken\":[]}",
          "RotationToken must be a string"},
         {"{\"Step\":\"setSecret\"} {}", "not valid JSON"},
+        {"{\"Step\":\"setSecret\",\"SecretId\":\"arn\\u0000evil\",\"ClientRequestToken\":\"" TOKEN
+         "\"}",
+         "U+0000"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct rot_event ev;
