@@ -126,7 +126,14 @@ class Stack:
 
     def start_bootstrap(self):
         log = open(self.log_path, "ab")
-        self.bootstrap = subprocess.Popen([bootstrap_path()], env=self.bootstrap_env(),
+        argv = [bootstrap_path()]
+        if os.environ.get("SMR_BOOTSTRAP_VALGRIND"):
+            # memcheck over the real process (valgrind twins of end-to-end tests): any error, or
+            # a definite leak at exit, fails the test in close().
+            argv = ["valgrind", "--error-exitcode=99", "--leak-check=full",
+                    "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+                    "--log-file=%s" % os.path.join(self.tmp, "valgrind.%p.log")] + argv
+        self.bootstrap = subprocess.Popen(argv, env=self.bootstrap_env(),
                                           stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.procs.append(self.bootstrap)
@@ -260,11 +267,18 @@ class Stack:
                     raise AssertionError("a secret value appears in bootstrap's output")
 
     def sanitizer_report(self):
-        """The first line of an ASan/UBSan/LSan report in bootstrap's output, or None."""
+        """The first line of an ASan/UBSan/LSan report in bootstrap's output, or of a valgrind
+        error summary that is not zero, or None."""
         for line in self.output().splitlines():
             if ("AddressSanitizer" in line or "LeakSanitizer" in line
                     or "runtime error:" in line):
                 return line
+        for name in os.listdir(self.tmp):
+            if name.startswith("valgrind.") and name.endswith(".log"):
+                with open(os.path.join(self.tmp, name), errors="replace") as f:
+                    for line in f:
+                        if "ERROR SUMMARY:" in line and "ERROR SUMMARY: 0 errors" not in line:
+                            return line.strip()
         return None
 
     def collect_for_hygiene(self):
@@ -293,16 +307,16 @@ class Stack:
 
     def close(self):
         self.collect_for_hygiene()
-        report = self.sanitizer_report()
         for p in reversed(self.procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
         for p in reversed(self.procs):
             try:
-                p.wait(timeout=3)
+                p.wait(timeout=15 if os.environ.get("SMR_BOOTSTRAP_VALGRIND") else 3)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        report = self.sanitizer_report()
         if os.environ.get("SMR_KEEP_TMP") or report:
             print("kept", self.tmp)
         else:
