@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ROT_PG_SCRAM_ITERATIONS 4096 /* libpq's default (PostgreSQL 16+ servers may report more)   \
-                                      */
-#define ROT_PG_SCRAM_SALT_LEN 16     /* libpq's SCRAM_DEFAULT_SALT_LEN */
+/* libpq's defaults: 4096 iterations (PostgreSQL 16+ servers may report more), 16-byte salt. */
+#define ROT_PG_SCRAM_ITERATIONS 4096
+#define ROT_PG_SCRAM_SALT_LEN 16
 #define ROT_PG_SCRAM_VERIFIER_MAX 256
 
 /* Whether SASLprep leaves password unchanged: non-empty and every byte printable ASCII

@@ -6,11 +6,12 @@ add_executable(bench_baseline ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_baseline.c
 target_link_libraries(bench_baseline PRIVATE smrotators)
 
 # The rotation benchmark with tiny N against the ctest database fixtures: asserts that it runs and
-# prints its tables, never a timing.
+# prints its tables, never a timing. Its bootstrap runs at DEBUG, so its output also goes through
+# the suite-wide secret hygiene check (fixture `hygiene`).
 add_test(NAME bench_rotation_runs
          COMMAND ${SM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench.py --runs 2 --baseline-runs 3
                  --loop-invocations 20 --no-zip-build --build ${CMAKE_BINARY_DIR}
                  --state-dir ${SM_STATE_DIR})
 set_tests_properties(bench_rotation_runs PROPERTIES LABELS bench TIMEOUT 300
-                     FIXTURES_REQUIRED "postgres;mariadb"
+                     FIXTURES_REQUIRED "postgres;mariadb;hygiene"
                      ENVIRONMENT "${SM_TEST_ENV};SMR_BENCH_BASELINE=$<TARGET_FILE:bench_baseline>;SMR_RT_ECHO=$<TARGET_FILE:rt_echo_bootstrap>")
