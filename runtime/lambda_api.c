@@ -4,6 +4,7 @@
 #include "json.h"
 #include "log.h"
 #include "mem.h"
+#include "str.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -55,10 +56,7 @@ bool lrt_valid_request_id(const char *s) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~';
-        if (!ok) {
+        if (!sm_is_unreserved((unsigned char)s[i])) {
             return false;
         }
     }

@@ -1,6 +1,7 @@
 #include "sigv4.h"
 
 #include "mem.h"
+#include "str.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -34,24 +35,6 @@ static char lower(char c) {
 
 static bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-static bool is_unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
-static int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /* Header names are HTTP tokens: visible ASCII without separators. */
@@ -174,7 +157,7 @@ static int uri_encode(struct sm_buf *out, struct sigv4_str s, bool keep_slash, s
     while (i < s.len) {
         size_t run = i;
         while (run < s.len &&
-               (is_unreserved((unsigned char)s.ptr[run]) || (keep_slash && s.ptr[run] == '/'))) {
+               (sm_is_unreserved((unsigned char)s.ptr[run]) || (keep_slash && s.ptr[run] == '/'))) {
             run++;
         }
         if (run > i && sm_buf_append(out, s.ptr + i, run - i, err) != 0) {
@@ -197,9 +180,9 @@ static int uri_encode(struct sm_buf *out, struct sigv4_str s, bool keep_slash, s
 static int uri_reencode(struct sm_buf *out, struct sigv4_str s, struct sm_err *err) {
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
-        if (c == '%' && i + 2 < s.len && hex_value(s.ptr[i + 1]) >= 0 &&
-            hex_value(s.ptr[i + 2]) >= 0) {
-            c = (unsigned char)(hex_value(s.ptr[i + 1]) * 16 + hex_value(s.ptr[i + 2]));
+        if (c == '%' && i + 2 < s.len && sm_hex_digit(s.ptr[i + 1]) >= 0 &&
+            sm_hex_digit(s.ptr[i + 2]) >= 0) {
+            c = (unsigned char)(sm_hex_digit(s.ptr[i + 1]) * 16 + sm_hex_digit(s.ptr[i + 2]));
             i += 2;
         }
         struct sigv4_str one = {(const char *)&c, 1};
