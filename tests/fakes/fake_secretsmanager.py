@@ -967,9 +967,10 @@ class Store:
                 kept = [c for c in chars if c not in excluded]
                 if kept:
                     types.append(kept)
-        pool = [c for t in types for c in t]
         if space and " " not in excluded:
-            pool.append(" ")
+            # [assumed] the space counts as an included type for RequireEachIncludedType.
+            types.append([" "])
+        pool = [c for t in types for c in t]
         if not pool:
             raise _invalid_param("The password can't be generated because every character type is excluded.")  # [assumed]
         if require and length < len(types):
