@@ -25,7 +25,7 @@ configure_build() { # dir, cmake options...
     local dir=$1
     shift
     echo "== build $dir"
-    cmake -S "$root" -B "$root/$dir" -DSM_WERROR=ON "$@" >/dev/null
+    cmake -S "$root" -B "$root/$dir" -DSM_WERROR=ON -DSM_TESTS=ON "$@" >/dev/null
     cmake --build "$root/$dir" -j"$jobs" >/dev/null
 }
 
