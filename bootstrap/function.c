@@ -3,6 +3,7 @@
 #include "event.h"
 #include "log.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +52,13 @@ int smr_function_handle(void *ctx, const struct lrt_invocation *inv, struct sm_b
     }
     SM_INFO("%s: starting for secret %s, version %s", rot_step_name(ev.step), ev.secret_id,
             ev.token);
-    if (rot_run_step(&fn->rotation, &ev, deadline_ms, err) != 0) {
+    uint64_t calls_before = fn->sm.calls;
+    unsigned logins_before = fn->rotation.stats.db_logins;
+    int rc = rot_run_step(&fn->rotation, &ev, deadline_ms, err);
+    SM_DEBUG("%s: %llu Secrets Manager requests, %u database logins", rot_step_name(ev.step),
+             (unsigned long long)(fn->sm.calls - calls_before),
+             fn->rotation.stats.db_logins - logins_before);
+    if (rc != 0) {
         SM_ERROR("%s failed: %s", rot_step_name(ev.step), err->msg);
         goto out;
     }

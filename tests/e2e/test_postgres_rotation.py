@@ -25,6 +25,18 @@ def test_rotation_pg_password_reaches_server_as_scram_verifier():
             assert case.current()["password"] not in f.read(), "no cleartext in the server log"
 
 
+def test_rotation_pg_calls_and_logins_per_step_are_minimal():
+    # bootstrap's DEBUG line per step counts its own requests and logins: one login for
+    # setSecret on the common path, the prologue's DescribeSecret reused by finishSecret.
+    import re
+    with cases.Case(Postgres(), env={"AWS_LAMBDA_LOG_LEVEL": "DEBUG"}) as case:
+        case.run(case.stack.start_rotation(case.arn))
+        counts = dict((m.group(1), (int(m.group(2)), int(m.group(3)))) for m in re.finditer(
+            r"(\w+Secret): (\d+) Secrets Manager requests, (\d+) database logins", case.stack.output()))
+        smtest.assert_eq(counts, {"createSecret": (5, 0), "setSecret": (3, 1), "testSecret": (2, 1),
+                                  "finishSecret": (2, 0)}, "requests and logins per step")
+
+
 def test_rotation_pg_driven_by_the_service_with_rotation_token():
     cases.driven_by_service_with_rotation_token(Postgres())
 
