@@ -42,8 +42,9 @@ int smr_function_handle(void *ctx, const struct lrt_invocation *inv, struct sm_b
     int result = -1;
     struct rot_event ev;
 
+    /* Failures are logged once, by the loop, when it posts them (with this step's context). */
+    sm_log_set_rotation(NULL, NULL);
     if (rot_event_parse(inv->payload, inv->payload_len, &ev, err) != 0) {
-        SM_ERROR("%s", err->msg);
         goto out;
     }
     int64_t deadline_ms = inv->deadline_ms;
@@ -59,7 +60,6 @@ int smr_function_handle(void *ctx, const struct lrt_invocation *inv, struct sm_b
              (unsigned long long)(fn->sm.calls - calls_before),
              fn->rotation.stats.db_logins - logins_before);
     if (rc != 0) {
-        SM_ERROR("%s failed: %s", rot_step_name(ev.step), err->msg);
         goto out;
     }
     if (sm_buf_append_str(response, "null", err) != 0) {

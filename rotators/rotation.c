@@ -558,7 +558,8 @@ int rot_run_step(struct rot_context *ctx, const struct rot_event *ev, int64_t de
         break;
     }
 out:
+    /* The step and secret stay on later lines (the loop's post of this result) until the next
+     * invocation sets or clears them. */
     smc_description_clean_up(&run.desc);
-    sm_log_set_rotation(NULL, NULL);
     return result;
 }

@@ -155,21 +155,6 @@ static int key_is(const char *s, const struct member *m, const char *name) {
     return same;
 }
 
-/* Whether a raw JSON string token decodes to something containing U+0000 (which a C string
- * would silently cut short). */
-static bool raw_string_has_nul(const char *s, size_t start, size_t end) {
-    for (size_t i = start + 1; i + 1 < end; i++) {
-        if (s[i] != '\\') {
-            continue;
-        }
-        if (s[i + 1] == 'u' && i + 5 < end && memcmp(s + i + 2, "0000", 4) == 0) {
-            return true;
-        }
-        i++; /* skip the escaped character */
-    }
-    return false;
-}
-
 /* --- validation --- */
 
 static const char *const s_known[] = {"engine", "host",   "username", "password",
@@ -190,7 +175,7 @@ static int check_member(const char *s, const struct member *m, void *ctx) {
         }
         if (is) {
             c->counts[k]++;
-            if (s[m->val_start] == '"' && raw_string_has_nul(s, m->val_start, m->val_end)) {
+            if (sm_json_has_nul_escape(s + m->val_start, m->val_end - m->val_start)) {
                 c->nul_field = s_known[k];
             }
         }
