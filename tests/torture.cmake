@@ -21,7 +21,10 @@ if(SM_TORTURE)
   sm_c_tests(test_wipe
              SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_wipe.c
                      ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_sm_process.c
-             LIBS smfakeengine LABELS torture wipe)
+             LIBS smfakeengine LABELS torture wipe ENVIRONMENT LD_BIND_NOW=1)
+  # No lazy symbol resolution: it saves the vector registers on the stack, where the whole-process
+  # scan would find whatever bytes they last held (see the comment at the top of test_wipe.c).
+  target_link_options(test_wipe PRIVATE -Wl,-z,now)
   set_tests_properties(wipe_postgres_login_and_password_change_leave_no_password_behind
                        PROPERTIES FIXTURES_REQUIRED postgres LABELS "torture;wipe;integration")
 endif()
