@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int smr_function_init(struct smr_function *fn, const char *handler, struct http_client *http,
+int function_function_init(struct function_function *fn, const char *handler, struct http_client *http,
                       struct sm_err *err) {
     memset(fn, 0, sizeof(*fn));
     if (rot_config_from_env(handler, &fn->config, err) != 0 ||
-        smc_config_from_env(&fn->sm_config, err) != 0) {
+        secrets_config_from_env(&fn->sm_config, err) != 0) {
         return -1;
     }
     for (size_t i = 0; rot_engines[i] != NULL; i++) {
@@ -19,7 +19,7 @@ int smr_function_init(struct smr_function *fn, const char *handler, struct http_
             return -1;
         }
     }
-    smc_client_init(&fn->sm, &fn->sm_config, http);
+    secrets_client_init(&fn->sm, &fn->sm_config, http);
     fn->rotation = (struct rot_context){
         .sm = &fn->sm,
         .engines = rot_engines,
@@ -28,17 +28,17 @@ int smr_function_init(struct smr_function *fn, const char *handler, struct http_
     return 0;
 }
 
-void smr_function_clean_up(struct smr_function *fn) {
+void function_function_clean_up(struct function_function *fn) {
     if (fn == NULL) {
         return;
     }
     rot_config_clean_up(&fn->config);
-    smc_config_clean_up(&fn->sm_config);
+    secrets_config_clean_up(&fn->sm_config);
 }
 
-int smr_function_handle(void *ctx, const struct lrt_invocation *inv, struct sm_buf *response,
+int function_function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
                         struct sm_err *err) {
-    struct smr_function *fn = ctx;
+    struct function_function *fn = ctx;
     int result = -1;
     struct rot_event ev;
 
@@ -48,8 +48,8 @@ int smr_function_handle(void *ctx, const struct lrt_invocation *inv, struct sm_b
         goto out;
     }
     int64_t deadline_ms = inv->deadline_ms;
-    if (deadline_ms > SMR_DEADLINE_MARGIN_MS) {
-        deadline_ms -= SMR_DEADLINE_MARGIN_MS;
+    if (deadline_ms > FUNCTION_DEADLINE_MARGIN_MS) {
+        deadline_ms -= FUNCTION_DEADLINE_MARGIN_MS;
     }
     SM_INFO("%s: starting for secret %s, version %s", rot_step_name(ev.step), ev.secret_id,
             ev.token);

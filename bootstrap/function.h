@@ -7,8 +7,8 @@
  * step: parse the event, run the step, answer `null` (Secrets Manager only looks at success or
  * failure, as with AWS's templates).
  */
-#ifndef SMR_FUNCTION_H
-#define SMR_FUNCTION_H
+#ifndef FUNCTION_H
+#define FUNCTION_H
 
 #include "config.h"
 #include "err.h"
@@ -19,11 +19,11 @@
 
 /* Time kept back from the invocation deadline so a step that runs out of time still reports a
  * clear error before Lambda stops the process. */
-#define SMR_DEADLINE_MARGIN_MS 500
+#define FUNCTION_DEADLINE_MARGIN_MS 500
 
-struct smr_function {
-    struct smc_config sm_config;
-    struct smc_client sm;
+struct function_function {
+    struct secrets_config sm_config;
+    struct secrets_client sm;
     struct rot_config config;
     struct rot_context rotation;
 };
@@ -31,14 +31,14 @@ struct smr_function {
 /* Reads the configuration (see README's reference) and binds the Secrets Manager client to http
  * (borrowed for the function's lifetime). handler is the _HANDLER value. Returns 0, or -1 with err
  * (SM_ERR_CONFIG naming the variable); fn is then safe to clean up. */
-int smr_function_init(struct smr_function *fn, const char *handler, struct http_client *http,
+int function_function_init(struct function_function *fn, const char *handler, struct http_client *http,
                       struct sm_err *err);
 
 /* Releases and wipes what init built. Accepts a zeroed struct. */
-void smr_function_clean_up(struct smr_function *fn);
+void function_function_clean_up(struct function_function *fn);
 
-/* lrt_handler_fn: ctx is a struct smr_function. */
-int smr_function_handle(void *ctx, const struct lrt_invocation *inv, struct sm_buf *response,
+/* lambda_handler_fn: ctx is a struct function_function. */
+int function_function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
                         struct sm_err *err);
 
 #endif

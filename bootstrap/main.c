@@ -92,14 +92,14 @@ int main(int argc, char **argv) {
     int code = 1;
     struct sm_err err;
     struct http_client http = {0};
-    struct lrt_client rt;
-    struct smr_function fn;
+    struct lambda_client rt;
+    struct function_function fn;
     memset(&fn, 0, sizeof(fn));
     sm_err_clear(&err);
 
     sm_mem_install_hooks();
     sm_log_init_from_env();
-    if (lrt_client_init(&rt, runtime_api, &http, &err) != 0) {
+    if (lambda_client_init(&rt, runtime_api, &http, &err) != 0) {
         fprintf(stderr, "bootstrap: %s\n", err.msg);
         goto out;
     }
@@ -108,22 +108,22 @@ int main(int argc, char **argv) {
         SM_FATAL("%s", err.msg);
         goto out;
     }
-    if (lrt_enable_sigterm(&rt, &err) != 0) {
+    if (lambda_enable_sigterm(&rt, &err) != 0) {
         SM_WARN("SIGTERM handling unavailable: %s", err.msg);
     }
-    if (smr_function_init(&fn, getenv("_HANDLER"), &http, &err) != 0) {
+    if (function_function_init(&fn, getenv("_HANDLER"), &http, &err) != 0) {
         struct sm_err perr;
         SM_FATAL("init failed: %s: %s", sm_err_type(&err), err.msg);
-        if (lrt_post_init_error(&rt, &err, &perr) != 0) {
+        if (lambda_post_init_error(&rt, &err, &perr) != 0) {
             SM_ERROR("could not report the init error: %s", perr.msg);
         }
         goto out;
     }
     SM_INFO("smrotate %s ready (strategy %s, Secrets Manager at %s)", SMROTATE_VERSION,
             fn.config.strategy->name, fn.sm_config.endpoint);
-    code = lrt_run(&rt, smr_function_handle, &fn);
+    code = lambda_run(&rt, function_function_handle, &fn);
 out:
-    smr_function_clean_up(&fn);
+    function_function_clean_up(&fn);
     http_client_clean_up(&http);
     return code;
 }

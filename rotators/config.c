@@ -15,12 +15,12 @@ bool rot_config_parse_bool(const char *value) {
            strcasecmp(value, "y") == 0 || strcasecmp(value, "yes") == 0;
 }
 
-static enum smc_tristate env_bool(const char *name, bool default_value) {
+static enum secrets_tristate env_bool(const char *name, bool default_value) {
     const char *v = getenv(name);
     if (v == NULL) {
-        return default_value ? SMC_TRUE : SMC_FALSE;
+        return default_value ? SECRETS_TRUE : SECRETS_FALSE;
     }
-    return rot_config_parse_bool(v) ? SMC_TRUE : SMC_FALSE;
+    return rot_config_parse_bool(v) ? SECRETS_TRUE : SECRETS_FALSE;
 }
 
 static int env_long(const char *name, long min, long max, long default_value, long *out,
@@ -97,14 +97,14 @@ int rot_config_from_env(const char *handler, struct rot_config *cfg, struct sm_e
             goto out;
         }
     }
-    cfg->policy = (struct smc_password_policy){
+    cfg->policy = (struct secrets_password_policy){
         .length = length,
         .exclude_characters = cfg->exclude_characters,
         .exclude_numbers = env_bool("EXCLUDE_NUMBERS", false),
         .exclude_punctuation = env_bool("EXCLUDE_PUNCTUATION", false),
         .exclude_uppercase = env_bool("EXCLUDE_UPPERCASE", false),
         .exclude_lowercase = env_bool("EXCLUDE_LOWERCASE", false),
-        .include_space = SMC_UNSET,
+        .include_space = SECRETS_UNSET,
         .require_each_included_type = env_bool("REQUIRE_EACH_INCLUDED_TYPE", true),
     };
     const char *ca = getenv("SMROTATE_DB_CA_FILE");

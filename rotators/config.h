@@ -22,7 +22,7 @@ struct rot_config {
     const struct rot_strategy *strategy;
     /* exclude_characters is NULL here when EXCLUDE_CHARACTERS is unset: the engine's default
      * applies. The strings are owned by the config. */
-    struct smc_password_policy policy;
+    struct secrets_password_policy policy;
     char *exclude_characters;
     char *db_ca_file; /* NULL: the database library's default */
     long db_connect_timeout_ms;

@@ -18,7 +18,7 @@ struct run {
     struct rot_context *ctx;
     const struct rot_event *ev;
     int64_t deadline_ms;
-    struct smc_description desc; /* from the prologue's DescribeSecret */
+    struct secrets_description desc; /* from the prologue's DescribeSecret */
 };
 
 int rot_alternate_username(const char *username, char *out, size_t cap) {
@@ -38,9 +38,9 @@ int rot_alternate_username(const char *username, char *out, size_t cap) {
 static int read_secret(struct run *run, const char *secret_id, const char *version_id,
                        const char *stage, struct rot_secret *out, struct sm_err *err) {
     int result = -1;
-    struct smc_secret_value value;
+    struct secrets_secret_value value;
     memset(&value, 0, sizeof(value));
-    if (smc_get_secret_value(run->ctx->sm, secret_id, version_id, stage, run->deadline_ms, &value,
+    if (secrets_get_secret_value(run->ctx->sm, secret_id, version_id, stage, run->deadline_ms, &value,
                              err) != 0) {
         goto out;
     }
@@ -58,7 +58,7 @@ static int read_secret(struct run *run, const char *secret_id, const char *versi
     }
     result = 0;
 out:
-    smc_secret_value_clean_up(&value);
+    secrets_secret_value_clean_up(&value);
     return result;
 }
 
@@ -85,22 +85,22 @@ static int login_secret(struct run *run, const struct rot_secret *s, struct rot_
 static int prologue(struct run *run, struct sm_err *err) {
     const char *arn = run->ev->secret_id;
     const char *token = run->ev->token;
-    if (smc_describe_secret(run->ctx->sm, arn, run->deadline_ms, &run->desc, err) != 0) {
+    if (secrets_describe_secret(run->ctx->sm, arn, run->deadline_ms, &run->desc, err) != 0) {
         return -1;
     }
     if (run->desc.rotation_enabled == 0) {
         return sm_err_set(err, SM_ERR_ROTATION, "Secret %s is not enabled for rotation", arn);
     }
-    const struct smc_version *v = smc_description_find(&run->desc, token);
+    const struct secrets_version *v = secrets_description_find(&run->desc, token);
     if (v == NULL) {
         return sm_err_set(err, SM_ERR_ROTATION,
                           "Secret version %s has no stage for rotation of secret %s.", token, arn);
     }
-    if (smc_version_has_stage(v, STAGE_CURRENT)) {
+    if (secrets_version_has_stage(v, STAGE_CURRENT)) {
         SM_INFO("Secret version %s already set as AWSCURRENT for secret %s.", token, arn);
         return 1;
     }
-    if (!smc_version_has_stage(v, STAGE_PENDING)) {
+    if (!secrets_version_has_stage(v, STAGE_PENDING)) {
         return sm_err_set(err, SM_ERR_ROTATION,
                           "Secret version %s not set as AWSPENDING for rotation of secret %s.",
                           token, arn);
@@ -168,16 +168,16 @@ static int create_secret(struct run *run, struct sm_err *err) {
         username = alt;
     }
 
-    struct smc_password_policy policy = cfg->policy;
+    struct secrets_password_policy policy = cfg->policy;
     if (policy.exclude_characters == NULL) {
         policy.exclude_characters = current.engine->default_exclude_characters;
     }
-    if (smc_get_random_password(run->ctx->sm, &policy, run->deadline_ms, &password, err) != 0 ||
+    if (secrets_get_random_password(run->ctx->sm, &policy, run->deadline_ms, &password, err) != 0 ||
         rot_secret_render(&current, username, password.data, &rendered, err) != 0) {
         goto out;
     }
     const char *stages[] = {STAGE_PENDING};
-    if (smc_put_secret_value(run->ctx->sm, arn, run->ev->token, rendered.data, rendered.len, stages,
+    if (secrets_put_secret_value(run->ctx->sm, arn, run->ev->token, rendered.data, rendered.len, stages,
                              1, run->ev->rotation_token, run->deadline_ms, err) != 0) {
         goto out;
     }
@@ -333,9 +333,9 @@ out:
 static int read_master(struct run *run, const char *master_arn, struct rot_secret *master,
                        struct sm_err *err) {
     int result = -1;
-    struct smc_secret_value value;
+    struct secrets_secret_value value;
     memset(&value, 0, sizeof(value));
-    if (smc_get_secret_value(run->ctx->sm, master_arn, NULL, STAGE_CURRENT, run->deadline_ms,
+    if (secrets_get_secret_value(run->ctx->sm, master_arn, NULL, STAGE_CURRENT, run->deadline_ms,
                              &value, err) != 0) {
         sm_err_prefix(err, "setSecret: cannot read the master secret %s", master_arn);
         goto out;
@@ -360,7 +360,7 @@ static int read_master(struct run *run, const char *master_arn, struct rot_secre
     }
     result = 0;
 out:
-    smc_secret_value_clean_up(&value);
+    secrets_secret_value_clean_up(&value);
     return result;
 }
 
@@ -494,9 +494,9 @@ out:
 
 /* --- finishSecret --- */
 
-static const struct smc_version *stage_holder(const struct smc_description *d, const char *stage) {
+static const struct secrets_version *stage_holder(const struct secrets_description *d, const char *stage) {
     for (size_t i = 0; i < d->n_versions; i++) {
-        if (smc_version_has_stage(&d->versions[i], stage)) {
+        if (secrets_version_has_stage(&d->versions[i], stage)) {
             return &d->versions[i];
         }
     }
@@ -506,21 +506,21 @@ static const struct smc_version *stage_holder(const struct smc_description *d, c
 static int finish_secret(struct run *run, struct sm_err *err) {
     const char *arn = run->ev->secret_id;
     const char *token = run->ev->token;
-    const struct smc_version *holder = stage_holder(&run->desc, STAGE_CURRENT);
-    if (smc_update_secret_version_stage(run->ctx->sm, arn, STAGE_CURRENT, token,
+    const struct secrets_version *holder = stage_holder(&run->desc, STAGE_CURRENT);
+    if (secrets_update_secret_version_stage(run->ctx->sm, arn, STAGE_CURRENT, token,
                                         holder != NULL ? holder->version_id : NULL,
                                         run->deadline_ms, err) != 0) {
         /* A retried call whose first attempt had landed fails because the label already moved:
          * look again before reporting failure. */
-        struct smc_description again;
+        struct secrets_description again;
         struct sm_err look;
         memset(&again, 0, sizeof(again));
         bool moved = false;
-        if (smc_describe_secret(run->ctx->sm, arn, run->deadline_ms, &again, &look) == 0) {
-            const struct smc_version *v = smc_description_find(&again, token);
-            moved = v != NULL && smc_version_has_stage(v, STAGE_CURRENT);
+        if (secrets_describe_secret(run->ctx->sm, arn, run->deadline_ms, &again, &look) == 0) {
+            const struct secrets_version *v = secrets_description_find(&again, token);
+            moved = v != NULL && secrets_version_has_stage(v, STAGE_CURRENT);
         }
-        smc_description_clean_up(&again);
+        secrets_description_clean_up(&again);
         if (!moved) {
             return -1;
         }
@@ -560,6 +560,6 @@ int rot_run_step(struct rot_context *ctx, const struct rot_event *ev, int64_t de
 out:
     /* The step and secret stay on later lines (the loop's post of this result) until the next
      * invocation sets or clears them. */
-    smc_description_clean_up(&run.desc);
+    secrets_description_clean_up(&run.desc);
     return result;
 }

@@ -26,7 +26,7 @@ struct rot_stats {
 };
 
 struct rot_context {
-    struct smc_client *sm;                   /* borrowed */
+    struct secrets_client *sm;                   /* borrowed */
     const struct rot_engine *const *engines; /* registry, borrowed (rot_engines by default) */
     const struct rot_config *config;         /* borrowed */
     struct rot_stats stats;

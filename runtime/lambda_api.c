@@ -17,7 +17,7 @@
 #define RUNTIME_API_MAX 255
 #define POST_REPLY_MAX (64u * 1024u) /* what we keep of a reply to a post */
 #define ERROR_BODY_MAX (64u * 1024u) /* an error body: message <= SM_ERR_MSG_MAX, escaped */
-#define HEADER_LINE_MAX (LRT_ID_MAX + 64)
+#define HEADER_LINE_MAX (LAMBDA_ID_MAX + 64)
 #define REGISTER_TIMEOUT_MS 2000
 #define TRIM_ABOVE (256u * 1024u) /* loop buffers larger than this are freed after use */
 
@@ -28,7 +28,7 @@ static const char s_oom_body[] =
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                    */
 
-bool lrt_parse_deadline(const char *value, int64_t *out) {
+bool lambda_parse_deadline(const char *value, int64_t *out) {
     if (value == NULL) {
         return false;
     }
@@ -47,12 +47,12 @@ bool lrt_parse_deadline(const char *value, int64_t *out) {
     return true;
 }
 
-bool lrt_valid_request_id(const char *s) {
+bool lambda_valid_request_id(const char *s) {
     if (s == NULL) {
         return false;
     }
     size_t n = strlen(s);
-    if (n == 0 || n > LRT_ID_MAX) {
+    if (n == 0 || n > LAMBDA_ID_MAX) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -63,12 +63,12 @@ bool lrt_valid_request_id(const char *s) {
     return true;
 }
 
-bool lrt_valid_header_value(const char *s) {
+bool lambda_valid_header_value(const char *s) {
     if (s == NULL) {
         return false;
     }
     size_t n = strlen(s);
-    if (n == 0 || n > LRT_ID_MAX) {
+    if (n == 0 || n > LAMBDA_ID_MAX) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -122,7 +122,7 @@ static size_t utf8_seq(const unsigned char *s, size_t len, size_t *bad) {
     return need + 1;
 }
 
-int lrt_utf8_sanitize(const char *s, size_t len, struct sm_buf *out, struct sm_err *err) {
+int lambda_utf8_sanitize(const char *s, size_t len, struct sm_buf *out, struct sm_err *err) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
@@ -146,7 +146,7 @@ int lrt_utf8_sanitize(const char *s, size_t len, struct sm_buf *out, struct sm_e
     return sm_buf_ensure(out, err);
 }
 
-int lrt_error_body(const struct sm_err *cause, struct sm_buf *out, struct sm_err *err) {
+int lambda_error_body(const struct sm_err *cause, struct sm_buf *out, struct sm_err *err) {
     int result = -1;
     cJSON *root = NULL;
     struct sm_buf msg, type;
@@ -154,8 +154,8 @@ int lrt_error_body(const struct sm_err *cause, struct sm_buf *out, struct sm_err
     sm_buf_init(&type, 4 * SM_ERR_TYPE_MAX + 64);
 
     const char *t = sm_err_type(cause);
-    if (lrt_utf8_sanitize(cause->msg, strnlen(cause->msg, sizeof(cause->msg)), &msg, err) != 0 ||
-        lrt_utf8_sanitize(t, strlen(t), &type, err) != 0) {
+    if (lambda_utf8_sanitize(cause->msg, strnlen(cause->msg, sizeof(cause->msg)), &msg, err) != 0 ||
+        lambda_utf8_sanitize(t, strlen(t), &type, err) != 0) {
         goto out;
     }
     root = cJSON_CreateObject();
@@ -176,7 +176,7 @@ out:
     return result;
 }
 
-void lrt_error_type_header_value(const char *category, const struct sm_err *cause, char *out,
+void lambda_error_type_header_value(const char *category, const struct sm_err *cause, char *out,
                                  size_t cap) {
     if (cap == 0) {
         return;
@@ -204,7 +204,7 @@ void lrt_error_type_header_value(const char *category, const struct sm_err *caus
 /* ------------------------------------------------------------------------------------------ */
 /* Client                                                                                     */
 
-int lrt_client_init(struct lrt_client *c, const char *runtime_api, struct http_client *http,
+int lambda_client_init(struct lambda_client *c, const char *runtime_api, struct http_client *http,
                     struct sm_err *err) {
     memset(c, 0, sizeof(*c));
     c->http = http;
@@ -253,8 +253,8 @@ static void describe_reply(const struct http_response *resp, char *out, size_t c
 }
 
 struct loop {
-    struct lrt_client *c;
-    lrt_handler_fn *handler;
+    struct lambda_client *c;
+    lambda_handler_fn *handler;
     void *ctx;
     struct http_response next;
     struct http_response post;
@@ -270,7 +270,7 @@ static enum step post_result(struct loop *l, const char *request_id, const char 
                              const struct sm_err *fail) {
     struct sm_err err;
     sm_err_clear(&err);
-    char url[LRT_URL_MAX];
+    char url[LAMBDA_URL_MAX];
     char type_line[HEADER_LINE_MAX];
     char inv_line[HEADER_LINE_MAX];
     const char *headers[3];
@@ -290,10 +290,10 @@ static enum step post_result(struct loop *l, const char *request_id, const char 
         }
     } else {
         char type[SM_ERR_TYPE_MAX + 16];
-        lrt_error_type_header_value("Function", fail, type, sizeof(type));
+        lambda_error_type_header_value("Function", fail, type, sizeof(type));
         snprintf(type_line, sizeof(type_line), "Lambda-Runtime-Function-Error-Type: %s", type);
         headers[n_headers++] = type_line;
-        if (lrt_error_body(fail, &l->errbody, &err) == 0) {
+        if (lambda_error_body(fail, &l->errbody, &err) == 0) {
             body = l->errbody.data;
             body_len = l->errbody.len;
         } else {
@@ -345,13 +345,13 @@ static enum step post_result(struct loop *l, const char *request_id, const char 
 /* Counts a failed /next; returns STEP_EXIT when the budget is spent. */
 static enum step next_failed(struct loop *l, const char *what) {
     l->failures++;
-    if (l->failures >= LRT_MAX_NEXT_FAILURES) {
+    if (l->failures >= LAMBDA_MAX_NEXT_FAILURES) {
         SM_ERROR("GET /runtime/invocation/next failed %d times in a row (last: %s); exiting",
                  l->failures, what);
         return STEP_EXIT;
     }
     SM_WARN("GET /runtime/invocation/next failed (%s); retrying (%d of %d)", what, l->failures,
-            LRT_MAX_NEXT_FAILURES - 1);
+            LAMBDA_MAX_NEXT_FAILURES - 1);
     sm_sleep_ms((int64_t)(l->failures - 1) * 50);
     return STEP_CONTINUE;
 }
@@ -361,7 +361,7 @@ static void log_failure(const struct sm_err *fail) {
     struct sm_buf msg;
     struct sm_err err;
     sm_buf_init(&msg, 4 * SM_ERR_MSG_MAX);
-    bool ok = lrt_utf8_sanitize(fail->msg, strnlen(fail->msg, sizeof(fail->msg)), &msg, &err) == 0;
+    bool ok = lambda_utf8_sanitize(fail->msg, strnlen(fail->msg, sizeof(fail->msg)), &msg, &err) == 0;
     SM_ERROR("invocation failed: %s: %s", sm_err_type(fail), ok ? msg.data : fail->msg);
     sm_buf_clean_up(&msg);
 }
@@ -386,12 +386,12 @@ static void trim(struct sm_buf *b) {
 }
 
 static enum step one_invocation(struct loop *l) {
-    struct lrt_client *c = l->c;
+    struct lambda_client *c = l->c;
     struct sm_err err;
     struct sm_err fail;
     sm_err_clear(&err);
     sm_err_clear(&fail);
-    char url[LRT_URL_MAX];
+    char url[LAMBDA_URL_MAX];
     snprintf(url, sizeof(url), "%s/runtime/invocation/next", c->base);
     struct http_request req = {
         .method = "GET",
@@ -408,10 +408,10 @@ static enum step one_invocation(struct loop *l) {
         /* Headers arrive before the body: when only the body could not be kept, the invocation
          * is known and can be failed properly. */
         if ((err.code == SM_ERR_TOO_LARGE || err.code == SM_ERR_NOMEM) &&
-            lrt_valid_request_id(request_id)) {
+            lambda_valid_request_id(request_id)) {
             if (err.code == SM_ERR_TOO_LARGE) {
                 sm_err_set(&fail, SM_ERR_TOO_LARGE, "the event exceeds the %u-byte limit",
-                           (unsigned)LRT_EVENT_MAX);
+                           (unsigned)LAMBDA_EVENT_MAX);
             } else {
                 sm_err_set(&fail, SM_ERR_NOMEM, "out of memory receiving the event");
             }
@@ -433,12 +433,12 @@ static enum step one_invocation(struct loop *l) {
     }
     l->failures = 0;
 
-    if (!lrt_valid_request_id(request_id)) {
+    if (!lambda_valid_request_id(request_id)) {
         SM_ERROR("the Runtime API sent an invocation without a valid "
                  "Lambda-Runtime-Aws-Request-Id; nothing can be posted for it; exiting");
         return STEP_EXIT;
     }
-    struct lrt_invocation inv = {
+    struct lambda_invocation inv = {
         .request_id = request_id,
         .function_arn = http_response_header(&l->next, "Lambda-Runtime-Invoked-Function-Arn"),
         .trace_id = http_response_header(&l->next, "Lambda-Runtime-Trace-Id"),
@@ -450,10 +450,10 @@ static enum step one_invocation(struct loop *l) {
     sm_log_set_request_id(request_id);
     c->invocations++;
     const char *deadline = http_response_header(&l->next, "Lambda-Runtime-Deadline-Ms");
-    if (deadline != NULL && !lrt_parse_deadline(deadline, &inv.deadline_ms)) {
+    if (deadline != NULL && !lambda_parse_deadline(deadline, &inv.deadline_ms)) {
         SM_WARN("ignoring a malformed Lambda-Runtime-Deadline-Ms");
     }
-    if (inv.invocation_id != NULL && !lrt_valid_header_value(inv.invocation_id)) {
+    if (inv.invocation_id != NULL && !lambda_valid_header_value(inv.invocation_id)) {
         SM_WARN("ignoring a malformed Lambda-Runtime-Invocation-Id");
         inv.invocation_id = NULL;
     }
@@ -503,10 +503,10 @@ static enum step one_invocation(struct loop *l) {
     return s;
 }
 
-int lrt_run(struct lrt_client *c, lrt_handler_fn *handler, void *ctx) {
+int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx) {
     int code = 1;
     struct loop l = {.c = c, .handler = handler, .ctx = ctx};
-    http_response_init(&l.next, LRT_EVENT_MAX);
+    http_response_init(&l.next, LAMBDA_EVENT_MAX);
     http_response_init(&l.post, POST_REPLY_MAX);
     sm_buf_init(&l.out, SM_LIMIT_RESPONSE);
     sm_buf_init(&l.errbody, ERROR_BODY_MAX);
@@ -539,24 +539,24 @@ int lrt_run(struct lrt_client *c, lrt_handler_fn *handler, void *ctx) {
     return code;
 }
 
-int lrt_post_init_error(struct lrt_client *c, const struct sm_err *cause, struct sm_err *err) {
+int lambda_post_init_error(struct lambda_client *c, const struct sm_err *cause, struct sm_err *err) {
     int result = -1;
     struct sm_buf body;
     struct http_response resp;
     sm_buf_init(&body, ERROR_BODY_MAX);
     http_response_init(&resp, POST_REPLY_MAX);
-    char url[LRT_URL_MAX];
+    char url[LAMBDA_URL_MAX];
     char type[SM_ERR_TYPE_MAX + 16];
     char type_line[HEADER_LINE_MAX];
 
-    lrt_error_type_header_value("Runtime", cause, type, sizeof(type));
+    lambda_error_type_header_value("Runtime", cause, type, sizeof(type));
     snprintf(type_line, sizeof(type_line), "Lambda-Runtime-Function-Error-Type: %s", type);
     snprintf(url, sizeof(url), "%s/runtime/init/error", c->base);
     const char *headers[] = {"Content-Type: application/json", type_line};
     const char *data = s_oom_body;
     size_t len = sizeof(s_oom_body) - 1;
     struct sm_err berr;
-    if (lrt_error_body(cause, &body, &berr) == 0) {
+    if (lambda_error_body(cause, &body, &berr) == 0) {
         data = body.data;
         len = body.len;
     }
@@ -590,18 +590,18 @@ out:
 /* ------------------------------------------------------------------------------------------ */
 /* SIGTERM                                                                                    */
 
-static lrt_shutdown_fn *s_hook;
+static lambda_shutdown_fn *s_hook;
 static void *s_hook_ctx;
 
 /* State of the extension thread; static so it stays reachable (and out of leak reports) while
  * the thread blocks for the process lifetime. */
 static struct {
     struct http_client http;
-    char url[LRT_URL_MAX];
+    char url[LAMBDA_URL_MAX];
     char id_line[HEADER_LINE_MAX];
 } s_ext;
 
-void lrt_set_shutdown_hook(lrt_shutdown_fn *fn, void *ctx) {
+void lambda_set_shutdown_hook(lambda_shutdown_fn *fn, void *ctx) {
     s_hook = fn;
     s_hook_ctx = ctx;
 }
@@ -666,14 +666,14 @@ static int start_detached(void *(*fn)(void *), void *arg) {
 
 /* Registers the no-op extension; fills id (cap bytes). Returns 0, or -1 when the Extensions API
  * is unavailable or refused (logged here). */
-static int register_extension(struct lrt_client *c, char *id, size_t cap) {
+static int register_extension(struct lambda_client *c, char *id, size_t cap) {
     int result = -1;
     struct sm_err err;
     struct http_response resp;
     http_response_init(&resp, POST_REPLY_MAX);
-    char url[LRT_URL_MAX];
+    char url[LAMBDA_URL_MAX];
     snprintf(url, sizeof(url), "%s/2020-01-01/extension/register", c->host);
-    const char *headers[] = {"Lambda-Extension-Name: " LRT_EXTENSION_NAME,
+    const char *headers[] = {"Lambda-Extension-Name: " LAMBDA_EXTENSION_NAME,
                              "Content-Type: application/json"};
     static const char body[] = "{\"events\":[]}";
     struct http_request req = {
@@ -703,7 +703,7 @@ static int register_extension(struct lrt_client *c, char *id, size_t cap) {
         goto out;
     }
     const char *v = http_response_header(&resp, "Lambda-Extension-Identifier");
-    if (!lrt_valid_header_value(v)) {
+    if (!lambda_valid_header_value(v)) {
         SM_WARN("extension registration returned no valid Lambda-Extension-Identifier; "
                 "continuing without SIGTERM delivery");
         goto out;
@@ -715,7 +715,7 @@ out:
     return result;
 }
 
-int lrt_enable_sigterm(struct lrt_client *c, struct sm_err *err) {
+int lambda_enable_sigterm(struct lambda_client *c, struct sm_err *err) {
     static sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -728,7 +728,7 @@ int lrt_enable_sigterm(struct lrt_client *c, struct sm_err *err) {
         return sm_err_set(err, SM_ERR_INTERNAL, "could not start the signal thread");
     }
 
-    char id[LRT_ID_MAX + 1];
+    char id[LAMBDA_ID_MAX + 1];
     if (register_extension(c, id, sizeof(id)) != 0) {
         return 0;
     }
@@ -744,6 +744,6 @@ int lrt_enable_sigterm(struct lrt_client *c, struct sm_err *err) {
         http_client_clean_up(&s_ext.http);
         return 0;
     }
-    SM_DEBUG("registered internal extension %s for SIGTERM", LRT_EXTENSION_NAME);
+    SM_DEBUG("registered internal extension %s for SIGTERM", LAMBDA_EXTENSION_NAME);
     return 0;
 }

@@ -12,7 +12,7 @@
  *     CURLOPT_PROXY ""), HTTP/1.1, connect timeout 1 s, no total timeout on /next (the process may
  *     be frozen for hours between request and reply). SIGPIPE is ignored.
  *   - /next: 200 -> invocation. 403 or 500 -> exit non-zero. A transport error (refused, reset,
- *     connect timeout) or any other status is retried at once, up to LRT_MAX_NEXT_FAILURES
+ *     connect timeout) or any other status is retried at once, up to LAMBDA_MAX_NEXT_FAILURES
  *     consecutive failures, then exit non-zero.
  *   - A missing or malformed Lambda-Runtime-Aws-Request-Id is a protocol error: nothing can be
  *     posted for that invocation, and polling again would be an invalid state transition, so the
@@ -30,7 +30,7 @@
  *     `Runtime.<errorType>` for init errors (the Category.Reason form Lambda documents; characters
  *     outside [A-Za-z0-9] are dropped from the header value, "Unknown" when nothing is left).
  *     errorType is sm_err_type(err): the AWS error code when there is one, else the catalogue name.
- *   - An event larger than LRT_EVENT_MAX, a response larger than SM_LIMIT_RESPONSE and an
+ *   - An event larger than LAMBDA_EVENT_MAX, a response larger than SM_LIMIT_RESPONSE and an
  *     out-of-memory inside the handler each fail that invocation with an error post; the loop goes
  *     on. The event payload is never logged.
  */
@@ -47,21 +47,21 @@
 
 /* The Runtime API's own request limit (6 MiB + 100 bytes, as the emulator and Lambda enforce):
  * nothing Lambda can deliver is refused, anything larger is answered with an error post. */
-#define LRT_EVENT_MAX (SM_LIMIT_EVENT + 100u)
+#define LAMBDA_EVENT_MAX (SM_LIMIT_EVENT + 100u)
 /* Consecutive failed /next calls before the loop gives up. */
-#define LRT_MAX_NEXT_FAILURES 3
+#define LAMBDA_MAX_NEXT_FAILURES 3
 /* Longest request id, invocation id or extension id accepted from the Runtime API. */
-#define LRT_ID_MAX 256
+#define LAMBDA_ID_MAX 256
 /* Longest URL the client builds, and room for the base part (scheme + 255-byte host:port +
  * version path). */
-#define LRT_URL_MAX 1024
-#define LRT_BASE_MAX 288
+#define LAMBDA_URL_MAX 1024
+#define LAMBDA_BASE_MAX 288
 /* Name of the no-op internal extension registered for SIGTERM. */
-#define LRT_EXTENSION_NAME "smrotate-sigterm"
+#define LAMBDA_EXTENSION_NAME "smrotate-sigterm"
 
 /* One invocation, as the handler sees it. Every pointer is borrowed and valid only during the
  * handler call; optional fields are NULL when Lambda did not send them. */
-struct lrt_invocation {
+struct lambda_invocation {
     const char *request_id;    /* Lambda-Runtime-Aws-Request-Id, never NULL */
     int64_t deadline_ms;       /* Lambda-Runtime-Deadline-Ms (epoch ms), 0 = unknown */
     const char *function_arn;  /* Lambda-Runtime-Invoked-Function-Arn */
@@ -76,15 +76,15 @@ struct lrt_invocation {
  * response is posted as `null`), or -1 with err set (posted to /error). response starts empty with
  * the ceiling SM_LIMIT_RESPONSE; the loop wipes it after posting. A handler returning -1 without
  * setting err is reported as SM_ERR_INTERNAL. */
-typedef int lrt_handler_fn(void *ctx, const struct lrt_invocation *inv, struct sm_buf *response,
+typedef int lambda_handler_fn(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
                            struct sm_err *err);
 
-struct lrt_client {
+struct lambda_client {
     struct http_client *http; /* borrowed; used only from the loop's thread */
-    char base[LRT_BASE_MAX];  /* "http://host:port/2018-06-01" */
-    char host[LRT_BASE_MAX];  /* "http://host:port" (the Extensions API lives beside it) */
+    char base[LAMBDA_BASE_MAX];  /* "http://host:port/2018-06-01" */
+    char host[LAMBDA_BASE_MAX];  /* "http://host:port" (the Extensions API lives beside it) */
     long connect_timeout_ms;  /* default 1000 */
-    uint64_t max_invocations; /* lrt_run returns 0 after this many; 0 = forever (tests) */
+    uint64_t max_invocations; /* lambda_run returns 0 after this many; 0 = forever (tests) */
     uint64_t invocations;     /* invocations handled so far */
     int64_t started_us;       /* sm_monotonic_us() at main's entry, for the init-time DEBUG line;
                                  0 = unknown */
@@ -94,18 +94,18 @@ struct lrt_client {
  * which stays borrowed for the client's lifetime. Ignores SIGPIPE for the process. Allocates
  * nothing. Returns 0, or -1 with err (SM_ERR_CONFIG) when runtime_api is NULL, empty, too long or
  * holds characters that cannot be a host:port. */
-int lrt_client_init(struct lrt_client *c, const char *runtime_api, struct http_client *http,
+int lambda_client_init(struct lambda_client *c, const char *runtime_api, struct http_client *http,
                     struct sm_err *err);
 
 /* Runs the invocation loop until a fatal condition (see the header comment) or, when
  * c->max_invocations is set, until that many invocations were handled. Returns the process exit
  * code: 0 only for the max_invocations case, 1 otherwise. Logs why it stopped. */
-int lrt_run(struct lrt_client *c, lrt_handler_fn *handler, void *ctx);
+int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx);
 
 /* Posts cause to /runtime/init/error with `Lambda-Runtime-Function-Error-Type:
  * Runtime.<errorType>`. The caller must then exit non-zero. Returns 0 when Lambda answered 202,
  * -1 with err set otherwise (SM_ERR_RUNTIME_API for another status, or the transport error). */
-int lrt_post_init_error(struct lrt_client *c, const struct sm_err *cause, struct sm_err *err);
+int lambda_post_init_error(struct lambda_client *c, const struct sm_err *cause, struct sm_err *err);
 
 /* Arranges a clean exit on SIGTERM (and SIGINT):
  *   1. blocks SIGTERM and SIGINT in the calling thread, so every thread created afterwards
@@ -113,50 +113,50 @@ int lrt_post_init_error(struct lrt_client *c, const struct sm_err *cause, struct
  *   2. starts a detached thread that waits for them with sigwait, runs the shutdown hook (if
  *      any) and calls _exit(0) (SIGINT: _exit(130)); the loop can be anywhere, including blocked
  *      in /next;
- *   3. registers the no-op internal extension LRT_EXTENSION_NAME (POST
+ *   3. registers the no-op internal extension LAMBDA_EXTENSION_NAME (POST
  *      /2020-01-01/extension/register, body {"events":[]}) on c->http: Lambda only sends SIGTERM
  *      to runtimes with at least one extension;
  *   4. starts a detached thread that blocks in GET /2020-01-01/extension/event/next with its own
  *      HTTP client (curl handles are not thread-safe).
  * Where the Extensions API is not served (404, connection error) steps 3-4 are skipped with an
  * INFO line and the function still succeeds. Returns -1 with err only when step 1 or 2 fails. */
-int lrt_enable_sigterm(struct lrt_client *c, struct sm_err *err);
+int lambda_enable_sigterm(struct lambda_client *c, struct sm_err *err);
 
 /* Callback run on the signal thread before _exit: must be quick (Lambda allows about 500 ms)
  * and must not assume anything about the loop thread, which keeps running meanwhile. */
-typedef void lrt_shutdown_fn(void *ctx);
+typedef void lambda_shutdown_fn(void *ctx);
 
-/* Sets the shutdown hook (NULL clears it). Call before lrt_enable_sigterm. */
-void lrt_set_shutdown_hook(lrt_shutdown_fn *fn, void *ctx);
+/* Sets the shutdown hook (NULL clears it). Call before lambda_enable_sigterm. */
+void lambda_set_shutdown_hook(lambda_shutdown_fn *fn, void *ctx);
 
 /* --- helpers, public for tests --- */
 
 /* Parses a Lambda-Runtime-Deadline-Ms value: 1 to 18 decimal digits, nothing else. Returns true
  * and sets *out, or false (leaving *out alone) for NULL or anything malformed. */
-bool lrt_parse_deadline(const char *value, int64_t *out);
+bool lambda_parse_deadline(const char *value, int64_t *out);
 
-/* Whether s is acceptable as a request id (it becomes part of a URL path): 1..LRT_ID_MAX bytes of
+/* Whether s is acceptable as a request id (it becomes part of a URL path): 1..LAMBDA_ID_MAX bytes of
  * RFC 3986 unreserved characters [A-Za-z0-9-._~]. */
-bool lrt_valid_request_id(const char *s);
+bool lambda_valid_request_id(const char *s);
 
-/* Whether s may be sent back as a header value: 1..LRT_ID_MAX printable ASCII bytes (0x21-0x7e
+/* Whether s may be sent back as a header value: 1..LAMBDA_ID_MAX printable ASCII bytes (0x21-0x7e
  * plus space), so no CR/LF can split the header. */
-bool lrt_valid_header_value(const char *s);
+bool lambda_valid_header_value(const char *s);
 
 /* Appends s (len bytes) to out with every invalid UTF-8 sequence (stray continuation byte,
  * truncated sequence, overlong form, surrogate, code point past U+10FFFF) replaced by U+FFFD.
  * Returns 0, or -1 with err set (SM_ERR_TOO_LARGE, SM_ERR_NOMEM). */
-int lrt_utf8_sanitize(const char *s, size_t len, struct sm_buf *out, struct sm_err *err);
+int lambda_utf8_sanitize(const char *s, size_t len, struct sm_buf *out, struct sm_err *err);
 
 /* Builds the ErrorRequest body {"errorMessage","errorType","stackTrace":[]} for cause into out
  * (replacing its content) with cJSON; message and type are made valid UTF-8 first. Returns 0, or
  * -1 with err set (SM_ERR_NOMEM, SM_ERR_TOO_LARGE). */
-int lrt_error_body(const struct sm_err *cause, struct sm_buf *out, struct sm_err *err);
+int lambda_error_body(const struct sm_err *cause, struct sm_buf *out, struct sm_err *err);
 
 /* Writes "<category>.<errorType with only [A-Za-z0-9] kept>" into out (cap bytes), e.g.
  * "Function.DatabaseUnreachable"; "<category>.Unknown" when nothing is left. Always
  * NUL-terminates (truncating). */
-void lrt_error_type_header_value(const char *category, const struct sm_err *cause, char *out,
+void lambda_error_type_header_value(const char *category, const struct sm_err *cause, char *out,
                                  size_t cap);
 
 #endif

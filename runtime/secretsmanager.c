@@ -69,7 +69,7 @@ static int dup_env(char **dst, const char *value, const char *name, struct sm_er
     return 0;
 }
 
-int smc_config_from_env(struct smc_config *cfg, struct sm_err *err) {
+int secrets_config_from_env(struct secrets_config *cfg, struct sm_err *err) {
     int result = -1;
     memset(cfg, 0, sizeof(*cfg));
     cfg->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
@@ -119,8 +119,8 @@ int smc_config_from_env(struct smc_config *cfg, struct sm_err *err) {
         if (v == NULL) {
             continue;
         }
-        struct smc_endpoint ep;
-        if (smc_endpoint_parse(v, &ep, err) != 0) {
+        struct secrets_endpoint ep;
+        if (secrets_endpoint_parse(v, &ep, err) != 0) {
             sm_err_set(err, SM_ERR_CONFIG, "%s is not a usable http(s) endpoint URL",
                        endpoint_vars[i]);
             goto out;
@@ -133,7 +133,7 @@ int smc_config_from_env(struct smc_config *cfg, struct sm_err *err) {
     if (cfg->endpoint == NULL) {
         const char *fips = getenv("AWS_USE_FIPS_ENDPOINT");
         bool use_fips = fips != NULL && strcasecmp(fips, "true") == 0;
-        char url[SMC_URL_MAX];
+        char url[SECRETS_URL_MAX];
         snprintf(url, sizeof(url), "https://secretsmanager%s.%s.%s", use_fips ? "-fips" : "",
                  region, dns_suffix(region));
         if (dup_env(&cfg->endpoint, url, "the endpoint", err) != 0) {
@@ -158,12 +158,12 @@ int smc_config_from_env(struct smc_config *cfg, struct sm_err *err) {
     result = 0;
 out:
     if (result != 0) {
-        smc_config_clean_up(cfg);
+        secrets_config_clean_up(cfg);
     }
     return result;
 }
 
-void smc_config_clean_up(struct smc_config *cfg) {
+void secrets_config_clean_up(struct secrets_config *cfg) {
     if (cfg == NULL) {
         return;
     }
@@ -177,7 +177,7 @@ void smc_config_clean_up(struct smc_config *cfg) {
     cfg->secret_access_key = cfg->session_token = cfg->ca_file = NULL;
 }
 
-void smc_client_init(struct smc_client *c, const struct smc_config *cfg, struct http_client *http) {
+void secrets_client_init(struct secrets_client *c, const struct secrets_config *cfg, struct http_client *http) {
     sm_mem_install_hooks();
     c->cfg = cfg;
     c->http = http;
@@ -188,7 +188,7 @@ void smc_client_init(struct smc_client *c, const struct smc_config *cfg, struct 
 /* ------------------------------------------------------------------------------------------ */
 /* Endpoint                                                                                     */
 
-int smc_endpoint_parse(const char *endpoint, struct smc_endpoint *out, struct sm_err *err) {
+int secrets_endpoint_parse(const char *endpoint, struct secrets_endpoint *out, struct sm_err *err) {
     memset(out, 0, sizeof(*out));
     if (endpoint == NULL) {
         return sm_err_set(err, SM_ERR_CONFIG, "no endpoint URL");
@@ -392,7 +392,7 @@ static void describe_target(char *out, size_t size, const char *operation, const
     }
 }
 
-int smc_error_from_response(const char *operation, const char *secret_id, long status,
+int secrets_error_from_response(const char *operation, const char *secret_id, long status,
                             const char *body, size_t len, const char *error_type_header,
                             struct sm_err *err) {
     char code[SM_ERR_TYPE_MAX];
@@ -443,7 +443,7 @@ int smc_error_from_response(const char *operation, const char *secret_id, long s
     return -1;
 }
 
-bool smc_error_is_retryable(const struct sm_err *err) {
+bool secrets_error_is_retryable(const struct sm_err *err) {
     return err->code == SM_ERR_AWS_THROTTLED || err->code == SM_ERR_AWS_SERVER ||
            err->code == SM_ERR_TRANSPORT;
 }
@@ -460,7 +460,7 @@ static double default_random01(void) {
 }
 
 /* Full-jitter delay before the attempt after `attempt` (1-based): rand * min(2^(n-1), 20) s. */
-static int64_t backoff_ms(const struct smc_client *c, int attempt) {
+static int64_t backoff_ms(const struct secrets_client *c, int attempt) {
     double r = c->random01 != NULL ? c->random01() : default_random01();
     if (!(r >= 0.0)) {
         r = 0.0;
@@ -487,18 +487,18 @@ static int append_line(struct sm_buf *b, const char *name, const char *value, si
 }
 
 /* One signed attempt. Returns 0 when a response arrived (any status), -1 with err set. */
-static int attempt_once(struct smc_client *c, const struct smc_endpoint *ep, const char *operation,
+static int attempt_once(struct secrets_client *c, const struct secrets_endpoint *ep, const char *operation,
                         const struct sm_buf *body, long timeout_ms, struct http_response *resp,
                         struct sm_err *err) {
     int result = -1;
-    const struct smc_config *cfg = c->cfg;
+    const struct secrets_config *cfg = c->cfg;
     struct sm_buf authz, authz_line, token_line;
     sm_buf_init(&authz, LIMIT_HEADER_LINE);
     sm_buf_init(&authz_line, LIMIT_HEADER_LINE);
     sm_buf_init(&token_line, LIMIT_HEADER_LINE);
     char amz_date[SIGV4_AMZ_DATE_LEN + 1];
     char target[160];
-    char host_line[SMC_HOST_MAX + 16];
+    char host_line[SECRETS_HOST_MAX + 16];
     char date_line[64];
     char target_line[192];
     bool has_token = cfg->session_token != NULL && cfg->session_token[0] != '\0';
@@ -569,19 +569,19 @@ out:
     return result;
 }
 
-int smc_call(struct smc_client *c, const char *operation, const char *secret_id, const char *body,
+int secrets_call(struct secrets_client *c, const char *operation, const char *secret_id, const char *body,
              size_t len, int64_t deadline_ms, struct cJSON **out, struct sm_err *err) {
     int result = -1;
     struct http_response resp;
     struct sm_buf payload;
-    struct smc_endpoint ep;
+    struct secrets_endpoint ep;
     char what[320];
     http_response_init(&resp, SM_LIMIT_AWS_RESPONSE);
     sm_buf_init(&payload, LIMIT_REQUEST_BODY);
     *out = NULL;
     describe_target(what, sizeof(what), operation, secret_id);
 
-    if (smc_endpoint_parse(c->cfg->endpoint, &ep, err) != 0) {
+    if (secrets_endpoint_parse(c->cfg->endpoint, &ep, err) != 0) {
         sm_err_prefix(err, "%s failed", what);
         goto out;
     }
@@ -620,7 +620,7 @@ int smc_call(struct smc_client *c, const char *operation, const char *secret_id,
                 *out = root;
                 break;
             }
-            smc_error_from_response(operation, secret_id, resp.status, resp.body.data,
+            secrets_error_from_response(operation, secret_id, resp.status, resp.body.data,
                                     resp.body.len, http_response_header(&resp, "x-amzn-errortype"),
                                     err);
         } else {
@@ -638,7 +638,7 @@ int smc_call(struct smc_client *c, const char *operation, const char *secret_id,
             }
             sm_err_prefix(err, "%s failed", what);
         }
-        if (!smc_error_is_retryable(err)) {
+        if (!secrets_error_is_retryable(err)) {
             goto out;
         }
         if (attempt >= max_attempts) {
@@ -669,7 +669,7 @@ out:
 }
 
 /* Serialises req (deleting it) and calls operation. */
-static int call_json(struct smc_client *c, const char *operation, const char *secret_id, cJSON *req,
+static int call_json(struct secrets_client *c, const char *operation, const char *secret_id, cJSON *req,
                      int64_t deadline_ms, cJSON **out, struct sm_err *err) {
     int result = -1;
     struct sm_buf body;
@@ -685,7 +685,7 @@ static int call_json(struct smc_client *c, const char *operation, const char *se
         sm_err_prefix(err, "%s failed", what);
         goto out;
     }
-    if (smc_call(c, operation, secret_id, body.data, body.len, deadline_ms, out, err) != 0) {
+    if (secrets_call(c, operation, secret_id, body.data, body.len, deadline_ms, out, err) != 0) {
         goto out;
     }
     result = 0;
@@ -700,8 +700,8 @@ static bool add_str(cJSON *obj, const char *key, const char *value) {
     return value == NULL || cJSON_AddStringToObject(obj, key, value) != NULL;
 }
 
-static bool add_bool(cJSON *obj, const char *key, enum smc_tristate v) {
-    return v == SMC_UNSET || cJSON_AddBoolToObject(obj, key, v == SMC_TRUE) != NULL;
+static bool add_bool(cJSON *obj, const char *key, enum secrets_tristate v) {
+    return v == SECRETS_UNSET || cJSON_AddBoolToObject(obj, key, v == SECRETS_TRUE) != NULL;
 }
 
 static cJSON *new_request(const char *secret_id) {
@@ -773,7 +773,7 @@ static int copy_stages(const cJSON *arr, char ***stages, size_t *n) {
     return 0;
 }
 
-static void version_clean_up(struct smc_version *v) {
+static void version_clean_up(struct secrets_version *v) {
     sm_free(v->version_id);
     free_stages(v->stages, v->n_stages);
     v->version_id = NULL;
@@ -784,8 +784,8 @@ static void version_clean_up(struct smc_version *v) {
 /* ------------------------------------------------------------------------------------------ */
 /* DescribeSecret                                                                               */
 
-int smc_describe_secret(struct smc_client *c, const char *secret_id, int64_t deadline_ms,
-                        struct smc_description *out, struct sm_err *err) {
+int secrets_describe_secret(struct secrets_client *c, const char *secret_id, int64_t deadline_ms,
+                        struct secrets_description *out, struct sm_err *err) {
     int result = -1;
     cJSON *resp = NULL;
     memset(out, 0, sizeof(*out));
@@ -814,7 +814,7 @@ int smc_describe_secret(struct smc_client *c, const char *secret_id, int64_t dea
             if (item->string == NULL) {
                 continue;
             }
-            struct smc_version *v = &out->versions[out->n_versions];
+            struct secrets_version *v = &out->versions[out->n_versions];
             v->version_id = sm_strdup(item->string);
             if (v->version_id == NULL) {
                 nomem(err, "DescribeSecret", secret_id);
@@ -839,7 +839,7 @@ int smc_describe_secret(struct smc_client *c, const char *secret_id, int64_t dea
             if (!cJSON_IsObject(tag) || sm_json_string(tag, "Key") == NULL) {
                 continue;
             }
-            struct smc_tag *t = &out->tags[out->n_tags++];
+            struct secrets_tag *t = &out->tags[out->n_tags++];
             if (copy_str(tag, "Key", &t->key) != 0 || copy_str(tag, "Value", &t->value) != 0) {
                 nomem(err, "DescribeSecret", secret_id);
                 goto out;
@@ -852,7 +852,7 @@ out:
     return result;
 }
 
-void smc_description_clean_up(struct smc_description *d) {
+void secrets_description_clean_up(struct secrets_description *d) {
     if (d == NULL) {
         return;
     }
@@ -871,7 +871,7 @@ void smc_description_clean_up(struct smc_description *d) {
     d->rotation_enabled = -1;
 }
 
-const struct smc_version *smc_description_find(const struct smc_description *d,
+const struct secrets_version *secrets_description_find(const struct secrets_description *d,
                                                const char *version_id) {
     if (d == NULL || version_id == NULL) {
         return NULL;
@@ -885,7 +885,7 @@ const struct smc_version *smc_description_find(const struct smc_description *d,
     return NULL;
 }
 
-bool smc_version_has_stage(const struct smc_version *v, const char *stage) {
+bool secrets_version_has_stage(const struct secrets_version *v, const char *stage) {
     if (v == NULL || stage == NULL) {
         return false;
     }
@@ -900,9 +900,9 @@ bool smc_version_has_stage(const struct smc_version *v, const char *stage) {
 /* ------------------------------------------------------------------------------------------ */
 /* GetSecretValue                                                                               */
 
-int smc_get_secret_value(struct smc_client *c, const char *secret_id, const char *version_id,
+int secrets_get_secret_value(struct secrets_client *c, const char *secret_id, const char *version_id,
                          const char *version_stage, int64_t deadline_ms,
-                         struct smc_secret_value *out, struct sm_err *err) {
+                         struct secrets_secret_value *out, struct sm_err *err) {
     int result = -1;
     cJSON *resp = NULL;
     memset(out, 0, sizeof(*out));
@@ -939,7 +939,7 @@ out:
     return result;
 }
 
-void smc_secret_value_clean_up(struct smc_secret_value *v) {
+void secrets_secret_value_clean_up(struct secrets_secret_value *v) {
     if (v == NULL) {
         return;
     }
@@ -971,7 +971,7 @@ static int make_uuid(char out[37], struct sm_err *err) {
     return 0;
 }
 
-int smc_put_secret_value(struct smc_client *c, const char *secret_id,
+int secrets_put_secret_value(struct secrets_client *c, const char *secret_id,
                          const char *client_request_token, const char *secret_string, size_t len,
                          const char *const *stages, size_t n_stages, const char *rotation_token,
                          int64_t deadline_ms, struct sm_err *err) {
@@ -1036,7 +1036,7 @@ out:
 /* ------------------------------------------------------------------------------------------ */
 /* UpdateSecretVersionStage                                                                     */
 
-int smc_update_secret_version_stage(struct smc_client *c, const char *secret_id, const char *stage,
+int secrets_update_secret_version_stage(struct secrets_client *c, const char *secret_id, const char *stage,
                                     const char *move_to_version_id,
                                     const char *remove_from_version_id, int64_t deadline_ms,
                                     struct sm_err *err) {
@@ -1056,7 +1056,7 @@ int smc_update_secret_version_stage(struct smc_client *c, const char *secret_id,
 /* ------------------------------------------------------------------------------------------ */
 /* GetRandomPassword                                                                            */
 
-int smc_get_random_password(struct smc_client *c, const struct smc_password_policy *policy,
+int secrets_get_random_password(struct secrets_client *c, const struct secrets_password_policy *policy,
                             int64_t deadline_ms, struct sm_buf *out, struct sm_err *err) {
     int result = -1;
     cJSON *resp = NULL;
@@ -1101,9 +1101,9 @@ out:
 /* ------------------------------------------------------------------------------------------ */
 /* ListSecretVersionIds                                                                         */
 
-int smc_list_secret_version_ids(struct smc_client *c, const char *secret_id,
+int secrets_list_secret_version_ids(struct secrets_client *c, const char *secret_id,
                                 bool include_deprecated, int64_t deadline_ms,
-                                struct smc_version_list *out, struct sm_err *err) {
+                                struct secrets_version_list *out, struct sm_err *err) {
     int result = -1;
     cJSON *resp = NULL;
     char *next = NULL;
@@ -1137,7 +1137,7 @@ int smc_list_secret_version_ids(struct smc_client *c, const char *secret_id,
             }
             if (out->n_versions == cap) {
                 size_t ncap = cap == 0 ? 8 : cap * 2;
-                struct smc_version *nv = sm_realloc(out->versions, ncap * sizeof(*nv));
+                struct secrets_version *nv = sm_realloc(out->versions, ncap * sizeof(*nv));
                 if (nv == NULL) {
                     nomem(err, "ListSecretVersionIds", secret_id);
                     goto out;
@@ -1146,7 +1146,7 @@ int smc_list_secret_version_ids(struct smc_client *c, const char *secret_id,
                 out->versions = nv;
                 cap = ncap;
             }
-            struct smc_version *v = &out->versions[out->n_versions++];
+            struct secrets_version *v = &out->versions[out->n_versions++];
             if (copy_str(item, "VersionId", &v->version_id) != 0 ||
                 copy_stages(cJSON_GetObjectItemCaseSensitive(item, "VersionStages"), &v->stages,
                             &v->n_stages) != 0) {
@@ -1175,12 +1175,12 @@ out:
     cJSON_Delete(resp);
     sm_free(next);
     if (result != 0) {
-        smc_version_list_clean_up(out);
+        secrets_version_list_clean_up(out);
     }
     return result;
 }
 
-void smc_version_list_clean_up(struct smc_version_list *l) {
+void secrets_version_list_clean_up(struct secrets_version_list *l) {
     if (l == NULL) {
         return;
     }

@@ -31,8 +31,8 @@
  *
  * Secret values (SecretString, RandomPassword) are returned in sm_buf (wiped on clean-up).
  */
-#ifndef SM_SECRETSMANAGER_H
-#define SM_SECRETSMANAGER_H
+#ifndef SECRETS_H
+#define SECRETS_H
 
 #include "buf.h"
 #include "err.h"
@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct smc_config {
+struct secrets_config {
     char *region;            /* AWS_REGION, else AWS_DEFAULT_REGION */
     char *endpoint;          /* base URL, e.g. https://secretsmanager.us-east-1.amazonaws.com */
     char *access_key_id;     /* AWS_ACCESS_KEY_ID */
@@ -63,14 +63,14 @@ struct smc_config {
  *   CA bundle    SMROTATE_CA_FILE, else the first of /etc/pki/tls/certs/ca-bundle.crt (Amazon
  *                Linux) and /etc/ssl/certs/ca-certificates.crt (Debian) that exists
  * Returns 0, or -1 with err (SM_ERR_CONFIG) naming the missing or invalid variable; cfg is then
- * cleaned up. Caller releases cfg with smc_config_clean_up. */
-int smc_config_from_env(struct smc_config *cfg, struct sm_err *err);
+ * cleaned up. Caller releases cfg with secrets_config_clean_up. */
+int secrets_config_from_env(struct secrets_config *cfg, struct sm_err *err);
 
 /* Frees and wipes cfg's strings. Accepts a zeroed struct. */
-void smc_config_clean_up(struct smc_config *cfg);
+void secrets_config_clean_up(struct secrets_config *cfg);
 
-struct smc_client {
-    const struct smc_config *cfg; /* borrowed */
+struct secrets_client {
+    const struct secrets_config *cfg; /* borrowed */
     struct http_client *http;     /* borrowed; shared with the Runtime API client */
     uint64_t calls;               /* HTTP requests sent, retries included (benchmarks) */
     /* Backoff jitter source, uniform in [0,1). NULL (the default): OpenSSL RAND_bytes. Tests pin
@@ -80,24 +80,24 @@ struct smc_client {
 
 /* Binds a client to a configuration and an HTTP client, both borrowed for its lifetime. Also
  * installs the wiping cJSON hooks (sm_mem_install_hooks). */
-void smc_client_init(struct smc_client *c, const struct smc_config *cfg, struct http_client *http);
+void secrets_client_init(struct secrets_client *c, const struct secrets_config *cfg, struct http_client *http);
 
 /* --- Endpoint --- */
 
-#define SMC_URL_MAX 2048
-#define SMC_HOST_MAX 300
+#define SECRETS_URL_MAX 2048
+#define SECRETS_HOST_MAX 300
 
-struct smc_endpoint {
-    char url[SMC_URL_MAX];   /* request URL: the endpoint, with path "/" when it has none */
-    char host[SMC_HOST_MAX]; /* Host header sent and signed: the URL's host[:port], the port
+struct secrets_endpoint {
+    char url[SECRETS_URL_MAX];   /* request URL: the endpoint, with path "/" when it has none */
+    char host[SECRETS_HOST_MAX]; /* Host header sent and signed: the URL's host[:port], the port
                                 dropped when it is the scheme's default (as curl does) */
-    char path[SMC_URL_MAX];  /* path signed: the endpoint's path, "/" when it has none */
+    char path[SECRETS_URL_MAX];  /* path signed: the endpoint's path, "/" when it has none */
 };
 
 /* Splits an endpoint URL (http:// or https://, no user info, query or fragment) into the URL to
  * request, the Host header value and the path to sign. Returns 0, or -1 with err set
  * (SM_ERR_CONFIG) for an unusable URL. */
-int smc_endpoint_parse(const char *endpoint, struct smc_endpoint *out, struct sm_err *err);
+int secrets_endpoint_parse(const char *endpoint, struct secrets_endpoint *out, struct sm_err *err);
 
 /* --- Any operation --- */
 
@@ -108,7 +108,7 @@ struct cJSON;
  * byte. secret_id only names the secret in error messages (NULL: none). On success *out holds
  * the parsed response object (caller frees it with cJSON_Delete; the cJSON hooks wipe it).
  * Returns 0, or -1 with err set and *out NULL. The typed operations below are built on it. */
-int smc_call(struct smc_client *c, const char *operation, const char *secret_id, const char *body,
+int secrets_call(struct secrets_client *c, const char *operation, const char *secret_id, const char *body,
              size_t len, int64_t deadline_ms, struct cJSON **out, struct sm_err *err);
 
 /* Fills err from an AWS error response: the code from the body's `__type` (namespace up to the
@@ -119,52 +119,52 @@ int smc_call(struct smc_client *c, const char *operation, const char *secret_id,
  * AccessDeniedException: SM_ERR_AWS_CLIENT), err->aws_type holds the code (empty when only the
  * status was known) and err->msg reads "<operation> on secret <id> failed: <code>: <message>".
  * When the body cannot be parsed for want of memory, err->code is SM_ERR_NOMEM (aws_type empty,
- * http_status set): the code is then unknown. Always returns -1. Used by smc_call; public for
+ * http_status set): the code is then unknown. Always returns -1. Used by secrets_call; public for
  * tests. */
-int smc_error_from_response(const char *operation, const char *secret_id, long status,
+int secrets_error_from_response(const char *operation, const char *secret_id, long status,
                             const char *body, size_t len, const char *error_type_header,
                             struct sm_err *err);
 
-/* Whether smc_call retries an error of this class (throttling, server, transport). */
-bool smc_error_is_retryable(const struct sm_err *err);
+/* Whether secrets_call retries an error of this class (throttling, server, transport). */
+bool secrets_error_is_retryable(const struct sm_err *err);
 
 /* --- DescribeSecret --- */
 
-struct smc_version {
+struct secrets_version {
     char *version_id;
     char **stages; /* n_stages labels */
     size_t n_stages;
 };
 
-struct smc_tag {
+struct secrets_tag {
     char *key;
     char *value;
 };
 
-struct smc_description {
+struct secrets_description {
     char *arn;
     char *name;
     int rotation_enabled;         /* -1: absent from the response, 0: false, 1: true */
-    struct smc_version *versions; /* VersionIdsToStages */
+    struct secrets_version *versions; /* VersionIdsToStages */
     size_t n_versions;
-    struct smc_tag *tags;
+    struct secrets_tag *tags;
     size_t n_tags;
 };
 
-/* Caller releases out with smc_description_clean_up (also after a failure). */
-int smc_describe_secret(struct smc_client *c, const char *secret_id, int64_t deadline_ms,
-                        struct smc_description *out, struct sm_err *err);
-void smc_description_clean_up(struct smc_description *d);
+/* Caller releases out with secrets_description_clean_up (also after a failure). */
+int secrets_describe_secret(struct secrets_client *c, const char *secret_id, int64_t deadline_ms,
+                        struct secrets_description *out, struct sm_err *err);
+void secrets_description_clean_up(struct secrets_description *d);
 
 /* Labels of version_id in d, or NULL when d does not list it. */
-const struct smc_version *smc_description_find(const struct smc_description *d,
+const struct secrets_version *secrets_description_find(const struct secrets_description *d,
                                                const char *version_id);
 /* Whether v carries stage. */
-bool smc_version_has_stage(const struct smc_version *v, const char *stage);
+bool secrets_version_has_stage(const struct secrets_version *v, const char *stage);
 
 /* --- GetSecretValue --- */
 
-struct smc_secret_value {
+struct secrets_secret_value {
     char *arn;
     char *name;
     char *version_id;
@@ -176,11 +176,11 @@ struct smc_secret_value {
 };
 
 /* version_id and version_stage may each be NULL (both NULL: AWSCURRENT). Caller releases out
- * with smc_secret_value_clean_up (also after a failure). */
-int smc_get_secret_value(struct smc_client *c, const char *secret_id, const char *version_id,
+ * with secrets_secret_value_clean_up (also after a failure). */
+int secrets_get_secret_value(struct secrets_client *c, const char *secret_id, const char *version_id,
                          const char *version_stage, int64_t deadline_ms,
-                         struct smc_secret_value *out, struct sm_err *err);
-void smc_secret_value_clean_up(struct smc_secret_value *v);
+                         struct secrets_secret_value *out, struct sm_err *err);
+void secrets_secret_value_clean_up(struct secrets_secret_value *v);
 
 /* --- PutSecretValue --- */
 
@@ -188,7 +188,7 @@ void smc_secret_value_clean_up(struct smc_secret_value *v);
  * client_request_token with the given stages (n_stages 0: VersionStages omitted, the service then
  * moves AWSCURRENT). A NULL or empty client_request_token gets a random UUID, reused by the
  * retries. rotation_token is sent only when non-NULL and non-empty. */
-int smc_put_secret_value(struct smc_client *c, const char *secret_id,
+int secrets_put_secret_value(struct secrets_client *c, const char *secret_id,
                          const char *client_request_token, const char *secret_string, size_t len,
                          const char *const *stages, size_t n_stages, const char *rotation_token,
                          int64_t deadline_ms, struct sm_err *err);
@@ -196,42 +196,42 @@ int smc_put_secret_value(struct smc_client *c, const char *secret_id,
 /* --- UpdateSecretVersionStage --- */
 
 /* move_to_version_id and remove_from_version_id may each be NULL (omitted). */
-int smc_update_secret_version_stage(struct smc_client *c, const char *secret_id, const char *stage,
+int secrets_update_secret_version_stage(struct secrets_client *c, const char *secret_id, const char *stage,
                                     const char *move_to_version_id,
                                     const char *remove_from_version_id, int64_t deadline_ms,
                                     struct sm_err *err);
 
 /* --- GetRandomPassword --- */
 
-enum smc_tristate { SMC_UNSET = -1, SMC_FALSE = 0, SMC_TRUE = 1 };
+enum secrets_tristate { SECRETS_UNSET = -1, SECRETS_FALSE = 0, SECRETS_TRUE = 1 };
 
-struct smc_password_policy {
+struct secrets_password_policy {
     long length;                    /* 0: omitted (service default 32) */
     const char *exclude_characters; /* NULL: omitted */
-    enum smc_tristate exclude_numbers;
-    enum smc_tristate exclude_punctuation;
-    enum smc_tristate exclude_uppercase;
-    enum smc_tristate exclude_lowercase;
-    enum smc_tristate include_space;
-    enum smc_tristate require_each_included_type;
+    enum secrets_tristate exclude_numbers;
+    enum secrets_tristate exclude_punctuation;
+    enum secrets_tristate exclude_uppercase;
+    enum secrets_tristate exclude_lowercase;
+    enum secrets_tristate include_space;
+    enum secrets_tristate require_each_included_type;
 };
 
 /* Writes the password into out (replacing its content; wiped on clean-up). */
-int smc_get_random_password(struct smc_client *c, const struct smc_password_policy *policy,
+int secrets_get_random_password(struct secrets_client *c, const struct secrets_password_policy *policy,
                             int64_t deadline_ms, struct sm_buf *out, struct sm_err *err);
 
 /* --- ListSecretVersionIds --- */
 
-struct smc_version_list {
-    struct smc_version *versions;
+struct secrets_version_list {
+    struct secrets_version *versions;
     size_t n_versions;
 };
 
 /* Follows NextToken until it is absent or empty (empty pages are skipped; more than 1000 pages is
- * SM_ERR_PROTOCOL). Caller releases out with smc_version_list_clean_up (also after a failure). */
-int smc_list_secret_version_ids(struct smc_client *c, const char *secret_id,
+ * SM_ERR_PROTOCOL). Caller releases out with secrets_version_list_clean_up (also after a failure). */
+int secrets_list_secret_version_ids(struct secrets_client *c, const char *secret_id,
                                 bool include_deprecated, int64_t deadline_ms,
-                                struct smc_version_list *out, struct sm_err *err);
-void smc_version_list_clean_up(struct smc_version_list *l);
+                                struct secrets_version_list *out, struct sm_err *err);
+void secrets_version_list_clean_up(struct secrets_version_list *l);
 
 #endif

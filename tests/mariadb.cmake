@@ -5,6 +5,8 @@
 sm_c_tests(test_mysql_sql
            SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_mysql_sql.c
            LABELS unit)
+# The dialect is the MySQL engine's private module (rotators/engines/mysql_sql.h).
+target_include_directories(test_mysql_sql PRIVATE ${PROJECT_SOURCE_DIR}/rotators/engines)
 
 add_test(NAME mariadb_server_start
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/mariadb.sh start ${SM_STATE_DIR}/mariadb)

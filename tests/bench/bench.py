@@ -308,7 +308,7 @@ class Bench:
         for s, d, p, (handler_us, post_us) in zip(steps, deliveries, posts, timings):
             if d["request_id"] != p["request_id"]:
                 raise RuntimeError("fake Lambda: delivery and post do not match")
-            s["function_ms"] = (p["time"] - d["time"]) * 1000.0
+            s["smr_ms"] = (p["time"] - d["time"]) * 1000.0
             s["handler_ms"] = int(handler_us) / 1000.0
             s["post_ms"] = int(post_us) / 1000.0
             s["operations"] = []
@@ -327,7 +327,7 @@ class Bench:
             s["sm_calls"] = len(s["operations"])
         out = {
             "steps": steps,
-            "function_ms": sum(s["function_ms"] for s in steps),
+            "smr_ms": sum(s["smr_ms"] for s in steps),
             "handler_ms": sum(s["handler_ms"] for s in steps),
             "invoke_ms": sum(s["invoke_ms"] for s in steps),
             "cpu_ms": (cpu1 - cpu0) / 1e6,
@@ -406,7 +406,7 @@ def summarize(steady, runs, logins, sm_rtt, strategy):
     for kind in ("first", "warm"):
         rs = [r[kind] for r in runs]
         out[kind] = {
-            "function_ms": [r["function_ms"] for r in rs],
+            "smr_ms": [r["smr_ms"] for r in rs],
             "handler_ms": [r["handler_ms"] for r in rs],
             "handler_steps": {s: [r["steps"][i]["handler_ms"] for r in rs] for i, s in enumerate(STEPS)},
             "invoke_ms": [r["invoke_ms"] for r in rs],
@@ -467,8 +467,8 @@ def print_table(title, n, s, logins, sm_rtt):
     print(L % ("rotation, 4 steps (handler time)", span(f["handler_ms"]), span(w["handler_ms"])))
     for st in STEPS:
         print(L % ("  " + st, span(f["handler_steps"][st]), span(w["handler_steps"][st])))
-    print(L % ("rotation, event -> result (fake Lambda)", span(f["function_ms"]),
-               span(w["function_ms"])))
+    print(L % ("rotation, event -> result (fake Lambda)", span(f["smr_ms"]),
+               span(w["smr_ms"])))
     print(L % ("rotation as invoked (+ invoke endpoint)", span(f["invoke_ms"]), span(w["invoke_ms"])))
     print(L % ("bootstrap on CPU during the rotation", span(f["cpu_ms"]), span(w["cpu_ms"])))
     print(L % ("peak RSS of bootstrap (VmHWM)",

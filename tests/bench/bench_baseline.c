@@ -223,46 +223,46 @@ out:
 
 enum { OP_DESCRIBE, OP_GET, OP_RANDOM, OP_PUT, OP_STAGE, OP_COUNT };
 
-static int one_call(struct smc_client *c, int op, long i, const char *id, const char *va,
+static int one_call(struct secrets_client *c, int op, long i, const char *id, const char *va,
                     const char *vb, const struct sm_buf *value, struct sm_err *err) {
     int rc = -1;
     switch (op) {
     case OP_DESCRIBE: {
-        struct smc_description d;
+        struct secrets_description d;
         memset(&d, 0, sizeof(d));
-        rc = smc_describe_secret(c, id, 0, &d, err);
-        smc_description_clean_up(&d);
+        rc = secrets_describe_secret(c, id, 0, &d, err);
+        secrets_description_clean_up(&d);
         break;
     }
     case OP_GET: {
-        struct smc_secret_value v;
+        struct secrets_secret_value v;
         memset(&v, 0, sizeof(v));
-        rc = smc_get_secret_value(c, id, NULL, "AWSCURRENT", 0, &v, err);
-        smc_secret_value_clean_up(&v);
+        rc = secrets_get_secret_value(c, id, NULL, "AWSCURRENT", 0, &v, err);
+        secrets_secret_value_clean_up(&v);
         break;
     }
     case OP_RANDOM: {
-        struct smc_password_policy p = {.length = 32,
+        struct secrets_password_policy p = {.length = 32,
                                         .exclude_characters = "/@\"'\\",
-                                        .exclude_numbers = SMC_UNSET,
-                                        .exclude_punctuation = SMC_UNSET,
-                                        .exclude_uppercase = SMC_UNSET,
-                                        .exclude_lowercase = SMC_UNSET,
-                                        .include_space = SMC_UNSET,
-                                        .require_each_included_type = SMC_TRUE};
+                                        .exclude_numbers = SECRETS_UNSET,
+                                        .exclude_punctuation = SECRETS_UNSET,
+                                        .exclude_uppercase = SECRETS_UNSET,
+                                        .exclude_lowercase = SECRETS_UNSET,
+                                        .include_space = SECRETS_UNSET,
+                                        .require_each_included_type = SECRETS_TRUE};
         struct sm_buf out;
         sm_buf_init(&out, 4096);
-        rc = smc_get_random_password(c, &p, 0, &out, err);
+        rc = secrets_get_random_password(c, &p, 0, &out, err);
         sm_buf_clean_up(&out);
         break;
     }
     case OP_PUT: {
         const char *stages[] = {"AWSCURRENT"};
-        rc = smc_put_secret_value(c, id, va, value->data, value->len, stages, 1, NULL, 0, err);
+        rc = secrets_put_secret_value(c, id, va, value->data, value->len, stages, 1, NULL, 0, err);
         break;
     }
     case OP_STAGE:
-        rc = smc_update_secret_version_stage(c, id, "BENCH", i % 2 == 0 ? vb : va,
+        rc = secrets_update_secret_version_stage(c, id, "BENCH", i % 2 == 0 ? vb : va,
                                              i % 2 == 0 ? va : vb, 0, err);
         break;
     }
@@ -275,24 +275,24 @@ static int bench_sm(long n, const char *id, const char *va, const char *vb) {
                                                 "UpdateSecretVersionStage"};
     int result = 1;
     struct sm_err err;
-    struct smc_config cfg;
-    struct smc_client client;
+    struct secrets_config cfg;
+    struct secrets_client client;
     struct http_client http = {0};
     struct series s[OP_COUNT] = {{0}};
-    struct smc_secret_value a;
+    struct secrets_secret_value a;
     memset(&cfg, 0, sizeof(cfg));
     memset(&a, 0, sizeof(a));
     sm_err_clear(&err);
 
     if (http_global_init(&err) != 0 || http_client_init(&http, &err) != 0 ||
-        smc_config_from_env(&cfg, &err) != 0) {
+        secrets_config_from_env(&cfg, &err) != 0) {
         fprintf(stderr, "bench_baseline: %s\n", err.msg);
         goto out;
     }
-    smc_client_init(&client, &cfg, &http);
+    secrets_client_init(&client, &cfg, &http);
     /* VERSION_A's own value, for idempotent PutSecretValue repeats; BENCH starts on VERSION_A. */
-    if (smc_get_secret_value(&client, id, va, NULL, 0, &a, &err) != 0 ||
-        smc_update_secret_version_stage(&client, id, "BENCH", va, NULL, 0, &err) != 0) {
+    if (secrets_get_secret_value(&client, id, va, NULL, 0, &a, &err) != 0 ||
+        secrets_update_secret_version_stage(&client, id, "BENCH", va, NULL, 0, &err) != 0) {
         fprintf(stderr, "bench_baseline: set-up: %s\n", err.msg);
         goto out;
     }
@@ -315,12 +315,12 @@ static int bench_sm(long n, const char *id, const char *va, const char *vb) {
     print_series(s, OP_COUNT);
     result = 0;
 out:
-    smc_secret_value_clean_up(&a);
+    secrets_secret_value_clean_up(&a);
     for (int op = 0; op < OP_COUNT; op++) {
         free(s[op].us);
     }
     http_client_clean_up(&http);
-    smc_config_clean_up(&cfg);
+    secrets_config_clean_up(&cfg);
     return result;
 }
 

@@ -58,7 +58,7 @@ written atomically) and serves three APIs on that one port. Every error body is 
           500, ...) with a JSON error body, or "reset" (the connection is closed with a TCP RST,
           no answer). A scripted answer to a post still completes the current invocation; a
           scripted /next leaves the queued event in place.
-   POST /_fake/config   {"extensions": bool, "timeout_ms": N, "function_arn": "..."}
+   POST /_fake/config   {"extensions": bool, "timeout_ms": N, "smr_arn": "..."}
    GET  /_fake/state[?bodies=0|1|full]     everything recorded: "posts" (path, kind, request_id,
           status answered, headers received, body_len, body (UTF-8 text or null), body_b64;
           bodies over 1 MiB are left out unless bodies=full; bodies=0 leaves all out),
@@ -577,8 +577,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.extensions_enabled = bool(req["extensions"])
                 if "timeout_ms" in req:
                     st.timeout_ms = int(req["timeout_ms"])
-                if "function_arn" in req:
-                    st.function_arn = req["function_arn"]
+                if "smr_arn" in req:
+                    st.function_arn = req["smr_arn"]
             return self._json(200, {"ok": True})
         if method == "GET" and path == "/_fake/state":
             with st.cond:

@@ -48,7 +48,7 @@ Test-only control API (unsigned JSON, under /_fake/; never exists on AWS):
     GET  /_fake/rotations[?secret_id=X][&wait=SECONDS]   one record per RotateSecret that started a
                          rotation: {"id", "secret_name", "secret_arn", "version_id", "lambda_arn",
                          "rotate_immediately", "driven", "status", "attempts", "steps": [{"attempt",
-                         "step", "ok", "status", "function_error", "error_type", "error_message",
+                         "step", "ok", "status", "smr_error", "error_type", "error_message",
                          "ms"}], "error", "puts": [{"attempt", "rotation_token": "matched"|
                          "mismatch"|"absent"}], "rotation_token_forwarded", "started", "finished"}.
                          status: running|succeeded|failed|cancelled (driven here), or external|
@@ -1262,7 +1262,7 @@ class RotationDriver(threading.Thread):
                 payload = resp.read()
                 func_error = resp.headers.get("X-Amz-Function-Error")
             if func_error:
-                entry["function_error"] = func_error
+                entry["smr_error"] = func_error
                 try:
                     doc = json.loads(payload or b"{}")
                 except ValueError:

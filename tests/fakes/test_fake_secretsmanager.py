@@ -889,7 +889,7 @@ def test_fake_sm_rotation_driver_retries_whole_rotation_after_failed_step():
             assert_eq({e["ClientRequestToken"] for e in stub.events}, {tok}, "same token on the retry")
             failed = [s for s in rec["steps"] if not s["ok"]]
             assert_eq(len(failed), 1, "one failed step")
-            assert_eq((failed[0]["step"], failed[0]["function_error"], failed[0]["error_type"], failed[0]["error_message"]),
+            assert_eq((failed[0]["step"], failed[0]["smr_error"], failed[0]["error_type"], failed[0]["error_message"]),
                       ("setSecret", "Unhandled", "StubError", "injected setSecret failure"), "failure record")
             # createSecret ran twice; the second found the pending value and did not put again.
             assert_eq(len(rec["puts"]), 1, "one PutSecretValue")

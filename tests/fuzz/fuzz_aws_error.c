@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the AWS error-response parser (runtime/secretsmanager.c, smc_error_from_response).
+ * Fuzz target: the AWS error-response parser (runtime/secretsmanager.c, secrets_error_from_response).
  *
  * Input: a first line "<status>[ <x-amzn-ErrorType header value>]" (status: up to three digits;
  * no space: no header), then the response body, e.g. "400\n{\"__type\":\"...\"}".
@@ -56,17 +56,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *body = fuzz_copy(data + body_off, body_len, 0);
 
     struct sm_err err;
-    int rc = smc_error_from_response("GetSecretValue", "arn:aws:secretsmanager:s", status, body,
+    int rc = secrets_error_from_response("GetSecretValue", "arn:aws:secretsmanager:s", status, body,
                                      body_len, header, &err);
     FUZZ_CHECK(rc == -1);
     check(&err, status, "GetSecretValue on secret arn:aws:secretsmanager:s failed: ");
     /* Same answer without a secret id, apart from the message's prefix. */
     struct sm_err err2;
-    smc_error_from_response("PutSecretValue", NULL, status, body, body_len, header, &err2);
+    secrets_error_from_response("PutSecretValue", NULL, status, body, body_len, header, &err2);
     check(&err2, status, "PutSecretValue failed: ");
     FUZZ_CHECK(err2.code == err.code && strcmp(err2.aws_type, err.aws_type) == 0);
     /* A NULL err is allowed and only returns -1. */
-    FUZZ_CHECK(smc_error_from_response("X", NULL, status, body, body_len, header, NULL) == -1);
+    FUZZ_CHECK(secrets_error_from_response("X", NULL, status, body, body_len, header, NULL) == -1);
 
     free(body);
     free(header);

@@ -4,9 +4,9 @@
  * Input: the response's header block as libcurl hands it over, one line per '\n' (a status line
  * "HTTP/1.1 200 OK\r\n" starts a new block), then a blank line, then the body (the event). The
  * lines go through http_response_add_header_line (runtime/http.c), then the checks of
- * lambda_api.c's loop run on what http_response_header returns: lrt_valid_request_id,
- * lrt_parse_deadline, lrt_valid_header_value; the body and a message built from it go through
- * lrt_utf8_sanitize, lrt_error_body and lrt_error_type_header_value, as for an error post.
+ * lambda_api.c's loop run on what http_response_header returns: lambda_valid_request_id,
+ * lambda_parse_deadline, lambda_valid_header_value; the body and a message built from it go through
+ * lambda_utf8_sanitize, lambda_error_body and lambda_error_type_header_value, as for an error post.
  *
  * Invariants: the stored headers stay well-formed "name\0value\0" pairs with lower-case names
  * and trimmed values; a request id that passes is 1..256 unreserved characters; a deadline that
@@ -95,21 +95,21 @@ static void check_headers(const struct http_response *resp) {
 
 static void check_invocation(const struct http_response *resp) {
     const char *id = http_response_header(resp, "Lambda-Runtime-Aws-Request-Id");
-    if (lrt_valid_request_id(id)) {
+    if (lambda_valid_request_id(id)) {
         size_t n = strlen(id);
-        FUZZ_CHECK(n >= 1 && n <= LRT_ID_MAX);
+        FUZZ_CHECK(n >= 1 && n <= LAMBDA_ID_MAX);
         FUZZ_CHECK(
             strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~") == n);
     }
     int64_t deadline = -1;
     const char *d = http_response_header(resp, "lambda-runtime-deadline-ms");
-    if (lrt_parse_deadline(d, &deadline)) {
+    if (lambda_parse_deadline(d, &deadline)) {
         FUZZ_CHECK(deadline >= 0 && strspn(d, "0123456789") == strlen(d));
     } else {
         FUZZ_CHECK(deadline == -1);
     }
     const char *inv = http_response_header(resp, "LAMBDA-RUNTIME-INVOCATION-ID");
-    if (lrt_valid_header_value(inv)) {
+    if (lambda_valid_header_value(inv)) {
         for (const char *p = inv; *p != '\0'; p++) {
             FUZZ_CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p <= 0x7e);
         }
@@ -121,7 +121,7 @@ static void check_error_post(const char *body, size_t len) {
     struct sm_err err, cause;
     sm_buf_init(&clean, 4 * len + 16);
     sm_buf_init(&ebody, SM_LIMIT_RESPONSE);
-    FUZZ_CHECK(lrt_utf8_sanitize(body, len, &clean, &err) == 0);
+    FUZZ_CHECK(lambda_utf8_sanitize(body, len, &clean, &err) == 0);
     FUZZ_CHECK(valid_utf8(clean.data != NULL ? clean.data : "", clean.len));
     if (valid_utf8(body, len)) {
         FUZZ_CHECK(clean.len == len && (len == 0 || memcmp(clean.data, body, len) == 0));
@@ -135,7 +135,7 @@ static void check_error_post(const char *body, size_t len) {
     size_t t = len < sizeof(cause.aws_type) - 1 ? len : sizeof(cause.aws_type) - 1;
     memcpy(cause.aws_type, body, t);
     cause.aws_type[t] = '\0';
-    FUZZ_CHECK(lrt_error_body(&cause, &ebody, &err) == 0);
+    FUZZ_CHECK(lambda_error_body(&cause, &ebody, &err) == 0);
     cJSON *doc = cJSON_ParseWithLength(ebody.data, ebody.len);
     FUZZ_CHECK(cJSON_IsObject(doc) && cJSON_GetArraySize(doc) == 3);
     FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "errorMessage")));
@@ -144,7 +144,7 @@ static void check_error_post(const char *body, size_t len) {
     FUZZ_CHECK(cJSON_IsArray(trace) && cJSON_GetArraySize(trace) == 0);
     cJSON_Delete(doc);
     char type[128];
-    lrt_error_type_header_value("Function", &cause, type, sizeof(type));
+    lambda_error_type_header_value("Function", &cause, type, sizeof(type));
     FUZZ_CHECK(strncmp(type, "Function.", 9) == 0 && type[9] != '\0');
     FUZZ_CHECK(strspn(type + 9, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") ==
                strlen(type + 9));
@@ -157,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_copy(data, size, 0);
     struct http_response resp;
     struct sm_err err;
-    http_response_init(&resp, LRT_EVENT_MAX);
+    http_response_init(&resp, LAMBDA_EVENT_MAX);
     size_t i = 0;
     const char *body = text + size;
     while (i < size) {

@@ -1,6 +1,6 @@
 /*
  * Fuzz target: the SHOW GRANTS line parser and the grant planner (rotators/mysql_sql.c:
- * mysql_grant_parse, mysql_grant_is_for, mysql_grant_plan).
+ * rot_mysql_grant_parse, rot_mysql_grant_is_for, rot_mysql_grant_plan).
  *
  * Input: SHOW GRANTS lines of the base account, one per '\n' (cut at NULs, as rows from the C
  * API), then a line "--", then the alternate account's lines (a new account when absent).
@@ -22,14 +22,14 @@ FUZZ_INIT_HOOKS()
 #define ACCOUNT "'app_clone'@'%'"
 
 struct side {
-    struct mysql_grant g[MAX_LINES];
+    struct rot_mysql_grant g[MAX_LINES];
     size_t n;
 };
 
 static void parse_line(const char *line, struct side *side) {
-    struct mysql_grant g, again;
+    struct rot_mysql_grant g, again;
     struct sm_err err;
-    int rc = mysql_grant_parse(line, &g, &err);
+    int rc = rot_mysql_grant_parse(line, &g, &err);
     if (rc != 0) {
         FUZZ_CHECK(err.code == SM_ERR_DB_QUERY || err.code == SM_ERR_NOMEM);
         /* The message quotes at most the words before the first quote character. */
@@ -50,26 +50,26 @@ static void parse_line(const char *line, struct side *side) {
     }
     FUZZ_CHECK(g.what != NULL && g.what[0] != '\0');
     FUZZ_CHECK(g.grantee_user != NULL && g.grantee_user[0] != '\0');
-    bool wants_object = g.kind == MYSQL_GRANT_PRIV || g.kind == MYSQL_GRANT_PARTIAL_REVOKE;
+    bool wants_object = g.kind == ROT_MYSQL_GRANT_PRIV || g.kind == ROT_MYSQL_GRANT_PARTIAL_REVOKE;
     FUZZ_CHECK(wants_object == (g.object != NULL));
-    FUZZ_CHECK(mysql_grant_parse(line, &again, &err) == 0);
+    FUZZ_CHECK(rot_mysql_grant_parse(line, &again, &err) == 0);
     FUZZ_CHECK(again.kind == g.kind && strcmp(again.what, g.what) == 0 &&
                again.grant_option == g.grant_option && again.admin_option == g.admin_option);
-    mysql_grant_clean_up(&again);
-    (void)mysql_grant_is_for(&g, "app", "%");
-    (void)mysql_grant_is_for(&g, "", "");
-    (void)mysql_grant_is_for(&g, "a'b", "l\\h");
+    rot_mysql_grant_clean_up(&again);
+    (void)rot_mysql_grant_is_for(&g, "app", "%");
+    (void)rot_mysql_grant_is_for(&g, "", "");
+    (void)rot_mysql_grant_is_for(&g, "a'b", "l\\h");
     if (side->n < MAX_LINES) {
         side->g[side->n++] = g;
     } else {
-        mysql_grant_clean_up(&g);
+        rot_mysql_grant_clean_up(&g);
     }
 }
 
 static void plan(const struct side *base, const struct side *alt, bool revoke) {
-    struct mysql_stmts st = {0};
+    struct rot_mysql_stmts st = {0};
     struct sm_err err;
-    if (mysql_grant_plan(base->g, base->n, alt->g, alt->n, ACCOUNT, revoke, &st, &err) == 0) {
+    if (rot_mysql_grant_plan(base->g, base->n, alt->g, alt->n, ACCOUNT, revoke, &st, &err) == 0) {
         for (size_t i = 0; i < st.n; i++) {
             const char *s = st.items[i];
             FUZZ_CHECK(strncmp(s, "GRANT ", 6) == 0 || strncmp(s, "REVOKE ", 7) == 0 ||
@@ -81,7 +81,7 @@ static void plan(const struct side *base, const struct side *alt, bool revoke) {
         FUZZ_CHECK(err.code == SM_ERR_DB_QUERY || err.code == SM_ERR_NOMEM ||
                    err.code == SM_ERR_TOO_LARGE);
     }
-    mysql_stmts_clean_up(&st);
+    rot_mysql_stmts_clean_up(&st);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -106,10 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     plan(&base, &alt, true);
     plan(&base, &alt, false);
     for (size_t i = 0; i < base.n; i++) {
-        mysql_grant_clean_up(&base.g[i]);
+        rot_mysql_grant_clean_up(&base.g[i]);
     }
     for (size_t i = 0; i < alt.n; i++) {
-        mysql_grant_clean_up(&alt.g[i]);
+        rot_mysql_grant_clean_up(&alt.g[i]);
     }
     free(text);
     FUZZ_CHECK(sm_mem_live_count() == live);

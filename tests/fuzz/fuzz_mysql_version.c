@@ -1,6 +1,6 @@
 /*
  * Fuzz target: the MySQL / MariaDB / Aurora server version parser (rotators/mysql_sql.c,
- * mysql_version_parse) and the statement builders that branch on the parsed version.
+ * rot_mysql_version_parse) and the statement builders that branch on the parsed version.
  *
  * Input: a version string as the server reports it (cut at the first NUL, as a C API string).
  * Invariants: on success major and minor are >= 0 and patch >= -1; the flavor is MariaDB exactly
@@ -13,62 +13,62 @@
 
 FUZZ_INIT_HOOKS()
 
-static void check_builders(const struct mysql_version *v) {
+static void check_builders(const struct rot_mysql_version *v) {
     struct sm_buf b;
     struct sm_err err;
-    sm_buf_init(&b, MYSQL_SQL_STMT_MAX);
-    FUZZ_CHECK(mysql_sql_set_own_password(&b, v, "pw\\'x", &err) == 0);
+    sm_buf_init(&b, ROT_MYSQL_STMT_MAX);
+    FUZZ_CHECK(rot_mysql_sql_set_own_password(&b, v, "pw\\'x", &err) == 0);
     FUZZ_CHECK(
         (strncmp(b.data, "ALTER USER ", 11) == 0 || strncmp(b.data, "SET PASSWORD", 12) == 0) &&
         strstr(b.data, "'pw\\'x'") != NULL);
     const char *plugins[] = {NULL, "mysql_native_password", "caching_sha2_password", "ed25519",
                              "auth_socket"};
     for (size_t i = 0; i < sizeof(plugins) / sizeof(plugins[0]); i++) {
-        const char *plugin = mysql_clone_plugin(v, plugins[i]);
+        const char *plugin = rot_mysql_clone_plugin(v, plugins[i]);
         FUZZ_CHECK(plugin == NULL || (plugins[i] != NULL && strcmp(plugin, plugins[i]) == 0));
         sm_buf_reset(&b);
-        FUZZ_CHECK(mysql_sql_create_user(&b, v, "u", "h", plugin, "p", &err) == 0);
+        FUZZ_CHECK(rot_mysql_sql_create_user(&b, v, "u", "h", plugin, "p", &err) == 0);
         FUZZ_CHECK(strncmp(b.data, "CREATE USER 'u'@'h' IDENTIFIED ", 31) == 0);
         sm_buf_reset(&b);
-        FUZZ_CHECK(mysql_sql_set_password_for(&b, v, "u", "h", plugin, "p", &err) == 0);
+        FUZZ_CHECK(rot_mysql_sql_set_password_for(&b, v, "u", "h", plugin, "p", &err) == 0);
         FUZZ_CHECK(strstr(b.data, "'u'@'h'") != NULL && strstr(b.data, "'p'") != NULL);
     }
     const char *ssl[] = {"", "ANY", "X509", "SPECIFIED"};
     for (size_t i = 0; i < 4; i++) {
         sm_buf_reset(&b);
-        FUZZ_CHECK(mysql_sql_require(&b, v, "u", "h", ssl[i], "c", "", "s", &err) == 0);
+        FUZZ_CHECK(rot_mysql_sql_require(&b, v, "u", "h", ssl[i], "c", "", "s", &err) == 0);
         FUZZ_CHECK(strstr(b.data, " REQUIRE ") != NULL);
     }
     sm_buf_reset(&b);
-    FUZZ_CHECK(mysql_sql_require(&b, v, "u", "h", "bogus", "", "", "", &err) == -1);
+    FUZZ_CHECK(rot_mysql_sql_require(&b, v, "u", "h", "bogus", "", "", "", &err) == -1);
     FUZZ_CHECK(err.code == SM_ERR_DB_QUERY);
     sm_buf_clean_up(&b);
-    (void)mysql_has_alter_user(v);
-    (void)mysql_has_default_roles_table(v);
-    FUZZ_CHECK(mysql_flavor_name(v->flavor) != NULL);
+    (void)rot_mysql_has_alter_user(v);
+    (void)rot_mysql_has_default_roles_table(v);
+    FUZZ_CHECK(rot_mysql_flavor_name(v->flavor) != NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int64_t live = sm_mem_live_count();
     char *s = fuzz_copy(data, size, 1);
-    struct mysql_version v;
+    struct rot_mysql_version v;
     struct sm_err err;
-    if (mysql_version_parse(s, &v, &err) == 0) {
+    if (rot_mysql_version_parse(s, &v, &err) == 0) {
         FUZZ_CHECK(v.major >= 0 && v.minor >= 0 && v.patch >= -1);
         if (strstr(s, "MariaDB") != NULL) {
-            FUZZ_CHECK(v.flavor == MYSQL_FLAVOR_MARIADB);
+            FUZZ_CHECK(v.flavor == ROT_MYSQL_FLAVOR_MARIADB);
         } else if (strstr(s, "mysql_aurora") != NULL) {
-            FUZZ_CHECK(v.flavor == MYSQL_FLAVOR_AURORA);
+            FUZZ_CHECK(v.flavor == ROT_MYSQL_FLAVOR_AURORA);
         } else {
-            FUZZ_CHECK(v.flavor == MYSQL_FLAVOR_MYSQL);
+            FUZZ_CHECK(v.flavor == ROT_MYSQL_FLAVOR_MYSQL);
         }
-        FUZZ_CHECK(mysql_version_at_least(&v, v.major, v.minor, v.patch < 0 ? 0 : v.patch));
+        FUZZ_CHECK(rot_mysql_version_at_least(&v, v.major, v.minor, v.patch < 0 ? 0 : v.patch));
         check_builders(&v);
     } else {
         FUZZ_CHECK(err.code == SM_ERR_DB_QUERY);
         FUZZ_CHECK(strnlen(err.msg, sizeof(err.msg)) < sizeof(err.msg));
     }
-    FUZZ_CHECK(mysql_version_parse(NULL, &v, &err) == -1);
+    FUZZ_CHECK(rot_mysql_version_parse(NULL, &v, &err) == -1);
     free(s);
     FUZZ_CHECK(sm_mem_live_count() == live);
     return 0;

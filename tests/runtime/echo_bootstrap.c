@@ -15,7 +15,7 @@
  *   {"action":"sleep","ms":N} sleep, then echo
  * Environment: RT_ECHO_MAX_INVOCATIONS=N stops cleanly after N invocations (exit 0, so leak
  * checkers run); RT_ECHO_MODE=noop answers {} without parsing the event (benchmarks);
- * RT_ECHO_NO_SIGTERM=1 skips lrt_enable_sigterm.
+ * RT_ECHO_NO_SIGTERM=1 skips lambda_enable_sigterm.
  */
 #include "clock.h"
 #include "err.h"
@@ -36,7 +36,7 @@ static int add_str(cJSON *o, const char *key, const char *v) {
                : -1;
 }
 
-static int echo(const struct lrt_invocation *inv, struct sm_buf *response, struct sm_err *err) {
+static int echo(const struct lambda_invocation *inv, struct sm_buf *response, struct sm_err *err) {
     int result = -1;
     cJSON *o = cJSON_CreateObject();
     if (o == NULL || add_str(o, "requestId", inv->request_id) != 0 ||
@@ -117,7 +117,7 @@ static int big(const cJSON *ev, struct sm_buf *response, struct sm_err *err) {
     return sm_buf_append(response, "\"", 1, err);
 }
 
-static int handle(void *ctx, const struct lrt_invocation *inv, struct sm_buf *response,
+static int handle(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
                   struct sm_err *err) {
     if (ctx != NULL) { /* noop mode */
         return sm_buf_append(response, "{}", 2, err);
@@ -157,13 +157,13 @@ int main(void) {
     int code = 1;
     struct sm_err err;
     struct http_client http = {0};
-    struct lrt_client rt;
+    struct lambda_client rt;
     static int noop_marker;
     sm_err_clear(&err);
 
     sm_mem_install_hooks();
     sm_log_init_from_env();
-    if (lrt_client_init(&rt, getenv("AWS_LAMBDA_RUNTIME_API"), &http, &err) != 0) {
+    if (lambda_client_init(&rt, getenv("AWS_LAMBDA_RUNTIME_API"), &http, &err) != 0) {
         fprintf(stderr, "echo_bootstrap: %s\n", err.msg);
         return 1;
     }
@@ -177,12 +177,12 @@ int main(void) {
     }
     const char *no_sigterm = getenv("RT_ECHO_NO_SIGTERM");
     if ((no_sigterm == NULL || strcmp(no_sigterm, "1") != 0) &&
-        lrt_enable_sigterm(&rt, &err) != 0) {
+        lambda_enable_sigterm(&rt, &err) != 0) {
         SM_WARN("SIGTERM handling unavailable: %s", err.msg);
     }
     const char *mode = getenv("RT_ECHO_MODE");
     bool noop = mode != NULL && strcmp(mode, "noop") == 0;
-    code = lrt_run(&rt, handle, noop ? &noop_marker : NULL);
+    code = lambda_run(&rt, handle, noop ? &noop_marker : NULL);
 out:
     http_client_clean_up(&http);
     return code;

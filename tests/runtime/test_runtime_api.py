@@ -23,7 +23,7 @@ import smtest  # noqa: E402
 from smtest import assert_eq, assert_in, assert_not_in  # noqa: E402
 
 LIMIT_RESPONSE = 6 * 1024 * 1024          # SM_LIMIT_RESPONSE
-LIMIT_EVENT = 6 * 1024 * 1024 + 100       # LRT_EVENT_MAX
+LIMIT_EVENT = 6 * 1024 * 1024 + 100       # LAMBDA_EVENT_MAX
 PASS_THROUGH = ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "LD_LIBRARY_PATH")
 
 

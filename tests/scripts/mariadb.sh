@@ -162,7 +162,7 @@ do_start() {
 
     do_stop
 
-    ADMIN_USER=smr_admin
+    ADMIN_USER=function_admin
     ADMIN_PASSWORD=$(openssl rand -hex 16)
     local certs=$state/tls/certs
     mkdir -p "$state/tls" "$state/notls"

@@ -11,7 +11,7 @@
 static void sanitize(const char *in, size_t len, struct sm_buf *out) {
     struct sm_err err;
     sm_buf_reset(out);
-    SM_ASSERT_OK(lrt_utf8_sanitize(in, len, out, &err), err);
+    SM_ASSERT_OK(lambda_utf8_sanitize(in, len, out, &err), err);
 }
 
 #define FFFD "\xef\xbf\xbd"
@@ -53,7 +53,7 @@ SM_TEST(runtime_error_body_is_valid_json_with_escaped_control_chars) {
     struct sm_buf body;
     sm_buf_init(&body, 64 * 1024);
     sm_err_set(&cause, SM_ERR_DB_LOGIN, "bad \"quote\" \\ \x01\x1f\n\xff end");
-    SM_ASSERT_OK(lrt_error_body(&cause, &body, &err), err);
+    SM_ASSERT_OK(lambda_error_body(&cause, &body, &err), err);
     cJSON *j = sm_json_parse(body.data, body.len, SM_ERR_PROTOCOL, "error body", &err);
     SM_ASSERT(j != NULL);
     SM_ASSERT_STR_EQ(sm_json_string(j, "errorType"), "DatabaseLoginFailed");
@@ -70,7 +70,7 @@ SM_TEST(runtime_error_body_is_valid_json_with_escaped_control_chars) {
     /* An AWS error code wins over the catalogue name. */
     sm_err_set(&cause, SM_ERR_AWS_CLIENT, "no such secret");
     snprintf(cause.aws_type, sizeof(cause.aws_type), "ResourceNotFoundException");
-    SM_ASSERT_OK(lrt_error_body(&cause, &body, &err), err);
+    SM_ASSERT_OK(lambda_error_body(&cause, &body, &err), err);
     SM_ASSERT_STR_CONTAINS(body.data, "\"errorType\":\"ResourceNotFoundException\"");
     sm_buf_clean_up(&body);
 }
@@ -79,80 +79,80 @@ SM_TEST(runtime_error_type_header_keeps_letters_and_digits) {
     struct sm_err cause;
     char out[64];
     sm_err_set(&cause, SM_ERR_DB_UNREACHABLE, "x");
-    lrt_error_type_header_value("Function", &cause, out, sizeof(out));
+    lambda_error_type_header_value("Function", &cause, out, sizeof(out));
     SM_ASSERT_STR_EQ(out, "Function.DatabaseUnreachable");
-    lrt_error_type_header_value("Runtime", &cause, out, sizeof(out));
+    lambda_error_type_header_value("Runtime", &cause, out, sizeof(out));
     SM_ASSERT_STR_EQ(out, "Runtime.DatabaseUnreachable");
     snprintf(cause.aws_type, sizeof(cause.aws_type), "Bad Type\r\nX-Injected: 1");
-    lrt_error_type_header_value("Function", &cause, out, sizeof(out));
+    lambda_error_type_header_value("Function", &cause, out, sizeof(out));
     SM_ASSERT_STR_EQ(out, "Function.BadTypeXInjected1");
     snprintf(cause.aws_type, sizeof(cause.aws_type), "\xc3\xa9--");
-    lrt_error_type_header_value("Function", &cause, out, sizeof(out));
+    lambda_error_type_header_value("Function", &cause, out, sizeof(out));
     SM_ASSERT_STR_EQ(out, "Function.Unknown");
     char tiny[12];
     sm_err_set(&cause, SM_ERR_DB_UNREACHABLE, "x");
-    lrt_error_type_header_value("Function", &cause, tiny, sizeof(tiny));
+    lambda_error_type_header_value("Function", &cause, tiny, sizeof(tiny));
     SM_ASSERT_STR_EQ(tiny, "Function.Da");
 }
 
 SM_TEST(runtime_deadline_parse_accepts_digits_only) {
     int64_t v = 7;
-    SM_ASSERT(lrt_parse_deadline("1542409706888", &v));
+    SM_ASSERT(lambda_parse_deadline("1542409706888", &v));
     SM_ASSERT_INT_EQ(v, 1542409706888LL);
     v = 7;
-    SM_ASSERT(!lrt_parse_deadline(NULL, &v));
-    SM_ASSERT(!lrt_parse_deadline("", &v));
-    SM_ASSERT(!lrt_parse_deadline("-1", &v));
-    SM_ASSERT(!lrt_parse_deadline("12a", &v));
-    SM_ASSERT(!lrt_parse_deadline(" 12", &v));
-    SM_ASSERT(!lrt_parse_deadline("1234567890123456789", &v)); /* 19 digits: could overflow */
+    SM_ASSERT(!lambda_parse_deadline(NULL, &v));
+    SM_ASSERT(!lambda_parse_deadline("", &v));
+    SM_ASSERT(!lambda_parse_deadline("-1", &v));
+    SM_ASSERT(!lambda_parse_deadline("12a", &v));
+    SM_ASSERT(!lambda_parse_deadline(" 12", &v));
+    SM_ASSERT(!lambda_parse_deadline("1234567890123456789", &v)); /* 19 digits: could overflow */
     SM_ASSERT_INT_EQ(v, 7);
 }
 
 SM_TEST(runtime_request_id_validation_rejects_path_characters) {
-    SM_ASSERT(lrt_valid_request_id("8476a536-e9f4-11e8-9739-2dfe598c3fcd"));
-    SM_ASSERT(lrt_valid_request_id("a.b_c~d"));
-    SM_ASSERT(!lrt_valid_request_id(NULL));
-    SM_ASSERT(!lrt_valid_request_id(""));
-    SM_ASSERT(!lrt_valid_request_id("../../init/error"));
-    SM_ASSERT(!lrt_valid_request_id("a b"));
-    SM_ASSERT(!lrt_valid_request_id("a?x=1"));
-    SM_ASSERT(!lrt_valid_request_id("a\r\nb"));
-    char long_id[LRT_ID_MAX + 2];
+    SM_ASSERT(lambda_valid_request_id("8476a536-e9f4-11e8-9739-2dfe598c3fcd"));
+    SM_ASSERT(lambda_valid_request_id("a.b_c~d"));
+    SM_ASSERT(!lambda_valid_request_id(NULL));
+    SM_ASSERT(!lambda_valid_request_id(""));
+    SM_ASSERT(!lambda_valid_request_id("../../init/error"));
+    SM_ASSERT(!lambda_valid_request_id("a b"));
+    SM_ASSERT(!lambda_valid_request_id("a?x=1"));
+    SM_ASSERT(!lambda_valid_request_id("a\r\nb"));
+    char long_id[LAMBDA_ID_MAX + 2];
     memset(long_id, 'a', sizeof(long_id) - 1);
     long_id[sizeof(long_id) - 1] = '\0';
-    SM_ASSERT(!lrt_valid_request_id(long_id));
-    long_id[LRT_ID_MAX] = '\0';
-    SM_ASSERT(lrt_valid_request_id(long_id));
+    SM_ASSERT(!lambda_valid_request_id(long_id));
+    long_id[LAMBDA_ID_MAX] = '\0';
+    SM_ASSERT(lambda_valid_request_id(long_id));
 }
 
 SM_TEST(runtime_header_value_validation_rejects_crlf) {
-    SM_ASSERT(lrt_valid_header_value("Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1"));
-    SM_ASSERT(!lrt_valid_header_value("a\r\nX-Evil: 1"));
-    SM_ASSERT(!lrt_valid_header_value("tab\there"));
-    SM_ASSERT(!lrt_valid_header_value("caf\xc3\xa9"));
-    SM_ASSERT(!lrt_valid_header_value(""));
-    SM_ASSERT(!lrt_valid_header_value(NULL));
+    SM_ASSERT(lambda_valid_header_value("Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1"));
+    SM_ASSERT(!lambda_valid_header_value("a\r\nX-Evil: 1"));
+    SM_ASSERT(!lambda_valid_header_value("tab\there"));
+    SM_ASSERT(!lambda_valid_header_value("caf\xc3\xa9"));
+    SM_ASSERT(!lambda_valid_header_value(""));
+    SM_ASSERT(!lambda_valid_header_value(NULL));
 }
 
 SM_TEST(runtime_client_init_rejects_bad_runtime_api) {
-    struct lrt_client c;
+    struct lambda_client c;
     struct http_client http = {0};
     struct sm_err err;
-    SM_ASSERT_OK(lrt_client_init(&c, "127.0.0.1:9001", &http, &err), err);
+    SM_ASSERT_OK(lambda_client_init(&c, "127.0.0.1:9001", &http, &err), err);
     SM_ASSERT_STR_EQ(c.base, "http://127.0.0.1:9001/2018-06-01");
     SM_ASSERT_STR_EQ(c.host, "http://127.0.0.1:9001");
     SM_ASSERT_INT_EQ(c.connect_timeout_ms, 1000);
     SM_ASSERT(c.http == &http);
-    SM_ASSERT_OK(lrt_client_init(&c, "[::1]:9001", &http, &err), err);
+    SM_ASSERT_OK(lambda_client_init(&c, "[::1]:9001", &http, &err), err);
     const char *bad[] = {NULL, "", "127.0.0.1:9001/evil", "host port", "http://x:1", "a\nb"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        SM_ASSERT_INT_EQ(lrt_client_init(&c, bad[i], &http, &err), -1);
+        SM_ASSERT_INT_EQ(lambda_client_init(&c, bad[i], &http, &err), -1);
         SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
         SM_ASSERT_STR_CONTAINS(err.msg, "AWS_LAMBDA_RUNTIME_API");
     }
     char long_api[300];
     memset(long_api, 'a', sizeof(long_api) - 1);
     long_api[sizeof(long_api) - 1] = '\0';
-    SM_ASSERT_INT_EQ(lrt_client_init(&c, long_api, &http, &err), -1);
+    SM_ASSERT_INT_EQ(lambda_client_init(&c, long_api, &http, &err), -1);
 }

@@ -8,31 +8,31 @@
 #include "mem.h"
 #include "mysql_sql.h"
 
-static struct mysql_version parse_ok(const char *s) {
-    struct mysql_version v;
+static struct rot_mysql_version parse_ok(const char *s) {
+    struct rot_mysql_version v;
     struct sm_err err;
     sm_err_clear(&err);
-    SM_ASSERT_OK(mysql_version_parse(s, &v, &err), err);
+    SM_ASSERT_OK(rot_mysql_version_parse(s, &v, &err), err);
     return v;
 }
 
-static void assert_version(const char *s, enum mysql_flavor flavor, int major, int minor,
+static void assert_version(const char *s, enum rot_mysql_flavor flavor, int major, int minor,
                            int patch) {
-    struct mysql_version v = parse_ok(s);
+    struct rot_mysql_version v = parse_ok(s);
     if (v.flavor != flavor || v.major != major || v.minor != minor || v.patch != patch) {
-        SM_FAIL("\"%s\": expected %s %d.%d.%d, got %s %d.%d.%d", s, mysql_flavor_name(flavor),
-                major, minor, patch, mysql_flavor_name(v.flavor), v.major, v.minor, v.patch);
+        SM_FAIL("\"%s\": expected %s %d.%d.%d, got %s %d.%d.%d", s, rot_mysql_flavor_name(flavor),
+                major, minor, patch, rot_mysql_flavor_name(v.flavor), v.major, v.minor, v.patch);
     }
 }
 
 /* The own-password statement for a version string, with password body "pw". Static buffer. */
 static const char *own_password_sql(const char *version) {
     static char out[256];
-    struct mysql_version v = parse_ok(version);
+    struct rot_mysql_version v = parse_ok(version);
     struct sm_buf b;
     struct sm_err err;
     sm_buf_init(&b, 1024);
-    SM_ASSERT_OK(mysql_sql_set_own_password(&b, &v, "pw", &err), err);
+    SM_ASSERT_OK(rot_mysql_sql_set_own_password(&b, &v, "pw", &err), err);
     snprintf(out, sizeof(out), "%s", b.data);
     sm_buf_clean_up(&b);
     return out;
@@ -42,38 +42,38 @@ static const char *own_password_sql(const char *version) {
 #define SET_OWN "SET PASSWORD = PASSWORD('pw')"
 
 SM_TEST(mysql_version_parses_mysql_releases) {
-    assert_version("5.6.51-log", MYSQL_FLAVOR_MYSQL, 5, 6, 51);
-    assert_version("5.7.5-m15", MYSQL_FLAVOR_MYSQL, 5, 7, 5);
-    assert_version("5.7.6", MYSQL_FLAVOR_MYSQL, 5, 7, 6);
-    assert_version("5.7.44-log", MYSQL_FLAVOR_MYSQL, 5, 7, 44);
-    assert_version("8.0.35", MYSQL_FLAVOR_MYSQL, 8, 0, 35);
-    assert_version("8.0.36-28", MYSQL_FLAVOR_MYSQL, 8, 0, 36); /* Percona Server */
-    assert_version("8.4.3", MYSQL_FLAVOR_MYSQL, 8, 4, 3);
-    assert_version("9.1.0", MYSQL_FLAVOR_MYSQL, 9, 1, 0);
-    assert_version("10.0.0", MYSQL_FLAVOR_MYSQL, 10, 0, 0); /* a future MySQL, not MariaDB */
+    assert_version("5.6.51-log", ROT_MYSQL_FLAVOR_MYSQL, 5, 6, 51);
+    assert_version("5.7.5-m15", ROT_MYSQL_FLAVOR_MYSQL, 5, 7, 5);
+    assert_version("5.7.6", ROT_MYSQL_FLAVOR_MYSQL, 5, 7, 6);
+    assert_version("5.7.44-log", ROT_MYSQL_FLAVOR_MYSQL, 5, 7, 44);
+    assert_version("8.0.35", ROT_MYSQL_FLAVOR_MYSQL, 8, 0, 35);
+    assert_version("8.0.36-28", ROT_MYSQL_FLAVOR_MYSQL, 8, 0, 36); /* Percona Server */
+    assert_version("8.4.3", ROT_MYSQL_FLAVOR_MYSQL, 8, 4, 3);
+    assert_version("9.1.0", ROT_MYSQL_FLAVOR_MYSQL, 9, 1, 0);
+    assert_version("10.0.0", ROT_MYSQL_FLAVOR_MYSQL, 10, 0, 0); /* a future MySQL, not MariaDB */
 }
 
 SM_TEST(mysql_version_parses_aurora_strings) {
-    assert_version("8.0.mysql_aurora.3.05.2", MYSQL_FLAVOR_AURORA, 8, 0, -1);
-    assert_version("5.7.mysql_aurora.2.11.2", MYSQL_FLAVOR_AURORA, 5, 7, -1);
-    assert_version("5.6.mysql_aurora.1.22.2", MYSQL_FLAVOR_AURORA, 5, 6, -1);
+    assert_version("8.0.mysql_aurora.3.05.2", ROT_MYSQL_FLAVOR_AURORA, 8, 0, -1);
+    assert_version("5.7.mysql_aurora.2.11.2", ROT_MYSQL_FLAVOR_AURORA, 5, 7, -1);
+    assert_version("5.6.mysql_aurora.1.22.2", ROT_MYSQL_FLAVOR_AURORA, 5, 6, -1);
 }
 
 SM_TEST(mysql_version_parses_mariadb_with_and_without_replication_prefix) {
-    assert_version("10.11.6-MariaDB-0+deb12u1", MYSQL_FLAVOR_MARIADB, 10, 11, 6);
-    assert_version("5.5.5-10.6.12-MariaDB-log", MYSQL_FLAVOR_MARIADB, 10, 6, 12);
-    assert_version("5.5.5-10.11.19-MariaDB-0+deb12u1", MYSQL_FLAVOR_MARIADB, 10, 11, 19);
-    assert_version("11.4.2-MariaDB", MYSQL_FLAVOR_MARIADB, 11, 4, 2);
-    assert_version("5.5.68-MariaDB", MYSQL_FLAVOR_MARIADB, 5, 5, 68);
+    assert_version("10.11.6-MariaDB-0+deb12u1", ROT_MYSQL_FLAVOR_MARIADB, 10, 11, 6);
+    assert_version("5.5.5-10.6.12-MariaDB-log", ROT_MYSQL_FLAVOR_MARIADB, 10, 6, 12);
+    assert_version("5.5.5-10.11.19-MariaDB-0+deb12u1", ROT_MYSQL_FLAVOR_MARIADB, 10, 11, 19);
+    assert_version("11.4.2-MariaDB", ROT_MYSQL_FLAVOR_MARIADB, 11, 4, 2);
+    assert_version("5.5.68-MariaDB", ROT_MYSQL_FLAVOR_MARIADB, 5, 5, 68);
 }
 
 SM_TEST(mysql_version_garbage_is_refused) {
     const char *bad[] = {"", "MySQL", "8", "8.", ".0.1", "x8.0.1", "1234567.0.0"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct mysql_version v;
+        struct rot_mysql_version v;
         struct sm_err err;
         sm_err_clear(&err);
-        if (mysql_version_parse(bad[i], &v, &err) != -1) {
+        if (rot_mysql_version_parse(bad[i], &v, &err) != -1) {
             SM_FAIL("\"%s\" parsed", bad[i]);
         }
         SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_QUERY);
@@ -111,27 +111,27 @@ SM_TEST(mysql_own_password_uses_set_password_on_mariadb) {
 }
 
 SM_TEST(mysql_own_password_embeds_the_escaped_literal_verbatim) {
-    struct mysql_version v = parse_ok("8.0.35");
+    struct rot_mysql_version v = parse_ok("8.0.35");
     struct sm_buf b;
     struct sm_err err;
     sm_buf_init(&b, 1024);
     /* What mysql_real_escape_string makes of  a'b\c  (backslash mode). */
-    SM_ASSERT_OK(mysql_sql_set_own_password(&b, &v, "a\\'b\\\\c", &err), err);
+    SM_ASSERT_OK(rot_mysql_sql_set_own_password(&b, &v, "a\\'b\\\\c", &err), err);
     SM_ASSERT_STR_EQ(b.data, "ALTER USER CURRENT_USER() IDENTIFIED BY 'a\\'b\\\\c'");
     sm_buf_clean_up(&b);
 }
 
 /* Runs one builder into a static buffer. */
-typedef int builder_fn(struct sm_buf *out, const struct mysql_version *v, const char *user,
+typedef int builder_fn(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
                        const char *host, const char *plugin, const char *pw, struct sm_err *err);
 
 static const char *build(builder_fn *fn, const char *version, const char *plugin) {
     static char out[512];
-    struct mysql_version v = parse_ok(version);
+    struct rot_mysql_version v = parse_ok(version);
     struct sm_buf b;
     struct sm_err err;
     sm_buf_init(&b, 4096);
-    SM_ASSERT_OK(fn(&b, &v, "app_clone", "10.0.%", mysql_clone_plugin(&v, plugin), "pw", &err),
+    SM_ASSERT_OK(fn(&b, &v, "app_clone", "10.0.%", rot_mysql_clone_plugin(&v, plugin), "pw", &err),
                  err);
     snprintf(out, sizeof(out), "%s", b.data);
     sm_buf_clean_up(&b);
@@ -139,53 +139,53 @@ static const char *build(builder_fn *fn, const char *version, const char *plugin
 }
 
 SM_TEST(mysql_create_user_keeps_the_base_password_plugin) {
-    SM_ASSERT_STR_EQ(build(mysql_sql_create_user, "8.0.35", "caching_sha2_password"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_create_user, "8.0.35", "caching_sha2_password"),
                      "CREATE USER 'app_clone'@'10.0.%' IDENTIFIED WITH caching_sha2_password BY "
                      "'pw'");
     SM_ASSERT_STR_EQ(
-        build(mysql_sql_create_user, "8.0.mysql_aurora.3.05.2", "mysql_native_password"),
+        build(rot_mysql_sql_create_user, "8.0.mysql_aurora.3.05.2", "mysql_native_password"),
         "CREATE USER 'app_clone'@'10.0.%' IDENTIFIED WITH mysql_native_password BY "
         "'pw'");
-    SM_ASSERT_STR_EQ(build(mysql_sql_create_user, "10.11.6-MariaDB", "ed25519"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_create_user, "10.11.6-MariaDB", "ed25519"),
                      "CREATE USER 'app_clone'@'10.0.%' IDENTIFIED VIA ed25519 USING "
                      "PASSWORD('pw')");
 }
 
 SM_TEST(mysql_create_user_uses_server_default_for_unknown_or_old_plugins) {
     /* IAM (AWSAuthenticationPlugin), auth_socket: not password plugins. */
-    SM_ASSERT_STR_EQ(build(mysql_sql_create_user, "8.0.35", "AWSAuthenticationPlugin"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_create_user, "8.0.35", "AWSAuthenticationPlugin"),
                      "CREATE USER 'app_clone'@'10.0.%' IDENTIFIED BY 'pw'");
-    SM_ASSERT_STR_EQ(build(mysql_sql_create_user, "8.0.35", "auth_socket"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_create_user, "8.0.35", "auth_socket"),
                      "CREATE USER 'app_clone'@'10.0.%' IDENTIFIED BY 'pw'");
-    SM_ASSERT_STR_EQ(build(mysql_sql_create_user, "5.6.51", "mysql_native_password"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_create_user, "5.6.51", "mysql_native_password"),
                      "CREATE USER 'app_clone'@'10.0.%' IDENTIFIED BY 'pw'");
-    SM_ASSERT_STR_EQ(build(mysql_sql_create_user, "10.3.39-MariaDB", "ed25519"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_create_user, "10.3.39-MariaDB", "ed25519"),
                      "CREATE USER 'app_clone'@'10.0.%' IDENTIFIED BY 'pw'");
 }
 
 SM_TEST(mysql_set_password_for_follows_the_version) {
-    SM_ASSERT_STR_EQ(build(mysql_sql_set_password_for, "5.6.51", "mysql_native_password"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_set_password_for, "5.6.51", "mysql_native_password"),
                      "SET PASSWORD FOR 'app_clone'@'10.0.%' = PASSWORD('pw')");
-    SM_ASSERT_STR_EQ(build(mysql_sql_set_password_for, "5.7.44", NULL),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_set_password_for, "5.7.44", NULL),
                      "ALTER USER 'app_clone'@'10.0.%' IDENTIFIED BY 'pw'");
-    SM_ASSERT_STR_EQ(build(mysql_sql_set_password_for, "8.4.3", "caching_sha2_password"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_set_password_for, "8.4.3", "caching_sha2_password"),
                      "ALTER USER 'app_clone'@'10.0.%' IDENTIFIED WITH caching_sha2_password BY "
                      "'pw'");
-    SM_ASSERT_STR_EQ(build(mysql_sql_set_password_for, "10.11.6-MariaDB", "mysql_native_password"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_set_password_for, "10.11.6-MariaDB", "mysql_native_password"),
                      "ALTER USER 'app_clone'@'10.0.%' IDENTIFIED VIA mysql_native_password USING "
                      "PASSWORD('pw')");
-    SM_ASSERT_STR_EQ(build(mysql_sql_set_password_for, "10.3.39-MariaDB", "mysql_native_password"),
+    SM_ASSERT_STR_EQ(build(rot_mysql_sql_set_password_for, "10.3.39-MariaDB", "mysql_native_password"),
                      "SET PASSWORD FOR 'app_clone'@'10.0.%' = PASSWORD('pw')");
 }
 
 static const char *require_sql(const char *version, const char *type, const char *cipher,
                                const char *issuer, const char *subject) {
     static char out[512];
-    struct mysql_version v = parse_ok(version);
+    struct rot_mysql_version v = parse_ok(version);
     struct sm_buf b;
     struct sm_err err;
     sm_buf_init(&b, 4096);
-    SM_ASSERT_OK(mysql_sql_require(&b, &v, "u", "%", type, cipher, issuer, subject, &err), err);
+    SM_ASSERT_OK(rot_mysql_sql_require(&b, &v, "u", "%", type, cipher, issuer, subject, &err), err);
     snprintf(out, sizeof(out), "%s", b.data);
     sm_buf_clean_up(&b);
     return out;
@@ -211,11 +211,11 @@ SM_TEST(mysql_require_uses_grant_usage_before_alter_user_existed) {
 }
 
 SM_TEST(mysql_require_unknown_ssl_type_fails) {
-    struct mysql_version v = parse_ok("8.0.35");
+    struct rot_mysql_version v = parse_ok("8.0.35");
     struct sm_buf b;
     struct sm_err err;
     sm_buf_init(&b, 4096);
-    SM_ASSERT_INT_EQ(mysql_sql_require(&b, &v, "u", "%", "BOGUS", "", "", "", &err), -1);
+    SM_ASSERT_INT_EQ(rot_mysql_sql_require(&b, &v, "u", "%", "BOGUS", "", "", "", &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_QUERY);
     sm_buf_clean_up(&b);
 }
@@ -225,10 +225,10 @@ SM_TEST(mysql_default_roles_statement_lists_roles_or_none) {
     struct sm_err err;
     const char *roles[] = {"r1", "%", "r2", "10.0.%"};
     sm_buf_init(&b, 4096);
-    SM_ASSERT_OK(mysql_sql_set_default_roles(&b, roles, 0, "u", "h", &err), err);
+    SM_ASSERT_OK(rot_mysql_sql_set_default_roles(&b, roles, 0, "u", "h", &err), err);
     SM_ASSERT_STR_EQ(b.data, "SET DEFAULT ROLE NONE TO 'u'@'h'");
     sm_buf_reset(&b);
-    SM_ASSERT_OK(mysql_sql_set_default_roles(&b, roles, 2, "u", "h", &err), err);
+    SM_ASSERT_OK(rot_mysql_sql_set_default_roles(&b, roles, 2, "u", "h", &err), err);
     SM_ASSERT_STR_EQ(b.data, "SET DEFAULT ROLE 'r1'@'%', 'r2'@'10.0.%' TO 'u'@'h'");
     sm_buf_clean_up(&b);
 }
@@ -237,25 +237,25 @@ SM_TEST(mysql_account_queries_match_user_by_escaped_literal) {
     struct sm_buf b;
     struct sm_err err;
     sm_buf_init(&b, 4096);
-    SM_ASSERT_OK(mysql_sql_select_accounts(&b, "o\\'brien", &err), err);
+    SM_ASSERT_OK(rot_mysql_sql_select_accounts(&b, "o\\'brien", &err), err);
     SM_ASSERT_STR_EQ(b.data, "SELECT Host, plugin, ssl_type, ssl_cipher, x509_issuer, "
                              "x509_subject FROM mysql.user WHERE User = 'o\\'brien' ORDER BY Host");
     sm_buf_reset(&b);
-    SM_ASSERT_OK(mysql_sql_show_grants(&b, "o\\'brien", "10.0.%", &err), err);
+    SM_ASSERT_OK(rot_mysql_sql_show_grants(&b, "o\\'brien", "10.0.%", &err), err);
     SM_ASSERT_STR_EQ(b.data, "SHOW GRANTS FOR 'o\\'brien'@'10.0.%'");
     sm_buf_clean_up(&b);
 }
 
 SM_TEST(mysql_clone_plugin_allows_only_password_plugins) {
-    struct mysql_version my8 = parse_ok("8.0.35"), maria = parse_ok("10.11.6-MariaDB");
-    SM_ASSERT_STR_EQ(mysql_clone_plugin(&my8, "caching_sha2_password"), "caching_sha2_password");
-    SM_ASSERT_STR_EQ(mysql_clone_plugin(&my8, "sha256_password"), "sha256_password");
-    SM_ASSERT(mysql_clone_plugin(&my8, "ed25519") == NULL);
-    SM_ASSERT(mysql_clone_plugin(&my8, "caching_sha2_password; DROP") == NULL);
-    SM_ASSERT(mysql_clone_plugin(&my8, "") == NULL);
-    SM_ASSERT_STR_EQ(mysql_clone_plugin(&maria, "ed25519"), "ed25519");
-    SM_ASSERT(mysql_clone_plugin(&maria, "unix_socket") == NULL);
-    SM_ASSERT(mysql_clone_plugin(&maria, "caching_sha2_password") == NULL);
+    struct rot_mysql_version my8 = parse_ok("8.0.35"), maria = parse_ok("10.11.6-MariaDB");
+    SM_ASSERT_STR_EQ(rot_mysql_clone_plugin(&my8, "caching_sha2_password"), "caching_sha2_password");
+    SM_ASSERT_STR_EQ(rot_mysql_clone_plugin(&my8, "sha256_password"), "sha256_password");
+    SM_ASSERT(rot_mysql_clone_plugin(&my8, "ed25519") == NULL);
+    SM_ASSERT(rot_mysql_clone_plugin(&my8, "caching_sha2_password; DROP") == NULL);
+    SM_ASSERT(rot_mysql_clone_plugin(&my8, "") == NULL);
+    SM_ASSERT_STR_EQ(rot_mysql_clone_plugin(&maria, "ed25519"), "ed25519");
+    SM_ASSERT(rot_mysql_clone_plugin(&maria, "unix_socket") == NULL);
+    SM_ASSERT(rot_mysql_clone_plugin(&maria, "caching_sha2_password") == NULL);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -265,17 +265,17 @@ SM_TEST(mysql_clone_plugin_allows_only_password_plugins) {
 #define MAX_LINES 16
 
 struct plan_case {
-    struct mysql_grant base[MAX_LINES], alt[MAX_LINES];
+    struct rot_mysql_grant base[MAX_LINES], alt[MAX_LINES];
     size_t nbase, nalt;
-    struct mysql_stmts plan;
+    struct rot_mysql_stmts plan;
 };
 
-static void parse_lines(const char *const *lines, struct mysql_grant *out, size_t *n) {
+static void parse_lines(const char *const *lines, struct rot_mysql_grant *out, size_t *n) {
     *n = 0;
     for (size_t i = 0; lines != NULL && lines[i] != NULL; i++) {
         struct sm_err err;
         sm_err_clear(&err);
-        if (mysql_grant_parse(lines[i], &out[i], &err) != 0) {
+        if (rot_mysql_grant_parse(lines[i], &out[i], &err) != 0) {
             SM_FAIL("parse of line %zu failed: %s", i, err.msg);
         }
         (*n)++;
@@ -293,19 +293,19 @@ static char *plan_text(const char *const *base, const char *const *alt, const ch
     parse_lines(alt, pc.alt, &pc.nalt);
     sm_err_clear(&err);
     SM_ASSERT_OK(
-        mysql_grant_plan(pc.base, pc.nbase, pc.alt, pc.nalt, account, revoke, &pc.plan, &err), err);
+        rot_mysql_grant_plan(pc.base, pc.nbase, pc.alt, pc.nalt, account, revoke, &pc.plan, &err), err);
     sm_buf_init(&b, 1 << 20);
     SM_ASSERT_OK(sm_buf_ensure(&b, &err), err);
     for (size_t i = 0; i < pc.plan.n; i++) {
         SM_ASSERT_OK(sm_buf_appendf(&b, &err, "%s%s", i ? "\n" : "", pc.plan.items[i]), err);
     }
     for (size_t i = 0; i < pc.nbase; i++) {
-        mysql_grant_clean_up(&pc.base[i]);
+        rot_mysql_grant_clean_up(&pc.base[i]);
     }
     for (size_t i = 0; i < pc.nalt; i++) {
-        mysql_grant_clean_up(&pc.alt[i]);
+        rot_mysql_grant_clean_up(&pc.alt[i]);
     }
-    mysql_stmts_clean_up(&pc.plan);
+    rot_mysql_stmts_clean_up(&pc.plan);
     return sm_buf_take(&b);
 }
 
@@ -382,14 +382,14 @@ SM_TEST(mysql_grant_rewrite_mariadb_hostile_names_roles_and_default_role) {
         "GRANT UPDATE (`c``1`, `a`) ON `d``b`.`t` TO `we'ird``na me;x`@`127.0.0.1`",
         "SET DEFAULT ROLE `ro'le` FOR `we'ird``na me;x`@`127.0.0.1`",
         NULL};
-    struct mysql_grant g[MAX_LINES];
+    struct rot_mysql_grant g[MAX_LINES];
     size_t n;
     parse_lines(base, g, &n);
     for (size_t i = 0; i < n; i++) {
-        SM_ASSERT(mysql_grant_is_for(&g[i], "we'ird`na me;x", "127.0.0.1"));
-        SM_ASSERT(!mysql_grant_is_for(&g[i], "we'ird`na me;x", "%"));
-        SM_ASSERT(!mysql_grant_is_for(&g[i], "we'ird``na me;x", "127.0.0.1"));
-        mysql_grant_clean_up(&g[i]);
+        SM_ASSERT(rot_mysql_grant_is_for(&g[i], "we'ird`na me;x", "127.0.0.1"));
+        SM_ASSERT(!rot_mysql_grant_is_for(&g[i], "we'ird`na me;x", "%"));
+        SM_ASSERT(!rot_mysql_grant_is_for(&g[i], "we'ird``na me;x", "127.0.0.1"));
+        rot_mysql_grant_clean_up(&g[i]);
     }
     assert_plan(base, NULL, true,
                 "GRANT RELOAD ON *.* TO 'app_clone'@'10.0.%'\n"
@@ -407,17 +407,17 @@ SM_TEST(mysql_grant_parse_reads_ansi_quotes_and_backslash_quoted_names) {
         "GRANT USAGE ON *.* TO 'o\\'brien'@'%'",
         /* ... or with a doubled quote */
         "GRANT USAGE ON *.* TO 'o''brien'@'%'", NULL};
-    struct mysql_grant g[MAX_LINES];
+    struct rot_mysql_grant g[MAX_LINES];
     size_t n;
     parse_lines(lines, g, &n);
-    SM_ASSERT(mysql_grant_is_for(&g[0], "we'ird`na me;x", "127.0.0.1"));
+    SM_ASSERT(rot_mysql_grant_is_for(&g[0], "we'ird`na me;x", "127.0.0.1"));
     SM_ASSERT(g[0].grant_option);
     SM_ASSERT_STR_EQ(g[0].object, "\"d`b\".*");
-    SM_ASSERT(mysql_grant_is_for(&g[1], "o'brien", "%"));
-    SM_ASSERT(mysql_grant_is_for(&g[2], "o'brien", "%"));
-    SM_ASSERT(!mysql_grant_is_for(&g[2], "obrien", "%"));
+    SM_ASSERT(rot_mysql_grant_is_for(&g[1], "o'brien", "%"));
+    SM_ASSERT(rot_mysql_grant_is_for(&g[2], "o'brien", "%"));
+    SM_ASSERT(!rot_mysql_grant_is_for(&g[2], "obrien", "%"));
     for (size_t i = 0; i < n; i++) {
-        mysql_grant_clean_up(&g[i]);
+        rot_mysql_grant_clean_up(&g[i]);
     }
 }
 
@@ -501,10 +501,10 @@ SM_TEST(mysql_grant_parse_refuses_unknown_lines_without_quoting_hashes) {
         "REVOKE `r` FROM `a`",
         ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct mysql_grant g;
+        struct rot_mysql_grant g;
         struct sm_err err;
         sm_err_clear(&err);
-        if (mysql_grant_parse(bad[i], &g, &err) != -1) {
+        if (rot_mysql_grant_parse(bad[i], &g, &err) != -1) {
             SM_FAIL("line %zu parsed: %s", i, bad[i]);
         }
         SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_QUERY);

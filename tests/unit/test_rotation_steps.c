@@ -26,8 +26,8 @@
 struct fixture {
     struct fake_sm sm;
     struct http_client http;
-    struct smc_config cfg;
-    struct smc_client client;
+    struct secrets_config cfg;
+    struct secrets_client client;
     struct rot_config rcfg;
     struct rot_context ctx;
     char arn[512];
@@ -43,16 +43,16 @@ static void setup(struct fixture *f, const char *handler) {
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
     unsetenv("AWS_SESSION_TOKEN");
     setenv("SECRETS_MANAGER_ENDPOINT", f->sm.endpoint, 1);
-    SM_ASSERT_OK(smc_config_from_env(&f->cfg, &err), err);
+    SM_ASSERT_OK(secrets_config_from_env(&f->cfg, &err), err);
     SM_ASSERT_OK(http_client_init(&f->http, &err), err);
-    smc_client_init(&f->client, &f->cfg, &f->http);
+    secrets_client_init(&f->client, &f->cfg, &f->http);
     SM_ASSERT_OK(rot_config_from_env(handler, &f->rcfg, &err), err);
     f->ctx = (struct rot_context){.sm = &f->client, .engines = fake_registry, .config = &f->rcfg};
 }
 
 static void teardown(struct fixture *f) {
     rot_config_clean_up(&f->rcfg);
-    smc_config_clean_up(&f->cfg);
+    secrets_config_clean_up(&f->cfg);
     http_client_clean_up(&f->http);
     fake_sm_stop(&f->sm);
     SM_ASSERT_INT_EQ(fake_db.open_conns, 0);
@@ -61,7 +61,7 @@ static void teardown(struct fixture *f) {
 static cJSON *call(struct fixture *f, const char *op, const char *body) {
     cJSON *out = NULL;
     struct sm_err err;
-    SM_ASSERT_OK(smc_call(&f->client, op, NULL, body, strlen(body), 0, &out, &err), err);
+    SM_ASSERT_OK(secrets_call(&f->client, op, NULL, body, strlen(body), 0, &out, &err), err);
     return out;
 }
 
@@ -135,10 +135,10 @@ static void all_steps(struct fixture *f, const char *token) {
 /* Reads a stage's field into out ("" when the version has no value). */
 static void field(struct fixture *f, const char *version_id, const char *stage, const char *key,
                   char *out, size_t cap) {
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     struct sm_err err;
     out[0] = '\0';
-    if (smc_get_secret_value(&f->client, f->arn, version_id, stage, 0, &v, &err) == 0) {
+    if (secrets_get_secret_value(&f->client, f->arn, version_id, stage, 0, &v, &err) == 0) {
         cJSON *j = cJSON_Parse(v.secret_string.data);
         const cJSON *item = cJSON_GetObjectItem(j, key);
         if (cJSON_IsString(item)) {
@@ -146,16 +146,16 @@ static void field(struct fixture *f, const char *version_id, const char *stage, 
         }
         cJSON_Delete(j);
     }
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
 }
 
 static bool has_stage(struct fixture *f, const char *version_id, const char *stage) {
-    struct smc_description d;
+    struct secrets_description d;
     struct sm_err err;
-    SM_ASSERT_OK(smc_describe_secret(&f->client, f->arn, 0, &d, &err), err);
-    const struct smc_version *v = smc_description_find(&d, version_id);
-    bool yes = v != NULL && smc_version_has_stage(v, stage);
-    smc_description_clean_up(&d);
+    SM_ASSERT_OK(secrets_describe_secret(&f->client, f->arn, 0, &d, &err), err);
+    const struct secrets_version *v = secrets_description_find(&d, version_id);
+    bool yes = v != NULL && secrets_version_has_stage(v, stage);
+    secrets_description_clean_up(&d);
     return yes;
 }
 

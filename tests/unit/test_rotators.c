@@ -294,8 +294,8 @@ SM_TEST(rotation_config_password_policy_from_env) {
     SM_ASSERT_OK(rot_config_from_env(NULL, &cfg, &err), err);
     SM_ASSERT_INT_EQ(cfg.policy.length, 32);
     SM_ASSERT(cfg.policy.exclude_characters == NULL);
-    SM_ASSERT_INT_EQ(cfg.policy.exclude_numbers, SMC_FALSE);
-    SM_ASSERT_INT_EQ(cfg.policy.require_each_included_type, SMC_TRUE);
+    SM_ASSERT_INT_EQ(cfg.policy.exclude_numbers, SECRETS_FALSE);
+    SM_ASSERT_INT_EQ(cfg.policy.require_each_included_type, SECRETS_TRUE);
     rot_config_clean_up(&cfg);
 
     setenv("EXCLUDE_CHARACTERS", "", 1);
@@ -305,8 +305,8 @@ SM_TEST(rotation_config_password_policy_from_env) {
     SM_ASSERT_OK(rot_config_from_env("multi-user", &cfg, &err), err);
     SM_ASSERT_INT_EQ(cfg.policy.length, 64);
     SM_ASSERT_STR_EQ(cfg.policy.exclude_characters, "");
-    SM_ASSERT_INT_EQ(cfg.policy.exclude_numbers, SMC_TRUE);
-    SM_ASSERT_INT_EQ(cfg.policy.require_each_included_type, SMC_FALSE);
+    SM_ASSERT_INT_EQ(cfg.policy.exclude_numbers, SECRETS_TRUE);
+    SM_ASSERT_INT_EQ(cfg.policy.require_each_included_type, SECRETS_FALSE);
     SM_ASSERT(cfg.strategy == &rot_strategy_alternating_users);
     rot_config_clean_up(&cfg);
 

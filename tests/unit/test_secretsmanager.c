@@ -74,17 +74,17 @@ static void base_env(void) {
 }
 
 static void expect_endpoint(const char *want) {
-    struct smc_config cfg;
+    struct secrets_config cfg;
     struct sm_err err;
-    SM_ASSERT_OK(smc_config_from_env(&cfg, &err), err);
+    SM_ASSERT_OK(secrets_config_from_env(&cfg, &err), err);
     SM_ASSERT_STR_EQ(cfg.endpoint, want);
-    smc_config_clean_up(&cfg);
+    secrets_config_clean_up(&cfg);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration                                                                                */
 
-SM_TEST(smc_config_endpoint_precedence_from_env) {
+SM_TEST(secrets_config_endpoint_precedence_from_env) {
     base_env();
     expect_endpoint("https://secretsmanager.eu-west-1.amazonaws.com");
     setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1001", 1);
@@ -99,16 +99,16 @@ SM_TEST(smc_config_endpoint_precedence_from_env) {
     expect_endpoint("http://127.0.0.1:1002");
     /* An unusable URL names its variable. */
     setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "ftp://example.com", 1);
-    struct smc_config cfg;
+    struct secrets_config cfg;
     struct sm_err err;
-    SM_ASSERT_INT_EQ(smc_config_from_env(&cfg, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_config_from_env(&cfg, &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, "AWS_ENDPOINT_URL_SECRETS_MANAGER");
     SM_ASSERT(cfg.endpoint == NULL && cfg.secret_access_key == NULL);
     clear_env();
 }
 
-SM_TEST(smc_config_fips_applies_to_default_host_only) {
+SM_TEST(secrets_config_fips_applies_to_default_host_only) {
     base_env();
     setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
     expect_endpoint("https://secretsmanager-fips.eu-west-1.amazonaws.com");
@@ -126,14 +126,14 @@ SM_TEST(smc_config_fips_applies_to_default_host_only) {
     clear_env();
 }
 
-SM_TEST(smc_config_missing_region_or_credentials_names_the_variable) {
-    struct smc_config cfg;
+SM_TEST(secrets_config_missing_region_or_credentials_names_the_variable) {
+    struct secrets_config cfg;
     struct sm_err err;
     const char *vars[] = {"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"};
     for (size_t i = 0; i < 3; i++) {
         base_env();
         unsetenv(vars[i]);
-        SM_ASSERT_INT_EQ(smc_config_from_env(&cfg, &err), -1);
+        SM_ASSERT_INT_EQ(secrets_config_from_env(&cfg, &err), -1);
         SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
         SM_ASSERT_STR_CONTAINS(err.msg, vars[i]);
         SM_ASSERT_STR_NOT_CONTAINS(err.msg, SECRET_KEY);
@@ -141,26 +141,26 @@ SM_TEST(smc_config_missing_region_or_credentials_names_the_variable) {
     }
     base_env();
     setenv("AWS_REGION", "us-east-1.evil.example/", 1);
-    SM_ASSERT_INT_EQ(smc_config_from_env(&cfg, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_config_from_env(&cfg, &err), -1);
     SM_ASSERT_STR_CONTAINS(err.msg, "AWS_REGION");
     /* The session token is optional; empty means none. */
     base_env();
     setenv("AWS_SESSION_TOKEN", "", 1);
-    SM_ASSERT_OK(smc_config_from_env(&cfg, &err), err);
+    SM_ASSERT_OK(secrets_config_from_env(&cfg, &err), err);
     SM_ASSERT(cfg.session_token == NULL);
     SM_ASSERT_STR_EQ(cfg.access_key_id, AKID);
     SM_ASSERT_INT_EQ(cfg.max_attempts, 3);
     SM_ASSERT_INT_EQ(cfg.connect_timeout_ms, 3000);
     SM_ASSERT_INT_EQ(cfg.attempt_timeout_ms, 10000);
-    smc_config_clean_up(&cfg);
+    secrets_config_clean_up(&cfg);
     setenv("AWS_SESSION_TOKEN", "session-token-value", 1);
-    SM_ASSERT_OK(smc_config_from_env(&cfg, &err), err);
+    SM_ASSERT_OK(secrets_config_from_env(&cfg, &err), err);
     SM_ASSERT_SECRET_EQ(cfg.session_token, "session-token-value");
-    smc_config_clean_up(&cfg);
+    secrets_config_clean_up(&cfg);
     clear_env();
 }
 
-SM_TEST(smc_config_region_falls_back_to_aws_default_region) {
+SM_TEST(secrets_config_region_falls_back_to_aws_default_region) {
     base_env();
     unsetenv("AWS_REGION");
     setenv("AWS_DEFAULT_REGION", "ap-southeast-2", 1);
@@ -170,22 +170,22 @@ SM_TEST(smc_config_region_falls_back_to_aws_default_region) {
     clear_env();
 }
 
-SM_TEST(smc_config_ca_file_from_env_else_system_bundle) {
+SM_TEST(secrets_config_ca_file_from_env_else_system_bundle) {
     base_env();
-    struct smc_config cfg;
+    struct secrets_config cfg;
     struct sm_err err;
     const char *own = sm_test_path("data/sigv4/LICENSE"); /* any readable file */
     setenv("SMROTATE_CA_FILE", own, 1);
-    SM_ASSERT_OK(smc_config_from_env(&cfg, &err), err);
+    SM_ASSERT_OK(secrets_config_from_env(&cfg, &err), err);
     SM_ASSERT_STR_EQ(cfg.ca_file, own);
-    smc_config_clean_up(&cfg);
+    secrets_config_clean_up(&cfg);
 
     setenv("SMROTATE_CA_FILE", "/nonexistent/ca.pem", 1);
-    SM_ASSERT_INT_EQ(smc_config_from_env(&cfg, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_config_from_env(&cfg, &err), -1);
     SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_CA_FILE");
 
     unsetenv("SMROTATE_CA_FILE");
-    SM_ASSERT_OK(smc_config_from_env(&cfg, &err), err);
+    SM_ASSERT_OK(secrets_config_from_env(&cfg, &err), err);
     if (access("/etc/pki/tls/certs/ca-bundle.crt", R_OK) == 0) {
         SM_ASSERT_STR_EQ(cfg.ca_file, "/etc/pki/tls/certs/ca-bundle.crt");
     } else if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
@@ -193,25 +193,25 @@ SM_TEST(smc_config_ca_file_from_env_else_system_bundle) {
     } else {
         SM_ASSERT(cfg.ca_file == NULL);
     }
-    smc_config_clean_up(&cfg);
+    secrets_config_clean_up(&cfg);
     clear_env();
 }
 
-SM_TEST(smc_endpoint_host_keeps_non_default_port) {
-    struct smc_endpoint ep;
+SM_TEST(secrets_endpoint_host_keeps_non_default_port) {
+    struct secrets_endpoint ep;
     struct sm_err err;
-    SM_ASSERT_OK(smc_endpoint_parse("http://127.0.0.1:8080", &ep, &err), err);
+    SM_ASSERT_OK(secrets_endpoint_parse("http://127.0.0.1:8080", &ep, &err), err);
     SM_ASSERT_STR_EQ(ep.host, "127.0.0.1:8080");
     SM_ASSERT_STR_EQ(ep.url, "http://127.0.0.1:8080/");
     SM_ASSERT_STR_EQ(ep.path, "/");
     SM_ASSERT_OK(
-        smc_endpoint_parse("https://secretsmanager.us-east-1.amazonaws.com:443/", &ep, &err), err);
+        secrets_endpoint_parse("https://secretsmanager.us-east-1.amazonaws.com:443/", &ep, &err), err);
     SM_ASSERT_STR_EQ(ep.host, "secretsmanager.us-east-1.amazonaws.com");
-    SM_ASSERT_OK(smc_endpoint_parse("http://localhost:80", &ep, &err), err);
+    SM_ASSERT_OK(secrets_endpoint_parse("http://localhost:80", &ep, &err), err);
     SM_ASSERT_STR_EQ(ep.host, "localhost");
-    SM_ASSERT_OK(smc_endpoint_parse("https://h.example:8443", &ep, &err), err);
+    SM_ASSERT_OK(secrets_endpoint_parse("https://h.example:8443", &ep, &err), err);
     SM_ASSERT_STR_EQ(ep.host, "h.example:8443");
-    SM_ASSERT_OK(smc_endpoint_parse("http://[::1]:4566/prefix", &ep, &err), err);
+    SM_ASSERT_OK(secrets_endpoint_parse("http://[::1]:4566/prefix", &ep, &err), err);
     SM_ASSERT_STR_EQ(ep.host, "[::1]:4566");
     SM_ASSERT_STR_EQ(ep.path, "/prefix");
     SM_ASSERT_STR_EQ(ep.url, "http://[::1]:4566/prefix");
@@ -222,7 +222,7 @@ SM_TEST(smc_endpoint_host_keeps_non_default_port) {
                          "http://host/?x=1",
                          "http://host:123456"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        SM_ASSERT_INT_EQ(smc_endpoint_parse(bad[i], &ep, &err), -1);
+        SM_ASSERT_INT_EQ(secrets_endpoint_parse(bad[i], &ep, &err), -1);
         SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
     }
 }
@@ -230,7 +230,7 @@ SM_TEST(smc_endpoint_host_keeps_non_default_port) {
 /* ------------------------------------------------------------------------------------------ */
 /* Error parsing                                                                                */
 
-SM_TEST(smc_error_parser_reads_every_error_fixture) {
+SM_TEST(secrets_error_parser_reads_every_error_fixture) {
     size_t len = 0;
     char *index_text =
         sm_test_read_file(sm_test_path("data/secretsmanager/errors/index.json"), &len);
@@ -257,15 +257,15 @@ SM_TEST(smc_error_parser_reads_every_error_fixture) {
 
         struct sm_err err;
         sm_err_clear(&err);
-        SM_ASSERT_INT_EQ(smc_error_from_response("GetSecretValue", "prod/app/db", status, body,
+        SM_ASSERT_INT_EQ(secrets_error_from_response("GetSecretValue", "prod/app/db", status, body,
                                                  blen, NULL, &err),
                          -1);
         if (strcmp(err.aws_type, code) != 0) {
             SM_FAIL("%s: aws_type \"%s\", want \"%s\"", file, err.aws_type, code);
         }
         SM_ASSERT_INT_EQ(err.http_status, status);
-        if (smc_error_is_retryable(&err) != retryable) {
-            SM_FAIL("%s: retryable %d, want %d", file, smc_error_is_retryable(&err), retryable);
+        if (secrets_error_is_retryable(&err) != retryable) {
+            SM_FAIL("%s: retryable %d, want %d", file, secrets_error_is_retryable(&err), retryable);
         }
         char want[1200];
         snprintf(want, sizeof(want), "GetSecretValue on secret prod/app/db failed: %s: %s", code,
@@ -286,11 +286,11 @@ static void parse_error_file(const char *file, long status, struct sm_err *err) 
     size_t len = 0;
     snprintf(path, sizeof(path), "data/secretsmanager/errors/%s", file);
     char *body = sm_test_read_file(sm_test_path(path), &len);
-    smc_error_from_response("DescribeSecret", "s1", status, body, len, NULL, err);
+    secrets_error_from_response("DescribeSecret", "s1", status, body, len, NULL, err);
     free(body);
 }
 
-SM_TEST(smc_error_parser_strips_namespace_and_reads_both_message_keys) {
+SM_TEST(secrets_error_parser_strips_namespace_and_reads_both_message_keys) {
     struct sm_err err;
     parse_error_file("namespaced-type.UnrecognizedClientException.json", 400, &err);
     SM_ASSERT_STR_EQ(err.aws_type, "UnrecognizedClientException");
@@ -309,45 +309,45 @@ SM_TEST(smc_error_parser_strips_namespace_and_reads_both_message_keys) {
     const char *body = "{\"__type\":\"com.amazonaws.secretsmanager.v2017#"
                        "InvalidRequestException:http://internal.amazon.com/coral/\","
                        "\"Message\":\"m1\",\"message\":\"m2\"}";
-    smc_error_from_response("PutSecretValue", "s2", 400, body, strlen(body), NULL, &err);
+    secrets_error_from_response("PutSecretValue", "s2", 400, body, strlen(body), NULL, &err);
     SM_ASSERT_STR_EQ(err.aws_type, "InvalidRequestException");
     SM_ASSERT_STR_EQ(err.msg, "PutSecretValue on secret s2 failed: InvalidRequestException: m2");
 }
 
-SM_TEST(smc_error_parser_falls_back_to_header_then_status) {
+SM_TEST(secrets_error_parser_falls_back_to_header_then_status) {
     struct sm_err err;
     /* moto's shape: 404, the code in x-amzn-ErrorType, the body without __type. */
     const char *body = "{\"message\":\"Secrets Manager can't find the specified secret.\"}";
-    smc_error_from_response("GetSecretValue", "s", 404, body, strlen(body),
+    secrets_error_from_response("GetSecretValue", "s", 404, body, strlen(body),
                             "ResourceNotFoundException:http://internal.amazon.com/coral/", &err);
     SM_ASSERT_STR_EQ(err.aws_type, "ResourceNotFoundException");
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_CLIENT);
     SM_ASSERT_INT_EQ(err.http_status, 404);
     /* No code anywhere: the status decides. */
     const char *html = "<html>Bad Gateway</html>";
-    smc_error_from_response("GetSecretValue", "s", 502, html, strlen(html), NULL, &err);
+    secrets_error_from_response("GetSecretValue", "s", 502, html, strlen(html), NULL, &err);
     SM_ASSERT_STR_EQ(err.aws_type, "");
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_SERVER);
     SM_ASSERT_STR_EQ(err.msg, "GetSecretValue on secret s failed: HTTP 502");
     SM_ASSERT_STR_EQ(sm_err_type(&err), "ServiceError");
-    smc_error_from_response("GetRandomPassword", NULL, 429, "", 0, NULL, &err);
+    secrets_error_from_response("GetRandomPassword", NULL, 429, "", 0, NULL, &err);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
     SM_ASSERT_STR_EQ(err.msg, "GetRandomPassword failed: HTTP 429");
-    smc_error_from_response("GetSecretValue", "s", 403, NULL, 0, NULL, &err);
+    secrets_error_from_response("GetSecretValue", "s", 403, NULL, 0, NULL, &err);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
     /* Control characters in AWS's message do not reach the log line. */
     const char *ctl = "{\"__type\":\"X\",\"Message\":\"line1\\nline2\"}";
-    smc_error_from_response("GetSecretValue", "s", 400, ctl, strlen(ctl), NULL, &err);
+    secrets_error_from_response("GetSecretValue", "s", 400, ctl, strlen(ctl), NULL, &err);
     SM_ASSERT_STR_EQ(err.msg, "GetSecretValue on secret s failed: X: line1 line2");
 }
 
 /* AccessDeniedException is an authorization (IAM policy / KMS) failure, not a signature or
  * credential one: AWS_CLIENT. LimitExceededException is on the SDKs' throttling list. */
-SM_TEST(smc_error_classification_of_access_denied_and_limit_exceeded) {
+SM_TEST(secrets_error_classification_of_access_denied_and_limit_exceeded) {
     struct sm_err err;
     parse_error_file("AccessDeniedException.iam.json", 400, &err);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_CLIENT);
-    SM_ASSERT(!smc_error_is_retryable(&err));
+    SM_ASSERT(!secrets_error_is_retryable(&err));
     parse_error_file("LimitExceededException.json", 400, &err);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
     parse_error_file("InternalServiceError.json", 500, &err);
@@ -357,10 +357,10 @@ SM_TEST(smc_error_classification_of_access_denied_and_limit_exceeded) {
     parse_error_file("InvalidSignatureException.expired.json", 400, &err);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
     const char *ts = "{\"__type\":\"TooManyRequestsException\",\"message\":\"slow down\"}";
-    smc_error_from_response("GetSecretValue", "s", 400, ts, strlen(ts), NULL, &err);
+    secrets_error_from_response("GetSecretValue", "s", 400, ts, strlen(ts), NULL, &err);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
     const char *su = "{\"__type\":\"ServiceUnavailable\",\"message\":\"x\"}";
-    smc_error_from_response("GetSecretValue", "s", 503, su, strlen(su), NULL, &err);
+    secrets_error_from_response("GetSecretValue", "s", 503, su, strlen(su), NULL, &err);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_SERVER);
 }
 
@@ -464,9 +464,9 @@ static const char *canned_response(char *buf, size_t size, int status, const cha
 }
 
 struct client_env {
-    struct smc_config cfg;
+    struct secrets_config cfg;
     struct http_client http;
-    struct smc_client c;
+    struct secrets_client c;
 };
 
 static void client_start(struct client_env *e, const char *endpoint, const char *secret_key,
@@ -487,20 +487,20 @@ static void client_start(struct client_env *e, const char *endpoint, const char 
     e->cfg.attempt_timeout_ms = 10000;
     e->cfg.max_attempts = 3;
     SM_ASSERT_OK(http_client_init(&e->http, &err), err);
-    smc_client_init(&e->c, &e->cfg, &e->http);
+    secrets_client_init(&e->c, &e->cfg, &e->http);
     e->c.random01 = jitter_zero; /* fast retries unless a test wants otherwise */
 }
 
 static void client_stop(struct client_env *e) {
     http_client_clean_up(&e->http);
-    smc_config_clean_up(&e->cfg);
+    secrets_config_clean_up(&e->cfg);
 }
 
 static void canned_endpoint(const struct canned *c, char *out, size_t size) {
     snprintf(out, size, "http://127.0.0.1:%d", c->port);
 }
 
-SM_TEST(smc_request_is_signed_json_1_1_with_host_port) {
+SM_TEST(secrets_request_is_signed_json_1_1_with_host_port) {
     struct canned srv = {0};
     char r0[512];
     srv.responses[0] = canned_response(r0, sizeof(r0), 200, "", "{\"ARN\":\"a\",\"Name\":\"n\"}");
@@ -511,10 +511,10 @@ SM_TEST(smc_request_is_signed_json_1_1_with_host_port) {
     struct client_env e;
     client_start(&e, endpoint, SECRET_KEY, "the-session-token");
     struct sm_err err;
-    struct smc_description d;
-    SM_ASSERT_OK(smc_describe_secret(&e.c, "my/secret", deadline_in(10000), &d, &err), err);
+    struct secrets_description d;
+    SM_ASSERT_OK(secrets_describe_secret(&e.c, "my/secret", deadline_in(10000), &d, &err), err);
     SM_ASSERT_STR_EQ(d.arn, "a");
-    smc_description_clean_up(&d);
+    secrets_description_clean_up(&d);
     client_stop(&e);
     canned_stop(&srv);
 
@@ -536,7 +536,7 @@ SM_TEST(smc_request_is_signed_json_1_1_with_host_port) {
     SM_ASSERT_STR_CONTAINS(req, "\r\n\r\n{\"SecretId\":\"my/secret\"}");
 }
 
-SM_TEST(smc_list_secret_version_ids_skips_empty_pages) {
+SM_TEST(secrets_list_secret_version_ids_skips_empty_pages) {
     struct canned srv = {0};
     char r[4][512];
     srv.responses[0] = canned_response(r[0], sizeof(r[0]), 200, "",
@@ -556,15 +556,15 @@ SM_TEST(smc_list_secret_version_ids_skips_empty_pages) {
     struct client_env e;
     client_start(&e, endpoint, SECRET_KEY, NULL);
     struct sm_err err;
-    struct smc_version_list l;
-    SM_ASSERT_OK(smc_list_secret_version_ids(&e.c, "s", true, deadline_in(10000), &l, &err), err);
+    struct secrets_version_list l;
+    SM_ASSERT_OK(secrets_list_secret_version_ids(&e.c, "s", true, deadline_in(10000), &l, &err), err);
     SM_ASSERT_INT_EQ(l.n_versions, 2);
     SM_ASSERT_STR_EQ(l.versions[0].version_id, TOKEN_A);
-    SM_ASSERT(smc_version_has_stage(&l.versions[0], "AWSCURRENT"));
+    SM_ASSERT(secrets_version_has_stage(&l.versions[0], "AWSCURRENT"));
     SM_ASSERT_STR_EQ(l.versions[1].version_id, TOKEN_B);
     SM_ASSERT_INT_EQ(l.versions[1].n_stages, 0); /* unlabeled: no VersionStages key */
     SM_ASSERT_INT_EQ(e.c.calls, 4);
-    smc_version_list_clean_up(&l);
+    secrets_version_list_clean_up(&l);
     client_stop(&e);
     canned_stop(&srv);
     SM_ASSERT_STR_CONTAINS(srv.requests[0], "{\"SecretId\":\"s\",\"IncludeDeprecated\":true}");
@@ -573,7 +573,7 @@ SM_TEST(smc_list_secret_version_ids_skips_empty_pages) {
     SM_ASSERT_INT_EQ(srv.connections, 1);
 }
 
-SM_TEST(smc_responses_with_null_or_absent_fields_parse_leniently) {
+SM_TEST(secrets_responses_with_null_or_absent_fields_parse_leniently) {
     struct canned srv = {0};
     char r[3][768];
     /* moto-like: nulls everywhere, labels on no version, tags with a missing Value. */
@@ -594,32 +594,32 @@ SM_TEST(smc_responses_with_null_or_absent_fields_parse_leniently) {
     client_start(&e, endpoint, SECRET_KEY, NULL);
     struct sm_err err;
 
-    struct smc_description d;
-    SM_ASSERT_OK(smc_describe_secret(&e.c, "s", deadline_in(10000), &d, &err), err);
+    struct secrets_description d;
+    SM_ASSERT_OK(secrets_describe_secret(&e.c, "s", deadline_in(10000), &d, &err), err);
     SM_ASSERT(d.arn == NULL);
     SM_ASSERT_STR_EQ(d.name, "n");
     SM_ASSERT_INT_EQ(d.rotation_enabled, -1);
     SM_ASSERT_INT_EQ(d.n_versions, 2);
-    SM_ASSERT(smc_description_find(&d, TOKEN_A) != NULL);
-    SM_ASSERT_INT_EQ(smc_description_find(&d, TOKEN_A)->n_stages, 0);
-    SM_ASSERT(smc_version_has_stage(smc_description_find(&d, TOKEN_B), "AWSCURRENT"));
-    SM_ASSERT(smc_description_find(&d, TOKEN_C) == NULL);
+    SM_ASSERT(secrets_description_find(&d, TOKEN_A) != NULL);
+    SM_ASSERT_INT_EQ(secrets_description_find(&d, TOKEN_A)->n_stages, 0);
+    SM_ASSERT(secrets_version_has_stage(secrets_description_find(&d, TOKEN_B), "AWSCURRENT"));
+    SM_ASSERT(secrets_description_find(&d, TOKEN_C) == NULL);
     SM_ASSERT_INT_EQ(d.n_tags, 1);
     SM_ASSERT_STR_EQ(d.tags[0].key, "k");
     SM_ASSERT(d.tags[0].value == NULL);
-    smc_description_clean_up(&d);
+    secrets_description_clean_up(&d);
 
-    struct smc_secret_value v;
-    SM_ASSERT_OK(smc_get_secret_value(&e.c, "s", NULL, NULL, deadline_in(10000), &v, &err), err);
+    struct secrets_secret_value v;
+    SM_ASSERT_OK(secrets_get_secret_value(&e.c, "s", NULL, NULL, deadline_in(10000), &v, &err), err);
     SM_ASSERT(!v.has_string && v.has_binary);
     SM_ASSERT_INT_EQ(v.n_stages, 0);
     SM_ASSERT_STR_EQ(v.version_id, TOKEN_B);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
 
     /* A 200 without RandomPassword is a protocol error, not an empty password. */
     struct sm_buf pw;
     sm_buf_init(&pw, 4096);
-    SM_ASSERT_INT_EQ(smc_get_random_password(&e.c, NULL, deadline_in(10000), &pw, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_get_random_password(&e.c, NULL, deadline_in(10000), &pw, &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_PROTOCOL);
     SM_ASSERT_INT_EQ(pw.len, 0);
     sm_buf_clean_up(&pw);
@@ -627,7 +627,7 @@ SM_TEST(smc_responses_with_null_or_absent_fields_parse_leniently) {
     canned_stop(&srv);
 }
 
-SM_TEST(smc_error_type_header_used_when_body_has_none) {
+SM_TEST(secrets_error_type_header_used_when_body_has_none) {
     struct canned srv = {0};
     char r0[512];
     srv.responses[0] =
@@ -640,15 +640,15 @@ SM_TEST(smc_error_type_header_used_when_body_has_none) {
     struct client_env e;
     client_start(&e, endpoint, SECRET_KEY, NULL);
     struct sm_err err;
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     SM_ASSERT_INT_EQ(
-        smc_get_secret_value(&e.c, "gone", NULL, "AWSCURRENT", deadline_in(10000), &v, &err), -1);
+        secrets_get_secret_value(&e.c, "gone", NULL, "AWSCURRENT", deadline_in(10000), &v, &err), -1);
     SM_ASSERT(sm_err_is_aws(&err, "ResourceNotFoundException"));
     SM_ASSERT_INT_EQ(err.http_status, 404);
     SM_ASSERT_INT_EQ(e.c.calls, 1);
     SM_ASSERT_STR_EQ(err.msg, "GetSecretValue on secret gone failed: ResourceNotFoundException: "
                               "Secrets Manager can't find the specified secret.");
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     client_stop(&e);
     canned_stop(&srv);
 }
@@ -671,7 +671,7 @@ static void emu_stop(struct emu *e) {
     fake_sm_stop(&e->fake);
 }
 
-/* Creates a secret through the client's own signed smc_call; returns its first version id. */
+/* Creates a secret through the client's own signed secrets_call; returns its first version id. */
 static void create_secret(struct emu *e, const char *name, const char *value, const char *token) {
     char body[1024];
     snprintf(body, sizeof(body),
@@ -679,7 +679,7 @@ static void create_secret(struct emu *e, const char *name, const char *value, co
              token);
     struct sm_err err;
     cJSON *out = NULL;
-    SM_ASSERT_OK(smc_call(&e->client.c, "CreateSecret", name, body, strlen(body),
+    SM_ASSERT_OK(secrets_call(&e->client.c, "CreateSecret", name, body, strlen(body),
                           deadline_in(10000), &out, &err),
                  err);
     SM_ASSERT_STR_EQ(sm_json_string(out, "VersionId"), token);
@@ -713,70 +713,70 @@ static bool state_has_stage(const cJSON *version, const char *stage) {
     return false;
 }
 
-SM_TEST(smc_describe_secret_reads_versions_and_rotation_state) {
+SM_TEST(secrets_describe_secret_reads_versions_and_rotation_state) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "app/db", "{\\\"password\\\":\\\"v1\\\"}", TOKEN_A);
     struct sm_err err;
-    struct smc_description d;
-    SM_ASSERT_OK(smc_describe_secret(&e.client.c, "app/db", deadline_in(10000), &d, &err), err);
+    struct secrets_description d;
+    SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "app/db", deadline_in(10000), &d, &err), err);
     SM_ASSERT_STR_EQ(d.name, "app/db");
     SM_ASSERT_STR_CONTAINS(d.arn, "arn:aws:secretsmanager:us-east-1:");
     SM_ASSERT_INT_EQ(d.rotation_enabled, -1); /* never configured: absent */
     SM_ASSERT_INT_EQ(d.n_versions, 1);
-    SM_ASSERT(smc_version_has_stage(smc_description_find(&d, TOKEN_A), "AWSCURRENT"));
-    smc_description_clean_up(&d);
+    SM_ASSERT(secrets_version_has_stage(secrets_description_find(&d, TOKEN_A), "AWSCURRENT"));
+    secrets_description_clean_up(&d);
     /* The ARN works as SecretId too. */
-    SM_ASSERT_OK(smc_describe_secret(&e.client.c, "app/db", deadline_in(10000), &d, &err), err);
+    SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "app/db", deadline_in(10000), &d, &err), err);
     char *arn = sm_strdup(d.arn);
-    smc_description_clean_up(&d);
-    SM_ASSERT_OK(smc_describe_secret(&e.client.c, arn, deadline_in(10000), &d, &err), err);
+    secrets_description_clean_up(&d);
+    SM_ASSERT_OK(secrets_describe_secret(&e.client.c, arn, deadline_in(10000), &d, &err), err);
     SM_ASSERT_STR_EQ(d.name, "app/db");
-    smc_description_clean_up(&d);
+    secrets_description_clean_up(&d);
     sm_free(arn);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "DescribeSecret", 3), 3);
     emu_stop(&e);
 }
 
-SM_TEST(smc_get_secret_value_by_stage_and_by_version_id) {
+SM_TEST(secrets_get_secret_value_by_stage_and_by_version_id) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "s", "first-value", TOKEN_A);
     struct sm_err err;
-    SM_ASSERT_OK(smc_put_secret_value(&e.client.c, "s", TOKEN_B, "second-value", 12, NULL, 0, NULL,
+    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "s", TOKEN_B, "second-value", 12, NULL, 0, NULL,
                                       deadline_in(10000), &err),
                  err);
-    struct smc_secret_value v;
-    SM_ASSERT_OK(smc_get_secret_value(&e.client.c, "s", NULL, NULL, deadline_in(10000), &v, &err),
+    struct secrets_secret_value v;
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "s", NULL, NULL, deadline_in(10000), &v, &err),
                  err);
     SM_ASSERT(v.has_string && !v.has_binary);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "second-value");
     SM_ASSERT_STR_EQ(v.version_id, TOKEN_B);
     SM_ASSERT_INT_EQ(v.n_stages, 1);
     SM_ASSERT_STR_EQ(v.stages[0], "AWSCURRENT");
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     SM_ASSERT_OK(
-        smc_get_secret_value(&e.client.c, "s", NULL, "AWSPREVIOUS", deadline_in(10000), &v, &err),
+        secrets_get_secret_value(&e.client.c, "s", NULL, "AWSPREVIOUS", deadline_in(10000), &v, &err),
         err);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "first-value");
     SM_ASSERT_STR_EQ(v.version_id, TOKEN_A);
-    smc_secret_value_clean_up(&v);
-    SM_ASSERT_OK(smc_get_secret_value(&e.client.c, "s", TOKEN_A, "AWSPREVIOUS", deadline_in(10000),
+    secrets_secret_value_clean_up(&v);
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "s", TOKEN_A, "AWSPREVIOUS", deadline_in(10000),
                                       &v, &err),
                  err);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "first-value");
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     /* VersionId and VersionStage that disagree: InvalidRequestException, not retried. */
     SM_ASSERT_INT_EQ(
-        smc_get_secret_value(&e.client.c, "s", TOKEN_A, "AWSCURRENT", deadline_in(10000), &v, &err),
+        secrets_get_secret_value(&e.client.c, "s", TOKEN_A, "AWSCURRENT", deadline_in(10000), &v, &err),
         -1);
     SM_ASSERT(sm_err_is_aws(&err, "InvalidRequestException"));
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_CLIENT);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     emu_stop(&e);
 }
 
-SM_TEST(smc_get_secret_value_on_rotation_stub_is_resource_not_found) {
+SM_TEST(secrets_get_secret_value_on_rotation_stub_is_resource_not_found) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "rot", "current-value", TOKEN_A);
@@ -786,18 +786,18 @@ SM_TEST(smc_get_secret_value_on_rotation_stub_is_resource_not_found) {
         "\"RotationLambdaARN\":\"arn:aws:lambda:us-east-1:123456789012:function:r\"}";
     struct sm_err err;
     cJSON *out = NULL;
-    SM_ASSERT_OK(smc_call(&e.client.c, "RotateSecret", "rot", body, strlen(body),
+    SM_ASSERT_OK(secrets_call(&e.client.c, "RotateSecret", "rot", body, strlen(body),
                           deadline_in(10000), &out, &err),
                  err);
     cJSON_Delete(out);
-    struct smc_description d;
-    SM_ASSERT_OK(smc_describe_secret(&e.client.c, "rot", deadline_in(10000), &d, &err), err);
+    struct secrets_description d;
+    SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "rot", deadline_in(10000), &d, &err), err);
     SM_ASSERT_INT_EQ(d.rotation_enabled, 1);
-    SM_ASSERT(smc_version_has_stage(smc_description_find(&d, TOKEN_B), "AWSPENDING"));
-    smc_description_clean_up(&d);
+    SM_ASSERT(secrets_version_has_stage(secrets_description_find(&d, TOKEN_B), "AWSPENDING"));
+    secrets_description_clean_up(&d);
     uint64_t before = e.client.c.calls;
-    struct smc_secret_value v;
-    SM_ASSERT_INT_EQ(smc_get_secret_value(&e.client.c, "rot", TOKEN_B, "AWSPENDING",
+    struct secrets_secret_value v;
+    SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, "rot", TOKEN_B, "AWSPENDING",
                                           deadline_in(10000), &v, &err),
                      -1);
     SM_ASSERT_STR_EQ(err.aws_type, "ResourceNotFoundException");
@@ -807,11 +807,11 @@ SM_TEST(smc_get_secret_value_on_rotation_stub_is_resource_not_found) {
     SM_ASSERT_STR_CONTAINS(err.msg, "GetSecretValue on secret rot failed: "
                                     "ResourceNotFoundException: ");
     SM_ASSERT(!v.has_string);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     emu_stop(&e);
 }
 
-SM_TEST(smc_put_secret_value_is_idempotent_and_conflicts_on_other_value) {
+SM_TEST(secrets_put_secret_value_is_idempotent_and_conflicts_on_other_value) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "p", "v1", TOKEN_A);
@@ -819,7 +819,7 @@ SM_TEST(smc_put_secret_value_is_idempotent_and_conflicts_on_other_value) {
     const char *pending[] = {"AWSPENDING"};
     const char *value = "{\"password\":\"n3w/P@ss\\\"word\"}";
     for (int i = 0; i < 2; i++) { /* the same token and value twice: success both times */
-        SM_ASSERT_OK(smc_put_secret_value(&e.client.c, "p", TOKEN_B, value, strlen(value), pending,
+        SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "p", TOKEN_B, value, strlen(value), pending,
                                           1, NULL, deadline_in(10000), &err),
                      err);
     }
@@ -832,7 +832,7 @@ SM_TEST(smc_put_secret_value_is_idempotent_and_conflicts_on_other_value) {
     cJSON_Delete(state);
 
     uint64_t before = e.client.c.calls;
-    SM_ASSERT_INT_EQ(smc_put_secret_value(&e.client.c, "p", TOKEN_B, "other", 5, pending, 1, NULL,
+    SM_ASSERT_INT_EQ(secrets_put_secret_value(&e.client.c, "p", TOKEN_B, "other", 5, pending, 1, NULL,
                                           deadline_in(10000), &err),
                      -1);
     SM_ASSERT(sm_err_is_aws(&err, "ResourceExistsException"));
@@ -841,29 +841,29 @@ SM_TEST(smc_put_secret_value_is_idempotent_and_conflicts_on_other_value) {
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "other");
 
     /* Without a token the client makes a UUID (the raw API rejects a missing one). */
-    SM_ASSERT_OK(smc_put_secret_value(&e.client.c, "p", NULL, "v3", 2, NULL, 0, NULL,
+    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "p", NULL, "v3", 2, NULL, 0, NULL,
                                       deadline_in(10000), &err),
                  err);
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     SM_ASSERT_OK(
-        smc_get_secret_value(&e.client.c, "p", NULL, "AWSCURRENT", deadline_in(10000), &v, &err),
+        secrets_get_secret_value(&e.client.c, "p", NULL, "AWSCURRENT", deadline_in(10000), &v, &err),
         err);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "v3");
     SM_ASSERT_INT_EQ(strlen(v.version_id), 36);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     emu_stop(&e);
 }
 
-SM_TEST(smc_put_secret_value_sends_rotation_token_only_when_given) {
+SM_TEST(secrets_put_secret_value_sends_rotation_token_only_when_given) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "rt", "v1", TOKEN_A);
     struct sm_err err;
     const char *pending[] = {"AWSPENDING"};
-    SM_ASSERT_OK(smc_put_secret_value(&e.client.c, "rt", TOKEN_B, "v2", 2, pending, 1, "",
+    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "rt", TOKEN_B, "v2", 2, pending, 1, "",
                                       deadline_in(10000), &err),
                  err);
-    SM_ASSERT_OK(smc_put_secret_value(&e.client.c, "rt", TOKEN_C, "v3", 2, pending, 1,
+    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "rt", TOKEN_C, "v3", 2, pending, 1,
                                       ROTATION_TOKEN, deadline_in(10000), &err),
                  err);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "PutSecretValue", 2), 2);
@@ -892,36 +892,36 @@ SM_TEST(smc_put_secret_value_sends_rotation_token_only_when_given) {
     emu_stop(&e);
 }
 
-SM_TEST(smc_update_secret_version_stage_moves_current_and_previous) {
+SM_TEST(secrets_update_secret_version_stage_moves_current_and_previous) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "u", "v1", TOKEN_A);
     struct sm_err err;
     const char *pending[] = {"AWSPENDING"};
-    SM_ASSERT_OK(smc_put_secret_value(&e.client.c, "u", TOKEN_B, "v2", 2, pending, 1, NULL,
+    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "u", TOKEN_B, "v2", 2, pending, 1, NULL,
                                       deadline_in(10000), &err),
                  err);
     /* Without RemoveFromVersionId the move of AWSCURRENT fails (InvalidParameterException). */
-    SM_ASSERT_INT_EQ(smc_update_secret_version_stage(&e.client.c, "u", "AWSCURRENT", TOKEN_B, NULL,
+    SM_ASSERT_INT_EQ(secrets_update_secret_version_stage(&e.client.c, "u", "AWSCURRENT", TOKEN_B, NULL,
                                                      deadline_in(10000), &err),
                      -1);
     SM_ASSERT(sm_err_is_aws(&err, "InvalidParameterException"));
-    SM_ASSERT_OK(smc_update_secret_version_stage(&e.client.c, "u", "AWSCURRENT", TOKEN_B, TOKEN_A,
+    SM_ASSERT_OK(secrets_update_secret_version_stage(&e.client.c, "u", "AWSCURRENT", TOKEN_B, TOKEN_A,
                                                  deadline_in(10000), &err),
                  err);
-    struct smc_description d;
-    SM_ASSERT_OK(smc_describe_secret(&e.client.c, "u", deadline_in(10000), &d, &err), err);
-    SM_ASSERT(smc_version_has_stage(smc_description_find(&d, TOKEN_B), "AWSCURRENT"));
-    SM_ASSERT(smc_version_has_stage(smc_description_find(&d, TOKEN_B), "AWSPENDING"));
-    SM_ASSERT(smc_version_has_stage(smc_description_find(&d, TOKEN_A), "AWSPREVIOUS"));
-    smc_description_clean_up(&d);
+    struct secrets_description d;
+    SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "u", deadline_in(10000), &d, &err), err);
+    SM_ASSERT(secrets_version_has_stage(secrets_description_find(&d, TOKEN_B), "AWSCURRENT"));
+    SM_ASSERT(secrets_version_has_stage(secrets_description_find(&d, TOKEN_B), "AWSPENDING"));
+    SM_ASSERT(secrets_version_has_stage(secrets_description_find(&d, TOKEN_A), "AWSPREVIOUS"));
+    secrets_description_clean_up(&d);
     /* RemoveFromVersionId alone removes a label. */
-    SM_ASSERT_OK(smc_update_secret_version_stage(&e.client.c, "u", "AWSPENDING", NULL, TOKEN_B,
+    SM_ASSERT_OK(secrets_update_secret_version_stage(&e.client.c, "u", "AWSPENDING", NULL, TOKEN_B,
                                                  deadline_in(10000), &err),
                  err);
-    SM_ASSERT_OK(smc_describe_secret(&e.client.c, "u", deadline_in(10000), &d, &err), err);
-    SM_ASSERT(!smc_version_has_stage(smc_description_find(&d, TOKEN_B), "AWSPENDING"));
-    smc_description_clean_up(&d);
+    SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "u", deadline_in(10000), &d, &err), err);
+    SM_ASSERT(!secrets_version_has_stage(secrets_description_find(&d, TOKEN_B), "AWSPENDING"));
+    secrets_description_clean_up(&d);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, NULL, 7), 7);
     cJSON *calls = fake_sm_control(&e.fake, "GET", "/_fake/calls", NULL);
     const cJSON *last = cJSON_GetArrayItem(calls, cJSON_GetArraySize(calls) - 2);
@@ -949,23 +949,23 @@ static int is_space_char(int c) {
     return c == ' ';
 }
 
-SM_TEST(smc_get_random_password_sends_every_policy_field) {
+SM_TEST(secrets_get_random_password_sends_every_policy_field) {
     struct emu e;
     emu_start(&e, NULL);
     struct sm_err err;
     struct sm_buf pw;
     sm_buf_init(&pw, 8192);
-    struct smc_password_policy p = {
+    struct secrets_password_policy p = {
         .length = 40,
         .exclude_characters = "abcdefghijklm",
-        .exclude_numbers = SMC_TRUE,
-        .exclude_punctuation = SMC_TRUE,
-        .exclude_uppercase = SMC_TRUE,
-        .exclude_lowercase = SMC_FALSE,
-        .include_space = SMC_TRUE,
-        .require_each_included_type = SMC_TRUE,
+        .exclude_numbers = SECRETS_TRUE,
+        .exclude_punctuation = SECRETS_TRUE,
+        .exclude_uppercase = SECRETS_TRUE,
+        .exclude_lowercase = SECRETS_FALSE,
+        .include_space = SECRETS_TRUE,
+        .require_each_included_type = SECRETS_TRUE,
     };
-    SM_ASSERT_OK(smc_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err), err);
+    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err), err);
     SM_ASSERT_INT_EQ(pw.len, 40);
     SM_ASSERT(all_chars(&pw, isdigit, false));
     SM_ASSERT(all_chars(&pw, isupper, false));
@@ -973,34 +973,34 @@ SM_TEST(smc_get_random_password_sends_every_policy_field) {
     SM_ASSERT(strpbrk(pw.data, "abcdefghijklm") == NULL);
     SM_ASSERT(any_char(&pw, islower));
 
-    p = (struct smc_password_policy){
+    p = (struct secrets_password_policy){
         .length = 64,
-        .exclude_numbers = SMC_FALSE,
-        .exclude_punctuation = SMC_TRUE,
-        .exclude_uppercase = SMC_FALSE,
-        .exclude_lowercase = SMC_TRUE,
-        .include_space = SMC_FALSE,
-        .require_each_included_type = SMC_TRUE,
+        .exclude_numbers = SECRETS_FALSE,
+        .exclude_punctuation = SECRETS_TRUE,
+        .exclude_uppercase = SECRETS_FALSE,
+        .exclude_lowercase = SECRETS_TRUE,
+        .include_space = SECRETS_FALSE,
+        .require_each_included_type = SECRETS_TRUE,
     };
-    SM_ASSERT_OK(smc_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err), err);
+    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err), err);
     SM_ASSERT_INT_EQ(pw.len, 64); /* replaced, not appended */
     SM_ASSERT(all_chars(&pw, islower, false));
     SM_ASSERT(all_chars(&pw, is_space_char, false));
     SM_ASSERT(any_char(&pw, isdigit) && any_char(&pw, isupper));
 
     /* Defaults (nothing sent): 32 characters. */
-    struct smc_password_policy none = {.exclude_numbers = SMC_UNSET,
-                                       .exclude_punctuation = SMC_UNSET,
-                                       .exclude_uppercase = SMC_UNSET,
-                                       .exclude_lowercase = SMC_UNSET,
-                                       .include_space = SMC_UNSET,
-                                       .require_each_included_type = SMC_UNSET};
-    SM_ASSERT_OK(smc_get_random_password(&e.client.c, &none, deadline_in(10000), &pw, &err), err);
+    struct secrets_password_policy none = {.exclude_numbers = SECRETS_UNSET,
+                                       .exclude_punctuation = SECRETS_UNSET,
+                                       .exclude_uppercase = SECRETS_UNSET,
+                                       .exclude_lowercase = SECRETS_UNSET,
+                                       .include_space = SECRETS_UNSET,
+                                       .require_each_included_type = SECRETS_UNSET};
+    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, &none, deadline_in(10000), &pw, &err), err);
     SM_ASSERT_INT_EQ(pw.len, 32);
 
     /* Too short for the required types: the service's error, nothing in the buffer. */
     p.length = 1;
-    SM_ASSERT_INT_EQ(smc_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err), -1);
     SM_ASSERT(sm_err_is_aws(&err, "InvalidParameterException"));
     SM_ASSERT_STR_CONTAINS(err.msg, "GetRandomPassword failed: InvalidParameterException: ");
     SM_ASSERT_INT_EQ(pw.len, 0);
@@ -1008,7 +1008,7 @@ SM_TEST(smc_get_random_password_sends_every_policy_field) {
     emu_stop(&e);
 }
 
-SM_TEST(smc_list_secret_version_ids_follows_next_token) {
+SM_TEST(secrets_list_secret_version_ids_follows_next_token) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "many", "v0", TOKEN_A);
@@ -1018,30 +1018,30 @@ SM_TEST(smc_list_secret_version_ids_follows_next_token) {
         char token[40], value[16];
         snprintf(token, sizeof(token), "00000000-0000-4000-8000-%012d", i);
         snprintf(value, sizeof(value), "v%d", i + 1);
-        SM_ASSERT_OK(smc_put_secret_value(&e.client.c, "many", token, value, strlen(value), NULL, 0,
+        SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "many", token, value, strlen(value), NULL, 0,
                                           NULL, deadline_in(10000), &err),
                      err);
     }
-    struct smc_version_list l;
+    struct secrets_version_list l;
     SM_ASSERT_OK(
-        smc_list_secret_version_ids(&e.client.c, "many", true, deadline_in(30000), &l, &err), err);
+        secrets_list_secret_version_ids(&e.client.c, "many", true, deadline_in(30000), &l, &err), err);
     SM_ASSERT_INT_EQ(l.n_versions, 230);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "ListSecretVersionIds", 3), 3);
     size_t current = 0, previous = 0;
     for (size_t i = 0; i < l.n_versions; i++) {
-        current += smc_version_has_stage(&l.versions[i], "AWSCURRENT");
-        previous += smc_version_has_stage(&l.versions[i], "AWSPREVIOUS");
+        current += secrets_version_has_stage(&l.versions[i], "AWSCURRENT");
+        previous += secrets_version_has_stage(&l.versions[i], "AWSPREVIOUS");
     }
     SM_ASSERT_INT_EQ(current, 1);
     SM_ASSERT_INT_EQ(previous, 1);
-    smc_version_list_clean_up(&l);
+    secrets_version_list_clean_up(&l);
     /* Without IncludeDeprecated only the labelled versions come back, in one page. */
     SM_ASSERT_OK(
-        smc_list_secret_version_ids(&e.client.c, "many", false, deadline_in(10000), &l, &err), err);
+        secrets_list_secret_version_ids(&e.client.c, "many", false, deadline_in(10000), &l, &err), err);
     SM_ASSERT_INT_EQ(l.n_versions, 2);
-    smc_version_list_clean_up(&l);
+    secrets_version_list_clean_up(&l);
     SM_ASSERT_INT_EQ(
-        smc_list_secret_version_ids(&e.client.c, "missing", false, deadline_in(10000), &l, &err),
+        secrets_list_secret_version_ids(&e.client.c, "missing", false, deadline_in(10000), &l, &err),
         -1);
     SM_ASSERT(sm_err_is_aws(&err, "ResourceNotFoundException"));
     SM_ASSERT(l.versions == NULL && l.n_versions == 0);
@@ -1050,45 +1050,45 @@ SM_TEST(smc_list_secret_version_ids_follows_next_token) {
 
 /* --- retries --- */
 
-SM_TEST(smc_throttling_is_retried_with_real_jitter_and_succeeds) {
+SM_TEST(secrets_throttling_is_retried_with_real_jitter_and_succeeds) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "t", "value", TOKEN_A);
     e.client.c.random01 = NULL; /* the real RNG: at most 1 s + 2 s of backoff */
     fake_sm_fault(&e.fake, "GetSecretValue", "ThrottlingException", 2);
     struct sm_err err;
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     uint64_t before = e.client.c.calls;
     int64_t t0 = sm_monotonic_ms();
     SM_ASSERT_OK(
-        smc_get_secret_value(&e.client.c, "t", NULL, "AWSCURRENT", deadline_in(20000), &v, &err),
+        secrets_get_secret_value(&e.client.c, "t", NULL, "AWSCURRENT", deadline_in(20000), &v, &err),
         err);
     SM_ASSERT(sm_monotonic_ms() - t0 < 3500);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "value");
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     SM_ASSERT_INT_EQ(e.client.c.calls - before, 3);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "GetSecretValue", 3), 3);
     emu_stop(&e);
 }
 
-SM_TEST(smc_server_errors_are_retried_and_succeed) {
+SM_TEST(secrets_server_errors_are_retried_and_succeed) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "t", "value", TOKEN_A);
     fake_sm_fault(&e.fake, "DescribeSecret", "InternalServiceError", 1);
     fake_sm_fault(&e.fake, "DescribeSecret", "ServiceUnavailable", 1);
     struct sm_err err;
-    struct smc_description d;
-    SM_ASSERT_OK(smc_describe_secret(&e.client.c, "t", deadline_in(10000), &d, &err), err);
-    smc_description_clean_up(&d);
+    struct secrets_description d;
+    SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "t", deadline_in(10000), &d, &err), err);
+    secrets_description_clean_up(&d);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "DescribeSecret", 3), 3);
     /* LimitExceededException is on the SDKs' throttling list: retried too. */
     fake_sm_fault(&e.fake, "UpdateSecretVersionStage", "LimitExceededException", 1);
     const char *pending[] = {"AWSPENDING"};
-    SM_ASSERT_OK(smc_put_secret_value(&e.client.c, "t", TOKEN_B, "v2", 2, pending, 1, NULL,
+    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "t", TOKEN_B, "v2", 2, pending, 1, NULL,
                                       deadline_in(10000), &err),
                  err);
-    SM_ASSERT_OK(smc_update_secret_version_stage(&e.client.c, "t", "AWSCURRENT", TOKEN_B, TOKEN_A,
+    SM_ASSERT_OK(secrets_update_secret_version_stage(&e.client.c, "t", "AWSCURRENT", TOKEN_B, TOKEN_A,
                                                  deadline_in(10000), &err),
                  err);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "UpdateSecretVersionStage", 2), 2);
@@ -1097,21 +1097,21 @@ SM_TEST(smc_server_errors_are_retried_and_succeed) {
 
 /* libcurl itself resends a request once when a reused keep-alive connection dies before any
  * answer; on a fresh connection the failure reaches the client, which retries it. */
-SM_TEST(smc_dropped_connection_is_retried_and_succeeds) {
+SM_TEST(secrets_dropped_connection_is_retried_and_succeeds) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "t", "value", TOKEN_A);
     struct sm_err err;
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
 
     /* A fresh client: its first request opens a new connection, which the emulator resets. */
     struct client_env fresh;
     client_start(&fresh, e.fake.endpoint, SECRET_KEY, NULL);
     fake_sm_fault(&e.fake, "GetSecretValue", "reset", 1);
-    SM_ASSERT_OK(smc_get_secret_value(&fresh.c, "t", NULL, NULL, deadline_in(10000), &v, &err),
+    SM_ASSERT_OK(secrets_get_secret_value(&fresh.c, "t", NULL, NULL, deadline_in(10000), &v, &err),
                  err);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "value");
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     SM_ASSERT_INT_EQ(fresh.c.calls, 2);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "GetSecretValue", 2), 2);
     client_stop(&fresh);
@@ -1120,48 +1120,48 @@ SM_TEST(smc_dropped_connection_is_retried_and_succeeds) {
     fake_sm_fault(&e.fake, "GetSecretValue", "reset", 1);
     fake_sm_fault(&e.fake, "GetSecretValue", "close", 1);
     uint64_t before = e.client.c.calls;
-    SM_ASSERT_OK(smc_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err),
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err),
                  err);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     SM_ASSERT(e.client.c.calls - before >= 2 && e.client.c.calls - before <= 3);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "GetSecretValue", 5), 5);
     emu_stop(&e);
 }
 
-SM_TEST(smc_three_consecutive_failures_return_the_code) {
+SM_TEST(secrets_three_consecutive_failures_return_the_code) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "t", "value", TOKEN_A);
     fake_sm_fault(&e.fake, "GetSecretValue", "ThrottlingException", 3);
     struct sm_err err;
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     uint64_t before = e.client.c.calls;
     SM_ASSERT_INT_EQ(
-        smc_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err), -1);
+        secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
     SM_ASSERT_STR_EQ(err.aws_type, "ThrottlingException");
     SM_ASSERT_STR_EQ(sm_err_type(&err), "ThrottlingException");
     SM_ASSERT_STR_EQ(err.msg, "GetSecretValue on secret t failed: ThrottlingException: Rate "
                               "exceeded (after 3 attempts)");
     SM_ASSERT_INT_EQ(e.client.c.calls - before, 3);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     /* The fourth call gets through: the client gave up after three. */
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "GetSecretValue", 3), 3);
     fake_sm_fault(&e.fake, "DescribeSecret", "InternalServiceError", 3);
-    struct smc_description d;
-    SM_ASSERT_INT_EQ(smc_describe_secret(&e.client.c, "t", deadline_in(10000), &d, &err), -1);
+    struct secrets_description d;
+    SM_ASSERT_INT_EQ(secrets_describe_secret(&e.client.c, "t", deadline_in(10000), &d, &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_SERVER);
     SM_ASSERT_INT_EQ(err.http_status, 500);
-    smc_description_clean_up(&d);
+    secrets_description_clean_up(&d);
     emu_stop(&e);
 }
 
-SM_TEST(smc_permanent_errors_are_not_retried) {
+SM_TEST(secrets_permanent_errors_are_not_retried) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "t", "value", TOKEN_A);
     struct sm_err err;
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     struct {
         const char *fault; /* NULL: a real error (the secret does not exist) */
         const char *code;
@@ -1178,7 +1178,7 @@ SM_TEST(smc_permanent_errors_are_not_retried) {
             fake_sm_fault(&e.fake, "GetSecretValue", cases[i].fault, 1);
         }
         uint64_t before = e.client.c.calls;
-        SM_ASSERT_INT_EQ(smc_get_secret_value(&e.client.c, cases[i].fault ? "t" : "nope", NULL,
+        SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, cases[i].fault ? "t" : "nope", NULL,
                                               NULL, deadline_in(10000), &v, &err),
                          -1);
         SM_ASSERT_STR_EQ(err.aws_type, cases[i].code);
@@ -1186,24 +1186,24 @@ SM_TEST(smc_permanent_errors_are_not_retried) {
         SM_ASSERT_INT_EQ(e.client.c.calls - before, 1);
         SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "GetSecretValue", (int)i + 1), (int)i + 1);
         SM_ASSERT_STR_NOT_CONTAINS(err.msg, "attempts");
-        smc_secret_value_clean_up(&v);
+        secrets_secret_value_clean_up(&v);
     }
     emu_stop(&e);
 }
 
 /* --- deadlines --- */
 
-SM_TEST(smc_deadline_shorter_than_backoff_cuts_retries_short) {
+SM_TEST(secrets_deadline_shorter_than_backoff_cuts_retries_short) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "t", "value", TOKEN_A);
     e.client.c.random01 = jitter_max; /* next delay: 999 ms */
     fake_sm_fault(&e.fake, "GetSecretValue", "ThrottlingException", 3);
     struct sm_err err;
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     uint64_t before = e.client.c.calls;
     int64_t t0 = sm_monotonic_ms();
-    SM_ASSERT_INT_EQ(smc_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(600), &v, &err),
+    SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(600), &v, &err),
                      -1);
     int64_t elapsed = sm_monotonic_ms() - t0;
     SM_ASSERT(elapsed < 600); /* returned at once instead of sleeping past the deadline */
@@ -1212,17 +1212,17 @@ SM_TEST(smc_deadline_shorter_than_backoff_cuts_retries_short) {
     SM_ASSERT_STR_EQ(err.aws_type, "ThrottlingException");
     SM_ASSERT_STR_CONTAINS(err.msg, "GetSecretValue on secret t failed: ThrottlingException: Rate "
                                     "exceeded (retries cut short by the invocation deadline");
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     /* With time to spare the same backoff is slept through and the retry happens. */
     cJSON_Delete(fake_sm_control(&e.fake, "POST", "/_fake/reset", NULL));
     fake_sm_fault(&e.fake, "GetSecretValue", "ThrottlingException", 1);
-    SM_ASSERT_OK(smc_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(5000), &v, &err),
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(5000), &v, &err),
                  err);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     emu_stop(&e);
 }
 
-SM_TEST(smc_deadline_caps_a_slow_attempt) {
+SM_TEST(secrets_deadline_caps_a_slow_attempt) {
     struct emu e;
     emu_start(&e, NULL);
     create_secret(&e, "t", "value", TOKEN_A);
@@ -1230,51 +1230,51 @@ SM_TEST(smc_deadline_caps_a_slow_attempt) {
                                  "{\"operation\":\"GetSecretValue\",\"error\":\"delay\","
                                  "\"delay_ms\":3000,\"count\":1}"));
     struct sm_err err;
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     int64_t t0 = sm_monotonic_ms();
-    SM_ASSERT_INT_EQ(smc_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(500), &v, &err),
+    SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(500), &v, &err),
                      -1);
     int64_t elapsed = sm_monotonic_ms() - t0;
     SM_ASSERT(elapsed >= 400 && elapsed < 1500);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_DEADLINE);
     SM_ASSERT_STR_CONTAINS(err.msg, "GetSecretValue on secret t failed: the invocation deadline");
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     /* A per-attempt timeout (not the deadline) is a transport error and is retried. */
     cJSON_Delete(fake_sm_control(&e.fake, "POST", "/_fake/faults",
                                  "{\"operation\":\"GetSecretValue\",\"error\":\"delay\","
                                  "\"delay_ms\":1500,\"count\":1}"));
     e.client.cfg.attempt_timeout_ms = 500;
     uint64_t before = e.client.c.calls;
-    SM_ASSERT_OK(smc_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err),
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err),
                  err);
     SM_ASSERT_INT_EQ(e.client.c.calls - before, 2);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     emu_stop(&e);
 }
 
-SM_TEST(smc_expired_deadline_sends_nothing) {
+SM_TEST(secrets_expired_deadline_sends_nothing) {
     struct emu e;
     emu_start(&e, NULL);
     struct sm_err err;
-    struct smc_description d;
-    SM_ASSERT_INT_EQ(smc_describe_secret(&e.client.c, "t", sm_now_ms() - 1, &d, &err), -1);
+    struct secrets_description d;
+    SM_ASSERT_INT_EQ(secrets_describe_secret(&e.client.c, "t", sm_now_ms() - 1, &d, &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_DEADLINE);
     SM_ASSERT_INT_EQ(e.client.c.calls, 0);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, NULL, 0), 0);
-    smc_description_clean_up(&d);
+    secrets_description_clean_up(&d);
     emu_stop(&e);
 }
 
 /* --- authentication --- */
 
-SM_TEST(smc_wrong_secret_key_is_invalid_signature_auth_error) {
+SM_TEST(secrets_wrong_secret_key_is_invalid_signature_auth_error) {
     struct emu e;
     emu_start(&e, NULL);
     struct client_env bad;
     client_start(&bad, e.fake.endpoint, "wrongSecretKeyWrongSecretKeyWrongSecret0", NULL);
     struct sm_err err;
-    struct smc_description d;
-    SM_ASSERT_INT_EQ(smc_describe_secret(&bad.c, "t", deadline_in(10000), &d, &err), -1);
+    struct secrets_description d;
+    SM_ASSERT_INT_EQ(secrets_describe_secret(&bad.c, "t", deadline_in(10000), &d, &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
     SM_ASSERT_STR_EQ(err.aws_type, "InvalidSignatureException");
     SM_ASSERT_STR_CONTAINS(err.msg, "DescribeSecret on secret t failed: InvalidSignatureException: "
@@ -1282,12 +1282,12 @@ SM_TEST(smc_wrong_secret_key_is_invalid_signature_auth_error) {
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "wrongSecretKey");
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "Signature=");
     SM_ASSERT_INT_EQ(bad.c.calls, 1);
-    smc_description_clean_up(&d);
+    secrets_description_clean_up(&d);
     client_stop(&bad);
     emu_stop(&e);
 }
 
-SM_TEST(smc_session_token_is_sent_and_signed) {
+SM_TEST(secrets_session_token_is_sent_and_signed) {
     const char *extra[] = {"--session-token", "IQoJb3JpZ2luX2VjEXAMPLETOKEN/+=", NULL};
     struct fake_sm fake;
     fake_sm_start(&fake, AKID, SECRET_KEY, extra);
@@ -1298,32 +1298,32 @@ SM_TEST(smc_session_token_is_sent_and_signed) {
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
     setenv("AWS_SESSION_TOKEN", "IQoJb3JpZ2luX2VjEXAMPLETOKEN/+=", 1);
     setenv("SECRETS_MANAGER_ENDPOINT", fake.endpoint, 1);
-    struct smc_config cfg;
+    struct secrets_config cfg;
     struct http_client http;
-    struct smc_client c;
+    struct secrets_client c;
     struct sm_err err;
-    SM_ASSERT_OK(smc_config_from_env(&cfg, &err), err);
+    SM_ASSERT_OK(secrets_config_from_env(&cfg, &err), err);
     SM_ASSERT_OK(http_client_init(&http, &err), err);
-    smc_client_init(&c, &cfg, &http);
+    secrets_client_init(&c, &cfg, &http);
     struct sm_buf pw;
     sm_buf_init(&pw, 4096);
-    SM_ASSERT_OK(smc_get_random_password(&c, NULL, deadline_in(10000), &pw, &err), err);
+    SM_ASSERT_OK(secrets_get_random_password(&c, NULL, deadline_in(10000), &pw, &err), err);
     SM_ASSERT_INT_EQ(pw.len, 32);
     /* Another token: rejected, and the token does not show up in the message. */
     sm_free(cfg.session_token);
     cfg.session_token = sm_strdup("SomeOtherTokenValue");
-    SM_ASSERT_INT_EQ(smc_get_random_password(&c, NULL, deadline_in(10000), &pw, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_get_random_password(&c, NULL, deadline_in(10000), &pw, &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
     SM_ASSERT_STR_EQ(err.aws_type, "UnrecognizedClientException");
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "SomeOtherTokenValue");
     /* No token at all: also rejected by an emulator that expects one. */
     sm_free(cfg.session_token);
     cfg.session_token = NULL;
-    SM_ASSERT_INT_EQ(smc_get_random_password(&c, NULL, deadline_in(10000), &pw, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_get_random_password(&c, NULL, deadline_in(10000), &pw, &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
     sm_buf_clean_up(&pw);
     http_client_clean_up(&http);
-    smc_config_clean_up(&cfg);
+    secrets_config_clean_up(&cfg);
     clear_env();
     fake_sm_stop(&fake);
 }
@@ -1337,25 +1337,25 @@ static long stat_connections(struct fake_sm *f) {
     return n;
 }
 
-SM_TEST(smc_one_connection_is_reused_across_calls) {
+SM_TEST(secrets_one_connection_is_reused_across_calls) {
     struct emu e;
     emu_start(&e, NULL);
     long before = stat_connections(&e.fake); /* the control client's own connection */
     create_secret(&e, "k", "value", TOKEN_A);
     struct sm_err err;
     for (int i = 0; i < 5; i++) {
-        struct smc_secret_value v;
+        struct secrets_secret_value v;
         SM_ASSERT_OK(
-            smc_get_secret_value(&e.client.c, "k", NULL, NULL, deadline_in(10000), &v, &err), err);
-        smc_secret_value_clean_up(&v);
-        struct smc_description d;
-        SM_ASSERT_OK(smc_describe_secret(&e.client.c, "k", deadline_in(10000), &d, &err), err);
-        smc_description_clean_up(&d);
+            secrets_get_secret_value(&e.client.c, "k", NULL, NULL, deadline_in(10000), &v, &err), err);
+        secrets_secret_value_clean_up(&v);
+        struct secrets_description d;
+        SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "k", deadline_in(10000), &d, &err), err);
+        secrets_description_clean_up(&d);
     }
     /* Even an error response keeps the connection. */
-    struct smc_description d;
-    SM_ASSERT_INT_EQ(smc_describe_secret(&e.client.c, "missing", deadline_in(10000), &d, &err), -1);
-    smc_description_clean_up(&d);
+    struct secrets_description d;
+    SM_ASSERT_INT_EQ(secrets_describe_secret(&e.client.c, "missing", deadline_in(10000), &d, &err), -1);
+    secrets_description_clean_up(&d);
     SM_ASSERT_INT_EQ(e.client.c.calls, 12);
     SM_ASSERT_INT_EQ(stat_connections(&e.fake) - before, 1);
     emu_stop(&e);
@@ -1363,7 +1363,7 @@ SM_TEST(smc_one_connection_is_reused_across_calls) {
 
 /* --- secrets stay out of errors and logs --- */
 
-SM_TEST(smc_no_secret_in_errors_or_debug_logs) {
+SM_TEST(secrets_no_secret_in_errors_or_debug_logs) {
     const char *token = "SessionTokenMustNotLeak0123456789";
     const char *extra[] = {"--session-token", token, NULL};
     struct fake_sm fake;
@@ -1385,60 +1385,60 @@ SM_TEST(smc_no_secret_in_errors_or_debug_logs) {
     struct sm_err err;
     struct sm_err errors[6];
     cJSON *out = NULL;
-    SM_ASSERT_OK(smc_call(&e.client.c, "CreateSecret", "leak", body, strlen(body),
+    SM_ASSERT_OK(secrets_call(&e.client.c, "CreateSecret", "leak", body, strlen(body),
                           deadline_in(10000), &out, &err),
                  err);
     cJSON_Delete(out);
     const char *pending[] = {"AWSPENDING"};
-    SM_ASSERT_OK(smc_put_secret_value(&e.client.c, "leak", TOKEN_B, value, strlen(value), pending,
+    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "leak", TOKEN_B, value, strlen(value), pending,
                                       1, ROTATION_TOKEN, deadline_in(10000), &err),
                  err);
     /* The same token with another value: ResourceExists must not quote either value. */
-    SM_ASSERT_INT_EQ(smc_put_secret_value(&e.client.c, "leak", TOKEN_B, "AnotherSecretValue", 18,
+    SM_ASSERT_INT_EQ(secrets_put_secret_value(&e.client.c, "leak", TOKEN_B, "AnotherSecretValue", 18,
                                           pending, 1, ROTATION_TOKEN, deadline_in(10000),
                                           &errors[0]),
                      -1);
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     SM_ASSERT_OK(
-        smc_get_secret_value(&e.client.c, "leak", NULL, "AWSPENDING", deadline_in(10000), &v, &err),
+        secrets_get_secret_value(&e.client.c, "leak", NULL, "AWSPENDING", deadline_in(10000), &v, &err),
         err);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, value);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     struct sm_buf pw;
     sm_buf_init(&pw, 4096);
-    SM_ASSERT_OK(smc_get_random_password(&e.client.c, NULL, deadline_in(10000), &pw, &err), err);
+    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, NULL, deadline_in(10000), &pw, &err), err);
     char password[64];
     snprintf(password, sizeof(password), "%s", pw.data);
     fake_sm_fault(&e.fake, "GetSecretValue", "ThrottlingException", 3);
     SM_ASSERT_INT_EQ(
-        smc_get_secret_value(&e.client.c, "leak", NULL, NULL, deadline_in(10000), &v, &errors[1]),
+        secrets_get_secret_value(&e.client.c, "leak", NULL, NULL, deadline_in(10000), &v, &errors[1]),
         -1);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     fake_sm_fault(&e.fake, "PutSecretValue", "InternalServiceError", 3);
-    SM_ASSERT_INT_EQ(smc_put_secret_value(&e.client.c, "leak", TOKEN_C, value, strlen(value),
+    SM_ASSERT_INT_EQ(secrets_put_secret_value(&e.client.c, "leak", TOKEN_C, value, strlen(value),
                                           pending, 1, ROTATION_TOKEN, deadline_in(10000),
                                           &errors[2]),
                      -1);
     /* Wrong secret key and wrong token. */
     struct client_env bad;
     client_start(&bad, fake.endpoint, "AnotherSecretAccessKeyThatMustNotLeak00", token);
-    struct smc_description d;
-    SM_ASSERT_INT_EQ(smc_describe_secret(&bad.c, "leak", deadline_in(10000), &d, &errors[3]), -1);
-    smc_description_clean_up(&d);
+    struct secrets_description d;
+    SM_ASSERT_INT_EQ(secrets_describe_secret(&bad.c, "leak", deadline_in(10000), &d, &errors[3]), -1);
+    secrets_description_clean_up(&d);
     client_stop(&bad);
     client_start(&bad, fake.endpoint, SECRET_KEY, "WrongTokenMustNotLeak");
-    SM_ASSERT_INT_EQ(smc_describe_secret(&bad.c, "leak", deadline_in(10000), &d, &errors[4]), -1);
-    smc_description_clean_up(&d);
+    SM_ASSERT_INT_EQ(secrets_describe_secret(&bad.c, "leak", deadline_in(10000), &d, &errors[4]), -1);
+    secrets_description_clean_up(&d);
     client_stop(&bad);
     /* A transport failure (nothing listens on the port any more). */
     char endpoint[64];
     snprintf(endpoint, sizeof(endpoint), "%s", fake.endpoint);
     fake_sm_stop(&e.fake);
     SM_ASSERT_INT_EQ(
-        smc_get_secret_value(&e.client.c, "leak", NULL, NULL, deadline_in(10000), &v, &errors[5]),
+        secrets_get_secret_value(&e.client.c, "leak", NULL, NULL, deadline_in(10000), &v, &errors[5]),
         -1);
     SM_ASSERT_INT_EQ(errors[5].code, SM_ERR_TRANSPORT);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     sm_log_set_stream(NULL);
     fclose(log);
 
@@ -1473,7 +1473,7 @@ SM_TEST(smc_no_secret_in_errors_or_debug_logs) {
 
 /* The emulator serves HTTPS with a throw-away self-signed certificate: the client trusts it only
  * through the configured CA file. */
-SM_TEST(smc_https_endpoint_is_verified_against_the_ca_file) {
+SM_TEST(secrets_https_endpoint_is_verified_against_the_ca_file) {
     const char *state = getenv("SMR_STATE_DIR");
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/smc-tls-XXXXXX", state != NULL && state[0] ? state : "/tmp");
@@ -1504,14 +1504,14 @@ SM_TEST(smc_https_endpoint_is_verified_against_the_ca_file) {
     struct sm_err err;
     struct sm_buf pw;
     sm_buf_init(&pw, 4096);
-    SM_ASSERT_OK(smc_get_random_password(&ce.c, NULL, deadline_in(10000), &pw, &err), err);
+    SM_ASSERT_OK(secrets_get_random_password(&ce.c, NULL, deadline_in(10000), &pw, &err), err);
     SM_ASSERT_INT_EQ(pw.len, 32);
 
     /* Another CA bundle does not vouch for it: a transport error, never a silent success. */
     sm_free(ce.cfg.ca_file);
     ce.cfg.ca_file = sm_strdup(sm_test_path("data/sigv4/LICENSE"));
     ce.cfg.max_attempts = 1;
-    SM_ASSERT_INT_EQ(smc_get_random_password(&ce.c, NULL, deadline_in(10000), &pw, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_get_random_password(&ce.c, NULL, deadline_in(10000), &pw, &err), -1);
     SM_ASSERT_INT_EQ(err.code, SM_ERR_TRANSPORT);
     SM_ASSERT_STR_CONTAINS(err.msg, "GetRandomPassword failed: POST https://127.0.0.1:");
     sm_buf_clean_up(&pw);
@@ -1524,22 +1524,22 @@ SM_TEST(smc_https_endpoint_is_verified_against_the_ca_file) {
 
 /* Allocation-failure walk over the pure parts (effective in SM_TORTURE builds; elsewhere one clean
  * pass): configuration and the error parser fail cleanly and leak nothing. */
-SM_TEST(smc_config_and_error_parser_survive_every_allocation_failure) {
+SM_TEST(secrets_config_and_error_parser_survive_every_allocation_failure) {
     base_env();
     setenv("AWS_SESSION_TOKEN", "token", 1);
     for (int64_t n = 1;; n++) {
         int64_t live = sm_mem_live_count();
-        struct smc_config cfg;
+        struct secrets_config cfg;
         struct sm_err err;
         sm_mem_fail_at(sm_mem_attempt_count() + n);
-        int rc = smc_config_from_env(&cfg, &err);
+        int rc = secrets_config_from_env(&cfg, &err);
         sm_mem_fail_at(0);
         if (rc == 0) {
             SM_ASSERT_STR_EQ(cfg.endpoint, "https://secretsmanager.eu-west-1.amazonaws.com");
 #ifdef SM_TORTURE
             SM_ASSERT(n > 3); /* the walk did fail allocations along the way */
 #endif
-            smc_config_clean_up(&cfg);
+            secrets_config_clean_up(&cfg);
             SM_ASSERT_INT_EQ(sm_mem_live_count(), live);
             break;
         }
@@ -1553,7 +1553,7 @@ SM_TEST(smc_config_and_error_parser_survive_every_allocation_failure) {
         int64_t live = sm_mem_live_count();
         struct sm_err err;
         sm_mem_fail_at(sm_mem_attempt_count() + n);
-        smc_error_from_response("GetSecretValue", "s", 400, body, strlen(body), NULL, &err);
+        secrets_error_from_response("GetSecretValue", "s", 400, body, strlen(body), NULL, &err);
         sm_mem_fail_at(0);
         /* Without memory the body cannot be parsed: the code is unknown, so OutOfMemory. */
         SM_ASSERT(err.code == SM_ERR_AWS_THROTTLED || err.code == SM_ERR_NOMEM);

@@ -201,12 +201,12 @@ SM_TEST(torture_secret_parse_and_render) {
 static int run_config(void *ctx, struct sm_err *err) {
     (void)ctx;
     struct rot_config rc_cfg;
-    struct smc_config smc;
+    struct secrets_config smc;
     memset(&smc, 0, sizeof(smc));
     int result = -1;
     memset(&rc_cfg, 0, sizeof(rc_cfg));
     /* The rotation settings last: their final allocation must not be masked by a later one. */
-    if (smc_config_from_env(&smc, err) != 0 ||
+    if (secrets_config_from_env(&smc, err) != 0 ||
         rot_config_from_env("multi-user", &rc_cfg, err) != 0) {
         goto out;
     }
@@ -220,7 +220,7 @@ static int run_config(void *ctx, struct sm_err *err) {
     result = 0;
 out:
     rot_config_clean_up(&rc_cfg);
-    smc_config_clean_up(&smc);
+    secrets_config_clean_up(&smc);
     return result;
 }
 
@@ -243,9 +243,9 @@ SM_TEST(torture_config_from_env) {
 
 struct sm_fixture {
     struct fake_sm sm;
-    struct smc_config cfg;
+    struct secrets_config cfg;
     struct http_client http; /* created and destroyed around every run */
-    struct smc_client client;
+    struct secrets_client client;
     char arn[512];
 };
 
@@ -266,13 +266,13 @@ static void sm_setup(struct sm_fixture *f) {
     unsetenv("PASSWORD_LENGTH");
     unsetenv("SMROTATE_DB_CA_FILE");
     setenv("SECRETS_MANAGER_ENDPOINT", f->sm.endpoint, 1);
-    SM_ASSERT_OK(smc_config_from_env(&f->cfg, &err), err);
-    smc_client_init(&f->client, &f->cfg, &f->http);
+    SM_ASSERT_OK(secrets_config_from_env(&f->cfg, &err), err);
+    secrets_client_init(&f->client, &f->cfg, &f->http);
     f->client.random01 = no_jitter;
 }
 
 static void sm_teardown(struct sm_fixture *f) {
-    smc_config_clean_up(&f->cfg);
+    secrets_config_clean_up(&f->cfg);
     fake_sm_stop(&f->sm);
 }
 
@@ -291,7 +291,7 @@ static void call_ok(struct sm_fixture *f, const char *op, const char *body) {
     cJSON *out = NULL;
     struct sm_err err;
     http_open(f);
-    SM_ASSERT_OK(smc_call(&f->client, op, NULL, body, strlen(body), 0, &out, &err), err);
+    SM_ASSERT_OK(secrets_call(&f->client, op, NULL, body, strlen(body), 0, &out, &err), err);
     cJSON_Delete(out);
     http_close(f);
 }
@@ -305,7 +305,7 @@ static void create_secret(struct sm_fixture *f, const char *name, const char *se
     cJSON *out = NULL;
     struct sm_err err;
     http_open(f);
-    SM_ASSERT_OK(smc_call(&f->client, "CreateSecret", NULL, text, strlen(text), 0, &out, &err),
+    SM_ASSERT_OK(secrets_call(&f->client, "CreateSecret", NULL, text, strlen(text), 0, &out, &err),
                  err);
     snprintf(f->arn, sizeof(f->arn), "%s", cJSON_GetObjectItem(out, "ARN")->valuestring);
     http_close(f);
@@ -352,35 +352,35 @@ static int64_t walk_op(struct sm_fixture *f, const char *name,
 }
 
 static int op_describe(struct sm_fixture *f, struct sm_err *err) {
-    struct smc_description d;
-    int rc = smc_describe_secret(&f->client, f->arn, 0, &d, err);
+    struct secrets_description d;
+    int rc = secrets_describe_secret(&f->client, f->arn, 0, &d, err);
     if (rc == 0) {
-        SM_ASSERT(smc_description_find(&d, FIRST_VERSION) != NULL);
-        SM_ASSERT(smc_version_has_stage(smc_description_find(&d, FIRST_VERSION), "AWSCURRENT"));
+        SM_ASSERT(secrets_description_find(&d, FIRST_VERSION) != NULL);
+        SM_ASSERT(secrets_version_has_stage(secrets_description_find(&d, FIRST_VERSION), "AWSCURRENT"));
     }
-    smc_description_clean_up(&d);
+    secrets_description_clean_up(&d);
     return rc;
 }
 
 static int op_get_value(struct sm_fixture *f, struct sm_err *err) {
-    struct smc_secret_value v;
-    int rc = smc_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, err);
+    struct secrets_secret_value v;
+    int rc = secrets_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, err);
     if (rc == 0) {
         SM_ASSERT(v.has_string);
         SM_ASSERT_STR_CONTAINS(v.secret_string.data, "\"engine\":\"fake\"");
         SM_ASSERT_STR_EQ(v.version_id, FIRST_VERSION);
     }
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     return rc;
 }
 
 static int op_list_versions(struct sm_fixture *f, struct sm_err *err) {
-    struct smc_version_list l;
-    int rc = smc_list_secret_version_ids(&f->client, f->arn, true, 0, &l, err);
+    struct secrets_version_list l;
+    int rc = secrets_list_secret_version_ids(&f->client, f->arn, true, 0, &l, err);
     if (rc == 0) {
         SM_ASSERT(l.n_versions >= 1);
     }
-    smc_version_list_clean_up(&l);
+    secrets_version_list_clean_up(&l);
     return rc;
 }
 
@@ -389,30 +389,30 @@ static int op_put_value(struct sm_fixture *f, struct sm_err *err) {
     const char *value = "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\","
                         "\"password\":\"put-value\"}";
     /* Same token and value every run: PutSecretValue is idempotent then. */
-    return smc_put_secret_value(&f->client, f->arn, "11111111-1111-4111-8111-111111111111", value,
+    return secrets_put_secret_value(&f->client, f->arn, "11111111-1111-4111-8111-111111111111", value,
                                 strlen(value), stages, 1, NULL, 0, err);
 }
 
 static int op_update_stage(struct sm_fixture *f, struct sm_err *err) {
     /* A label only this version ever holds: moving it there again is a no-op. */
-    return smc_update_secret_version_stage(&f->client, f->arn, "TORTURE2", FIRST_VERSION, NULL, 0,
+    return secrets_update_secret_version_stage(&f->client, f->arn, "TORTURE2", FIRST_VERSION, NULL, 0,
                                            err);
 }
 
 static int op_random_password(struct sm_fixture *f, struct sm_err *err) {
-    struct smc_password_policy policy = {
+    struct secrets_password_policy policy = {
         .length = 24,
         .exclude_characters = "/@\"'\\",
-        .exclude_numbers = SMC_UNSET,
-        .exclude_punctuation = SMC_FALSE,
-        .exclude_uppercase = SMC_UNSET,
-        .exclude_lowercase = SMC_UNSET,
-        .include_space = SMC_UNSET,
-        .require_each_included_type = SMC_TRUE,
+        .exclude_numbers = SECRETS_UNSET,
+        .exclude_punctuation = SECRETS_FALSE,
+        .exclude_uppercase = SECRETS_UNSET,
+        .exclude_lowercase = SECRETS_UNSET,
+        .include_space = SECRETS_UNSET,
+        .require_each_included_type = SECRETS_TRUE,
     };
     struct sm_buf pw;
     sm_buf_init(&pw, 4096);
-    int rc = smc_get_random_password(&f->client, &policy, 0, &pw, err);
+    int rc = secrets_get_random_password(&f->client, &policy, 0, &pw, err);
     if (rc == 0) {
         SM_ASSERT_INT_EQ(pw.len, 24);
     }
@@ -468,15 +468,15 @@ static int all_steps(struct rotation_ctx *r, struct sm_err *err) {
 
 /* Reads AWSCURRENT's username and password. */
 static void current_login(struct sm_fixture *f, char *user, size_t ucap, char *pw, size_t pcap) {
-    struct smc_secret_value v;
+    struct secrets_secret_value v;
     struct sm_err err;
     http_open(f);
-    SM_ASSERT_OK(smc_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, &err), err);
+    SM_ASSERT_OK(secrets_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, &err), err);
     cJSON *j = cJSON_Parse(v.secret_string.data);
     snprintf(user, ucap, "%s", cJSON_GetObjectItem(j, "username")->valuestring);
     snprintf(pw, pcap, "%s", cJSON_GetObjectItem(j, "password")->valuestring);
     cJSON_Delete(j);
-    smc_secret_value_clean_up(&v);
+    secrets_secret_value_clean_up(&v);
     http_close(f);
 }
 

@@ -290,8 +290,8 @@ SM_TEST(wipe_cjson_secret_string_leaves_no_copy) {
 SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     struct fake_sm sm;
     struct http_client http = {0};
-    struct smc_config cfg;
-    struct smc_client client;
+    struct secrets_config cfg;
+    struct secrets_client client;
     struct rot_config rcfg;
     struct sm_err err;
     sm_log_configure(false, SM_LOG_WARN);
@@ -303,9 +303,9 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
     unsetenv("AWS_SESSION_TOKEN");
     setenv("SECRETS_MANAGER_ENDPOINT", sm.endpoint, 1);
-    SM_ASSERT_OK(smc_config_from_env(&cfg, &err), err);
+    SM_ASSERT_OK(secrets_config_from_env(&cfg, &err), err);
     SM_ASSERT_OK(http_client_init(&http, &err), err);
-    smc_client_init(&client, &cfg, &http);
+    secrets_client_init(&client, &cfg, &http);
     SM_ASSERT_OK(rot_config_from_env("single-user", &rcfg, &err), err);
     struct rot_context ctx = {.sm = &client, .engines = fake_registry, .config = &rcfg};
 
@@ -316,7 +316,7 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
                          "\"{\\\"engine\\\":\\\"fake\\\",\\\"host\\\":\\\"db\\\",\\\"username\\\":"
                          "\\\"app\\\",\\\"password\\\":\\\"" INITIAL_PW "\\\"}\"}";
     cJSON *out = NULL;
-    SM_ASSERT_OK(smc_call(&client, "CreateSecret", NULL, create, strlen(create), 0, &out, &err),
+    SM_ASSERT_OK(secrets_call(&client, "CreateSecret", NULL, create, strlen(create), 0, &out, &err),
                  err);
     char arn[512];
     snprintf(arn, sizeof(arn), "%s", sm_json_string(out, "ARN"));
@@ -326,7 +326,7 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
              "{\"SecretId\":\"%s\",\"ClientRequestToken\":\"" TOKEN "\",\"RotationLambdaARN\":"
              "\"arn:aws:lambda:us-east-1:123456789012:function:smrotate\"}",
              arn);
-    SM_ASSERT_OK(smc_call(&client, "RotateSecret", NULL, rotate, strlen(rotate), 0, &out, &err),
+    SM_ASSERT_OK(secrets_call(&client, "RotateSecret", NULL, rotate, strlen(rotate), 0, &out, &err),
                  err);
     cJSON_Delete(out);
 
@@ -355,7 +355,7 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     assert_process_clean("new password, whole process", pw, skip, 2);
     sm_mem_check_end();
     rot_config_clean_up(&rcfg);
-    smc_config_clean_up(&cfg);
+    secrets_config_clean_up(&cfg);
     fake_sm_stop(&sm);
 }
 

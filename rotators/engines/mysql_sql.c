@@ -28,20 +28,20 @@ static int read_number(const char **p) {
     return v;
 }
 
-int mysql_version_parse(const char *s, struct mysql_version *out, struct sm_err *err) {
+int rot_mysql_version_parse(const char *s, struct rot_mysql_version *out, struct sm_err *err) {
     if (s == NULL) {
         return sm_err_set(err, SM_ERR_DB_QUERY, "the server did not report a version");
     }
     const char *p = s;
-    out->flavor = MYSQL_FLAVOR_MYSQL;
+    out->flavor = ROT_MYSQL_FLAVOR_MYSQL;
     if (strstr(s, "MariaDB") != NULL) {
-        out->flavor = MYSQL_FLAVOR_MARIADB;
+        out->flavor = ROT_MYSQL_FLAVOR_MARIADB;
         /* MariaDB 10+ may prefix "5.5.5-" so that old replication clients accept it. */
         if (strncmp(p, "5.5.5-", 6) == 0 && isdigit((unsigned char)p[6])) {
             p += 6;
         }
     } else if (strstr(s, "mysql_aurora") != NULL) {
-        out->flavor = MYSQL_FLAVOR_AURORA;
+        out->flavor = ROT_MYSQL_FLAVOR_AURORA;
     }
     out->major = read_number(&p);
     if (out->major < 0 || *p != '.') {
@@ -65,19 +65,19 @@ bad:
     return sm_err_set(err, SM_ERR_DB_QUERY, "unrecognised server version string \"%.64s\"", s);
 }
 
-const char *mysql_flavor_name(enum mysql_flavor flavor) {
+const char *rot_mysql_flavor_name(enum rot_mysql_flavor flavor) {
     switch (flavor) {
-    case MYSQL_FLAVOR_MARIADB:
+    case ROT_MYSQL_FLAVOR_MARIADB:
         return "MariaDB";
-    case MYSQL_FLAVOR_AURORA:
+    case ROT_MYSQL_FLAVOR_AURORA:
         return "Aurora MySQL";
-    case MYSQL_FLAVOR_MYSQL:
+    case ROT_MYSQL_FLAVOR_MYSQL:
         break;
     }
     return "MySQL";
 }
 
-bool mysql_version_at_least(const struct mysql_version *v, int major, int minor, int patch) {
+bool rot_mysql_version_at_least(const struct rot_mysql_version *v, int major, int minor, int patch) {
     if (v->major != major) {
         return v->major > major;
     }
@@ -87,23 +87,23 @@ bool mysql_version_at_least(const struct mysql_version *v, int major, int minor,
     return (v->patch < 0 ? 0 : v->patch) >= patch;
 }
 
-bool mysql_has_alter_user(const struct mysql_version *v) {
+bool rot_mysql_has_alter_user(const struct rot_mysql_version *v) {
     switch (v->flavor) {
-    case MYSQL_FLAVOR_MARIADB:
-        return mysql_version_at_least(v, 10, 2, 0);
-    case MYSQL_FLAVOR_AURORA:
-        return mysql_version_at_least(v, 5, 7, 0);
-    case MYSQL_FLAVOR_MYSQL:
+    case ROT_MYSQL_FLAVOR_MARIADB:
+        return rot_mysql_version_at_least(v, 10, 2, 0);
+    case ROT_MYSQL_FLAVOR_AURORA:
+        return rot_mysql_version_at_least(v, 5, 7, 0);
+    case ROT_MYSQL_FLAVOR_MYSQL:
         break;
     }
-    return mysql_version_at_least(v, 5, 7, 6);
+    return rot_mysql_version_at_least(v, 5, 7, 6);
 }
 
-bool mysql_has_default_roles_table(const struct mysql_version *v) {
-    return v->flavor != MYSQL_FLAVOR_MARIADB && v->major >= 8;
+bool rot_mysql_has_default_roles_table(const struct rot_mysql_version *v) {
+    return v->flavor != ROT_MYSQL_FLAVOR_MARIADB && v->major >= 8;
 }
 
-const char *mysql_clone_plugin(const struct mysql_version *v, const char *plugin) {
+const char *rot_mysql_clone_plugin(const struct rot_mysql_version *v, const char *plugin) {
     static const char *const mysql_plugins[] = {"mysql_native_password", "caching_sha2_password",
                                                 "sha256_password", NULL};
     static const char *const mariadb_plugins[] = {"mysql_native_password", "ed25519", NULL};
@@ -111,11 +111,11 @@ const char *mysql_clone_plugin(const struct mysql_version *v, const char *plugin
     if (plugin == NULL) {
         return NULL;
     }
-    if (v->flavor == MYSQL_FLAVOR_MARIADB) {
-        if (mysql_version_at_least(v, 10, 4, 0)) {
+    if (v->flavor == ROT_MYSQL_FLAVOR_MARIADB) {
+        if (rot_mysql_version_at_least(v, 10, 4, 0)) {
             list = mariadb_plugins;
         }
-    } else if (mysql_has_alter_user(v)) {
+    } else if (rot_mysql_has_alter_user(v)) {
         list = mysql_plugins;
     }
     for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
@@ -147,26 +147,26 @@ static int append_all(struct sm_buf *out, struct sm_err *err, const char *first,
     return rc;
 }
 
-int mysql_sql_set_own_password(struct sm_buf *out, const struct mysql_version *v, const char *pw,
+int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v, const char *pw,
                                struct sm_err *err) {
-    if (v->flavor != MYSQL_FLAVOR_MARIADB && mysql_has_alter_user(v)) {
+    if (v->flavor != ROT_MYSQL_FLAVOR_MARIADB && rot_mysql_has_alter_user(v)) {
         return append_all(out, err, "ALTER USER CURRENT_USER() IDENTIFIED BY '", pw, "'", NULL);
     }
     return append_all(out, err, "SET PASSWORD = PASSWORD('", pw, "')", NULL);
 }
 
-int mysql_sql_account(struct sm_buf *out, const char *user, const char *host, struct sm_err *err) {
+int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host, struct sm_err *err) {
     return append_all(out, err, "'", user, "'@'", host, "'", NULL);
 }
 
-int mysql_sql_create_user(struct sm_buf *out, const struct mysql_version *v, const char *user,
+int rot_mysql_sql_create_user(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
                           const char *host, const char *plugin, const char *pw,
                           struct sm_err *err) {
     if (append_all(out, err, "CREATE USER ", NULL) != 0 ||
-        mysql_sql_account(out, user, host, err) != 0) {
+        rot_mysql_sql_account(out, user, host, err) != 0) {
         return -1;
     }
-    if (plugin != NULL && v->flavor == MYSQL_FLAVOR_MARIADB) {
+    if (plugin != NULL && v->flavor == ROT_MYSQL_FLAVOR_MARIADB) {
         return append_all(out, err, " IDENTIFIED VIA ", plugin, " USING PASSWORD('", pw, "')",
                           NULL);
     }
@@ -176,22 +176,22 @@ int mysql_sql_create_user(struct sm_buf *out, const struct mysql_version *v, con
     return append_all(out, err, " IDENTIFIED BY '", pw, "'", NULL);
 }
 
-int mysql_sql_set_password_for(struct sm_buf *out, const struct mysql_version *v, const char *user,
+int rot_mysql_sql_set_password_for(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
                                const char *host, const char *plugin, const char *pw,
                                struct sm_err *err) {
-    bool alter = v->flavor == MYSQL_FLAVOR_MARIADB ? plugin != NULL : mysql_has_alter_user(v);
+    bool alter = v->flavor == ROT_MYSQL_FLAVOR_MARIADB ? plugin != NULL : rot_mysql_has_alter_user(v);
     if (!alter) {
         if (append_all(out, err, "SET PASSWORD FOR ", NULL) != 0 ||
-            mysql_sql_account(out, user, host, err) != 0) {
+            rot_mysql_sql_account(out, user, host, err) != 0) {
             return -1;
         }
         return append_all(out, err, " = PASSWORD('", pw, "')", NULL);
     }
     if (append_all(out, err, "ALTER USER ", NULL) != 0 ||
-        mysql_sql_account(out, user, host, err) != 0) {
+        rot_mysql_sql_account(out, user, host, err) != 0) {
         return -1;
     }
-    if (v->flavor == MYSQL_FLAVOR_MARIADB) {
+    if (v->flavor == ROT_MYSQL_FLAVOR_MARIADB) {
         return append_all(out, err, " IDENTIFIED VIA ", plugin, " USING PASSWORD('", pw, "')",
                           NULL);
     }
@@ -201,7 +201,7 @@ int mysql_sql_set_password_for(struct sm_buf *out, const struct mysql_version *v
     return append_all(out, err, " IDENTIFIED BY '", pw, "'", NULL);
 }
 
-int mysql_sql_require(struct sm_buf *out, const struct mysql_version *v, const char *user,
+int rot_mysql_sql_require(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
                       const char *host, const char *ssl_type, const char *cipher,
                       const char *issuer, const char *subject, struct sm_err *err) {
     const char *kind = NULL;
@@ -215,9 +215,9 @@ int mysql_sql_require(struct sm_buf *out, const struct mysql_version *v, const c
         return sm_err_set(err, SM_ERR_DB_QUERY, "unknown ssl_type \"%.32s\" in mysql.user",
                           ssl_type);
     }
-    int rc = mysql_has_alter_user(v) ? append_all(out, err, "ALTER USER ", NULL)
+    int rc = rot_mysql_has_alter_user(v) ? append_all(out, err, "ALTER USER ", NULL)
                                      : append_all(out, err, "GRANT USAGE ON *.* TO ", NULL);
-    if (rc != 0 || mysql_sql_account(out, user, host, err) != 0 ||
+    if (rc != 0 || rot_mysql_sql_account(out, user, host, err) != 0 ||
         append_all(out, err, " REQUIRE", NULL) != 0) {
         return -1;
     }
@@ -240,22 +240,22 @@ int mysql_sql_require(struct sm_buf *out, const struct mysql_version *v, const c
     return any ? 0 : append_all(out, err, " SSL", NULL);
 }
 
-int mysql_sql_select_accounts(struct sm_buf *out, const char *user, struct sm_err *err) {
+int rot_mysql_sql_select_accounts(struct sm_buf *out, const char *user, struct sm_err *err) {
     return append_all(out, err,
                       "SELECT Host, plugin, ssl_type, ssl_cipher, x509_issuer, x509_subject "
                       "FROM mysql.user WHERE User = '",
                       user, "' ORDER BY Host", NULL);
 }
 
-int mysql_sql_show_grants(struct sm_buf *out, const char *user, const char *host,
+int rot_mysql_sql_show_grants(struct sm_buf *out, const char *user, const char *host,
                           struct sm_err *err) {
     if (append_all(out, err, "SHOW GRANTS FOR ", NULL) != 0) {
         return -1;
     }
-    return mysql_sql_account(out, user, host, err);
+    return rot_mysql_sql_account(out, user, host, err);
 }
 
-int mysql_sql_select_default_roles(struct sm_buf *out, const char *user, const char *host,
+int rot_mysql_sql_select_default_roles(struct sm_buf *out, const char *user, const char *host,
                                    struct sm_err *err) {
     return append_all(out, err,
                       "SELECT DEFAULT_ROLE_USER, DEFAULT_ROLE_HOST FROM mysql.default_roles "
@@ -264,7 +264,7 @@ int mysql_sql_select_default_roles(struct sm_buf *out, const char *user, const c
                       "' ORDER BY DEFAULT_ROLE_USER, DEFAULT_ROLE_HOST", NULL);
 }
 
-int mysql_sql_set_default_roles(struct sm_buf *out, const char *const *roles, size_t n,
+int rot_mysql_sql_set_default_roles(struct sm_buf *out, const char *const *roles, size_t n,
                                 const char *user, const char *host, struct sm_err *err) {
     if (append_all(out, err, "SET DEFAULT ROLE ", NULL) != 0) {
         return -1;
@@ -274,14 +274,14 @@ int mysql_sql_set_default_roles(struct sm_buf *out, const char *const *roles, si
     }
     for (size_t i = 0; i < n; i++) {
         if ((i > 0 && append_all(out, err, ", ", NULL) != 0) ||
-            mysql_sql_account(out, roles[2 * i], roles[2 * i + 1], err) != 0) {
+            rot_mysql_sql_account(out, roles[2 * i], roles[2 * i + 1], err) != 0) {
             return -1;
         }
     }
     if (append_all(out, err, " TO ", NULL) != 0) {
         return -1;
     }
-    return mysql_sql_account(out, user, host, err);
+    return rot_mysql_sql_account(out, user, host, err);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -431,7 +431,7 @@ static void line_head(const char *line, char *out, size_t cap) {
     snprintf(out, cap, "%.*s%s", (int)n, line, line[n] != '\0' ? "..." : "");
 }
 
-int mysql_grant_parse(const char *line, struct mysql_grant *out, struct sm_err *err) {
+int rot_mysql_grant_parse(const char *line, struct rot_mysql_grant *out, struct sm_err *err) {
     struct toks t = {0};
     size_t len = strlen(line);
     size_t kw = 0, head_from = 0, head_end = 0, grantee = 0, i = 0;
@@ -444,15 +444,15 @@ int mysql_grant_parse(const char *line, struct mysql_grant *out, struct sm_err *
         goto out;
     }
     if (t.n >= 2 && tok_is(line, &t.v[0], "GRANT")) {
-        out->kind = MYSQL_GRANT_PRIV;
+        out->kind = ROT_MYSQL_GRANT_PRIV;
         head_from = 1;
     } else if (t.n >= 2 && tok_is(line, &t.v[0], "REVOKE")) {
-        out->kind = MYSQL_GRANT_PARTIAL_REVOKE;
+        out->kind = ROT_MYSQL_GRANT_PARTIAL_REVOKE;
         head_from = 1;
         sep = "FROM";
     } else if (t.n >= 4 && tok_is(line, &t.v[0], "SET") && tok_is(line, &t.v[1], "DEFAULT") &&
                tok_is(line, &t.v[2], "ROLE")) {
-        out->kind = MYSQL_GRANT_DEFAULT_ROLE;
+        out->kind = ROT_MYSQL_GRANT_DEFAULT_ROLE;
         head_from = 3;
         sep = "FOR";
     } else {
@@ -462,18 +462,18 @@ int mysql_grant_parse(const char *line, struct mysql_grant *out, struct sm_err *
     if (head_end == t.n || head_end == head_from) {
         goto bad;
     }
-    if (out->kind != MYSQL_GRANT_DEFAULT_ROLE) {
+    if (out->kind != ROT_MYSQL_GRANT_DEFAULT_ROLE) {
         kw = find_word(line, &t, head_from, head_end, "ON");
         if (kw == head_end) {
-            if (out->kind == MYSQL_GRANT_PARTIAL_REVOKE) {
+            if (out->kind == ROT_MYSQL_GRANT_PARTIAL_REVOKE) {
                 goto bad;
             }
-            out->kind = MYSQL_GRANT_ROLE;
+            out->kind = ROT_MYSQL_GRANT_ROLE;
         } else if (kw == head_from || kw + 1 == head_end) {
             goto bad;
         }
     }
-    if (out->kind == MYSQL_GRANT_PRIV || out->kind == MYSQL_GRANT_PARTIAL_REVOKE) {
+    if (out->kind == ROT_MYSQL_GRANT_PRIV || out->kind == ROT_MYSQL_GRANT_PARTIAL_REVOKE) {
         out->what = span_dup(line, &t, head_from, kw);
         out->object = span_dup(line, &t, kw + 1, head_end);
         if (out->what == NULL || out->object == NULL) {
@@ -526,12 +526,12 @@ bad:
 out:
     toks_clean_up(&t);
     if (rc != 0) {
-        mysql_grant_clean_up(out);
+        rot_mysql_grant_clean_up(out);
     }
     return rc;
 }
 
-void mysql_grant_clean_up(struct mysql_grant *g) {
+void rot_mysql_grant_clean_up(struct rot_mysql_grant *g) {
     if (g == NULL) {
         return;
     }
@@ -571,7 +571,7 @@ static bool quoted_equals(const char *q, const char *name, bool backslash) {
     return name[j] == '\0';
 }
 
-bool mysql_grant_is_for(const struct mysql_grant *g, const char *user, const char *host) {
+bool rot_mysql_grant_is_for(const struct rot_mysql_grant *g, const char *user, const char *host) {
     if (g->grantee_user == NULL) {
         return false;
     }
@@ -587,7 +587,7 @@ bool mysql_grant_is_for(const struct mysql_grant *g, const char *user, const cha
  * Grant plans
  */
 
-void mysql_stmts_clean_up(struct mysql_stmts *s) {
+void rot_mysql_stmts_clean_up(struct rot_mysql_stmts *s) {
     if (s == NULL) {
         return;
     }
@@ -599,7 +599,7 @@ void mysql_stmts_clean_up(struct mysql_stmts *s) {
 }
 
 /* Takes ownership of the buffer's text. */
-static int stmts_push(struct mysql_stmts *s, struct sm_buf *b, struct sm_err *err) {
+static int stmts_push(struct rot_mysql_stmts *s, struct sm_buf *b, struct sm_err *err) {
     if (s->n == s->cap) {
         size_t cap = s->cap == 0 ? 16 : s->cap * 2;
         char **items = sm_realloc(s->items, cap * sizeof(*items));
@@ -716,7 +716,7 @@ static int priv_atoms(const char *what, struct atoms *out, struct sm_err *err) {
     struct sm_buf b;
     int rc = -1;
     size_t len = strlen(what), from = 0;
-    sm_buf_init(&b, MYSQL_SQL_STMT_MAX);
+    sm_buf_init(&b, ROT_MYSQL_STMT_MAX);
     if (tokenize(what, len, &t, err) != 0) {
         goto out;
     }
@@ -798,12 +798,12 @@ static int append_difference(struct sm_buf *out, const struct atoms *a, const st
     return count;
 }
 
-static int emit_grant(struct mysql_stmts *s, const struct mysql_grant *g, const char *account,
+static int emit_grant(struct rot_mysql_stmts *s, const struct rot_mysql_grant *g, const char *account,
                       struct sm_err *err) {
     struct sm_buf b;
     int rc = -1;
-    sm_buf_init(&b, MYSQL_SQL_STMT_MAX);
-    if (g->kind == MYSQL_GRANT_PRIV) {
+    sm_buf_init(&b, ROT_MYSQL_STMT_MAX);
+    if (g->kind == ROT_MYSQL_GRANT_PRIV) {
         rc = append_all(&b, err, "GRANT ", g->what, " ON ", g->object, " TO ", account,
                         g->grant_option ? " WITH GRANT OPTION" : "", NULL);
     } else {
@@ -819,12 +819,12 @@ static int emit_grant(struct mysql_stmts *s, const struct mysql_grant *g, const 
 
 /* Emits one statement made of prefix + list + middle + object + " FROM " + account, where list
  * is the difference a \ b; nothing when the difference is empty. */
-static int emit_difference(struct mysql_stmts *s, const char *prefix, const struct atoms *a,
+static int emit_difference(struct rot_mysql_stmts *s, const char *prefix, const struct atoms *a,
                            const struct atoms *b, const char *object, const char *to_from,
                            const char *account, struct sm_err *err) {
     struct sm_buf buf;
     int rc = -1, n;
-    sm_buf_init(&buf, MYSQL_SQL_STMT_MAX);
+    sm_buf_init(&buf, ROT_MYSQL_STMT_MAX);
     if (sm_buf_append_str(&buf, prefix, err) != 0) {
         goto out;
     }
@@ -846,13 +846,13 @@ out:
     return rc;
 }
 
-static int emit_text(struct mysql_stmts *s, struct sm_err *err, const char *first, ...)
+static int emit_text(struct rot_mysql_stmts *s, struct sm_err *err, const char *first, ...)
     __attribute__((sentinel));
-static int emit_text(struct mysql_stmts *s, struct sm_err *err, const char *first, ...) {
+static int emit_text(struct rot_mysql_stmts *s, struct sm_err *err, const char *first, ...) {
     struct sm_buf b;
     va_list ap;
     int rc = 0;
-    sm_buf_init(&b, MYSQL_SQL_STMT_MAX);
+    sm_buf_init(&b, ROT_MYSQL_STMT_MAX);
     va_start(ap, first);
     for (const char *p = first; p != NULL; p = va_arg(ap, const char *)) {
         if (sm_buf_append_str(&b, p, err) != 0) {
@@ -869,7 +869,7 @@ static int emit_text(struct mysql_stmts *s, struct sm_err *err, const char *firs
 }
 
 /* Whether line g only grants USAGE (a no-op) without GRANT OPTION. */
-static int is_usage_only(const struct mysql_grant *g, bool *out, struct sm_err *err) {
+static int is_usage_only(const struct rot_mysql_grant *g, bool *out, struct sm_err *err) {
     struct atoms a = {0};
     if (priv_atoms(g->what, &a, err) != 0) {
         atoms_clean_up(&a);
@@ -882,7 +882,7 @@ static int is_usage_only(const struct mysql_grant *g, bool *out, struct sm_err *
 
 /* The union of the atoms of every line of `kind` in lines (on object, when not NULL), and
  * whether any of them carries GRANT OPTION. */
-static int union_atoms(const struct mysql_grant *lines, size_t n, enum mysql_grant_kind kind,
+static int union_atoms(const struct rot_mysql_grant *lines, size_t n, enum rot_mysql_grant_kind kind,
                        const char *object, struct atoms *out, bool *grant_option,
                        struct sm_err *err) {
     if (grant_option != NULL) {
@@ -892,7 +892,7 @@ static int union_atoms(const struct mysql_grant *lines, size_t n, enum mysql_gra
         if (lines[i].kind != kind || (object != NULL && strcmp(lines[i].object, object) != 0)) {
             continue;
         }
-        int rc = kind == MYSQL_GRANT_ROLE ? role_atoms(lines[i].what, out, err)
+        int rc = kind == ROT_MYSQL_GRANT_ROLE ? role_atoms(lines[i].what, out, err)
                                           : priv_atoms(lines[i].what, out, err);
         if (rc != 0) {
             return -1;
@@ -904,8 +904,8 @@ static int union_atoms(const struct mysql_grant *lines, size_t n, enum mysql_gra
     return 0;
 }
 
-int mysql_grant_plan(const struct mysql_grant *base, size_t nbase, const struct mysql_grant *alt,
-                     size_t nalt, const char *account, bool revoke_extras, struct mysql_stmts *out,
+int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase, const struct rot_mysql_grant *alt,
+                     size_t nalt, const char *account, bool revoke_extras, struct rot_mysql_stmts *out,
                      struct sm_err *err) {
     struct atoms a = {0}, b = {0};
     int rc = -1;
@@ -913,13 +913,13 @@ int mysql_grant_plan(const struct mysql_grant *base, size_t nbase, const struct 
 
     /* 1. Everything the base holds: privileges first, then roles. */
     for (int pass = 0; pass < 2; pass++) {
-        enum mysql_grant_kind kind = pass == 0 ? MYSQL_GRANT_PRIV : MYSQL_GRANT_ROLE;
+        enum rot_mysql_grant_kind kind = pass == 0 ? ROT_MYSQL_GRANT_PRIV : ROT_MYSQL_GRANT_ROLE;
         for (size_t i = 0; i < nbase; i++) {
             bool skip = false;
             if (base[i].kind != kind) {
                 continue;
             }
-            if (kind == MYSQL_GRANT_PRIV && is_usage_only(&base[i], &skip, err) != 0) {
+            if (kind == ROT_MYSQL_GRANT_PRIV && is_usage_only(&base[i], &skip, err) != 0) {
                 goto out;
             }
             if (!skip && emit_grant(out, &base[i], account, err) != 0) {
@@ -928,19 +928,19 @@ int mysql_grant_plan(const struct mysql_grant *base, size_t nbase, const struct 
         }
     }
     for (size_t i = 0; i < nbase; i++) {
-        base_default_role |= base[i].kind == MYSQL_GRANT_DEFAULT_ROLE;
+        base_default_role |= base[i].kind == ROT_MYSQL_GRANT_DEFAULT_ROLE;
     }
 
     /* 2. What the alternate holds beyond the base. */
     for (size_t i = 0; revoke_extras && i < nalt; i++) {
-        const struct mysql_grant *g = &alt[i];
+        const struct rot_mysql_grant *g = &alt[i];
         bool base_go = false;
         atoms_clean_up(&a);
         atoms_clean_up(&b);
         switch (g->kind) {
-        case MYSQL_GRANT_PRIV:
+        case ROT_MYSQL_GRANT_PRIV:
             if (priv_atoms(g->what, &a, err) != 0 ||
-                union_atoms(base, nbase, MYSQL_GRANT_PRIV, g->object, &b, &base_go, err) != 0) {
+                union_atoms(base, nbase, ROT_MYSQL_GRANT_PRIV, g->object, &b, &base_go, err) != 0) {
                 goto out;
             }
             if (!atoms_has(&b, "ALL PRIVILEGES")) {
@@ -951,7 +951,7 @@ int mysql_grant_plan(const struct mysql_grant *base, size_t nbase, const struct 
                         goto out;
                     }
                     for (size_t k = 0; k < nbase; k++) {
-                        if (base[k].kind == MYSQL_GRANT_PRIV &&
+                        if (base[k].kind == ROT_MYSQL_GRANT_PRIV &&
                             strcmp(base[k].object, g->object) == 0 &&
                             emit_grant(out, &base[k], account, err) != 0) {
                             goto out;
@@ -972,23 +972,23 @@ int mysql_grant_plan(const struct mysql_grant *base, size_t nbase, const struct 
                 goto out;
             }
             break;
-        case MYSQL_GRANT_ROLE:
+        case ROT_MYSQL_GRANT_ROLE:
             if (role_atoms(g->what, &a, err) != 0 ||
-                union_atoms(base, nbase, MYSQL_GRANT_ROLE, NULL, &b, NULL, err) != 0 ||
+                union_atoms(base, nbase, ROT_MYSQL_GRANT_ROLE, NULL, &b, NULL, err) != 0 ||
                 emit_difference(out, "REVOKE ", &a, &b, NULL, " FROM ", account, err) != 0) {
                 goto out;
             }
             break;
-        case MYSQL_GRANT_PARTIAL_REVOKE:
+        case ROT_MYSQL_GRANT_PARTIAL_REVOKE:
             /* A restriction the base does not have: lift it by granting the privilege. */
             if (priv_atoms(g->what, &a, err) != 0 ||
-                union_atoms(base, nbase, MYSQL_GRANT_PARTIAL_REVOKE, g->object, &b, NULL, err) !=
+                union_atoms(base, nbase, ROT_MYSQL_GRANT_PARTIAL_REVOKE, g->object, &b, NULL, err) !=
                     0 ||
                 emit_difference(out, "GRANT ", &a, &b, g->object, " TO ", account, err) != 0) {
                 goto out;
             }
             break;
-        case MYSQL_GRANT_DEFAULT_ROLE:
+        case ROT_MYSQL_GRANT_DEFAULT_ROLE:
             if (!base_default_role &&
                 emit_text(out, err, "SET DEFAULT ROLE NONE FOR ", account, NULL) != 0) {
                 goto out;
@@ -999,14 +999,14 @@ int mysql_grant_plan(const struct mysql_grant *base, size_t nbase, const struct 
 
     /* 3. The base's partial revokes and default role, now that its grants are in place. */
     for (size_t i = 0; i < nbase; i++) {
-        if (base[i].kind == MYSQL_GRANT_PARTIAL_REVOKE &&
+        if (base[i].kind == ROT_MYSQL_GRANT_PARTIAL_REVOKE &&
             emit_text(out, err, "REVOKE ", base[i].what, " ON ", base[i].object, " FROM ", account,
                       NULL) != 0) {
             goto out;
         }
     }
     for (size_t i = 0; i < nbase; i++) {
-        if (base[i].kind == MYSQL_GRANT_DEFAULT_ROLE &&
+        if (base[i].kind == ROT_MYSQL_GRANT_DEFAULT_ROLE &&
             emit_text(out, err, "SET DEFAULT ROLE ", base[i].what, " FOR ", account, NULL) != 0) {
             goto out;
         }

@@ -27,8 +27,7 @@
  * password or network failure. OFF uses sslmode=disable. GSSAPI encryption is disabled.
  *
  * Passwords. The new password never reaches the server in cleartext: the verifier (SCRAM-SHA-256,
- * or md5) is computed client-side - SCRAM-SHA-256 for printable-ASCII passwords by pg_scram.h
- * (OpenSSL's PBKDF2, ~3x faster than libpq's), anything else by PQencryptPasswordConn - using the
+ * or md5) is computed client-side by libpq's PQencryptPasswordConn, using the
  * algorithm from the PASSWORD_ENCRYPTION environment variable (`md5` or `scram-sha-256`, read by
  * init) or else the server's own password_encryption setting, and sent as an escaped literal.
  * Statement logs (log_statement=ddl/all) therefore hold the verifier, never the password. Our
@@ -62,12 +61,10 @@
 #include "engine.h"
 #include "log.h"
 #include "mem.h"
-#include "pg_scram.h"
 
 #include "buf.h"
 
 #include <libpq-fe.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include <errno.h>
@@ -701,24 +698,6 @@ static char *pg_verifier_literal(struct rot_conn *c, const char *role, const cha
     char *verifier = NULL, *lit = NULL;
     if (pg_algorithm(c, algo, sizeof(algo), err) != 0) {
         return NULL;
-    }
-    if (strcmp(algo, "scram-sha-256") == 0 && rot_pg_scram_plain(password)) {
-        /* The server's iteration count when it reports one (PostgreSQL 16+, as libpq 16 does). */
-        const char *reported = PQparameterStatus(c->pg, "scram_iterations");
-        long iterations = reported != NULL ? strtol(reported, NULL, 10) : 0;
-        unsigned char salt[ROT_PG_SCRAM_SALT_LEN];
-        char mine[ROT_PG_SCRAM_VERIFIER_MAX];
-        if (iterations < 1 || iterations > INT_MAX) {
-            iterations = ROT_PG_SCRAM_ITERATIONS;
-        }
-        if (RAND_bytes(salt, sizeof(salt)) == 1 &&
-            rot_pg_scram_verifier(password, salt, sizeof(salt), (int)iterations, mine,
-                                  sizeof(mine)) == 0) {
-            lit = pg_literal(c, mine, err);
-            sm_wipe(mine, sizeof(mine));
-            return lit;
-        }
-        /* An OpenSSL failure: libpq below reports its own error if it fails too. */
     }
     verifier = PQencryptPasswordConn(c->pg, password, role, algo);
     if (verifier == NULL) {

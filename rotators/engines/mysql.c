@@ -120,7 +120,7 @@ static struct {
 
 struct rot_conn {
     MYSQL *mysql;
-    struct mysql_version version;
+    struct rot_mysql_version version;
     int64_t deadline_ms;
     bool tls;
     char where[300]; /* "host:port" for messages */
@@ -472,7 +472,7 @@ static int statement_error(const struct rot_conn *c, const char *what, const cha
         code = SM_ERR_NOMEM;
     }
     return sm_err_set(err, code, "%s failed on the %s server at %s (user '%s'): [%u] %s", what,
-                      mysql_flavor_name(c->version.flavor), c->where, c->user, e, text);
+                      rot_mysql_flavor_name(c->version.flavor), c->where, c->user, e, text);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -655,11 +655,11 @@ static int my_connect(const struct rot_login *login, const struct rot_connect_op
             goto out;
         }
     }
-    if (mysql_version_parse(mysql_get_server_info(c->mysql), &c->version, err) != 0) {
+    if (rot_mysql_version_parse(mysql_get_server_info(c->mysql), &c->version, err) != 0) {
         sm_err_prefix(err, "MySQL/MariaDB server at %s", c->where);
         goto out;
     }
-    SM_DEBUG("logged in to %s %d.%d at %s as '%s' (%s)", mysql_flavor_name(c->version.flavor),
+    SM_DEBUG("logged in to %s %d.%d at %s as '%s' (%s)", rot_mysql_flavor_name(c->version.flavor),
              c->version.major, c->version.minor, c->where, c->user,
              c->tls ? mysql_get_ssl_cipher(c->mysql) : "no TLS");
     *out = c;
@@ -825,7 +825,7 @@ static char *escape(struct rot_conn *c, const char *s, struct sm_err *err) {
 
 /* The username limit for this connection's server. */
 static size_t conn_username_limit(const struct rot_conn *c) {
-    return c->version.flavor == MYSQL_FLAVOR_MARIADB ? MY_MARIADB_USERNAME_LIMIT
+    return c->version.flavor == ROT_MYSQL_FLAVOR_MARIADB ? MY_MARIADB_USERNAME_LIMIT
                                                      : my_max_username_length("mysql");
 }
 
@@ -844,8 +844,8 @@ static int check_name(const struct rot_conn *c, const char *name, const char *ro
     if (chars > limit) {
         return sm_err_set(
             err, SM_ERR_ROTATION, "the %s '%s' has %zu characters; %s allows at most %zu%s", role,
-            shown, chars, mysql_flavor_name(c->version.flavor), limit,
-            c->version.flavor == MYSQL_FLAVOR_MARIADB ? "" : " (USERNAME_CHARACTER_LIMIT)");
+            shown, chars, rot_mysql_flavor_name(c->version.flavor), limit,
+            c->version.flavor == ROT_MYSQL_FLAVOR_MARIADB ? "" : " (USERNAME_CHARACTER_LIMIT)");
     }
     return 0;
 }
@@ -870,13 +870,13 @@ static int my_set_own_password(struct rot_conn *conn, const char *username, cons
     struct sm_buf sql;
     char *esc = NULL;
     int rc = -1;
-    sm_buf_init(&sql, MYSQL_SQL_STMT_MAX);
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
     if (before_statement(conn, err) != 0 || check_name(conn, username, "username", err) != 0 ||
         check_password(password, err) != 0) {
         goto out;
     }
     esc = escape(conn, password, err);
-    if (esc == NULL || mysql_sql_set_own_password(&sql, &conn->version, esc, err) != 0 ||
+    if (esc == NULL || rot_mysql_sql_set_own_password(&sql, &conn->version, esc, err) != 0 ||
         run(conn, sql.data, "changing the password", password, esc, err) != 0) {
         goto out;
     }
@@ -893,13 +893,13 @@ out:
 
 /* Parsed SHOW GRANTS of user@host (escaped bodies), checked to be that account's. */
 struct grants {
-    struct mysql_grant *v;
+    struct rot_mysql_grant *v;
     size_t n;
 };
 
 static void grants_clean_up(struct grants *g) {
     for (size_t i = 0; i < g->n; i++) {
-        mysql_grant_clean_up(&g->v[i]);
+        rot_mysql_grant_clean_up(&g->v[i]);
     }
     sm_free(g->v);
     memset(g, 0, sizeof(*g));
@@ -911,8 +911,8 @@ static int show_grants(struct rot_conn *c, const char *user, const char *host, c
     struct rows rows = {0};
     int rc = -1;
     memset(out, 0, sizeof(*out));
-    sm_buf_init(&sql, MYSQL_SQL_STMT_MAX);
-    if (mysql_sql_show_grants(&sql, user_esc, host_esc, err) != 0 ||
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    if (rot_mysql_sql_show_grants(&sql, user_esc, host_esc, err) != 0 ||
         query(c, sql.data, 1, "SHOW GRANTS", &rows, err) != 0) {
         goto out;
     }
@@ -922,11 +922,11 @@ static int show_grants(struct rot_conn *c, const char *user, const char *host, c
         goto out;
     }
     for (size_t i = 0; i < rows.nrows; i++) {
-        if (mysql_grant_parse(cell(&rows, i, 0), &out->v[i], err) != 0) {
+        if (rot_mysql_grant_parse(cell(&rows, i, 0), &out->v[i], err) != 0) {
             goto out;
         }
         out->n++;
-        if (!mysql_grant_is_for(&out->v[i], user, host)) {
+        if (!rot_mysql_grant_is_for(&out->v[i], user, host)) {
             char u[100], h[100];
             printable(user, u, sizeof(u));
             printable(host, h, sizeof(h));
@@ -954,8 +954,8 @@ static int sync_default_roles(struct rot_conn *c, const char *base_esc, const ch
     char **roles = NULL;
     size_t nslots = 0;
     int rc = -1;
-    sm_buf_init(&sql, MYSQL_SQL_STMT_MAX);
-    if (mysql_sql_select_default_roles(&sql, base_esc, host_esc, err) != 0 ||
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    if (rot_mysql_sql_select_default_roles(&sql, base_esc, host_esc, err) != 0 ||
         query(c, sql.data, 2, "reading mysql.default_roles", &rows, err) != 0) {
         goto out;
     }
@@ -972,7 +972,7 @@ static int sync_default_roles(struct rot_conn *c, const char *base_esc, const ch
         }
     }
     sm_buf_reset(&sql);
-    if (mysql_sql_set_default_roles(&sql, (const char *const *)roles, rows.nrows, alt_esc, host_esc,
+    if (rot_mysql_sql_set_default_roles(&sql, (const char *const *)roles, rows.nrows, alt_esc, host_esc,
                                     err) != 0 ||
         run(c, sql.data, "SET DEFAULT ROLE", NULL, NULL, err) != 0) {
         goto out;
@@ -1000,16 +1000,16 @@ static int sync_account(struct rot_conn *c, const char *base, const char *alt, c
                         const struct rows *accounts, size_t row, bool exists, bool revoke_extras,
                         struct sm_err *err) {
     const char *host = cell(accounts, row, 0), *plugin_raw = cell(accounts, row, 1);
-    const char *plugin = mysql_clone_plugin(&c->version, plugin_raw);
+    const char *plugin = rot_mysql_clone_plugin(&c->version, plugin_raw);
     char *host_esc = NULL, *cipher = NULL, *issuer = NULL, *subject = NULL;
     struct sm_buf sql, account;
     struct grants bg = {0}, ag = {0};
-    struct mysql_stmts plan = {0};
+    struct rot_mysql_stmts plan = {0};
     char what[256], h[64];
     int rc = -1;
 
-    sm_buf_init(&sql, MYSQL_SQL_STMT_MAX);
-    sm_buf_init(&account, MYSQL_SQL_STMT_MAX);
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    sm_buf_init(&account, ROT_MYSQL_STMT_MAX);
     printable(host, h, sizeof(h));
     host_esc = escape(c, host, err);
     if (host_esc == NULL) {
@@ -1027,8 +1027,8 @@ static int sync_account(struct rot_conn *c, const char *base, const char *alt, c
     snprintf(what, sizeof(what), "%s the alternate account @'%s'",
              exists ? "setting the password of" : "creating", h);
     if ((exists
-             ? mysql_sql_set_password_for(&sql, &c->version, alt_esc, host_esc, plugin, pw_esc, err)
-             : mysql_sql_create_user(&sql, &c->version, alt_esc, host_esc, plugin, pw_esc, err)) !=
+             ? rot_mysql_sql_set_password_for(&sql, &c->version, alt_esc, host_esc, plugin, pw_esc, err)
+             : rot_mysql_sql_create_user(&sql, &c->version, alt_esc, host_esc, plugin, pw_esc, err)) !=
             0 ||
         run(c, sql.data, what, pw, pw_esc, err) != 0) {
         goto out;
@@ -1039,7 +1039,7 @@ static int sync_account(struct rot_conn *c, const char *base, const char *alt, c
     subject = issuer != NULL ? escape(c, cell(accounts, row, 5), err) : NULL;
     sm_buf_reset(&sql);
     if (subject == NULL ||
-        mysql_sql_require(&sql, &c->version, alt_esc, host_esc, cell(accounts, row, 2), cipher,
+        rot_mysql_sql_require(&sql, &c->version, alt_esc, host_esc, cell(accounts, row, 2), cipher,
                           issuer, subject, err) != 0 ||
         run(c, sql.data, "copying the TLS requirement (REQUIRE)", NULL, NULL, err) != 0) {
         goto out;
@@ -1047,8 +1047,8 @@ static int sync_account(struct rot_conn *c, const char *base, const char *alt, c
     /* 3. Grants. */
     if (show_grants(c, base, host, base_esc, host_esc, &bg, err) != 0 ||
         show_grants(c, alt, host, alt_esc, host_esc, &ag, err) != 0 ||
-        mysql_sql_account(&account, alt_esc, host_esc, err) != 0 ||
-        mysql_grant_plan(bg.v, bg.n, ag.v, ag.n, account.data, revoke_extras, &plan, err) != 0) {
+        rot_mysql_sql_account(&account, alt_esc, host_esc, err) != 0 ||
+        rot_mysql_grant_plan(bg.v, bg.n, ag.v, ag.n, account.data, revoke_extras, &plan, err) != 0) {
         goto out;
     }
     for (size_t i = 0; i < plan.n; i++) {
@@ -1060,7 +1060,7 @@ static int sync_account(struct rot_conn *c, const char *base, const char *alt, c
         }
     }
     /* 4. MySQL 8 default roles. */
-    if (mysql_has_default_roles_table(&c->version) &&
+    if (rot_mysql_has_default_roles_table(&c->version) &&
         sync_default_roles(c, base_esc, alt_esc, host_esc, err) != 0) {
         goto out;
     }
@@ -1074,7 +1074,7 @@ out:
     sm_buf_clean_up(&account);
     grants_clean_up(&bg);
     grants_clean_up(&ag);
-    mysql_stmts_clean_up(&plan);
+    rot_mysql_stmts_clean_up(&plan);
     return rc;
 }
 
@@ -1086,7 +1086,7 @@ static int my_sync_alternate_user(struct rot_conn *admin, const char *base_user,
     char shown[100];
     int rc = -1;
 
-    sm_buf_init(&sql, MYSQL_SQL_STMT_MAX);
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
     if (before_statement(admin, err) != 0 || check_name(admin, base_user, "username", err) != 0 ||
         check_name(admin, alt_user, "alternate username", err) != 0 ||
         check_password(password, err) != 0) {
@@ -1102,13 +1102,13 @@ static int my_sync_alternate_user(struct rot_conn *admin, const char *base_user,
     if (pw_esc == NULL) {
         goto out;
     }
-    if (mysql_sql_select_accounts(&sql, base_esc, err) != 0 ||
+    if (rot_mysql_sql_select_accounts(&sql, base_esc, err) != 0 ||
         query(admin, sql.data, 6, "listing the user's accounts in mysql.user", &base_accounts,
               err) != 0) {
         goto out;
     }
     sm_buf_reset(&sql);
-    if (mysql_sql_select_accounts(&sql, alt_esc, err) != 0 ||
+    if (rot_mysql_sql_select_accounts(&sql, alt_esc, err) != 0 ||
         query(admin, sql.data, 1, "listing the alternate user's accounts in mysql.user",
               &alt_accounts, err) != 0) {
         goto out;

@@ -24,16 +24,16 @@
 #include <stddef.h>
 
 /* Ceiling for one statement built here (SHOW GRANTS lines of MySQL 8 global grants are long). */
-#define MYSQL_SQL_STMT_MAX (256u * 1024u)
+#define ROT_MYSQL_STMT_MAX (256u * 1024u)
 
-enum mysql_flavor {
-    MYSQL_FLAVOR_MYSQL,   /* Oracle MySQL and compatible forks (Percona) */
-    MYSQL_FLAVOR_MARIADB, /* the version string says "MariaDB" */
-    MYSQL_FLAVOR_AURORA,  /* Aurora MySQL: "<major>.<minor>.mysql_aurora.<aurora version>" */
+enum rot_mysql_flavor {
+    ROT_MYSQL_FLAVOR_MYSQL,   /* Oracle MySQL and compatible forks (Percona) */
+    ROT_MYSQL_FLAVOR_MARIADB, /* the version string says "MariaDB" */
+    ROT_MYSQL_FLAVOR_AURORA,  /* Aurora MySQL: "<major>.<minor>.mysql_aurora.<aurora version>" */
 };
 
-struct mysql_version {
-    enum mysql_flavor flavor;
+struct rot_mysql_version {
+    enum rot_mysql_flavor flavor;
     int major;
     int minor;
     int patch; /* -1 when the string carries none (Aurora) */
@@ -46,26 +46,26 @@ struct mysql_version {
  * contains "MariaDB", Aurora when it contains "mysql_aurora", else MySQL (so a future MySQL 10.x
  * stays MySQL). Returns 0, or -1 with SM_ERR_DB_QUERY when s does not start with
  * "<major>.<minor>". */
-int mysql_version_parse(const char *s, struct mysql_version *out, struct sm_err *err);
+int rot_mysql_version_parse(const char *s, struct rot_mysql_version *out, struct sm_err *err);
 
 /* "MySQL", "MariaDB" or "Aurora MySQL". */
-const char *mysql_flavor_name(enum mysql_flavor flavor);
+const char *rot_mysql_flavor_name(enum rot_mysql_flavor flavor);
 
 /* Whether v is at least major.minor.patch (an unknown patch counts as 0). */
-bool mysql_version_at_least(const struct mysql_version *v, int major, int minor, int patch);
+bool rot_mysql_version_at_least(const struct rot_mysql_version *v, int major, int minor, int patch);
 
 /* Whether the server has ALTER USER ... IDENTIFIED BY / REQUIRE: MySQL >= 5.7.6, Aurora >= 5.7
  * (Aurora MySQL 2 is 5.7.12-compatible), MariaDB >= 10.2. */
-bool mysql_has_alter_user(const struct mysql_version *v);
+bool rot_mysql_has_alter_user(const struct rot_mysql_version *v);
 
 /* Whether the server keeps default roles in mysql.default_roles: MySQL/Aurora >= 8.0. (MariaDB
  * lists its default role in SHOW GRANTS instead.) */
-bool mysql_has_default_roles_table(const struct mysql_version *v);
+bool rot_mysql_has_default_roles_table(const struct rot_mysql_version *v);
 
 /* The account's password plugin if a clone may be created with it by name, else NULL. Allowed:
  * MySQL/Aurora >= 5.7.6: mysql_native_password, caching_sha2_password, sha256_password;
  * MariaDB >= 10.4: mysql_native_password, ed25519. Returns a static string. */
-const char *mysql_clone_plugin(const struct mysql_version *v, const char *plugin);
+const char *rot_mysql_clone_plugin(const struct rot_mysql_version *v, const char *plugin);
 
 /* Appends the statement that changes the logged-in account's own password:
  *   MySQL >= 5.7.6, 8.x, 9.x and later, Aurora 2/3:  ALTER USER CURRENT_USER() IDENTIFIED BY '<pw>'
@@ -74,26 +74,26 @@ const char *mysql_clone_plugin(const struct mysql_version *v, const char *plugin
  * (MariaDB's ALTER USER needs the CREATE USER privilege even for oneself, and its SET PASSWORD
  * keeps the account's authentication plugin, e.g. ed25519.) pw is an escaped literal body.
  * Returns 0 or -1 (SM_ERR_NOMEM / SM_ERR_TOO_LARGE). */
-int mysql_sql_set_own_password(struct sm_buf *out, const struct mysql_version *v, const char *pw,
+int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v, const char *pw,
                                struct sm_err *err);
 
 /* Appends "'<user>'@'<host>'". */
-int mysql_sql_account(struct sm_buf *out, const char *user, const char *host, struct sm_err *err);
+int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host, struct sm_err *err);
 
 /* Appends the CREATE USER for a new alternate account with password pw. plugin is the value of
- * mysql_clone_plugin() or NULL (server default):
+ * rot_mysql_clone_plugin() or NULL (server default):
  *   MySQL >= 5.7.6:  CREATE USER 'u'@'h' IDENTIFIED [WITH <plugin>] BY '<pw>'
  *   MariaDB >= 10.4: CREATE USER 'u'@'h' IDENTIFIED VIA <plugin> USING PASSWORD('<pw>')
  *                    (without plugin: IDENTIFIED BY '<pw>')
  *   older:           CREATE USER 'u'@'h' IDENTIFIED BY '<pw>' */
-int mysql_sql_create_user(struct sm_buf *out, const struct mysql_version *v, const char *user,
+int rot_mysql_sql_create_user(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
                           const char *host, const char *plugin, const char *pw, struct sm_err *err);
 
 /* Appends the statement that sets an existing account's password (as an administrator):
  *   MySQL >= 5.7.6:  ALTER USER 'u'@'h' IDENTIFIED [WITH <plugin>] BY '<pw>'
  *   MariaDB >= 10.4 with plugin: ALTER USER 'u'@'h' IDENTIFIED VIA <plugin> USING PASSWORD('<pw>')
  *   otherwise:       SET PASSWORD FOR 'u'@'h' = PASSWORD('<pw>') */
-int mysql_sql_set_password_for(struct sm_buf *out, const struct mysql_version *v, const char *user,
+int rot_mysql_sql_set_password_for(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
                                const char *host, const char *plugin, const char *pw,
                                struct sm_err *err);
 
@@ -103,36 +103,36 @@ int mysql_sql_set_password_for(struct sm_buf *out, const struct mysql_version *v
  * (only the non-empty parts of a SPECIFIED requirement), or on servers without ALTER USER
  *   GRANT USAGE ON *.* TO 'u'@'h' REQUIRE ...
  * Returns -1 with SM_ERR_DB_QUERY for an unknown ssl_type. */
-int mysql_sql_require(struct sm_buf *out, const struct mysql_version *v, const char *user,
+int rot_mysql_sql_require(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
                       const char *host, const char *ssl_type, const char *cipher,
                       const char *issuer, const char *subject, struct sm_err *err);
 
 /* Appends the query listing every account of user: Host, plugin and its TLS requirement. */
-int mysql_sql_select_accounts(struct sm_buf *out, const char *user, struct sm_err *err);
+int rot_mysql_sql_select_accounts(struct sm_buf *out, const char *user, struct sm_err *err);
 
 /* Appends "SHOW GRANTS FOR 'u'@'h'". */
-int mysql_sql_show_grants(struct sm_buf *out, const char *user, const char *host,
+int rot_mysql_sql_show_grants(struct sm_buf *out, const char *user, const char *host,
                           struct sm_err *err);
 
 /* Appends the query of u@h's default roles in mysql.default_roles (MySQL 8). */
-int mysql_sql_select_default_roles(struct sm_buf *out, const char *user, const char *host,
+int rot_mysql_sql_select_default_roles(struct sm_buf *out, const char *user, const char *host,
                                    struct sm_err *err);
 
 /* Appends "SET DEFAULT ROLE {NONE | 'r1'@'h1', ...} TO 'u'@'h'" (MySQL 8); roles holds n pairs
  * of escaped bodies: roles[2i] the role's user, roles[2i+1] its host. */
-int mysql_sql_set_default_roles(struct sm_buf *out, const char *const *roles, size_t n,
+int rot_mysql_sql_set_default_roles(struct sm_buf *out, const char *const *roles, size_t n,
                                 const char *user, const char *host, struct sm_err *err);
 
 /* One line of SHOW GRANTS output, parsed. */
-enum mysql_grant_kind {
-    MYSQL_GRANT_PRIV,           /* GRANT <privileges> ON <object> TO <grantee> [...] */
-    MYSQL_GRANT_ROLE,           /* GRANT <roles> TO <grantee> [WITH ADMIN OPTION] */
-    MYSQL_GRANT_PARTIAL_REVOKE, /* REVOKE <privileges> ON <object> FROM <grantee> (MySQL 8) */
-    MYSQL_GRANT_DEFAULT_ROLE,   /* SET DEFAULT ROLE <role> FOR <grantee> (MariaDB) */
+enum rot_mysql_grant_kind {
+    ROT_MYSQL_GRANT_PRIV,           /* GRANT <privileges> ON <object> TO <grantee> [...] */
+    ROT_MYSQL_GRANT_ROLE,           /* GRANT <roles> TO <grantee> [WITH ADMIN OPTION] */
+    ROT_MYSQL_GRANT_PARTIAL_REVOKE, /* REVOKE <privileges> ON <object> FROM <grantee> (MySQL 8) */
+    ROT_MYSQL_GRANT_DEFAULT_ROLE,   /* SET DEFAULT ROLE <role> FOR <grantee> (MariaDB) */
 };
 
-struct mysql_grant {
-    enum mysql_grant_kind kind;
+struct rot_mysql_grant {
+    enum rot_mysql_grant_kind kind;
     char *what;         /* privilege or role list, verbatim from the line */
     char *object;       /* the ON target verbatim ("*.*", "`db`.*", "PROCEDURE `d`.`p`"), or NULL */
     char *grantee_user; /* the grantee as quoted in the line (`u`, 'u' or "u") */
@@ -144,29 +144,29 @@ struct mysql_grant {
 /* Parses one SHOW GRANTS line. Everything after the grantee except GRANT OPTION and ADMIN OPTION
  * is dropped: IDENTIFIED BY PASSWORD '<hash>' / IDENTIFIED VIA ..., REQUIRE ... (copied from
  * mysql.user instead) and WITH MAX_... resource limits. On success *out owns its strings (free
- * with mysql_grant_clean_up). Returns -1 with SM_ERR_DB_QUERY for a line it does not understand
+ * with rot_mysql_grant_clean_up). Returns -1 with SM_ERR_DB_QUERY for a line it does not understand
  * (the message quotes at most the statement's first words, never a password hash). */
-int mysql_grant_parse(const char *line, struct mysql_grant *out, struct sm_err *err);
+int rot_mysql_grant_parse(const char *line, struct rot_mysql_grant *out, struct sm_err *err);
 
 /* Frees (wiping) the strings of g. Accepts a zeroed struct. */
-void mysql_grant_clean_up(struct mysql_grant *g);
+void rot_mysql_grant_clean_up(struct rot_mysql_grant *g);
 
 /* Whether g's grantee is the account user@host (raw, unescaped names). Quoted names are decoded
  * with doubled quotes and, for '...' and "...", also with backslash escapes, either of which may
  * match. */
-bool mysql_grant_is_for(const struct mysql_grant *g, const char *user, const char *host);
+bool rot_mysql_grant_is_for(const struct rot_mysql_grant *g, const char *user, const char *host);
 
 /* A list of statements (each sm_malloc'd; clean-up wipes). */
-struct mysql_stmts {
+struct rot_mysql_stmts {
     char **items;
     size_t n;
     size_t cap;
 };
 
 /* Frees every statement and the list. Accepts a zeroed struct. */
-void mysql_stmts_clean_up(struct mysql_stmts *s);
+void rot_mysql_stmts_clean_up(struct rot_mysql_stmts *s);
 
-/* Plans the statements that make account (an "'u'@'h'" literal from mysql_sql_account) hold
+/* Plans the statements that make account (an "'u'@'h'" literal from rot_mysql_sql_account) hold
  * the base account's grants, given the parsed SHOW GRANTS of both (alt may be empty for a new
  * account). Order: base privilege grants (with WITH GRANT OPTION), base role grants (with WITH
  * ADMIN OPTION); then, when revoke_extras, revocations of what the alternate holds and the base
@@ -177,8 +177,8 @@ void mysql_stmts_clean_up(struct mysql_stmts *s);
  * narrowed: WITH ADMIN OPTION on a role both hold, and GRANT OPTION of an object where the base
  * holds it on any line (MySQL 8 keeps it per dynamic privilege). Appends to out. Returns 0 or -1
  * (SM_ERR_NOMEM, SM_ERR_TOO_LARGE, SM_ERR_DB_QUERY for a list it cannot split). */
-int mysql_grant_plan(const struct mysql_grant *base, size_t nbase, const struct mysql_grant *alt,
-                     size_t nalt, const char *account, bool revoke_extras, struct mysql_stmts *out,
+int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase, const struct rot_mysql_grant *alt,
+                     size_t nalt, const char *account, bool revoke_extras, struct rot_mysql_stmts *out,
                      struct sm_err *err);
 
 #endif
