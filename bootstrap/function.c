@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int function_function_init(struct function_function *fn, const char *handler, struct http_client *http,
-                      struct sm_err *err) {
+int function_function_init(struct function_function *fn, const char *handler,
+                           struct http_client *http, struct sm_err *err) {
     memset(fn, 0, sizeof(*fn));
     if (rot_config_from_env(handler, &fn->config, err) != 0 ||
         secrets_config_from_env(&fn->sm_config, err) != 0) {
@@ -36,14 +36,14 @@ void function_function_clean_up(struct function_function *fn) {
     secrets_config_clean_up(&fn->sm_config);
 }
 
-int function_function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
-                        struct sm_err *err) {
+int function_function_handle(void *ctx, const struct lambda_invocation *inv,
+                             struct sm_buf *response, struct sm_err *err) {
     struct function_function *fn = ctx;
     int result = -1;
     struct rot_event ev;
 
     /* Failures are logged once, by the loop, when it posts them (with this step's context). */
-    sm_log_set_rotation(NULL, NULL);
+    rot_log_context(ROT_STEP_CREATE, NULL);
     if (rot_event_parse(inv->payload, inv->payload_len, &ev, err) != 0) {
         goto out;
     }

@@ -69,7 +69,6 @@ static void print_help(FILE *out) {
 }
 
 int main(int argc, char **argv) {
-    int64_t started_us = sm_monotonic_us();
     if (argc > 1) {
         if (argc == 2 && strcmp(argv[1], "--version") == 0) {
             printf("smrotate %s\n", SMROTATE_VERSION);
@@ -103,13 +102,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bootstrap: %s\n", err.msg);
         goto out;
     }
-    rt.started_us = started_us;
     if (http_global_init(&err) != 0 || http_client_init(&http, &err) != 0) {
         SM_FATAL("%s", err.msg);
         goto out;
-    }
-    if (lambda_enable_sigterm(&rt, &err) != 0) {
-        SM_WARN("SIGTERM handling unavailable: %s", err.msg);
     }
     if (function_function_init(&fn, getenv("_HANDLER"), &http, &err) != 0) {
         struct sm_err perr;

@@ -12,7 +12,7 @@
 #ifndef ROT_CONFIG_H
 #define ROT_CONFIG_H
 
-#include "err.h"
+#include "errors.h"
 #include "secretsmanager.h"
 #include "strategy.h"
 

@@ -8,17 +8,17 @@
  * this interface.
  *
  * Error contract for every function that takes a struct sm_err: return 0, or -1 with err set to
- *   SM_ERR_DB_UNREACHABLE  the server could not be reached (refused, DNS, timeout, no answer)
- *   SM_ERR_DB_TLS          TLS was required and failed (not offered, certificate, host name)
- *   SM_ERR_DB_LOGIN        the server refused the credentials
- *   SM_ERR_DB_QUERY        a statement failed (message carries the server's text)
- *   SM_ERR_NOMEM, SM_ERR_DEADLINE, SM_ERR_ROTATION (refused input, e.g. a NUL in a name)
+ *   ROT_ERR_DB_UNREACHABLE  the server could not be reached (refused, DNS, timeout, no answer)
+ *   ROT_ERR_DB_TLS          TLS was required and failed (not offered, certificate, host name)
+ *   ROT_ERR_DB_LOGIN        the server refused the credentials
+ *   ROT_ERR_DB_QUERY        a statement failed (message carries the server's text)
+ *   SM_ERR_NOMEM, SM_ERR_DEADLINE, ROT_ERR_ROTATION (refused input, e.g. a NUL in a name)
  * The message carries the database's own error text and never a password.
  */
 #ifndef ROT_ENGINE_H
 #define ROT_ENGINE_H
 
-#include "err.h"
+#include "errors.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -120,7 +120,7 @@ int rot_event_parse(const char *payload, size_t len, struct rot_event *ev, struc
         /* The template's wording; the step name is bounded and made printable. */
         char shown[72];
         sanitise(step->valuestring, shown, sizeof(shown));
-        sm_err_set(err, SM_ERR_ROTATION, "Invalid step parameter %s for secret %s", shown,
+        sm_err_set(err, ROT_ERR_ROTATION, "Invalid step parameter %s for secret %s", shown,
                    ev->secret_id);
         goto out;
     }

@@ -12,7 +12,7 @@
 #ifndef ROT_EVENT_H
 #define ROT_EVENT_H
 
-#include "err.h"
+#include "errors.h"
 
 #include <stddef.h>
 
@@ -31,7 +31,7 @@ struct rot_event {
 };
 
 /* Parses len bytes of event JSON into ev. Returns 0, or -1 with err (SM_ERR_EVENT for a malformed
- * event or a missing field, SM_ERR_ROTATION "Invalid step parameter ..." for an unknown Step,
+ * event or a missing field, ROT_ERR_ROTATION "Invalid step parameter ..." for an unknown Step,
  * SM_ERR_NOMEM). ev is always safe to clean up afterwards. Caller releases ev with
  * rot_event_clean_up. */
 int rot_event_parse(const char *payload, size_t len, struct rot_event *ev, struct sm_err *err);

@@ -40,12 +40,12 @@ static int read_secret(struct run *run, const char *secret_id, const char *versi
     int result = -1;
     struct secrets_secret_value value;
     memset(&value, 0, sizeof(value));
-    if (secrets_get_secret_value(run->ctx->sm, secret_id, version_id, stage, run->deadline_ms, &value,
-                             err) != 0) {
+    if (secrets_get_secret_value(run->ctx->sm, secret_id, version_id, stage, run->deadline_ms,
+                                 &value, err) != 0) {
         goto out;
     }
     if (!value.has_string) {
-        sm_err_set(err, SM_ERR_SECRET_INVALID,
+        sm_err_set(err, ROT_ERR_SECRET_INVALID,
                    "the %s version of secret %s has no SecretString; this function rotates JSON "
                    "secrets only",
                    stage, secret_id);
@@ -89,11 +89,11 @@ static int prologue(struct run *run, struct sm_err *err) {
         return -1;
     }
     if (run->desc.rotation_enabled == 0) {
-        return sm_err_set(err, SM_ERR_ROTATION, "Secret %s is not enabled for rotation", arn);
+        return sm_err_set(err, ROT_ERR_ROTATION, "Secret %s is not enabled for rotation", arn);
     }
     const struct secrets_version *v = secrets_description_find(&run->desc, token);
     if (v == NULL) {
-        return sm_err_set(err, SM_ERR_ROTATION,
+        return sm_err_set(err, ROT_ERR_ROTATION,
                           "Secret version %s has no stage for rotation of secret %s.", token, arn);
     }
     if (secrets_version_has_stage(v, STAGE_CURRENT)) {
@@ -101,7 +101,7 @@ static int prologue(struct run *run, struct sm_err *err) {
         return 1;
     }
     if (!secrets_version_has_stage(v, STAGE_PENDING)) {
-        return sm_err_set(err, SM_ERR_ROTATION,
+        return sm_err_set(err, ROT_ERR_ROTATION,
                           "Secret version %s not set as AWSPENDING for rotation of secret %s.",
                           token, arn);
     }
@@ -142,7 +142,7 @@ static int create_secret(struct run *run, struct sm_err *err) {
         goto out;
     }
     if (!sm_err_is_aws(err, "ResourceNotFoundException")) {
-        if (err->code == SM_ERR_SECRET_INVALID) {
+        if (err->code == ROT_ERR_SECRET_INVALID) {
             sm_err_prefix(err,
                           "createSecret: the pending version %s already holds a value that "
                           "is not valid; remove its AWSPENDING label to restart rotation",
@@ -154,12 +154,12 @@ static int create_secret(struct run *run, struct sm_err *err) {
     const char *username = NULL;
     if (cfg->strategy->alternates_users) {
         if (rot_alternate_username(current.username, alt, sizeof(alt)) != 0) {
-            sm_err_set(err, SM_ERR_ROTATION, "Unable to clone user, username is too long");
+            sm_err_set(err, ROT_ERR_ROTATION, "Unable to clone user, username is too long");
             goto out;
         }
         size_t limit = current.engine->max_username_length(current.engine_value);
         if (username_length(current.engine, alt) > limit) {
-            sm_err_set(err, SM_ERR_ROTATION,
+            sm_err_set(err, ROT_ERR_ROTATION,
                        "Unable to clone user, username length with _clone appended would exceed "
                        "%zu characters",
                        limit);
@@ -177,8 +177,8 @@ static int create_secret(struct run *run, struct sm_err *err) {
         goto out;
     }
     const char *stages[] = {STAGE_PENDING};
-    if (secrets_put_secret_value(run->ctx->sm, arn, run->ev->token, rendered.data, rendered.len, stages,
-                             1, run->ev->rotation_token, run->deadline_ms, err) != 0) {
+    if (secrets_put_secret_value(run->ctx->sm, arn, run->ev->token, rendered.data, rendered.len,
+                                 stages, 1, run->ev->rotation_token, run->deadline_ms, err) != 0) {
         goto out;
     }
     SM_INFO("createSecret: Successfully put secret for ARN %s and version %s.", arn,
@@ -209,17 +209,17 @@ static int read_current_and_pending(struct run *run, struct rot_secret *current,
         return -1;
     }
     if (current->engine != pending->engine) {
-        return sm_err_set(err, SM_ERR_ROTATION,
+        return sm_err_set(err, ROT_ERR_ROTATION,
                           "Attempting to modify a %s database from a %s secret",
                           pending->engine->display_name, current->engine->display_name);
     }
     if (strcmp(current->host, pending->host) != 0) {
-        return sm_err_set(err, SM_ERR_ROTATION,
+        return sm_err_set(err, ROT_ERR_ROTATION,
                           "Attempting to modify user for host %s other than current host %s",
                           pending->host, current->host);
     }
     if (current->port != pending->port) {
-        return sm_err_set(err, SM_ERR_ROTATION,
+        return sm_err_set(err, ROT_ERR_ROTATION,
                           "Attempting to modify user on port %d other than current port %d",
                           pending->port, current->port);
     }
@@ -252,7 +252,7 @@ static int set_single_user(struct run *run, struct sm_err *err) {
         goto out;
     }
     if (strcmp(current.username, pending.username) != 0) {
-        sm_err_set(err, SM_ERR_ROTATION, "Attempting to modify user %s other than current user %s",
+        sm_err_set(err, ROT_ERR_ROTATION, "Attempting to modify user %s other than current user %s",
                    pending.username, current.username);
         goto out;
     }
@@ -261,7 +261,7 @@ static int set_single_user(struct run *run, struct sm_err *err) {
         result = set_password(run, conn, &pending, err);
         goto out;
     }
-    if (attempt.code != SM_ERR_DB_LOGIN) {
+    if (attempt.code != ROT_ERR_DB_LOGIN) {
         *err = attempt;
         sm_err_prefix(err, "setSecret: cannot log in with the AWSCURRENT secret of %s", arn);
         goto out;
@@ -276,7 +276,7 @@ static int set_single_user(struct run *run, struct sm_err *err) {
         result = 0;
         goto out;
     }
-    if (attempt.code != SM_ERR_DB_LOGIN) {
+    if (attempt.code != ROT_ERR_DB_LOGIN) {
         *err = attempt;
         sm_err_prefix(err, "setSecret: cannot log in with the AWSPENDING secret of %s", arn);
         goto out;
@@ -287,7 +287,7 @@ static int set_single_user(struct run *run, struct sm_err *err) {
         /* No previous version (first rotation) or an old one without the fields: not a
          * candidate, as in the template. Anything else (throttling, access) is an error. */
         if (!sm_err_is_aws(&attempt, "ResourceNotFoundException") &&
-            attempt.code != SM_ERR_SECRET_INVALID) {
+            attempt.code != ROT_ERR_SECRET_INVALID) {
             *err = attempt;
             goto out;
         }
@@ -295,7 +295,7 @@ static int set_single_user(struct run *run, struct sm_err *err) {
     } else if (previous.engine != current.engine ||
                strcmp(previous.username, pending.username) != 0 ||
                strcmp(previous.host, pending.host) != 0 || previous.port != pending.port) {
-        sm_err_set(&attempt, SM_ERR_ROTATION, "it is for user %s at %s, not user %s at %s",
+        sm_err_set(&attempt, ROT_ERR_ROTATION, "it is for user %s at %s, not user %s at %s",
                    previous.username, previous.host, pending.username, pending.host);
         note_attempt(&notes, STAGE_PREVIOUS, &attempt);
     } else {
@@ -306,14 +306,14 @@ static int set_single_user(struct run *run, struct sm_err *err) {
             result = set_password(run, conn, &pending, err);
             goto out;
         }
-        if (attempt.code != SM_ERR_DB_LOGIN) {
+        if (attempt.code != ROT_ERR_DB_LOGIN) {
             *err = attempt;
             sm_err_prefix(err, "setSecret: cannot log in with the AWSPREVIOUS secret of %s", arn);
             goto out;
         }
         note_attempt(&notes, STAGE_PREVIOUS, &attempt);
     }
-    sm_err_set(err, SM_ERR_DB_LOGIN,
+    sm_err_set(err, ROT_ERR_DB_LOGIN,
                "Unable to log into database with previous, current, or pending secret of secret "
                "arn %s (%s)",
                arn, notes.data != NULL ? notes.data : "");
@@ -336,17 +336,17 @@ static int read_master(struct run *run, const char *master_arn, struct rot_secre
     struct secrets_secret_value value;
     memset(&value, 0, sizeof(value));
     if (secrets_get_secret_value(run->ctx->sm, master_arn, NULL, STAGE_CURRENT, run->deadline_ms,
-                             &value, err) != 0) {
+                                 &value, err) != 0) {
         sm_err_prefix(err, "setSecret: cannot read the master secret %s", master_arn);
         goto out;
     }
     if (!value.has_string) {
-        sm_err_set(err, SM_ERR_SECRET_INVALID, "the master secret %s has no SecretString",
+        sm_err_set(err, ROT_ERR_SECRET_INVALID, "the master secret %s has no SecretString",
                    master_arn);
         goto out;
     }
     if (rot_secret_is_bare_credentials(value.secret_string.data, value.secret_string.len) == 1) {
-        sm_err_set(err, SM_ERR_UNSUPPORTED,
+        sm_err_set(err, ROT_ERR_UNSUPPORTED,
                    "the master secret %s holds only username and password (an RDS-managed "
                    "secret); finding its database through the RDS API is not supported yet: use a "
                    "master secret that also has engine, host and port",
@@ -379,13 +379,13 @@ static int set_alternating_users(struct run *run, struct sm_err *err) {
     }
     if (rot_alternate_username(current.username, alt, sizeof(alt)) != 0 ||
         strcmp(alt, pending.username) != 0) {
-        sm_err_set(err, SM_ERR_ROTATION,
+        sm_err_set(err, ROT_ERR_ROTATION,
                    "Attempting to modify user %s other than current user or clone %s",
                    pending.username, current.username);
         goto out;
     }
     if (login_secret(run, &current, &conn, err) != 0) {
-        if (err->code == SM_ERR_DB_LOGIN) {
+        if (err->code == ROT_ERR_DB_LOGIN) {
             sm_err_prefix(err,
                           "Unable to log into database using current credentials for "
                           "secret %s",
@@ -399,7 +399,7 @@ static int set_alternating_users(struct run *run, struct sm_err *err) {
     conn = NULL;
 
     if (current.masterarn == NULL) {
-        sm_err_set(err, SM_ERR_SECRET_INVALID,
+        sm_err_set(err, ROT_ERR_SECRET_INVALID,
                    "masterarn key is missing from secret JSON (the alternating-users strategy "
                    "needs the ARN of a superuser secret)");
         goto out;
@@ -408,12 +408,12 @@ static int set_alternating_users(struct run *run, struct sm_err *err) {
         goto out;
     }
     if (master.engine != current.engine) {
-        sm_err_set(err, SM_ERR_ROTATION, "the master secret %s is for a %s database, not %s",
+        sm_err_set(err, ROT_ERR_ROTATION, "the master secret %s is for a %s database, not %s",
                    current.masterarn, master.engine->display_name, current.engine->display_name);
         goto out;
     }
     if (strcmp(master.host, current.host) != 0) {
-        sm_err_set(err, SM_ERR_ROTATION,
+        sm_err_set(err, ROT_ERR_ROTATION,
                    "Current database host %s is not the same host as/rds replica of master %s",
                    current.host, master.host);
         goto out;
@@ -422,7 +422,7 @@ static int set_alternating_users(struct run *run, struct sm_err *err) {
     struct rot_login admin_login = rot_secret_login(&master);
     admin_login.dbname = current.dbname;
     if (login(run, &master, &admin_login, &admin, err) != 0) {
-        if (err->code == SM_ERR_DB_LOGIN) {
+        if (err->code == ROT_ERR_DB_LOGIN) {
             sm_err_prefix(err, "Unable to log into database using credentials in master secret %s",
                           current.masterarn);
         } else {
@@ -466,7 +466,7 @@ static int test_secret(struct run *run, struct sm_err *err) {
         goto out;
     }
     if (login_secret(run, &pending, &conn, err) != 0) {
-        if (err->code == SM_ERR_DB_LOGIN) {
+        if (err->code == ROT_ERR_DB_LOGIN) {
             sm_err_prefix(err, "Unable to log into database with pending secret of secret ARN %s",
                           arn);
         } else {
@@ -494,7 +494,8 @@ out:
 
 /* --- finishSecret --- */
 
-static const struct secrets_version *stage_holder(const struct secrets_description *d, const char *stage) {
+static const struct secrets_version *stage_holder(const struct secrets_description *d,
+                                                  const char *stage) {
     for (size_t i = 0; i < d->n_versions; i++) {
         if (secrets_version_has_stage(&d->versions[i], stage)) {
             return &d->versions[i];
@@ -508,8 +509,8 @@ static int finish_secret(struct run *run, struct sm_err *err) {
     const char *token = run->ev->token;
     const struct secrets_version *holder = stage_holder(&run->desc, STAGE_CURRENT);
     if (secrets_update_secret_version_stage(run->ctx->sm, arn, STAGE_CURRENT, token,
-                                        holder != NULL ? holder->version_id : NULL,
-                                        run->deadline_ms, err) != 0) {
+                                            holder != NULL ? holder->version_id : NULL,
+                                            run->deadline_ms, err) != 0) {
         /* A retried call whose first attempt had landed fails because the label already moved:
          * look again before reporting failure. */
         struct secrets_description again;
@@ -530,12 +531,17 @@ static int finish_secret(struct run *run, struct sm_err *err) {
     return 0;
 }
 
+void rot_log_context(enum rot_step step, const char *secret_id) {
+    const struct sm_log_field fields[] = {{"step", rot_step_name(step)}, {"secretId", secret_id}};
+    sm_log_set_context(fields, secret_id != NULL ? 2 : 0);
+}
+
 int rot_run_step(struct rot_context *ctx, const struct rot_event *ev, int64_t deadline_ms,
                  struct sm_err *err) {
     int result = -1;
     struct run run = {.ctx = ctx, .ev = ev, .deadline_ms = deadline_ms};
     memset(&run.desc, 0, sizeof(run.desc));
-    sm_log_set_rotation(rot_step_name(ev->step), ev->secret_id);
+    rot_log_context(ev->step, ev->secret_id);
 
     int pro = prologue(&run, err);
     if (pro != 0) {

@@ -15,7 +15,7 @@
 
 #include "config.h"
 #include "engine.h"
-#include "err.h"
+#include "errors.h"
 #include "event.h"
 #include "secretsmanager.h"
 
@@ -26,7 +26,7 @@ struct rot_stats {
 };
 
 struct rot_context {
-    struct secrets_client *sm;                   /* borrowed */
+    struct secrets_client *sm;               /* borrowed */
     const struct rot_engine *const *engines; /* registry, borrowed (rot_engines by default) */
     const struct rot_config *config;         /* borrowed */
     struct rot_stats stats;
@@ -37,6 +37,10 @@ struct rot_context {
  * operator (never a secret value). */
 int rot_run_step(struct rot_context *ctx, const struct rot_event *ev, int64_t deadline_ms,
                  struct sm_err *err);
+
+/* Attaches `step` and `secretId` to every following log line (JSON format); a NULL secret_id
+ * clears them. rot_run_step sets them; the loop's report of the step's result keeps them. */
+void rot_log_context(enum rot_step step, const char *secret_id);
 
 /* The alternating-users name rule: "X_clone" -> "X", "X" -> "X_clone". Writes into out;
  * returns -1 when out is too small. */

@@ -206,14 +206,14 @@ static int required_string(const cJSON *root, const char *key, const char **out,
                            struct sm_err *err) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
     if (item == NULL) {
-        return sm_err_set(err, SM_ERR_SECRET_INVALID, "%s key is missing from secret JSON", key);
+        return sm_err_set(err, ROT_ERR_SECRET_INVALID, "%s key is missing from secret JSON", key);
     }
     if (!cJSON_IsString(item)) {
-        return sm_err_set(err, SM_ERR_SECRET_INVALID,
+        return sm_err_set(err, ROT_ERR_SECRET_INVALID,
                           "%s in secret JSON must be a string, not a %s", key, type_name(item));
     }
     if (item->valuestring[0] == '\0') {
-        return sm_err_set(err, SM_ERR_SECRET_INVALID, "%s in secret JSON must not be empty", key);
+        return sm_err_set(err, ROT_ERR_SECRET_INVALID, "%s in secret JSON must not be empty", key);
     }
     *out = item->valuestring;
     return 0;
@@ -227,7 +227,7 @@ static int optional_string(const cJSON *root, const char *key, const char **out,
         return 0;
     }
     if (!cJSON_IsString(item)) {
-        return sm_err_set(err, SM_ERR_SECRET_INVALID,
+        return sm_err_set(err, ROT_ERR_SECRET_INVALID,
                           "%s in secret JSON must be a string, not a %s", key, type_name(item));
     }
     if (item->valuestring[0] != '\0') {
@@ -256,7 +256,7 @@ static int parse_port(const cJSON *root, int default_port, int *out, struct sm_e
         }
     }
     if (value < 1 || value > 65535) {
-        return sm_err_set(err, SM_ERR_SECRET_INVALID,
+        return sm_err_set(err, ROT_ERR_SECRET_INVALID,
                           "port in secret JSON must be a whole number from 1 to 65535 (a number "
                           "or a numeric string); this one is a %s that is not",
                           type_name(item));
@@ -294,7 +294,7 @@ static int check_engine(const cJSON *root, const struct rot_engine *const *regis
     char accepted[512];
     rot_engine_list_values(registry, accepted, sizeof(accepted));
     if (value == NULL) {
-        return sm_err_set(err, SM_ERR_SECRET_INVALID,
+        return sm_err_set(err, ROT_ERR_SECRET_INVALID,
                           "Database engine must be set to one of %s in order to use this "
                           "rotation lambda (the secret has no engine string)",
                           accepted);
@@ -306,7 +306,7 @@ static int check_engine(const cJSON *root, const struct rot_engine *const *regis
         shown[j++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
     }
     shown[j] = '\0';
-    return sm_err_set(err, SM_ERR_SECRET_INVALID,
+    return sm_err_set(err, ROT_ERR_SECRET_INVALID,
                       "Database engine must be set to one of %s in order to use this rotation "
                       "lambda (the secret says '%s')",
                       accepted, shown);
@@ -324,15 +324,15 @@ int rot_secret_parse(const char *text, size_t len, const struct rot_engine *cons
     }
     out->text_len = len;
     if (strlen(out->text) != len) {
-        sm_err_set(err, SM_ERR_SECRET_INVALID, "the secret's value contains a NUL byte");
+        sm_err_set(err, ROT_ERR_SECRET_INVALID, "the secret's value contains a NUL byte");
         goto out;
     }
-    out->json = sm_json_parse(text, len, SM_ERR_SECRET_INVALID, "the secret's value", err);
+    out->json = sm_json_parse(text, len, ROT_ERR_SECRET_INVALID, "the secret's value", err);
     if (out->json == NULL) {
         goto out;
     }
     if (!cJSON_IsObject(out->json)) {
-        sm_err_set(err, SM_ERR_SECRET_INVALID, "the secret's value must be a JSON object, not %s",
+        sm_err_set(err, ROT_ERR_SECRET_INVALID, "the secret's value must be a JSON object, not %s",
                    type_name(out->json));
         goto out;
     }
@@ -343,18 +343,18 @@ int rot_secret_parse(const char *text, size_t len, const struct rot_engine *cons
         goto out;
     }
     if (scanned != 0) {
-        sm_err_set(err, SM_ERR_SECRET_INVALID, "the secret's value is not a well-formed object");
+        sm_err_set(err, ROT_ERR_SECRET_INVALID, "the secret's value is not a well-formed object");
         goto out;
     }
     for (size_t k = 0; k < N_KNOWN; k++) {
         if (check.counts[k] > 1) {
-            sm_err_set(err, SM_ERR_SECRET_INVALID,
+            sm_err_set(err, ROT_ERR_SECRET_INVALID,
                        "%s appears more than once in secret JSON; keep exactly one", s_known[k]);
             goto out;
         }
     }
     if (check.nul_field != NULL) {
-        sm_err_set(err, SM_ERR_SECRET_INVALID, "%s in secret JSON must not contain U+0000",
+        sm_err_set(err, ROT_ERR_SECRET_INVALID, "%s in secret JSON must not contain U+0000",
                    check.nul_field);
         goto out;
     }
@@ -462,7 +462,7 @@ int rot_secret_render(const struct rot_secret *base, const char *username, const
     sm_buf_reset(out);
     int rc = scan_members(base->text, base->text_len, render_member, &r);
     if (rc == -1) {
-        return sm_err_set(err, SM_ERR_SECRET_INVALID, "the secret's value is not well-formed");
+        return sm_err_set(err, ROT_ERR_SECRET_INVALID, "the secret's value is not well-formed");
     }
     if (rc != 0) {
         return -1;

@@ -16,7 +16,7 @@
 
 #include "buf.h"
 #include "engine.h"
-#include "err.h"
+#include "errors.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -38,7 +38,7 @@ struct rot_secret {
 };
 
 /* Parses and validates len bytes of SecretString against the engines in registry. Returns 0, or
- * -1 with err (SM_ERR_SECRET_INVALID with the template's wording where one exists, e.g.
+ * -1 with err (ROT_ERR_SECRET_INVALID with the template's wording where one exists, e.g.
  * "username key is missing from secret JSON"; SM_ERR_NOMEM). out is always safe to clean up. */
 int rot_secret_parse(const char *text, size_t len, const struct rot_engine *const *registry,
                      struct rot_secret *out, struct sm_err *err);

@@ -15,12 +15,6 @@ int64_t sm_monotonic_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t sm_monotonic_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int64_t sm_remaining_ms(int64_t deadline_ms) {
     if (deadline_ms == 0) {
         return INT64_MAX;

@@ -15,9 +15,6 @@ int64_t sm_now_ms(void);
 /* Milliseconds from an arbitrary origin that never jumps (CLOCK_MONOTONIC). */
 int64_t sm_monotonic_ms(void);
 
-/* Microseconds from the same monotonic origin, for benchmarks. */
-int64_t sm_monotonic_us(void);
-
 /* Milliseconds left before deadline_ms: INT64_MAX when deadline_ms is 0, never negative. */
 int64_t sm_remaining_ms(int64_t deadline_ms);
 

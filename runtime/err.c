@@ -4,17 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-struct code_info {
-    const char *name;
-    bool transient;
-    const char *sentence;
-};
-
-static const struct code_info s_codes[SM_ERR_COUNT_] = {
-#define SM_ERR_INFO(code, name, transient, sentence) [SM_ERR_##code] = {name, transient, sentence},
-    SM_ERRORS(SM_ERR_INFO)
-#undef SM_ERR_INFO
-};
+SM_ERRORS(SM_CODE_DEFINE)
 
 void sm_err_clear(struct sm_err *err) {
     if (err == NULL) {
@@ -26,7 +16,7 @@ void sm_err_clear(struct sm_err *err) {
     err->msg[0] = '\0';
 }
 
-int sm_err_set(struct sm_err *err, enum sm_code code, const char *fmt, ...) {
+int sm_err_set(struct sm_err *err, const struct sm_code *code, const char *fmt, ...) {
     if (err == NULL) {
         return -1;
     }
@@ -38,7 +28,7 @@ int sm_err_set(struct sm_err *err, enum sm_code code, const char *fmt, ...) {
     int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
     if (n < 0) {
-        snprintf(err->msg, sizeof(err->msg), "%s", sm_code_sentence(code));
+        snprintf(err->msg, sizeof(err->msg), "%s", code != NULL ? code->sentence : "error");
     }
     return -1;
 }
@@ -66,25 +56,12 @@ int sm_err_prefix(struct sm_err *err, const char *fmt, ...) {
     return -1;
 }
 
-const char *sm_code_name(enum sm_code code) {
-    if ((int)code < 0 || code >= SM_ERR_COUNT_) {
-        return "Unknown";
-    }
-    return s_codes[code].name;
+const char *sm_code_name(const struct sm_code *code) {
+    return code != NULL ? code->name : SM_ERR_OK->name;
 }
 
-const char *sm_code_sentence(enum sm_code code) {
-    if ((int)code < 0 || code >= SM_ERR_COUNT_) {
-        return "unknown error";
-    }
-    return s_codes[code].sentence;
-}
-
-bool sm_code_is_transient(enum sm_code code) {
-    if ((int)code < 0 || code >= SM_ERR_COUNT_) {
-        return false;
-    }
-    return s_codes[code].transient;
+bool sm_code_is_transient(const struct sm_code *code) {
+    return code != NULL && code->transient;
 }
 
 const char *sm_err_type(const struct sm_err *err) {

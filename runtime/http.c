@@ -130,7 +130,7 @@ const char *http_response_header(const struct http_response *resp, const char *n
     return NULL;
 }
 
-static enum sm_code classify(CURLcode rc) {
+static const struct sm_code *classify(CURLcode rc) {
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
         return SM_ERR_DEADLINE;

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-cJSON *sm_json_parse(const char *data, size_t len, enum sm_code code, const char *what,
+cJSON *sm_json_parse(const char *data, size_t len, const struct sm_code *code, const char *what,
                      struct sm_err *err) {
     const char *end = NULL;
     int64_t failures = sm_mem_failure_count();

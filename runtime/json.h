@@ -17,8 +17,8 @@
  * Trailing garbage is an error. Returns the tree (caller frees with cJSON_Delete) or NULL with err
  * set: SM_ERR_NOMEM when an allocation failed during the parse (seen through the sm_mem hooks, so
  * sm_mem_install_hooks must have run), else code (SM_ERR_PROTOCOL by default, or e.g.
- * SM_ERR_SECRET_INVALID) for malformed input. */
-cJSON *sm_json_parse(const char *data, size_t len, enum sm_code code, const char *what,
+ * the caller's own class) for malformed input. */
+cJSON *sm_json_parse(const char *data, size_t len, const struct sm_code *code, const char *what,
                      struct sm_err *err);
 
 /* Whether any string in the JSON text (len bytes, already known to parse) holds an escaped

@@ -7,7 +7,6 @@
 #include "str.h"
 
 #include <cjson/cJSON.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 #define POST_REPLY_MAX (64u * 1024u) /* what we keep of a reply to a post */
 #define ERROR_BODY_MAX (64u * 1024u) /* an error body: message <= SM_ERR_MSG_MAX, escaped */
 #define HEADER_LINE_MAX (LAMBDA_ID_MAX + 64)
-#define REGISTER_TIMEOUT_MS 2000
 #define TRIM_ABOVE (256u * 1024u) /* loop buffers larger than this are freed after use */
 
 /* Used when even the error body cannot be built (out of memory). */
@@ -177,7 +175,7 @@ out:
 }
 
 void lambda_error_type_header_value(const char *category, const struct sm_err *cause, char *out,
-                                 size_t cap) {
+                                    size_t cap) {
     if (cap == 0) {
         return;
     }
@@ -205,7 +203,7 @@ void lambda_error_type_header_value(const char *category, const struct sm_err *c
 /* Client                                                                                     */
 
 int lambda_client_init(struct lambda_client *c, const char *runtime_api, struct http_client *http,
-                    struct sm_err *err) {
+                       struct sm_err *err) {
     memset(c, 0, sizeof(*c));
     c->http = http;
     c->connect_timeout_ms = 1000;
@@ -230,7 +228,6 @@ int lambda_client_init(struct lambda_client *c, const char *runtime_api, struct 
                               (unsigned)(unsigned char)ch, i);
         }
     }
-    snprintf(c->host, sizeof(c->host), "http://%s", runtime_api);
     snprintf(c->base, sizeof(c->base), "http://%s/2018-06-01", runtime_api);
     return 0;
 }
@@ -361,7 +358,8 @@ static void log_failure(const struct sm_err *fail) {
     struct sm_buf msg;
     struct sm_err err;
     sm_buf_init(&msg, 4 * SM_ERR_MSG_MAX);
-    bool ok = lambda_utf8_sanitize(fail->msg, strnlen(fail->msg, sizeof(fail->msg)), &msg, &err) == 0;
+    bool ok =
+        lambda_utf8_sanitize(fail->msg, strnlen(fail->msg, sizeof(fail->msg)), &msg, &err) == 0;
     SM_ERROR("invocation failed: %s: %s", sm_err_type(fail), ok ? msg.data : fail->msg);
     sm_buf_clean_up(&msg);
 }
@@ -401,7 +399,6 @@ static enum step one_invocation(struct loop *l) {
     };
 
     int rc = http_perform(c->http, &req, &l->next, &err);
-    int64_t t_got = sm_monotonic_us();
     const char *request_id = http_response_header(&l->next, "Lambda-Runtime-Aws-Request-Id");
     bool event_lost = false;
     if (rc != 0) {
@@ -459,7 +456,6 @@ static enum step one_invocation(struct loop *l) {
     }
     set_trace_env(inv.trace_id);
 
-    int64_t handler_us = 0;
     int hrc = -1;
     if (event_lost) {
         log_failure(&fail);
@@ -468,9 +464,7 @@ static enum step one_invocation(struct loop *l) {
                  inv.deadline_ms != 0 ? (long long)sm_remaining_ms(inv.deadline_ms) : -1LL);
         sm_buf_reset(&l->out);
         l->out.max = SM_LIMIT_RESPONSE;
-        int64_t t0 = sm_monotonic_us();
         hrc = l->handler(l->ctx, &inv, &l->out, &fail);
-        handler_us = sm_monotonic_us() - t0;
         if (hrc == 0 && l->out.len > SM_LIMIT_RESPONSE) {
             sm_err_set(&fail, SM_ERR_TOO_LARGE,
                        "the response of %zu bytes exceeds the %u-byte limit", l->out.len,
@@ -484,18 +478,7 @@ static enum step one_invocation(struct loop *l) {
             log_failure(&fail);
         }
     }
-    int64_t t_post = sm_monotonic_us();
     enum step s = post_result(l, request_id, inv.invocation_id, hrc == 0 ? NULL : &fail);
-    int64_t t_end = sm_monotonic_us();
-    if (sm_log_enabled(SM_LOG_DEBUG)) {
-        /* overhead: time in this loop outside the handler and the post's HTTP exchange (header
-         * parsing, environment, error/response preparation). */
-        int64_t post_us = t_end - t_post;
-        int64_t total_us = t_end - t_got;
-        SM_DEBUG("invocation timing: handler_us=%lld post_us=%lld overhead_us=%lld",
-                 (long long)handler_us, (long long)post_us,
-                 (long long)(total_us - handler_us - post_us));
-    }
     sm_log_set_request_id(NULL);
     sm_buf_reset(&l->errbody);
     trim(&l->next.body);
@@ -516,11 +499,6 @@ int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx) {
         SM_WARN("AWS_LAMBDA_MAX_CONCURRENCY=%.16s: this runtime handles one invocation at a time",
                 conc);
     }
-    if (c->started_us != 0) {
-        int64_t now = sm_monotonic_us();
-        SM_DEBUG("init took %lld us (main entered at monotonic %lld us, first /next at %lld us)",
-                 (long long)(now - c->started_us), (long long)c->started_us, (long long)now);
-    }
     for (;;) {
         if (c->max_invocations != 0 && c->invocations >= c->max_invocations) {
             SM_DEBUG("handled %llu invocations; stopping as configured",
@@ -539,7 +517,8 @@ int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx) {
     return code;
 }
 
-int lambda_post_init_error(struct lambda_client *c, const struct sm_err *cause, struct sm_err *err) {
+int lambda_post_init_error(struct lambda_client *c, const struct sm_err *cause,
+                           struct sm_err *err) {
     int result = -1;
     struct sm_buf body;
     struct http_response resp;
@@ -585,165 +564,4 @@ out:
     sm_buf_clean_up(&body);
     http_response_clean_up(&resp);
     return result;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* SIGTERM                                                                                    */
-
-static lambda_shutdown_fn *s_hook;
-static void *s_hook_ctx;
-
-/* State of the extension thread; static so it stays reachable (and out of leak reports) while
- * the thread blocks for the process lifetime. */
-static struct {
-    struct http_client http;
-    char url[LAMBDA_URL_MAX];
-    char id_line[HEADER_LINE_MAX];
-} s_ext;
-
-void lambda_set_shutdown_hook(lambda_shutdown_fn *fn, void *ctx) {
-    s_hook = fn;
-    s_hook_ctx = ctx;
-}
-
-static void *signal_main(void *arg) {
-    sigset_t *set = arg;
-    int sig = 0;
-    while (sigwait(set, &sig) != 0) {
-    }
-    SM_INFO("received %s; shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    if (s_hook != NULL) {
-        s_hook(s_hook_ctx);
-    }
-    _exit(sig == SIGTERM ? 0 : 130);
-    return NULL;
-}
-
-static void *extension_main(void *arg) {
-    (void)arg;
-    struct http_response resp;
-    http_response_init(&resp, POST_REPLY_MAX);
-    const char *headers[] = {s_ext.id_line};
-    struct http_request req = {
-        .method = "GET",
-        .url = s_ext.url,
-        .headers = headers,
-        .n_headers = 1,
-        .connect_timeout_ms = 1000,
-        .timeout_ms = 0,
-    };
-    int errors = 0;
-    while (errors < 3) {
-        struct sm_err err;
-        if (http_perform(&s_ext.http, &req, &resp, &err) != 0) {
-            errors++;
-            SM_DEBUG("extension event/next failed: %s", err.msg);
-            sm_sleep_ms(100);
-            continue;
-        }
-        if (resp.status != 200) {
-            SM_WARN("Extensions API answered %ld to event/next; SIGTERM may not be delivered",
-                    resp.status);
-            break;
-        }
-        errors = 0; /* an event we did not subscribe to: wait for the next one */
-    }
-    http_response_clean_up(&resp);
-    return NULL;
-}
-
-static int start_detached(void *(*fn)(void *), void *arg) {
-    pthread_attr_t attr;
-    pthread_t tid;
-    if (pthread_attr_init(&attr) != 0) {
-        return -1;
-    }
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&tid, &attr, fn, arg);
-    pthread_attr_destroy(&attr);
-    return rc == 0 ? 0 : -1;
-}
-
-/* Registers the no-op extension; fills id (cap bytes). Returns 0, or -1 when the Extensions API
- * is unavailable or refused (logged here). */
-static int register_extension(struct lambda_client *c, char *id, size_t cap) {
-    int result = -1;
-    struct sm_err err;
-    struct http_response resp;
-    http_response_init(&resp, POST_REPLY_MAX);
-    char url[LAMBDA_URL_MAX];
-    snprintf(url, sizeof(url), "%s/2020-01-01/extension/register", c->host);
-    const char *headers[] = {"Lambda-Extension-Name: " LAMBDA_EXTENSION_NAME,
-                             "Content-Type: application/json"};
-    static const char body[] = "{\"events\":[]}";
-    struct http_request req = {
-        .method = "POST",
-        .url = url,
-        .headers = headers,
-        .n_headers = 2,
-        .body = body,
-        .body_len = sizeof(body) - 1,
-        .connect_timeout_ms = c->connect_timeout_ms,
-        .timeout_ms = REGISTER_TIMEOUT_MS,
-    };
-    if (http_perform(c->http, &req, &resp, &err) != 0) {
-        SM_INFO("Extensions API not reachable (%s); continuing without SIGTERM delivery", err.msg);
-        goto out;
-    }
-    if (resp.status != 200) {
-        char why[320];
-        describe_reply(&resp, why, sizeof(why));
-        if (resp.status == 404) {
-            SM_INFO("Extensions API not served; continuing without SIGTERM delivery");
-        } else {
-            SM_WARN("Extensions API answered %ld to register (%s); continuing without SIGTERM "
-                    "delivery",
-                    resp.status, why);
-        }
-        goto out;
-    }
-    const char *v = http_response_header(&resp, "Lambda-Extension-Identifier");
-    if (!lambda_valid_header_value(v)) {
-        SM_WARN("extension registration returned no valid Lambda-Extension-Identifier; "
-                "continuing without SIGTERM delivery");
-        goto out;
-    }
-    snprintf(id, cap, "%s", v);
-    result = 0;
-out:
-    http_response_clean_up(&resp);
-    return result;
-}
-
-int lambda_enable_sigterm(struct lambda_client *c, struct sm_err *err) {
-    static sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
-        return sm_err_set(err, SM_ERR_INTERNAL, "could not block SIGTERM");
-    }
-    if (start_detached(signal_main, &set) != 0) {
-        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-        return sm_err_set(err, SM_ERR_INTERNAL, "could not start the signal thread");
-    }
-
-    char id[LAMBDA_ID_MAX + 1];
-    if (register_extension(c, id, sizeof(id)) != 0) {
-        return 0;
-    }
-    struct sm_err e2;
-    if (http_client_init(&s_ext.http, &e2) != 0) {
-        SM_WARN("extension registered but its HTTP client failed: %s", e2.msg);
-        return 0;
-    }
-    snprintf(s_ext.url, sizeof(s_ext.url), "%s/2020-01-01/extension/event/next", c->host);
-    snprintf(s_ext.id_line, sizeof(s_ext.id_line), "Lambda-Extension-Identifier: %s", id);
-    if (start_detached(extension_main, NULL) != 0) {
-        SM_WARN("extension registered but its thread could not start");
-        http_client_clean_up(&s_ext.http);
-        return 0;
-    }
-    SM_DEBUG("registered internal extension %s for SIGTERM", LAMBDA_EXTENSION_NAME);
-    return 0;
 }

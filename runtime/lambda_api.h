@@ -2,10 +2,10 @@
  * lambda_api: the Lambda Runtime API client (2018-06-01) and the invocation loop.
  *
  * Owns the loop `GET /runtime/invocation/next` -> handler -> exactly one `/response` or `/error`,
- * the `/runtime/init/error` post, and the SIGTERM arrangement (a no-op internal extension plus a
- * signal-waiting thread). It borrows one struct http_client from the caller for every Runtime API
- * call, so the same keep-alive handle can be shared with the Secrets Manager client; that client
- * must only be used from the loop's thread.
+ * and the `/runtime/init/error` post. It borrows one struct http_client from the caller for every
+ * Runtime API call, so the same keep-alive handle can be shared with the AWS clients. The process
+ * has one thread. No shutdown hook: a rotation step holds nothing that must be flushed, and
+ * Lambda only sends SIGTERM to runtimes that register an extension.
  *
  * Protocol decisions (see ../shared/reference/lambda-runtime.md, section 1.5):
  *   - Base URL: "http://" + AWS_LAMBDA_RUNTIME_API + "/2018-06-01". No proxy (http.c sets
@@ -18,9 +18,7 @@
  *     posted for that invocation, and polling again would be an invalid state transition, so the
  *     loop logs it and exits non-zero (Lambda restarts the environment).
  *   - Lambda-Runtime-Deadline-Ms -> inv->deadline_ms (0 when absent or malformed).
- *     Lambda-Runtime-Trace-Id -> _X_AMZN_TRACE_ID (unset when absent; setenv runs on the loop
- *     thread, so no other thread may call getenv meanwhile: the SIGTERM threads only wait or run
- *     libcurl on a numeric host).
+ *     Lambda-Runtime-Trace-Id -> _X_AMZN_TRACE_ID (unset when absent).
  *     Lambda-Runtime-Invocation-Id is echoed on the post when present.
  *   - Posts: 202 -> next. 400, 410, 413 -> log and poll again (do not retry the post). 403, 500,
  *     any other status, or a transport error -> exit non-zero.
@@ -50,14 +48,12 @@
 #define LAMBDA_EVENT_MAX (SM_LIMIT_EVENT + 100u)
 /* Consecutive failed /next calls before the loop gives up. */
 #define LAMBDA_MAX_NEXT_FAILURES 3
-/* Longest request id, invocation id or extension id accepted from the Runtime API. */
+/* Longest request id or invocation id accepted from the Runtime API. */
 #define LAMBDA_ID_MAX 256
 /* Longest URL the client builds, and room for the base part (scheme + 255-byte host:port +
  * version path). */
 #define LAMBDA_URL_MAX 1024
 #define LAMBDA_BASE_MAX 288
-/* Name of the no-op internal extension registered for SIGTERM. */
-#define LAMBDA_EXTENSION_NAME "smrotate-sigterm"
 
 /* One invocation, as the handler sees it. Every pointer is borrowed and valid only during the
  * handler call; optional fields are NULL when Lambda did not send them. */
@@ -76,18 +72,15 @@ struct lambda_invocation {
  * response is posted as `null`), or -1 with err set (posted to /error). response starts empty with
  * the ceiling SM_LIMIT_RESPONSE; the loop wipes it after posting. A handler returning -1 without
  * setting err is reported as SM_ERR_INTERNAL. */
-typedef int lambda_handler_fn(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
-                           struct sm_err *err);
+typedef int lambda_handler_fn(void *ctx, const struct lambda_invocation *inv,
+                              struct sm_buf *response, struct sm_err *err);
 
 struct lambda_client {
-    struct http_client *http; /* borrowed; used only from the loop's thread */
-    char base[LAMBDA_BASE_MAX];  /* "http://host:port/2018-06-01" */
-    char host[LAMBDA_BASE_MAX];  /* "http://host:port" (the Extensions API lives beside it) */
-    long connect_timeout_ms;  /* default 1000 */
-    uint64_t max_invocations; /* lambda_run returns 0 after this many; 0 = forever (tests) */
-    uint64_t invocations;     /* invocations handled so far */
-    int64_t started_us;       /* sm_monotonic_us() at main's entry, for the init-time DEBUG line;
-                                 0 = unknown */
+    struct http_client *http;   /* borrowed; used only from the loop's thread */
+    char base[LAMBDA_BASE_MAX]; /* "http://host:port/2018-06-01" */
+    long connect_timeout_ms;    /* default 1000 */
+    uint64_t max_invocations;   /* lambda_run returns 0 after this many; 0 = forever (tests) */
+    uint64_t invocations;       /* invocations handled so far */
 };
 
 /* Binds a client to runtime_api ("host:port", the value of AWS_LAMBDA_RUNTIME_API) and to http,
@@ -95,7 +88,7 @@ struct lambda_client {
  * nothing. Returns 0, or -1 with err (SM_ERR_CONFIG) when runtime_api is NULL, empty, too long or
  * holds characters that cannot be a host:port. */
 int lambda_client_init(struct lambda_client *c, const char *runtime_api, struct http_client *http,
-                    struct sm_err *err);
+                       struct sm_err *err);
 
 /* Runs the invocation loop until a fatal condition (see the header comment) or, when
  * c->max_invocations is set, until that many invocations were handled. Returns the process exit
@@ -107,36 +100,14 @@ int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx);
  * -1 with err set otherwise (SM_ERR_RUNTIME_API for another status, or the transport error). */
 int lambda_post_init_error(struct lambda_client *c, const struct sm_err *cause, struct sm_err *err);
 
-/* Arranges a clean exit on SIGTERM (and SIGINT):
- *   1. blocks SIGTERM and SIGINT in the calling thread, so every thread created afterwards
- *      inherits the mask: call it from main before any other thread exists;
- *   2. starts a detached thread that waits for them with sigwait, runs the shutdown hook (if
- *      any) and calls _exit(0) (SIGINT: _exit(130)); the loop can be anywhere, including blocked
- *      in /next;
- *   3. registers the no-op internal extension LAMBDA_EXTENSION_NAME (POST
- *      /2020-01-01/extension/register, body {"events":[]}) on c->http: Lambda only sends SIGTERM
- *      to runtimes with at least one extension;
- *   4. starts a detached thread that blocks in GET /2020-01-01/extension/event/next with its own
- *      HTTP client (curl handles are not thread-safe).
- * Where the Extensions API is not served (404, connection error) steps 3-4 are skipped with an
- * INFO line and the function still succeeds. Returns -1 with err only when step 1 or 2 fails. */
-int lambda_enable_sigterm(struct lambda_client *c, struct sm_err *err);
-
-/* Callback run on the signal thread before _exit: must be quick (Lambda allows about 500 ms)
- * and must not assume anything about the loop thread, which keeps running meanwhile. */
-typedef void lambda_shutdown_fn(void *ctx);
-
-/* Sets the shutdown hook (NULL clears it). Call before lambda_enable_sigterm. */
-void lambda_set_shutdown_hook(lambda_shutdown_fn *fn, void *ctx);
-
 /* --- helpers, public for tests --- */
 
 /* Parses a Lambda-Runtime-Deadline-Ms value: 1 to 18 decimal digits, nothing else. Returns true
  * and sets *out, or false (leaving *out alone) for NULL or anything malformed. */
 bool lambda_parse_deadline(const char *value, int64_t *out);
 
-/* Whether s is acceptable as a request id (it becomes part of a URL path): 1..LAMBDA_ID_MAX bytes of
- * RFC 3986 unreserved characters [A-Za-z0-9-._~]. */
+/* Whether s is acceptable as a request id (it becomes part of a URL path): 1..LAMBDA_ID_MAX bytes
+ * of RFC 3986 unreserved characters [A-Za-z0-9-._~]. */
 bool lambda_valid_request_id(const char *s);
 
 /* Whether s may be sent back as a header value: 1..LAMBDA_ID_MAX printable ASCII bytes (0x21-0x7e
@@ -157,6 +128,6 @@ int lambda_error_body(const struct sm_err *cause, struct sm_buf *out, struct sm_
  * "Function.DatabaseUnreachable"; "<category>.Unknown" when nothing is left. Always
  * NUL-terminates (truncating). */
 void lambda_error_type_header_value(const char *category, const struct sm_err *cause, char *out,
-                                 size_t cap);
+                                    size_t cap);
 
 #endif

@@ -15,8 +15,11 @@ static bool s_json;
 static enum sm_log_level s_threshold = SM_LOG_INFO;
 static FILE *s_stream;
 static char s_request_id[ID_MAX];
-static char s_step[64];
-static char s_secret_id[FIELD_MAX];
+static struct {
+    const char *name; /* borrowed: a string literal of the caller's allowlist */
+    char value[FIELD_MAX];
+} s_context[SM_LOG_CONTEXT_MAX];
+static size_t s_n_context;
 
 static const char *const s_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
 
@@ -66,9 +69,15 @@ void sm_log_set_request_id(const char *request_id) {
     copy_field(s_request_id, sizeof(s_request_id), request_id);
 }
 
-void sm_log_set_rotation(const char *step, const char *secret_id) {
-    copy_field(s_step, sizeof(s_step), step);
-    copy_field(s_secret_id, sizeof(s_secret_id), secret_id);
+void sm_log_set_context(const struct sm_log_field *fields, size_t n) {
+    s_n_context = 0;
+    for (size_t i = 0; i < n && s_n_context < SM_LOG_CONTEXT_MAX; i++) {
+        if (fields[i].value != NULL && fields[i].value[0] != '\0') {
+            s_context[s_n_context].name = fields[i].name;
+            copy_field(s_context[s_n_context].value, FIELD_MAX, fields[i].value);
+            s_n_context++;
+        }
+    }
 }
 
 bool sm_log_enabled(enum sm_log_level level) {
@@ -93,16 +102,29 @@ static void flatten(char *s) {
     }
 }
 
+/* Adds the context fields to o; deletes o and returns NULL when out of memory. */
+static cJSON *add_context(cJSON *o) {
+    for (size_t i = 0; o != NULL && i < s_n_context; i++) {
+        if (cJSON_AddStringToObject(o, s_context[i].name, s_context[i].value) == NULL) {
+            cJSON_Delete(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
 static void write_json(FILE *out, const char *ts, enum sm_log_level level, const char *msg) {
     cJSON *o = cJSON_CreateObject();
     if (o == NULL || cJSON_AddStringToObject(o, "timestamp", ts) == NULL ||
         cJSON_AddStringToObject(o, "level", s_names[level]) == NULL ||
         cJSON_AddStringToObject(o, "message", msg) == NULL ||
         (s_request_id[0] != '\0' &&
-         cJSON_AddStringToObject(o, "requestId", s_request_id) == NULL) ||
-        (s_step[0] != '\0' && cJSON_AddStringToObject(o, "step", s_step) == NULL) ||
-        (s_secret_id[0] != '\0' && cJSON_AddStringToObject(o, "secretId", s_secret_id) == NULL)) {
+         cJSON_AddStringToObject(o, "requestId", s_request_id) == NULL)) {
         cJSON_Delete(o);
+        o = NULL;
+    }
+    o = add_context(o);
+    if (o == NULL) {
         /* Out of memory: still say something, without the message (it may be long). */
         fprintf(out, "{\"level\":\"%s\",\"message\":\"log line dropped: out of memory\"}\n",
                 s_names[level]);

@@ -2,7 +2,7 @@
  * log: one line per record on stderr, in Lambda's advanced-logging contract.
  *
  * AWS_LAMBDA_LOG_FORMAT=JSON gives one JSON object per line with `timestamp` (RFC 3339, UTC,
- * milliseconds), `level`, `message`, `requestId` and, when set, `step` and `secretId`; anything
+ * milliseconds), `level`, `message`, `requestId` and the caller's context fields; anything
  * else gives text lines. AWS_LAMBDA_LOG_LEVEL (TRACE, DEBUG, INFO, WARN, ERROR, FATAL) filters
  * before formatting; the default is INFO. Context fields come from a fixed allowlist: callers can
  * never attach the event payload, a SecretString, a password, a signature or a token to a line, and
@@ -14,6 +14,7 @@
 #include "err.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 enum sm_log_level {
@@ -38,8 +39,16 @@ void sm_log_set_stream(FILE *stream);
 /* Request id attached to every following line; NULL clears it. Copied (truncated at 127 bytes). */
 void sm_log_set_request_id(const char *request_id);
 
-/* Rotation context attached to every following line; NULL clears a field. Copied. */
-void sm_log_set_rotation(const char *step, const char *secret_id);
+/* Context fields attached to every following JSON line after requestId, replacing the previous
+ * ones: at most SM_LOG_CONTEXT_MAX (name, value) pairs. The names are the caller's allowlist
+ * (string literals, borrowed for as long as they are set); the values are copied (truncated at
+ * 2047 bytes), and a NULL or empty value is left out. n == 0 clears the context. */
+#define SM_LOG_CONTEXT_MAX 2
+struct sm_log_field {
+    const char *name;
+    const char *value;
+};
+void sm_log_set_context(const struct sm_log_field *fields, size_t n);
 
 /* Whether a record at level would be written. */
 bool sm_log_enabled(enum sm_log_level level);

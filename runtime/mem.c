@@ -23,7 +23,7 @@ union header {
     max_align_t align;
 };
 
-/* Atomic: the SIGTERM helper thread allocates too (through libcurl). */
+/* Atomic: libcurl's threaded resolver allocates through our hooks from its own thread. */
 static _Atomic int64_t s_live;
 static _Atomic int64_t s_attempts;
 static _Atomic int64_t s_fail_at;
@@ -43,7 +43,8 @@ static bool should_fail(void) {
     return s_fail_at > 0 && s_attempts >= s_fail_at;
 }
 /* Wipe checking: every block is in exactly one list, live or (while s_quarantining) freed.
- * A mutex guards both: the SIGTERM helper thread allocates too. */
+ * A mutex guards both: libcurl's threaded resolver allocates through our hooks from its own
+ * thread (the only thread the process ever has besides the main one). */
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static union header s_live_list = {.prev = &s_live_list, .next = &s_live_list};
 static union header s_freed_list = {.prev = &s_freed_list, .next = &s_freed_list};

@@ -177,7 +177,8 @@ void secrets_config_clean_up(struct secrets_config *cfg) {
     cfg->secret_access_key = cfg->session_token = cfg->ca_file = NULL;
 }
 
-void secrets_client_init(struct secrets_client *c, const struct secrets_config *cfg, struct http_client *http) {
+void secrets_client_init(struct secrets_client *c, const struct secrets_config *cfg,
+                         struct http_client *http) {
     sm_mem_install_hooks();
     c->cfg = cfg;
     c->http = http;
@@ -323,7 +324,7 @@ static const char *const s_auth_codes[] = {
     NULL,
 };
 
-static enum sm_code classify(const char *code, long status) {
+static const struct sm_code *classify(const char *code, long status) {
     if (code[0] != '\0') {
         if (in_list(code, s_throttling_codes)) {
             return SM_ERR_AWS_THROTTLED;
@@ -393,8 +394,8 @@ static void describe_target(char *out, size_t size, const char *operation, const
 }
 
 int secrets_error_from_response(const char *operation, const char *secret_id, long status,
-                            const char *body, size_t len, const char *error_type_header,
-                            struct sm_err *err) {
+                                const char *body, size_t len, const char *error_type_header,
+                                struct sm_err *err) {
     char code[SM_ERR_TYPE_MAX];
     char message[AWS_MESSAGE_MAX];
     char target[320];
@@ -428,7 +429,7 @@ int secrets_error_from_response(const char *operation, const char *secret_id, lo
         extract_code(error_type_header, code, sizeof(code));
     }
     describe_target(target, sizeof(target), operation, secret_id);
-    enum sm_code cls = classify(code, status);
+    const struct sm_code *cls = classify(code, status);
     if (code[0] != '\0') {
         sm_err_set(err, cls, "%s failed: %s: %s", target, code,
                    message[0] != '\0' ? message : "(no message)");
@@ -487,9 +488,9 @@ static int append_line(struct sm_buf *b, const char *name, const char *value, si
 }
 
 /* One signed attempt. Returns 0 when a response arrived (any status), -1 with err set. */
-static int attempt_once(struct secrets_client *c, const struct secrets_endpoint *ep, const char *operation,
-                        const struct sm_buf *body, long timeout_ms, struct http_response *resp,
-                        struct sm_err *err) {
+static int attempt_once(struct secrets_client *c, const struct secrets_endpoint *ep,
+                        const char *operation, const struct sm_buf *body, long timeout_ms,
+                        struct http_response *resp, struct sm_err *err) {
     int result = -1;
     const struct secrets_config *cfg = c->cfg;
     struct sm_buf authz, authz_line, token_line;
@@ -569,8 +570,9 @@ out:
     return result;
 }
 
-int secrets_call(struct secrets_client *c, const char *operation, const char *secret_id, const char *body,
-             size_t len, int64_t deadline_ms, struct cJSON **out, struct sm_err *err) {
+int secrets_call(struct secrets_client *c, const char *operation, const char *secret_id,
+                 const char *body, size_t len, int64_t deadline_ms, struct cJSON **out,
+                 struct sm_err *err) {
     int result = -1;
     struct http_response resp;
     struct sm_buf payload;
@@ -621,8 +623,8 @@ int secrets_call(struct secrets_client *c, const char *operation, const char *se
                 break;
             }
             secrets_error_from_response(operation, secret_id, resp.status, resp.body.data,
-                                    resp.body.len, http_response_header(&resp, "x-amzn-errortype"),
-                                    err);
+                                        resp.body.len,
+                                        http_response_header(&resp, "x-amzn-errortype"), err);
         } else {
             SM_DEBUG("%s: attempt %d, no response (%s)", what, attempt, sm_code_name(err->code));
             if (err->code == SM_ERR_DEADLINE && capped) {
@@ -669,8 +671,8 @@ out:
 }
 
 /* Serialises req (deleting it) and calls operation. */
-static int call_json(struct secrets_client *c, const char *operation, const char *secret_id, cJSON *req,
-                     int64_t deadline_ms, cJSON **out, struct sm_err *err) {
+static int call_json(struct secrets_client *c, const char *operation, const char *secret_id,
+                     cJSON *req, int64_t deadline_ms, cJSON **out, struct sm_err *err) {
     int result = -1;
     struct sm_buf body;
     sm_buf_init(&body, LIMIT_REQUEST_BODY);
@@ -785,7 +787,7 @@ static void version_clean_up(struct secrets_version *v) {
 /* DescribeSecret                                                                               */
 
 int secrets_describe_secret(struct secrets_client *c, const char *secret_id, int64_t deadline_ms,
-                        struct secrets_description *out, struct sm_err *err) {
+                            struct secrets_description *out, struct sm_err *err) {
     int result = -1;
     cJSON *resp = NULL;
     memset(out, 0, sizeof(*out));
@@ -872,7 +874,7 @@ void secrets_description_clean_up(struct secrets_description *d) {
 }
 
 const struct secrets_version *secrets_description_find(const struct secrets_description *d,
-                                               const char *version_id) {
+                                                       const char *version_id) {
     if (d == NULL || version_id == NULL) {
         return NULL;
     }
@@ -900,9 +902,9 @@ bool secrets_version_has_stage(const struct secrets_version *v, const char *stag
 /* ------------------------------------------------------------------------------------------ */
 /* GetSecretValue                                                                               */
 
-int secrets_get_secret_value(struct secrets_client *c, const char *secret_id, const char *version_id,
-                         const char *version_stage, int64_t deadline_ms,
-                         struct secrets_secret_value *out, struct sm_err *err) {
+int secrets_get_secret_value(struct secrets_client *c, const char *secret_id,
+                             const char *version_id, const char *version_stage, int64_t deadline_ms,
+                             struct secrets_secret_value *out, struct sm_err *err) {
     int result = -1;
     cJSON *resp = NULL;
     memset(out, 0, sizeof(*out));
@@ -972,9 +974,9 @@ static int make_uuid(char out[37], struct sm_err *err) {
 }
 
 int secrets_put_secret_value(struct secrets_client *c, const char *secret_id,
-                         const char *client_request_token, const char *secret_string, size_t len,
-                         const char *const *stages, size_t n_stages, const char *rotation_token,
-                         int64_t deadline_ms, struct sm_err *err) {
+                             const char *client_request_token, const char *secret_string,
+                             size_t len, const char *const *stages, size_t n_stages,
+                             const char *rotation_token, int64_t deadline_ms, struct sm_err *err) {
     int result = -1;
     cJSON *resp = NULL;
     cJSON *req = NULL;
@@ -987,7 +989,7 @@ int secrets_put_secret_value(struct secrets_client *c, const char *secret_id,
         goto out;
     }
     if (secret_string == NULL || memchr(secret_string, '\0', len) != NULL) {
-        sm_err_set(err, SM_ERR_SECRET_INVALID,
+        sm_err_set(err, SM_ERR_INTERNAL,
                    "PutSecretValue on secret %.256s: SecretString is missing or holds a NUL byte",
                    secret_id);
         goto out;
@@ -1036,10 +1038,10 @@ out:
 /* ------------------------------------------------------------------------------------------ */
 /* UpdateSecretVersionStage                                                                     */
 
-int secrets_update_secret_version_stage(struct secrets_client *c, const char *secret_id, const char *stage,
-                                    const char *move_to_version_id,
-                                    const char *remove_from_version_id, int64_t deadline_ms,
-                                    struct sm_err *err) {
+int secrets_update_secret_version_stage(struct secrets_client *c, const char *secret_id,
+                                        const char *stage, const char *move_to_version_id,
+                                        const char *remove_from_version_id, int64_t deadline_ms,
+                                        struct sm_err *err) {
     cJSON *resp = NULL;
     cJSON *req = new_request(secret_id);
     if (req != NULL && (!add_str(req, "VersionStage", stage) ||
@@ -1056,8 +1058,9 @@ int secrets_update_secret_version_stage(struct secrets_client *c, const char *se
 /* ------------------------------------------------------------------------------------------ */
 /* GetRandomPassword                                                                            */
 
-int secrets_get_random_password(struct secrets_client *c, const struct secrets_password_policy *policy,
-                            int64_t deadline_ms, struct sm_buf *out, struct sm_err *err) {
+int secrets_get_random_password(struct secrets_client *c,
+                                const struct secrets_password_policy *policy, int64_t deadline_ms,
+                                struct sm_buf *out, struct sm_err *err) {
     int result = -1;
     cJSON *resp = NULL;
     cJSON *req = cJSON_CreateObject();
@@ -1102,8 +1105,8 @@ out:
 /* ListSecretVersionIds                                                                         */
 
 int secrets_list_secret_version_ids(struct secrets_client *c, const char *secret_id,
-                                bool include_deprecated, int64_t deadline_ms,
-                                struct secrets_version_list *out, struct sm_err *err) {
+                                    bool include_deprecated, int64_t deadline_ms,
+                                    struct secrets_version_list *out, struct sm_err *err) {
     int result = -1;
     cJSON *resp = NULL;
     char *next = NULL;

@@ -20,7 +20,7 @@
  *
  * Errors: err->code is SM_ERR_AWS_THROTTLED, SM_ERR_AWS_SERVER, SM_ERR_AWS_CLIENT, SM_ERR_AWS_AUTH,
  * SM_ERR_TRANSPORT, SM_ERR_DEADLINE, SM_ERR_PROTOCOL or SM_ERR_NOMEM (plus SM_ERR_CONFIG for an
- * unusable endpoint, and SM_ERR_TOO_LARGE / SM_ERR_SECRET_INVALID for a SecretString that cannot
+ * unusable endpoint, and SM_ERR_TOO_LARGE / SM_ERR_INTERNAL for a SecretString that cannot
  * be sent). For errors the service answered, err->aws_type holds its code without namespace
  * (`ResourceNotFoundException`) and err->http_status its status. The message reads
  * "<Operation> on secret <id> failed: <Code>: <AWS message>" (plus " (after N attempts)" when
@@ -71,8 +71,8 @@ void secrets_config_clean_up(struct secrets_config *cfg);
 
 struct secrets_client {
     const struct secrets_config *cfg; /* borrowed */
-    struct http_client *http;     /* borrowed; shared with the Runtime API client */
-    uint64_t calls;               /* HTTP requests sent, retries included (benchmarks) */
+    struct http_client *http;         /* borrowed; shared with the Runtime API client */
+    uint64_t calls;                   /* HTTP requests sent, retries included (benchmarks) */
     /* Backoff jitter source, uniform in [0,1). NULL (the default): OpenSSL RAND_bytes. Tests pin
      * it to make backoff delays deterministic. */
     double (*random01)(void);
@@ -80,7 +80,8 @@ struct secrets_client {
 
 /* Binds a client to a configuration and an HTTP client, both borrowed for its lifetime. Also
  * installs the wiping cJSON hooks (sm_mem_install_hooks). */
-void secrets_client_init(struct secrets_client *c, const struct secrets_config *cfg, struct http_client *http);
+void secrets_client_init(struct secrets_client *c, const struct secrets_config *cfg,
+                         struct http_client *http);
 
 /* --- Endpoint --- */
 
@@ -108,8 +109,9 @@ struct cJSON;
  * byte. secret_id only names the secret in error messages (NULL: none). On success *out holds
  * the parsed response object (caller frees it with cJSON_Delete; the cJSON hooks wipe it).
  * Returns 0, or -1 with err set and *out NULL. The typed operations below are built on it. */
-int secrets_call(struct secrets_client *c, const char *operation, const char *secret_id, const char *body,
-             size_t len, int64_t deadline_ms, struct cJSON **out, struct sm_err *err);
+int secrets_call(struct secrets_client *c, const char *operation, const char *secret_id,
+                 const char *body, size_t len, int64_t deadline_ms, struct cJSON **out,
+                 struct sm_err *err);
 
 /* Fills err from an AWS error response: the code from the body's `__type` (namespace up to the
  * last '#' and anything from ':' on dropped), else the x-amzn-ErrorType header (error_type_header,
@@ -122,8 +124,8 @@ int secrets_call(struct secrets_client *c, const char *operation, const char *se
  * http_status set): the code is then unknown. Always returns -1. Used by secrets_call; public for
  * tests. */
 int secrets_error_from_response(const char *operation, const char *secret_id, long status,
-                            const char *body, size_t len, const char *error_type_header,
-                            struct sm_err *err);
+                                const char *body, size_t len, const char *error_type_header,
+                                struct sm_err *err);
 
 /* Whether secrets_call retries an error of this class (throttling, server, transport). */
 bool secrets_error_is_retryable(const struct sm_err *err);
@@ -144,7 +146,7 @@ struct secrets_tag {
 struct secrets_description {
     char *arn;
     char *name;
-    int rotation_enabled;         /* -1: absent from the response, 0: false, 1: true */
+    int rotation_enabled;             /* -1: absent from the response, 0: false, 1: true */
     struct secrets_version *versions; /* VersionIdsToStages */
     size_t n_versions;
     struct secrets_tag *tags;
@@ -153,12 +155,12 @@ struct secrets_description {
 
 /* Caller releases out with secrets_description_clean_up (also after a failure). */
 int secrets_describe_secret(struct secrets_client *c, const char *secret_id, int64_t deadline_ms,
-                        struct secrets_description *out, struct sm_err *err);
+                            struct secrets_description *out, struct sm_err *err);
 void secrets_description_clean_up(struct secrets_description *d);
 
 /* Labels of version_id in d, or NULL when d does not list it. */
 const struct secrets_version *secrets_description_find(const struct secrets_description *d,
-                                               const char *version_id);
+                                                       const char *version_id);
 /* Whether v carries stage. */
 bool secrets_version_has_stage(const struct secrets_version *v, const char *stage);
 
@@ -177,9 +179,9 @@ struct secrets_secret_value {
 
 /* version_id and version_stage may each be NULL (both NULL: AWSCURRENT). Caller releases out
  * with secrets_secret_value_clean_up (also after a failure). */
-int secrets_get_secret_value(struct secrets_client *c, const char *secret_id, const char *version_id,
-                         const char *version_stage, int64_t deadline_ms,
-                         struct secrets_secret_value *out, struct sm_err *err);
+int secrets_get_secret_value(struct secrets_client *c, const char *secret_id,
+                             const char *version_id, const char *version_stage, int64_t deadline_ms,
+                             struct secrets_secret_value *out, struct sm_err *err);
 void secrets_secret_value_clean_up(struct secrets_secret_value *v);
 
 /* --- PutSecretValue --- */
@@ -189,17 +191,17 @@ void secrets_secret_value_clean_up(struct secrets_secret_value *v);
  * moves AWSCURRENT). A NULL or empty client_request_token gets a random UUID, reused by the
  * retries. rotation_token is sent only when non-NULL and non-empty. */
 int secrets_put_secret_value(struct secrets_client *c, const char *secret_id,
-                         const char *client_request_token, const char *secret_string, size_t len,
-                         const char *const *stages, size_t n_stages, const char *rotation_token,
-                         int64_t deadline_ms, struct sm_err *err);
+                             const char *client_request_token, const char *secret_string,
+                             size_t len, const char *const *stages, size_t n_stages,
+                             const char *rotation_token, int64_t deadline_ms, struct sm_err *err);
 
 /* --- UpdateSecretVersionStage --- */
 
 /* move_to_version_id and remove_from_version_id may each be NULL (omitted). */
-int secrets_update_secret_version_stage(struct secrets_client *c, const char *secret_id, const char *stage,
-                                    const char *move_to_version_id,
-                                    const char *remove_from_version_id, int64_t deadline_ms,
-                                    struct sm_err *err);
+int secrets_update_secret_version_stage(struct secrets_client *c, const char *secret_id,
+                                        const char *stage, const char *move_to_version_id,
+                                        const char *remove_from_version_id, int64_t deadline_ms,
+                                        struct sm_err *err);
 
 /* --- GetRandomPassword --- */
 
@@ -217,8 +219,9 @@ struct secrets_password_policy {
 };
 
 /* Writes the password into out (replacing its content; wiped on clean-up). */
-int secrets_get_random_password(struct secrets_client *c, const struct secrets_password_policy *policy,
-                            int64_t deadline_ms, struct sm_buf *out, struct sm_err *err);
+int secrets_get_random_password(struct secrets_client *c,
+                                const struct secrets_password_policy *policy, int64_t deadline_ms,
+                                struct sm_buf *out, struct sm_err *err);
 
 /* --- ListSecretVersionIds --- */
 
@@ -228,10 +231,11 @@ struct secrets_version_list {
 };
 
 /* Follows NextToken until it is absent or empty (empty pages are skipped; more than 1000 pages is
- * SM_ERR_PROTOCOL). Caller releases out with secrets_version_list_clean_up (also after a failure). */
+ * SM_ERR_PROTOCOL). Caller releases out with secrets_version_list_clean_up (also after a failure).
+ */
 int secrets_list_secret_version_ids(struct secrets_client *c, const char *secret_id,
-                                bool include_deprecated, int64_t deadline_ms,
-                                struct secrets_version_list *out, struct sm_err *err);
+                                    bool include_deprecated, int64_t deadline_ms,
+                                    struct secrets_version_list *out, struct sm_err *err);
 void secrets_version_list_clean_up(struct secrets_version_list *l);
 
 #endif

@@ -11,6 +11,8 @@
 #ifndef SM_HARNESS_H
 #define SM_HARNESS_H
 
+#include "err.h"
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,6 +82,15 @@ char *sm_test_read_file(const char *path, size_t *len);
         const char *h_ = (haystack), *n_ = (needle);                                               \
         if (h_ != NULL && strstr(h_, n_) != NULL) {                                                \
             SM_FAIL("%s: must not contain \"%s\"", #haystack, n_);                                 \
+        }                                                                                          \
+    } while (0)
+
+/* Compares error codes, printing their names. */
+#define SM_ASSERT_CODE_EQ(actual, expected)                                                        \
+    do {                                                                                           \
+        const struct sm_code *a_ = (actual), *e_ = (expected);                                     \
+        if (a_ != e_) {                                                                            \
+            SM_FAIL("%s: expected %s, got %s", #actual, sm_code_name(e_), sm_code_name(a_));       \
         }                                                                                          \
     } while (0)
 

@@ -19,7 +19,7 @@
  * Timeouts. Connector/C takes whole seconds. The connect timeout (opts->connect_timeout_ms,
  * default 5 s, rounded up) also bounds the wait for the server's greeting, so an endpoint that
  * accepts TCP and never answers fails after it with CR_SERVER_LOST ("handshake: reading initial
- * communication packet"), reported as SM_ERR_DB_UNREACHABLE. Read and write timeouts (TLS
+ * communication packet"), reported as ROT_ERR_DB_UNREACHABLE. Read and write timeouts (TLS
  * handshake, authentication and every statement) are the time left before the invocation
  * deadline, at most 60 s. Every timeout is capped by the whole seconds left before the deadline;
  * with less than one second left we fail with SM_ERR_DEADLINE before trying.
@@ -397,13 +397,13 @@ static int connect_error(MYSQL *m, const struct rot_conn *c, enum rot_tls tls, b
     char text[MYSQL_ERRMSG_SIZE + 1];
     one_line(mysql_error(m), text, sizeof(text));
     if (e == CR_SSL_CONNECTION_ERROR && strstr(text, "server does not support it") != NULL) {
-        return sm_err_set(err, SM_ERR_DB_TLS,
+        return sm_err_set(err, ROT_ERR_DB_TLS,
                           "the MySQL/MariaDB server at %s does not offer TLS, which the secret "
                           "requires (\"ssl\": true; user '%s'): [%u] %s",
                           c->where, c->user, e, text);
     }
     if (e == CR_SSL_CONNECTION_ERROR) {
-        return sm_err_set(err, SM_ERR_DB_TLS,
+        return sm_err_set(err, ROT_ERR_DB_TLS,
                           "TLS with the MySQL/MariaDB server at %s failed (user '%s'; %s; "
                           "certificate chain checked against %s and host name verified; never "
                           "retried without TLS): [%u] %s",
@@ -411,7 +411,7 @@ static int connect_error(MYSQL *m, const struct rot_conn *c, enum rot_tls tls, b
                           ca_file != NULL ? ca_file : "the system trust store", e, text);
     }
     if (is_unreachable_errno(e)) {
-        return sm_err_set(err, SM_ERR_DB_UNREACHABLE,
+        return sm_err_set(err, ROT_ERR_DB_UNREACHABLE,
                           "cannot reach the MySQL/MariaDB server at %s: %s (user '%s'; %s; "
                           "connect timeout %u s): [%u] %s",
                           c->where, unreachable_reason(e, text), c->user,
@@ -428,13 +428,13 @@ static int connect_error(MYSQL *m, const struct rot_conn *c, enum rot_tls tls, b
                           c->where, c->user, s_my.plugin_dir, e, text);
     }
     if (is_login_errno(e)) {
-        return sm_err_set(err, SM_ERR_DB_LOGIN,
+        return sm_err_set(err, ROT_ERR_DB_LOGIN,
                           "the MySQL/MariaDB server at %s refused the login of user '%s' (%s): "
                           "[%u] %s",
                           c->where, c->user, tls_words(tls, attempt_tls), e, text);
     }
     if (e == CR_PLUGIN_NOT_ALLOWED) {
-        return sm_err_set(err, SM_ERR_UNSUPPORTED,
+        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
                           "the MySQL/MariaDB server at %s asked user '%s' for an authentication "
                           "method that is not allowed (allowed: " MY_AUTH_PLUGINS "): [%u] %s",
                           c->where, c->user, e, text);
@@ -442,7 +442,7 @@ static int connect_error(MYSQL *m, const struct rot_conn *c, enum rot_tls tls, b
     if (e == CR_OUT_OF_MEMORY) {
         return sm_err_set(err, SM_ERR_NOMEM, "out of memory connecting to %s", c->where);
     }
-    return sm_err_set(err, SM_ERR_DB_QUERY,
+    return sm_err_set(err, ROT_ERR_DB_QUERY,
                       "logging in to the MySQL/MariaDB server at %s as user '%s' failed (%s): "
                       "[%u] %s",
                       c->where, c->user, tls_words(tls, attempt_tls), e, text);
@@ -464,10 +464,10 @@ static int statement_error(const struct rot_conn *c, const char *what, const cha
     } else {
         one_line(raw, text, sizeof(text));
     }
-    enum sm_code code = SM_ERR_DB_QUERY;
+    const struct sm_code *code = ROT_ERR_DB_QUERY;
     if (e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_SERVER_LOST_EXTENDED ||
         e == CR_ERR_NET_READ || e == CR_ERR_NET_WRITE) {
-        code = SM_ERR_DB_UNREACHABLE;
+        code = ROT_ERR_DB_UNREACHABLE;
     } else if (e == CR_OUT_OF_MEMORY) {
         code = SM_ERR_NOMEM;
     }
@@ -590,7 +590,7 @@ static int attempt(struct rot_conn *c, const struct rot_login *login,
     }
     if (tls && mysql_get_ssl_cipher(m) == NULL) {
         close_mysql(m);
-        return sm_err_set(err, SM_ERR_DB_TLS,
+        return sm_err_set(err, ROT_ERR_DB_TLS,
                           "the connection to the MySQL/MariaDB server at %s (user '%s') is not "
                           "encrypted although TLS was required",
                           c->where, c->user);
@@ -626,12 +626,12 @@ static int my_connect(const struct rot_login *login, const struct rot_connect_op
     }
     if (login == NULL || login->host == NULL || login->host[0] == '\0' || login->username == NULL ||
         login->username[0] == '\0' || login->password == NULL) {
-        return sm_err_set(err, SM_ERR_ROTATION,
+        return sm_err_set(err, ROT_ERR_ROTATION,
                           "a MySQL/MariaDB login needs a host, a username and a password");
     }
     port = login->port > 0 ? login->port : MY_DEFAULT_PORT;
     if (port > 65535) {
-        return sm_err_set(err, SM_ERR_ROTATION, "port %d is out of range", port);
+        return sm_err_set(err, ROT_ERR_ROTATION, "port %d is out of range", port);
     }
     c = sm_calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -749,7 +749,7 @@ static int query(struct rot_conn *c, const char *sql, size_t ncols, const char *
         goto out;
     }
     if (mysql_num_fields(res) < ncols) {
-        sm_err_set(err, SM_ERR_DB_QUERY, "%s on %s returned %u columns, expected %zu", what,
+        sm_err_set(err, ROT_ERR_DB_QUERY, "%s on %s returned %u columns, expected %zu", what,
                    c->where, mysql_num_fields(res), ncols);
         goto out;
     }
@@ -817,7 +817,7 @@ static char *escape(struct rot_conn *c, const char *s, struct sm_err *err) {
     }
     if (mysql_real_escape_string(c->mysql, out, s, (unsigned long)len) == (unsigned long)-1) {
         sm_free(out);
-        sm_err_set(err, SM_ERR_ROTATION, "a string could not be escaped for the server");
+        sm_err_set(err, ROT_ERR_ROTATION, "a string could not be escaped for the server");
         return NULL;
     }
     return out;
@@ -826,7 +826,7 @@ static char *escape(struct rot_conn *c, const char *s, struct sm_err *err) {
 /* The username limit for this connection's server. */
 static size_t conn_username_limit(const struct rot_conn *c) {
     return c->version.flavor == ROT_MYSQL_FLAVOR_MARIADB ? MY_MARIADB_USERNAME_LIMIT
-                                                     : my_max_username_length("mysql");
+                                                         : my_max_username_length("mysql");
 }
 
 /* Refuses an empty, non-UTF-8 or too long name before any SQL is sent. */
@@ -835,15 +835,15 @@ static int check_name(const struct rot_conn *c, const char *name, const char *ro
     size_t chars = 0, limit = conn_username_limit(c);
     char shown[100];
     if (name == NULL || name[0] == '\0') {
-        return sm_err_set(err, SM_ERR_ROTATION, "the %s is empty", role);
+        return sm_err_set(err, ROT_ERR_ROTATION, "the %s is empty", role);
     }
     printable(name, shown, sizeof(shown));
     if (!utf8_chars(name, &chars)) {
-        return sm_err_set(err, SM_ERR_ROTATION, "the %s '%s' is not valid UTF-8", role, shown);
+        return sm_err_set(err, ROT_ERR_ROTATION, "the %s '%s' is not valid UTF-8", role, shown);
     }
     if (chars > limit) {
         return sm_err_set(
-            err, SM_ERR_ROTATION, "the %s '%s' has %zu characters; %s allows at most %zu%s", role,
+            err, ROT_ERR_ROTATION, "the %s '%s' has %zu characters; %s allows at most %zu%s", role,
             shown, chars, rot_mysql_flavor_name(c->version.flavor), limit,
             c->version.flavor == ROT_MYSQL_FLAVOR_MARIADB ? "" : " (USERNAME_CHARACTER_LIMIT)");
     }
@@ -853,10 +853,10 @@ static int check_name(const struct rot_conn *c, const char *name, const char *ro
 static int check_password(const char *password, struct sm_err *err) {
     size_t chars = 0;
     if (password == NULL || password[0] == '\0') {
-        return sm_err_set(err, SM_ERR_ROTATION, "refusing to set an empty password");
+        return sm_err_set(err, ROT_ERR_ROTATION, "refusing to set an empty password");
     }
     if (!utf8_chars(password, &chars)) {
-        return sm_err_set(err, SM_ERR_ROTATION, "the new password is not valid UTF-8");
+        return sm_err_set(err, ROT_ERR_ROTATION, "the new password is not valid UTF-8");
     }
     return 0;
 }
@@ -930,7 +930,7 @@ static int show_grants(struct rot_conn *c, const char *user, const char *host, c
             char u[100], h[100];
             printable(user, u, sizeof(u));
             printable(host, h, sizeof(h));
-            sm_err_set(err, SM_ERR_DB_QUERY,
+            sm_err_set(err, ROT_ERR_DB_QUERY,
                        "SHOW GRANTS FOR '%s'@'%s' on %s returned a grant for another account", u, h,
                        c->where);
             goto out;
@@ -972,8 +972,8 @@ static int sync_default_roles(struct rot_conn *c, const char *base_esc, const ch
         }
     }
     sm_buf_reset(&sql);
-    if (rot_mysql_sql_set_default_roles(&sql, (const char *const *)roles, rows.nrows, alt_esc, host_esc,
-                                    err) != 0 ||
+    if (rot_mysql_sql_set_default_roles(&sql, (const char *const *)roles, rows.nrows, alt_esc,
+                                        host_esc, err) != 0 ||
         run(c, sql.data, "SET DEFAULT ROLE", NULL, NULL, err) != 0) {
         goto out;
     }
@@ -1026,10 +1026,10 @@ static int sync_account(struct rot_conn *c, const char *base, const char *alt, c
     /* 1. The account and its password. */
     snprintf(what, sizeof(what), "%s the alternate account @'%s'",
              exists ? "setting the password of" : "creating", h);
-    if ((exists
-             ? rot_mysql_sql_set_password_for(&sql, &c->version, alt_esc, host_esc, plugin, pw_esc, err)
-             : rot_mysql_sql_create_user(&sql, &c->version, alt_esc, host_esc, plugin, pw_esc, err)) !=
-            0 ||
+    if ((exists ? rot_mysql_sql_set_password_for(&sql, &c->version, alt_esc, host_esc, plugin,
+                                                 pw_esc, err)
+                : rot_mysql_sql_create_user(&sql, &c->version, alt_esc, host_esc, plugin, pw_esc,
+                                            err)) != 0 ||
         run(c, sql.data, what, pw, pw_esc, err) != 0) {
         goto out;
     }
@@ -1040,7 +1040,7 @@ static int sync_account(struct rot_conn *c, const char *base, const char *alt, c
     sm_buf_reset(&sql);
     if (subject == NULL ||
         rot_mysql_sql_require(&sql, &c->version, alt_esc, host_esc, cell(accounts, row, 2), cipher,
-                          issuer, subject, err) != 0 ||
+                              issuer, subject, err) != 0 ||
         run(c, sql.data, "copying the TLS requirement (REQUIRE)", NULL, NULL, err) != 0) {
         goto out;
     }
@@ -1048,7 +1048,8 @@ static int sync_account(struct rot_conn *c, const char *base, const char *alt, c
     if (show_grants(c, base, host, base_esc, host_esc, &bg, err) != 0 ||
         show_grants(c, alt, host, alt_esc, host_esc, &ag, err) != 0 ||
         rot_mysql_sql_account(&account, alt_esc, host_esc, err) != 0 ||
-        rot_mysql_grant_plan(bg.v, bg.n, ag.v, ag.n, account.data, revoke_extras, &plan, err) != 0) {
+        rot_mysql_grant_plan(bg.v, bg.n, ag.v, ag.n, account.data, revoke_extras, &plan, err) !=
+            0) {
         goto out;
     }
     for (size_t i = 0; i < plan.n; i++) {
@@ -1093,7 +1094,7 @@ static int my_sync_alternate_user(struct rot_conn *admin, const char *base_user,
         goto out;
     }
     if (strcmp(base_user, alt_user) == 0) {
-        sm_err_set(err, SM_ERR_ROTATION, "the alternate user must differ from the user");
+        sm_err_set(err, ROT_ERR_ROTATION, "the alternate user must differ from the user");
         goto out;
     }
     base_esc = escape(admin, base_user, err);
@@ -1115,7 +1116,7 @@ static int my_sync_alternate_user(struct rot_conn *admin, const char *base_user,
     }
     printable(base_user, shown, sizeof(shown));
     if (base_accounts.nrows == 0) {
-        sm_err_set(err, SM_ERR_ROTATION, "user '%s' has no account in mysql.user on %s", shown,
+        sm_err_set(err, ROT_ERR_ROTATION, "user '%s' has no account in mysql.user on %s", shown,
                    admin->where);
         goto out;
     }

@@ -30,7 +30,7 @@ static int read_number(const char **p) {
 
 int rot_mysql_version_parse(const char *s, struct rot_mysql_version *out, struct sm_err *err) {
     if (s == NULL) {
-        return sm_err_set(err, SM_ERR_DB_QUERY, "the server did not report a version");
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "the server did not report a version");
     }
     const char *p = s;
     out->flavor = ROT_MYSQL_FLAVOR_MYSQL;
@@ -62,7 +62,7 @@ int rot_mysql_version_parse(const char *s, struct rot_mysql_version *out, struct
     }
     return 0;
 bad:
-    return sm_err_set(err, SM_ERR_DB_QUERY, "unrecognised server version string \"%.64s\"", s);
+    return sm_err_set(err, ROT_ERR_DB_QUERY, "unrecognised server version string \"%.64s\"", s);
 }
 
 const char *rot_mysql_flavor_name(enum rot_mysql_flavor flavor) {
@@ -77,7 +77,8 @@ const char *rot_mysql_flavor_name(enum rot_mysql_flavor flavor) {
     return "MySQL";
 }
 
-bool rot_mysql_version_at_least(const struct rot_mysql_version *v, int major, int minor, int patch) {
+bool rot_mysql_version_at_least(const struct rot_mysql_version *v, int major, int minor,
+                                int patch) {
     if (v->major != major) {
         return v->major > major;
     }
@@ -147,21 +148,22 @@ static int append_all(struct sm_buf *out, struct sm_err *err, const char *first,
     return rc;
 }
 
-int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v, const char *pw,
-                               struct sm_err *err) {
+int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v,
+                                   const char *pw, struct sm_err *err) {
     if (v->flavor != ROT_MYSQL_FLAVOR_MARIADB && rot_mysql_has_alter_user(v)) {
         return append_all(out, err, "ALTER USER CURRENT_USER() IDENTIFIED BY '", pw, "'", NULL);
     }
     return append_all(out, err, "SET PASSWORD = PASSWORD('", pw, "')", NULL);
 }
 
-int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host, struct sm_err *err) {
+int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host,
+                          struct sm_err *err) {
     return append_all(out, err, "'", user, "'@'", host, "'", NULL);
 }
 
-int rot_mysql_sql_create_user(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
-                          const char *host, const char *plugin, const char *pw,
-                          struct sm_err *err) {
+int rot_mysql_sql_create_user(struct sm_buf *out, const struct rot_mysql_version *v,
+                              const char *user, const char *host, const char *plugin,
+                              const char *pw, struct sm_err *err) {
     if (append_all(out, err, "CREATE USER ", NULL) != 0 ||
         rot_mysql_sql_account(out, user, host, err) != 0) {
         return -1;
@@ -176,10 +178,11 @@ int rot_mysql_sql_create_user(struct sm_buf *out, const struct rot_mysql_version
     return append_all(out, err, " IDENTIFIED BY '", pw, "'", NULL);
 }
 
-int rot_mysql_sql_set_password_for(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
-                               const char *host, const char *plugin, const char *pw,
-                               struct sm_err *err) {
-    bool alter = v->flavor == ROT_MYSQL_FLAVOR_MARIADB ? plugin != NULL : rot_mysql_has_alter_user(v);
+int rot_mysql_sql_set_password_for(struct sm_buf *out, const struct rot_mysql_version *v,
+                                   const char *user, const char *host, const char *plugin,
+                                   const char *pw, struct sm_err *err) {
+    bool alter =
+        v->flavor == ROT_MYSQL_FLAVOR_MARIADB ? plugin != NULL : rot_mysql_has_alter_user(v);
     if (!alter) {
         if (append_all(out, err, "SET PASSWORD FOR ", NULL) != 0 ||
             rot_mysql_sql_account(out, user, host, err) != 0) {
@@ -202,8 +205,8 @@ int rot_mysql_sql_set_password_for(struct sm_buf *out, const struct rot_mysql_ve
 }
 
 int rot_mysql_sql_require(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
-                      const char *host, const char *ssl_type, const char *cipher,
-                      const char *issuer, const char *subject, struct sm_err *err) {
+                          const char *host, const char *ssl_type, const char *cipher,
+                          const char *issuer, const char *subject, struct sm_err *err) {
     const char *kind = NULL;
     if (ssl_type == NULL || ssl_type[0] == '\0' || strcasecmp(ssl_type, "NONE") == 0) {
         kind = "NONE";
@@ -212,11 +215,11 @@ int rot_mysql_sql_require(struct sm_buf *out, const struct rot_mysql_version *v,
     } else if (strcasecmp(ssl_type, "X509") == 0) {
         kind = "X509";
     } else if (strcasecmp(ssl_type, "SPECIFIED") != 0) {
-        return sm_err_set(err, SM_ERR_DB_QUERY, "unknown ssl_type \"%.32s\" in mysql.user",
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "unknown ssl_type \"%.32s\" in mysql.user",
                           ssl_type);
     }
     int rc = rot_mysql_has_alter_user(v) ? append_all(out, err, "ALTER USER ", NULL)
-                                     : append_all(out, err, "GRANT USAGE ON *.* TO ", NULL);
+                                         : append_all(out, err, "GRANT USAGE ON *.* TO ", NULL);
     if (rc != 0 || rot_mysql_sql_account(out, user, host, err) != 0 ||
         append_all(out, err, " REQUIRE", NULL) != 0) {
         return -1;
@@ -248,7 +251,7 @@ int rot_mysql_sql_select_accounts(struct sm_buf *out, const char *user, struct s
 }
 
 int rot_mysql_sql_show_grants(struct sm_buf *out, const char *user, const char *host,
-                          struct sm_err *err) {
+                              struct sm_err *err) {
     if (append_all(out, err, "SHOW GRANTS FOR ", NULL) != 0) {
         return -1;
     }
@@ -256,7 +259,7 @@ int rot_mysql_sql_show_grants(struct sm_buf *out, const char *user, const char *
 }
 
 int rot_mysql_sql_select_default_roles(struct sm_buf *out, const char *user, const char *host,
-                                   struct sm_err *err) {
+                                       struct sm_err *err) {
     return append_all(out, err,
                       "SELECT DEFAULT_ROLE_USER, DEFAULT_ROLE_HOST FROM mysql.default_roles "
                       "WHERE USER = '",
@@ -265,7 +268,7 @@ int rot_mysql_sql_select_default_roles(struct sm_buf *out, const char *user, con
 }
 
 int rot_mysql_sql_set_default_roles(struct sm_buf *out, const char *const *roles, size_t n,
-                                const char *user, const char *host, struct sm_err *err) {
+                                    const char *user, const char *host, struct sm_err *err) {
     if (append_all(out, err, "SET DEFAULT ROLE ", NULL) != 0) {
         return -1;
     }
@@ -363,7 +366,7 @@ static int tokenize(const char *s, size_t len, struct toks *out, struct sm_err *
         if (c == '`' || c == '\'' || c == '"') {
             size_t end = skip_quoted(s, len, i);
             if (end == 0) {
-                return sm_err_set(err, SM_ERR_DB_QUERY, "unterminated quote in a grant");
+                return sm_err_set(err, ROT_ERR_DB_QUERY, "unterminated quote in a grant");
             }
             tk.type = TOK_QUOTED;
             tk.len = end - i;
@@ -385,7 +388,7 @@ static int tokenize(const char *s, size_t len, struct toks *out, struct sm_err *
                 depth--;
                 tk.depth = depth;
                 if (depth < 0) {
-                    return sm_err_set(err, SM_ERR_DB_QUERY, "unbalanced parenthesis in a grant");
+                    return sm_err_set(err, ROT_ERR_DB_QUERY, "unbalanced parenthesis in a grant");
                 }
             }
             i++;
@@ -395,7 +398,7 @@ static int tokenize(const char *s, size_t len, struct toks *out, struct sm_err *
         }
     }
     if (depth != 0) {
-        return sm_err_set(err, SM_ERR_DB_QUERY, "unbalanced parenthesis in a grant");
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "unbalanced parenthesis in a grant");
     }
     return 0;
 }
@@ -522,7 +525,7 @@ nomem:
     goto out;
 bad:
     line_head(line, head, sizeof(head));
-    sm_err_set(err, SM_ERR_DB_QUERY, "unrecognised SHOW GRANTS line \"%s\"", head);
+    sm_err_set(err, ROT_ERR_DB_QUERY, "unrecognised SHOW GRANTS line \"%s\"", head);
 out:
     toks_clean_up(&t);
     if (rc != 0) {
@@ -798,8 +801,8 @@ static int append_difference(struct sm_buf *out, const struct atoms *a, const st
     return count;
 }
 
-static int emit_grant(struct rot_mysql_stmts *s, const struct rot_mysql_grant *g, const char *account,
-                      struct sm_err *err) {
+static int emit_grant(struct rot_mysql_stmts *s, const struct rot_mysql_grant *g,
+                      const char *account, struct sm_err *err) {
     struct sm_buf b;
     int rc = -1;
     sm_buf_init(&b, ROT_MYSQL_STMT_MAX);
@@ -882,9 +885,9 @@ static int is_usage_only(const struct rot_mysql_grant *g, bool *out, struct sm_e
 
 /* The union of the atoms of every line of `kind` in lines (on object, when not NULL), and
  * whether any of them carries GRANT OPTION. */
-static int union_atoms(const struct rot_mysql_grant *lines, size_t n, enum rot_mysql_grant_kind kind,
-                       const char *object, struct atoms *out, bool *grant_option,
-                       struct sm_err *err) {
+static int union_atoms(const struct rot_mysql_grant *lines, size_t n,
+                       enum rot_mysql_grant_kind kind, const char *object, struct atoms *out,
+                       bool *grant_option, struct sm_err *err) {
     if (grant_option != NULL) {
         *grant_option = false;
     }
@@ -893,7 +896,7 @@ static int union_atoms(const struct rot_mysql_grant *lines, size_t n, enum rot_m
             continue;
         }
         int rc = kind == ROT_MYSQL_GRANT_ROLE ? role_atoms(lines[i].what, out, err)
-                                          : priv_atoms(lines[i].what, out, err);
+                                              : priv_atoms(lines[i].what, out, err);
         if (rc != 0) {
             return -1;
         }
@@ -904,9 +907,9 @@ static int union_atoms(const struct rot_mysql_grant *lines, size_t n, enum rot_m
     return 0;
 }
 
-int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase, const struct rot_mysql_grant *alt,
-                     size_t nalt, const char *account, bool revoke_extras, struct rot_mysql_stmts *out,
-                     struct sm_err *err) {
+int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
+                         const struct rot_mysql_grant *alt, size_t nalt, const char *account,
+                         bool revoke_extras, struct rot_mysql_stmts *out, struct sm_err *err) {
     struct atoms a = {0}, b = {0};
     int rc = -1;
     bool base_default_role = false;
@@ -982,8 +985,8 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase, const
         case ROT_MYSQL_GRANT_PARTIAL_REVOKE:
             /* A restriction the base does not have: lift it by granting the privilege. */
             if (priv_atoms(g->what, &a, err) != 0 ||
-                union_atoms(base, nbase, ROT_MYSQL_GRANT_PARTIAL_REVOKE, g->object, &b, NULL, err) !=
-                    0 ||
+                union_atoms(base, nbase, ROT_MYSQL_GRANT_PARTIAL_REVOKE, g->object, &b, NULL,
+                            err) != 0 ||
                 emit_difference(out, "GRANT ", &a, &b, g->object, " TO ", account, err) != 0) {
                 goto out;
             }

@@ -18,7 +18,7 @@
 #define ROT_MYSQL_SQL_H
 
 #include "buf.h"
-#include "err.h"
+#include "errors.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,7 +44,7 @@ struct rot_mysql_version {
  * "5.5.5-10.6.12-MariaDB-log" (the replication prefix some MariaDB servers send is skipped),
  * "8.0.mysql_aurora.3.05.2", "5.7.mysql_aurora.2.11.2". The flavor is MariaDB when the string
  * contains "MariaDB", Aurora when it contains "mysql_aurora", else MySQL (so a future MySQL 10.x
- * stays MySQL). Returns 0, or -1 with SM_ERR_DB_QUERY when s does not start with
+ * stays MySQL). Returns 0, or -1 with ROT_ERR_DB_QUERY when s does not start with
  * "<major>.<minor>". */
 int rot_mysql_version_parse(const char *s, struct rot_mysql_version *out, struct sm_err *err);
 
@@ -74,11 +74,12 @@ const char *rot_mysql_clone_plugin(const struct rot_mysql_version *v, const char
  * (MariaDB's ALTER USER needs the CREATE USER privilege even for oneself, and its SET PASSWORD
  * keeps the account's authentication plugin, e.g. ed25519.) pw is an escaped literal body.
  * Returns 0 or -1 (SM_ERR_NOMEM / SM_ERR_TOO_LARGE). */
-int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v, const char *pw,
-                               struct sm_err *err);
+int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v,
+                                   const char *pw, struct sm_err *err);
 
 /* Appends "'<user>'@'<host>'". */
-int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host, struct sm_err *err);
+int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host,
+                          struct sm_err *err);
 
 /* Appends the CREATE USER for a new alternate account with password pw. plugin is the value of
  * rot_mysql_clone_plugin() or NULL (server default):
@@ -86,42 +87,43 @@ int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host
  *   MariaDB >= 10.4: CREATE USER 'u'@'h' IDENTIFIED VIA <plugin> USING PASSWORD('<pw>')
  *                    (without plugin: IDENTIFIED BY '<pw>')
  *   older:           CREATE USER 'u'@'h' IDENTIFIED BY '<pw>' */
-int rot_mysql_sql_create_user(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
-                          const char *host, const char *plugin, const char *pw, struct sm_err *err);
+int rot_mysql_sql_create_user(struct sm_buf *out, const struct rot_mysql_version *v,
+                              const char *user, const char *host, const char *plugin,
+                              const char *pw, struct sm_err *err);
 
 /* Appends the statement that sets an existing account's password (as an administrator):
  *   MySQL >= 5.7.6:  ALTER USER 'u'@'h' IDENTIFIED [WITH <plugin>] BY '<pw>'
  *   MariaDB >= 10.4 with plugin: ALTER USER 'u'@'h' IDENTIFIED VIA <plugin> USING PASSWORD('<pw>')
  *   otherwise:       SET PASSWORD FOR 'u'@'h' = PASSWORD('<pw>') */
-int rot_mysql_sql_set_password_for(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
-                               const char *host, const char *plugin, const char *pw,
-                               struct sm_err *err);
+int rot_mysql_sql_set_password_for(struct sm_buf *out, const struct rot_mysql_version *v,
+                                   const char *user, const char *host, const char *plugin,
+                                   const char *pw, struct sm_err *err);
 
 /* Appends the statement that gives account u@h the TLS requirement read from mysql.user
  * (ssl_type '' / ANY / X509 / SPECIFIED, and the escaped cipher, issuer, subject bodies):
  *   ALTER USER 'u'@'h' REQUIRE {NONE | SSL | X509 | CIPHER 'c' AND ISSUER 'i' AND SUBJECT 's'}
  * (only the non-empty parts of a SPECIFIED requirement), or on servers without ALTER USER
  *   GRANT USAGE ON *.* TO 'u'@'h' REQUIRE ...
- * Returns -1 with SM_ERR_DB_QUERY for an unknown ssl_type. */
+ * Returns -1 with ROT_ERR_DB_QUERY for an unknown ssl_type. */
 int rot_mysql_sql_require(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
-                      const char *host, const char *ssl_type, const char *cipher,
-                      const char *issuer, const char *subject, struct sm_err *err);
+                          const char *host, const char *ssl_type, const char *cipher,
+                          const char *issuer, const char *subject, struct sm_err *err);
 
 /* Appends the query listing every account of user: Host, plugin and its TLS requirement. */
 int rot_mysql_sql_select_accounts(struct sm_buf *out, const char *user, struct sm_err *err);
 
 /* Appends "SHOW GRANTS FOR 'u'@'h'". */
 int rot_mysql_sql_show_grants(struct sm_buf *out, const char *user, const char *host,
-                          struct sm_err *err);
+                              struct sm_err *err);
 
 /* Appends the query of u@h's default roles in mysql.default_roles (MySQL 8). */
 int rot_mysql_sql_select_default_roles(struct sm_buf *out, const char *user, const char *host,
-                                   struct sm_err *err);
+                                       struct sm_err *err);
 
 /* Appends "SET DEFAULT ROLE {NONE | 'r1'@'h1', ...} TO 'u'@'h'" (MySQL 8); roles holds n pairs
  * of escaped bodies: roles[2i] the role's user, roles[2i+1] its host. */
 int rot_mysql_sql_set_default_roles(struct sm_buf *out, const char *const *roles, size_t n,
-                                const char *user, const char *host, struct sm_err *err);
+                                    const char *user, const char *host, struct sm_err *err);
 
 /* One line of SHOW GRANTS output, parsed. */
 enum rot_mysql_grant_kind {
@@ -144,8 +146,8 @@ struct rot_mysql_grant {
 /* Parses one SHOW GRANTS line. Everything after the grantee except GRANT OPTION and ADMIN OPTION
  * is dropped: IDENTIFIED BY PASSWORD '<hash>' / IDENTIFIED VIA ..., REQUIRE ... (copied from
  * mysql.user instead) and WITH MAX_... resource limits. On success *out owns its strings (free
- * with rot_mysql_grant_clean_up). Returns -1 with SM_ERR_DB_QUERY for a line it does not understand
- * (the message quotes at most the statement's first words, never a password hash). */
+ * with rot_mysql_grant_clean_up). Returns -1 with ROT_ERR_DB_QUERY for a line it does not
+ * understand (the message quotes at most the statement's first words, never a password hash). */
 int rot_mysql_grant_parse(const char *line, struct rot_mysql_grant *out, struct sm_err *err);
 
 /* Frees (wiping) the strings of g. Accepts a zeroed struct. */
@@ -176,9 +178,9 @@ void rot_mysql_stmts_clean_up(struct rot_mysql_stmts *s);
  * where the base holds fewer, ALL is revoked and the base's grants on it re-applied. Not
  * narrowed: WITH ADMIN OPTION on a role both hold, and GRANT OPTION of an object where the base
  * holds it on any line (MySQL 8 keeps it per dynamic privilege). Appends to out. Returns 0 or -1
- * (SM_ERR_NOMEM, SM_ERR_TOO_LARGE, SM_ERR_DB_QUERY for a list it cannot split). */
-int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase, const struct rot_mysql_grant *alt,
-                     size_t nalt, const char *account, bool revoke_extras, struct rot_mysql_stmts *out,
-                     struct sm_err *err);
+ * (SM_ERR_NOMEM, SM_ERR_TOO_LARGE, ROT_ERR_DB_QUERY for a list it cannot split). */
+int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
+                         const struct rot_mysql_grant *alt, size_t nalt, const char *account,
+                         bool revoke_extras, struct rot_mysql_stmts *out, struct sm_err *err);
 
 #endif

@@ -148,16 +148,16 @@ static void pg_printable_name(const char *src, char *dst, size_t cap) {
     dst[n] = '\0';
 }
 
-/* 0 when name is a role name PostgreSQL accepts (1..63 bytes), else -1 with SM_ERR_ROTATION. */
+/* 0 when name is a role name PostgreSQL accepts (1..63 bytes), else -1 with ROT_ERR_ROTATION. */
 static int pg_check_name(const char *what, const char *name, struct sm_err *err) {
     char shown[80];
     if (name == NULL || name[0] == '\0') {
-        return sm_err_set(err, SM_ERR_ROTATION, "PostgreSQL %s is empty", what);
+        return sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL %s is empty", what);
     }
     size_t len = strlen(name);
     if (len > ROT_PG_MAX_NAME) {
         pg_printable_name(name, shown, 40);
-        return sm_err_set(err, SM_ERR_ROTATION,
+        return sm_err_set(err, ROT_ERR_ROTATION,
                           "PostgreSQL %s \"%s\" is %zu bytes long; PostgreSQL allows at most %d",
                           what, shown, len, ROT_PG_MAX_NAME);
     }
@@ -288,39 +288,39 @@ static void pg_blank_quoted(const char *text, char *dst, size_t cap) {
 
 /* Which error a failed connection attempt is (libpq's and the server's English texts; our
  * bootstrap never calls setlocale, so libpq's messages are untranslated). */
-static enum sm_code pg_classify(const char *text, bool tls, bool used_password) {
+static const struct sm_code *pg_classify(const char *text, bool tls, bool used_password) {
     /* The peer went away (also in the middle of a TLS handshake): a network problem. */
     if (has(text, "SSL SYSCALL error") || has(text, "server closed the connection unexpectedly") ||
         has(text, "SSL connection has been closed unexpectedly")) {
-        return SM_ERR_DB_UNREACHABLE;
+        return ROT_ERR_DB_UNREACHABLE;
     }
     if (has(text, "server does not support SSL") || has(text, "does not match host name") ||
         has(text, "certificate") || has(text, "SSL error") || has(text, "sslrootcert") ||
         has(text, "could not establish SSL") || has(text, "SSL library")) {
-        return SM_ERR_DB_TLS;
+        return ROT_ERR_DB_TLS;
     }
     if (has(text, "pg_hba.conf")) {
         /* The server refuses this login without TLS (hostssl / hostnossl ... reject). */
         if (!tls && (has(text, "no encryption") || has(text, "SSL off"))) {
-            return SM_ERR_DB_TLS;
+            return ROT_ERR_DB_TLS;
         }
-        return SM_ERR_DB_LOGIN;
+        return ROT_ERR_DB_LOGIN;
     }
     if (has(text, "password authentication failed") || has(text, "authentication failed") ||
         has(text, "no password supplied") || has(text, "does not exist") ||
         has(text, "not permitted to log in") || has(text, "SCRAM") ||
         has(text, "permission denied for database") || has(text, "password")) {
-        return SM_ERR_DB_LOGIN;
+        return ROT_ERR_DB_LOGIN;
     }
     if (has(text, "Connection refused") || has(text, "could not translate host name") ||
         has(text, "timeout expired") || has(text, "No route to host") ||
         has(text, "Network is unreachable") || has(text, "Connection reset") ||
         has(text, "could not connect") || has(text, "the database system is") ||
         has(text, "too many clients") || has(text, "connection slots")) {
-        return SM_ERR_DB_UNREACHABLE;
+        return ROT_ERR_DB_UNREACHABLE;
     }
     /* The server asked for a password and then refused the session: a login failure. */
-    return used_password ? SM_ERR_DB_LOGIN : SM_ERR_DB_UNREACHABLE;
+    return used_password ? ROT_ERR_DB_LOGIN : ROT_ERR_DB_UNREACHABLE;
 }
 
 /* True when a verify-full attempt failed only because the server offers no TLS at all. */
@@ -403,7 +403,7 @@ static int pg_connect_once(const struct rot_login *login, const struct rot_conne
     while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
         int ready = pg_wait_socket(pg, st == PGRES_POLLING_WRITING, false, until);
         if (ready == 0) {
-            sm_err_set(err, by_deadline ? SM_ERR_DEADLINE : SM_ERR_DB_UNREACHABLE,
+            sm_err_set(err, by_deadline ? SM_ERR_DEADLINE : ROT_ERR_DB_UNREACHABLE,
                        "connecting to PostgreSQL at %s as \"%s\" (sslmode=%s): timeout expired "
                        "after %lld ms%s",
                        c->endpoint, c->user, sslmode, (long long)attempt_ms,
@@ -411,7 +411,7 @@ static int pg_connect_once(const struct rot_login *login, const struct rot_conne
             goto out;
         }
         if (ready < 0) {
-            sm_err_set(err, SM_ERR_DB_UNREACHABLE,
+            sm_err_set(err, ROT_ERR_DB_UNREACHABLE,
                        "connecting to PostgreSQL at %s as \"%s\": waiting on the socket failed",
                        c->endpoint, c->user);
             goto out;
@@ -422,14 +422,14 @@ static int pg_connect_once(const struct rot_login *login, const struct rot_conne
         char scan[sizeof(text)];
         pg_one_line(PQerrorMessage(pg), text, sizeof(text));
         pg_blank_quoted(text, scan, sizeof(scan));
-        enum sm_code code = pg_classify(scan, tls, PQconnectionUsedPassword(pg) != 0);
+        const struct sm_code *code = pg_classify(scan, tls, PQconnectionUsedPassword(pg) != 0);
         *not_offered = tls && pg_tls_not_offered(scan);
         sm_err_set(err, code, "connecting to PostgreSQL at %s as \"%s\" (sslmode=%s) failed: %s",
                    c->endpoint, c->user, sslmode, text);
         goto out;
     }
     if (PQsetnonblocking(pg, 1) != 0) {
-        sm_err_set(err, SM_ERR_DB_UNREACHABLE,
+        sm_err_set(err, ROT_ERR_DB_UNREACHABLE,
                    "PostgreSQL at %s: cannot make the socket non-blocking", c->endpoint);
         goto out;
     }
@@ -451,7 +451,7 @@ static int pg_connect(const struct rot_login *login, const struct rot_connect_op
     *out = NULL;
     pg_scrub_environment();
     if (login == NULL || opts == NULL || login->host == NULL || login->host[0] == '\0') {
-        return sm_err_set(err, SM_ERR_ROTATION, "PostgreSQL login without a host");
+        return sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL login without a host");
     }
     if (pg_check_name("user name", login->username, err) != 0) {
         return -1;
@@ -459,12 +459,12 @@ static int pg_connect(const struct rot_login *login, const struct rot_connect_op
     /* One TCP host only: libpq reads "a,b" as a host list and "/dir" or "@name" as a Unix socket,
      * where TLS doesn't apply. */
     if (login->host[0] == '/' || login->host[0] == '@' || strchr(login->host, ',') != NULL) {
-        return sm_err_set(err, SM_ERR_ROTATION,
+        return sm_err_set(err, ROT_ERR_ROTATION,
                           "PostgreSQL host must be one TCP host name or address (no list, no "
                           "Unix socket path)");
     }
     if (login->port < 1 || login->port > 65535) {
-        return sm_err_set(err, SM_ERR_ROTATION, "PostgreSQL port %d is out of range", login->port);
+        return sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL port %d is out of range", login->port);
     }
 
     c = sm_calloc(1, sizeof(*c));
@@ -481,7 +481,7 @@ static int pg_connect(const struct rot_login *login, const struct rot_connect_op
 
     if (login->password == NULL || login->password[0] == '\0') {
         /* libpq would fall back to PGPASSWORD or a password file for an empty password. */
-        sm_err_set(err, SM_ERR_DB_LOGIN,
+        sm_err_set(err, ROT_ERR_DB_LOGIN,
                    "not connecting to PostgreSQL at %s as \"%s\": the password is empty",
                    c->endpoint, c->user);
         goto out;
@@ -535,7 +535,7 @@ static void pg_disconnect(struct rot_conn *conn) {
  * statement timeout and the invocation deadline. what names the statement in messages (never the
  * SQL itself, which may hold a verifier). On success *out (if not NULL) is the result, which the
  * caller frees with PQclear; otherwise the result is freed here. Returns 0 or -1 with err set:
- * SM_ERR_DB_QUERY for a failed statement, SM_ERR_DB_UNREACHABLE for a lost or silent server,
+ * ROT_ERR_DB_QUERY for a failed statement, ROT_ERR_DB_UNREACHABLE for a lost or silent server,
  * SM_ERR_DEADLINE. */
 static int pg_exec(struct rot_conn *c, const char *sql, int nparams, const char *const *params,
                    const char *what, PGresult **out, struct sm_err *err) {
@@ -557,7 +557,8 @@ static int pg_exec(struct rot_conn *c, const char *sql, int nparams, const char 
         pg_bound(c->statement_timeout_ms + ROT_PG_RESULT_GRACE_MS, c->deadline_ms, &by_deadline);
     if (!PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)) {
         pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
-        sm_err_set(err, PQstatus(c->pg) == CONNECTION_BAD ? SM_ERR_DB_UNREACHABLE : SM_ERR_DB_QUERY,
+        sm_err_set(err,
+                   PQstatus(c->pg) == CONNECTION_BAD ? ROT_ERR_DB_UNREACHABLE : ROT_ERR_DB_QUERY,
                    "PostgreSQL at %s: %s could not be sent: %s", c->endpoint, what, text);
         goto out;
     }
@@ -582,7 +583,7 @@ static int pg_exec(struct rot_conn *c, const char *sql, int nparams, const char 
         }
         int ready = pg_wait_socket(c->pg, flush == 1, true, until);
         if (ready == 0) {
-            sm_err_set(err, by_deadline ? SM_ERR_DEADLINE : SM_ERR_DB_UNREACHABLE,
+            sm_err_set(err, by_deadline ? SM_ERR_DEADLINE : ROT_ERR_DB_UNREACHABLE,
                        "PostgreSQL at %s: no answer to %s within %lld ms%s", c->endpoint, what,
                        (long long)(c->statement_timeout_ms + ROT_PG_RESULT_GRACE_MS),
                        by_deadline ? " (invocation deadline)" : "");
@@ -598,7 +599,8 @@ static int pg_exec(struct rot_conn *c, const char *sql, int nparams, const char 
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         pg_result_text(res, c->pg, text, sizeof(text));
-        sm_err_set(err, PQstatus(c->pg) == CONNECTION_BAD ? SM_ERR_DB_UNREACHABLE : SM_ERR_DB_QUERY,
+        sm_err_set(err,
+                   PQstatus(c->pg) == CONNECTION_BAD ? ROT_ERR_DB_UNREACHABLE : ROT_ERR_DB_QUERY,
                    "PostgreSQL at %s as \"%s\": %s failed: %s", c->endpoint, c->user, what, text);
         goto out;
     }
@@ -610,7 +612,7 @@ static int pg_exec(struct rot_conn *c, const char *sql, int nparams, const char 
     goto out;
 lost:
     pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
-    sm_err_set(err, SM_ERR_DB_UNREACHABLE, "PostgreSQL at %s: connection lost during %s: %s",
+    sm_err_set(err, ROT_ERR_DB_UNREACHABLE, "PostgreSQL at %s: connection lost during %s: %s",
                c->endpoint, what, text);
 out:
     PQclear(res);
@@ -637,7 +639,7 @@ static char *pg_ident(struct rot_conn *c, const char *name, struct sm_err *err) 
     if (q == NULL) {
         char text[ROT_PG_TEXT_MAX];
         pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
-        sm_err_set(err, SM_ERR_ROTATION, "PostgreSQL: cannot quote a role name: %s", text);
+        sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL: cannot quote a role name: %s", text);
         return NULL;
     }
     copy = sm_strdup(q);
@@ -655,7 +657,7 @@ static char *pg_literal(struct rot_conn *c, const char *value, struct sm_err *er
     if (q == NULL) {
         char text[ROT_PG_TEXT_MAX];
         pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
-        sm_err_set(err, SM_ERR_ROTATION, "PostgreSQL: cannot quote a literal: %s", text);
+        sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL: cannot quote a literal: %s", text);
         return NULL;
     }
     copy = sm_strdup(q);
@@ -680,7 +682,7 @@ static int pg_algorithm(struct rot_conn *c, char *algo, size_t cap, struct sm_er
     }
     if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0)) {
         PQclear(res);
-        return sm_err_set(err, SM_ERR_DB_QUERY,
+        return sm_err_set(err, ROT_ERR_DB_QUERY,
                           "PostgreSQL at %s: SHOW password_encryption "
                           "returned no value",
                           c->endpoint);
@@ -703,7 +705,7 @@ static char *pg_verifier_literal(struct rot_conn *c, const char *role, const cha
     if (verifier == NULL) {
         char text[ROT_PG_TEXT_MAX];
         pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
-        sm_err_set(err, SM_ERR_DB_QUERY,
+        sm_err_set(err, ROT_ERR_DB_QUERY,
                    "PostgreSQL: cannot compute the password verifier (algorithm %s): %s", algo,
                    text);
         return NULL;
@@ -759,7 +761,7 @@ static int pg_check(struct rot_conn *conn, struct sm_err *err) {
     bool ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "1") == 0;
     PQclear(res);
     if (!ok) {
-        return sm_err_set(err, SM_ERR_DB_QUERY, "PostgreSQL at %s: SELECT 1 returned no row",
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "PostgreSQL at %s: SELECT 1 returned no row",
                           conn->endpoint);
     }
     return 0;
@@ -776,7 +778,7 @@ static int pg_set_own_password(struct rot_conn *conn, const char *username, cons
         goto out;
     }
     if (password == NULL || password[0] == '\0') {
-        sm_err_set(err, SM_ERR_ROTATION, "refusing to set an empty PostgreSQL password");
+        sm_err_set(err, ROT_ERR_ROTATION, "refusing to set an empty PostgreSQL password");
         goto out;
     }
     /* A role whose sessions start with `SET role` (ALTER ROLE ... SET role) acts as that role; a
@@ -909,12 +911,12 @@ static int pg_sync_alternate_user(struct rot_conn *admin, const char *base_user,
     if (strcmp(base_user, alt_user) == 0) {
         char shown[80];
         pg_printable_name(base_user, shown, sizeof(shown));
-        sm_err_set(err, SM_ERR_ROTATION, "PostgreSQL alternate user is the user itself (\"%s\")",
+        sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL alternate user is the user itself (\"%s\")",
                    shown);
         goto out;
     }
     if (password == NULL || password[0] == '\0') {
-        sm_err_set(err, SM_ERR_ROTATION, "refusing to set an empty PostgreSQL password");
+        sm_err_set(err, ROT_ERR_ROTATION, "refusing to set an empty PostgreSQL password");
         goto out;
     }
     if ((base_ident = pg_ident(admin, base_user, err)) == NULL ||
@@ -962,7 +964,7 @@ static int pg_sync_alternate_user(struct rot_conn *admin, const char *base_user,
     if (!base.exists) {
         char shown[80];
         pg_printable_name(base_user, shown, sizeof(shown));
-        sm_err_set(err, SM_ERR_ROTATION, "PostgreSQL role \"%s\" does not exist at %s", shown,
+        sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL role \"%s\" does not exist at %s", shown,
                    admin->endpoint);
         goto out;
     }

@@ -16,15 +16,10 @@ An unmeasured rotation before the runs brings the strategy to its steady state (
 clone exists).
 
   cold start        process spawn (os.posix_spawn) -> the fake Lambda seeing the first GET /next
-                    (both CLOCK_MONOTONIC), split with bootstrap's DEBUG "init took" line into
-                    exec + dynamic loading, our init (incl. the extension registration round
-                    trip), and the fake's latency in seeing /next.
-  handler time      per step, bootstrap's own DEBUG timing line: the handler alone. The ratio
-                    below uses it. bootstrap runs at DEBUG for these lines (a dozen short lines a
-                    rotation).
+                    (both CLOCK_MONOTONIC).
   event -> result   per step, the fake Lambda's clock from answering /next with the event to
-                    receiving the result post: Lambda's view (adds the HTTP exchanges with the
-                    Python fake, ~0.5-1 ms a step).
+                    receiving the result post: Lambda's view (the handler plus the HTTP exchange
+                    with the Python fake, ~0.5-1 ms a step). The ratio below uses it.
   invoke            the four invoke calls as the caller sees them (adds the invoke endpoint).
   on CPU            bootstrap's CPU time during the four steps (/proc/PID/schedstat): the rest of
                     the handler time is waiting for the servers.
@@ -70,8 +65,6 @@ sys.path.insert(0, os.path.join(TESTS, "lib"))
 sys.path.insert(0, os.path.join(TESTS, "fakes"))
 sys.path.insert(0, HERE)
 
-INIT_RE = re.compile(r"init took \d+ us \(main entered at monotonic (\d+) us, first /next at (\d+) us\)")
-TIMING_RE = re.compile(r"invocation timing: handler_us=(\d+) post_us=(\d+) overhead_us=-?\d+")
 SETTLE_S = 0.02  # after reading the counters, before the first step
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 SHORT = {"createSecret": "create", "setSecret": "set", "testSecret": "test", "finishSecret": "finish"}
@@ -213,7 +206,6 @@ class Bench:
         self.users = [self.user, self.user + "_clone"]
         db.create_user(self.user, password)
         secret = db.secret(self.user, password)
-        # DEBUG: bootstrap's own timing lines (init split, handler time per invocation).
         self.stack = Stack(handler="multi-user" if strategy == "multi" else "single-user",
                            env={"SMROTATE_DB_CA_FILE": db.ca_file, "AWS_LAMBDA_LOG_LEVEL": "DEBUG",
                                 "AWS_LAMBDA_LOG_FORMAT": "Text"}, start_bootstrap=False)
@@ -253,12 +245,6 @@ class Bench:
         snap = self.lam.wait(next_calls=before + 1, timeout=20, bodies="0")
         seen = snap["next_times"][before]
         out = {"cold_start_ms": (seen - t0) * 1000.0}
-        m = INIT_RE.search(self.new_log())
-        if m:
-            main_at, next_at = int(m.group(1)) / 1e6, int(m.group(2)) / 1e6
-            out.update(spawn_to_main_ms=(main_at - t0) * 1000.0,
-                       init_ms=(next_at - main_at) * 1000.0,
-                       next_to_fake_ms=(seen - next_at) * 1000.0)
         return out
 
     def stop(self):
@@ -300,17 +286,12 @@ class Bench:
         s1 = self.sm_stats()
         st = self.lam.state(bodies="0")
         deliveries, posts = st["deliveries"][-len(STEPS):], st["posts"][-len(STEPS):]
-        timings = TIMING_RE.findall(self.new_log())
-        if len(timings) != len(STEPS):
-            raise RuntimeError("expected %d timing lines from bootstrap, found %d"
-                               % (len(STEPS), len(timings)))
         calls = self.stack.calls()
-        for s, d, p, (handler_us, post_us) in zip(steps, deliveries, posts, timings):
+        for s, d, p in zip(steps, deliveries, posts):
             if d["request_id"] != p["request_id"]:
                 raise RuntimeError("fake Lambda: delivery and post do not match")
             s["smr_ms"] = (p["time"] - d["time"]) * 1000.0
-            s["handler_ms"] = int(handler_us) / 1000.0
-            s["post_ms"] = int(post_us) / 1000.0
+            s["handler_ms"] = s["smr_ms"]
             s["operations"] = []
         # The emulator stamps each call with the wall clock (ms) when it answers; the fake Lambda
         # uses CLOCK_MONOTONIC. A call belongs to the step whose window is nearest (it is inside
@@ -401,8 +382,6 @@ def login_baseline(baseline, db, engine, n):
 def summarize(steady, runs, logins, sm_rtt, strategy):
     """Numbers for one table, and the unavoidable-cost ratios."""
     out = {"cold_start_ms": [r["cold_start"]["cold_start_ms"] for r in runs]}
-    for part in ("spawn_to_main_ms", "init_ms", "next_to_fake_ms"):
-        out[part] = [r["cold_start"][part] for r in runs if part in r["cold_start"]]
     for kind in ("first", "warm"):
         rs = [r[kind] for r in runs]
         out[kind] = {
@@ -459,12 +438,8 @@ def print_table(title, n, s, logins, sm_rtt):
     L = "  %-42s %-30s %s"
     print("\n== %s (N=%d; median [min-max]) ==" % (title, n))
     print("  %-42s %s" % ("cold start (spawn -> first GET /next)", span(s["cold_start_ms"], "%.2f")))
-    for part, label in (("spawn_to_main_ms", "spawn -> main (exec, dynamic loading)"),
-                        ("init_ms", "main -> first /next sent (init)"),
-                        ("next_to_fake_ms", "/next sent -> seen by the fake")):
-        print("  %-42s %s" % ("  " + label, span(s[part], "%.2f")))
     print(L % ("", "first rotation (after cold start)", "warm rotation"))
-    print(L % ("rotation, 4 steps (handler time)", span(f["handler_ms"]), span(w["handler_ms"])))
+    print(L % ("rotation, 4 steps (event -> result)", span(f["handler_ms"]), span(w["handler_ms"])))
     for st in STEPS:
         print(L % ("  " + st, span(f["handler_steps"][st]), span(w["handler_steps"][st])))
     print(L % ("rotation, event -> result (fake Lambda)", span(f["smr_ms"]),

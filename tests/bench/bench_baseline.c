@@ -40,6 +40,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static int64_t monotonic_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 #define MAX_RUNS 10000
 
@@ -175,30 +182,30 @@ static int bench_login(const char *engine_name, long n) {
     for (long i = -1; i < n; i++) {
         int64_t t[6];
         struct rot_conn *conn = NULL;
-        t[0] = sm_monotonic_us();
+        t[0] = monotonic_us();
         int rc = pg ? login_library_pg(&l, ca, port) : login_library_mysql(&l, ca);
-        t[1] = sm_monotonic_us();
+        t[1] = monotonic_us();
         if (rc == 0 && engine->connect(&l, &opts, &conn, &err) != 0) {
             fprintf(stderr, "bench_baseline: engine login failed: %s\n", err.msg);
             rc = -1;
         }
-        t[2] = sm_monotonic_us();
+        t[2] = monotonic_us();
         if (rc == 0 && engine->check(conn, &err) != 0) {
             fprintf(stderr, "bench_baseline: check failed: %s\n", err.msg);
             rc = -1;
         }
-        t[3] = sm_monotonic_us();
+        t[3] = monotonic_us();
         if (rc == 0 && engine->set_own_password(conn, user, password, &err) != 0) {
             fprintf(stderr, "bench_baseline: set_own_password failed: %s\n", err.msg);
             rc = -1;
         }
-        t[4] = sm_monotonic_us();
+        t[4] = monotonic_us();
         if (rc == 0 && admin != NULL &&
             engine->sync_alternate_user(admin, user, clone, password, &err) != 0) {
             fprintf(stderr, "bench_baseline: sync_alternate_user failed: %s\n", err.msg);
             rc = -1;
         }
-        t[5] = sm_monotonic_us();
+        t[5] = monotonic_us();
         engine->disconnect(conn);
         if (rc != 0) {
             goto out;
@@ -243,13 +250,13 @@ static int one_call(struct secrets_client *c, int op, long i, const char *id, co
     }
     case OP_RANDOM: {
         struct secrets_password_policy p = {.length = 32,
-                                        .exclude_characters = "/@\"'\\",
-                                        .exclude_numbers = SECRETS_UNSET,
-                                        .exclude_punctuation = SECRETS_UNSET,
-                                        .exclude_uppercase = SECRETS_UNSET,
-                                        .exclude_lowercase = SECRETS_UNSET,
-                                        .include_space = SECRETS_UNSET,
-                                        .require_each_included_type = SECRETS_TRUE};
+                                            .exclude_characters = "/@\"'\\",
+                                            .exclude_numbers = SECRETS_UNSET,
+                                            .exclude_punctuation = SECRETS_UNSET,
+                                            .exclude_uppercase = SECRETS_UNSET,
+                                            .exclude_lowercase = SECRETS_UNSET,
+                                            .include_space = SECRETS_UNSET,
+                                            .require_each_included_type = SECRETS_TRUE};
         struct sm_buf out;
         sm_buf_init(&out, 4096);
         rc = secrets_get_random_password(c, &p, 0, &out, err);
@@ -263,7 +270,7 @@ static int one_call(struct secrets_client *c, int op, long i, const char *id, co
     }
     case OP_STAGE:
         rc = secrets_update_secret_version_stage(c, id, "BENCH", i % 2 == 0 ? vb : va,
-                                             i % 2 == 0 ? va : vb, 0, err);
+                                                 i % 2 == 0 ? va : vb, 0, err);
         break;
     }
     return rc;
@@ -304,12 +311,12 @@ static int bench_sm(long n, const char *id, const char *va, const char *vb) {
     /* Interleaved, so a slow moment of the machine spreads over every operation. */
     for (long i = 0; i < n; i++) {
         for (int op = 0; op < OP_COUNT; op++) {
-            int64_t t0 = sm_monotonic_us();
+            int64_t t0 = monotonic_us();
             if (one_call(&client, op, i, id, va, vb, &a.secret_string, &err) != 0) {
                 fprintf(stderr, "bench_baseline: %s: %s\n", names[op], err.msg);
                 goto out;
             }
-            s[op].us[s[op].n++] = sm_monotonic_us() - t0;
+            s[op].us[s[op].n++] = monotonic_us() - t0;
         }
     }
     print_series(s, OP_COUNT);

@@ -49,12 +49,12 @@ static int fake_connect(const struct rot_login *login, const struct rot_connect_
     fake_db.connects++;
     *out = NULL;
     if (fake_db.unreachable) {
-        return sm_err_set(err, SM_ERR_DB_UNREACHABLE, "cannot reach %s:%d: connection refused",
+        return sm_err_set(err, ROT_ERR_DB_UNREACHABLE, "cannot reach %s:%d: connection refused",
                           login->host, login->port);
     }
     struct fake_user *u = find(login->username);
     if (u == NULL || strcmp(u->password, login->password) != 0) {
-        return sm_err_set(err, SM_ERR_DB_LOGIN, "password authentication failed for user \"%s\"",
+        return sm_err_set(err, ROT_ERR_DB_LOGIN, "password authentication failed for user \"%s\"",
                           login->username);
     }
     struct rot_conn *c = sm_calloc(1, sizeof(*c));
@@ -83,10 +83,10 @@ static int fake_check(struct rot_conn *conn, struct sm_err *err) {
 static int fake_set_own_password(struct rot_conn *conn, const char *username, const char *password,
                                  struct sm_err *err) {
     if (fake_db.fail_set) {
-        return sm_err_set(err, SM_ERR_DB_QUERY, "permission denied to alter role");
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "permission denied to alter role");
     }
     if (strcmp(conn->user, username) != 0) {
-        return sm_err_set(err, SM_ERR_DB_QUERY, "logged in as %s, not %s", conn->user, username);
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "logged in as %s, not %s", conn->user, username);
     }
     fake_db_set_user(username, password);
     fake_db.password_sets++;
@@ -98,10 +98,10 @@ static int fake_sync_alternate_user(struct rot_conn *admin, const char *base_use
                                     struct sm_err *err) {
     (void)admin;
     if (fake_db.fail_set) {
-        return sm_err_set(err, SM_ERR_DB_QUERY, "permission denied to create role");
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "permission denied to create role");
     }
     if (find(base_user) == NULL) {
-        return sm_err_set(err, SM_ERR_DB_QUERY, "role \"%s\" does not exist", base_user);
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "role \"%s\" does not exist", base_user);
     }
     fake_db_set_user(alt_user, password);
     snprintf(find(alt_user)->member_of, sizeof(find(alt_user)->member_of), "%s", base_user);

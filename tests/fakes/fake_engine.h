@@ -3,7 +3,7 @@
  *
  * Serves the secret engine value "fake". Users and passwords live in fake_db; connect succeeds
  * when the user exists and the password matches. Faults: fake_db.unreachable makes every connect
- * fail with SM_ERR_DB_UNREACHABLE; fake_db.fail_set makes password changes fail.
+ * fail with ROT_ERR_DB_UNREACHABLE; fake_db.fail_set makes password changes fail.
  */
 #ifndef FAKE_ENGINE_H
 #define FAKE_ENGINE_H

@@ -1,5 +1,6 @@
 /*
- * Fuzz target: the AWS error-response parser (runtime/secretsmanager.c, secrets_error_from_response).
+ * Fuzz target: the AWS error-response parser (runtime/secretsmanager.c,
+ * secrets_error_from_response).
  *
  * Input: a first line "<status>[ <x-amzn-ErrorType header value>]" (status: up to three digits;
  * no space: no header), then the response body, e.g. "400\n{\"__type\":\"...\"}".
@@ -57,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     struct sm_err err;
     int rc = secrets_error_from_response("GetSecretValue", "arn:aws:secretsmanager:s", status, body,
-                                     body_len, header, &err);
+                                         body_len, header, &err);
     FUZZ_CHECK(rc == -1);
     check(&err, status, "GetSecretValue on secret arn:aws:secretsmanager:s failed: ");
     /* Same answer without a secret id, apart from the message's prefix. */

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(err.code == SM_ERR_OK);
     } else {
         FUZZ_CHECK(rc == -1);
-        FUZZ_CHECK(err.code == SM_ERR_EVENT || err.code == SM_ERR_ROTATION ||
+        FUZZ_CHECK(err.code == SM_ERR_EVENT || err.code == ROT_ERR_ROTATION ||
                    err.code == SM_ERR_NOMEM);
         FUZZ_CHECK(strnlen(err.msg, sizeof(err.msg)) < sizeof(err.msg));
         /* The message may quote the sanitised Step and the checked SecretId, nothing raw. */

@@ -6,7 +6,7 @@
  * API), then a line "--", then the alternate account's lines (a new account when absent).
  * Invariants: a parsed line has a non-empty privilege/role list and grantee user, an object
  * exactly for privilege grants and partial revokes, and parsing is deterministic; errors are
- * SM_ERR_DB_QUERY (or SM_ERR_NOMEM) and never quote the line past its first quote character (a
+ * ROT_ERR_DB_QUERY (or SM_ERR_NOMEM) and never quote the line past its first quote character (a
  * password hash is quoted); the planner, with and without revoking extras, either fails with a
  * documented code or returns statements that each start with GRANT, REVOKE or SET, name the
  * target account and hold no NUL or line break the lines did not have. No crash, no leak.
@@ -31,7 +31,7 @@ static void parse_line(const char *line, struct side *side) {
     struct sm_err err;
     int rc = rot_mysql_grant_parse(line, &g, &err);
     if (rc != 0) {
-        FUZZ_CHECK(err.code == SM_ERR_DB_QUERY || err.code == SM_ERR_NOMEM);
+        FUZZ_CHECK(err.code == ROT_ERR_DB_QUERY || err.code == SM_ERR_NOMEM);
         /* The message quotes at most the words before the first quote character. */
         const char *prefix = "unrecognised SHOW GRANTS line \"";
         if (strncmp(err.msg, prefix, strlen(prefix)) == 0) {
@@ -78,7 +78,7 @@ static void plan(const struct side *base, const struct side *alt, bool revoke) {
             FUZZ_CHECK(strchr(s, '\n') == NULL);
         }
     } else {
-        FUZZ_CHECK(err.code == SM_ERR_DB_QUERY || err.code == SM_ERR_NOMEM ||
+        FUZZ_CHECK(err.code == ROT_ERR_DB_QUERY || err.code == SM_ERR_NOMEM ||
                    err.code == SM_ERR_TOO_LARGE);
     }
     rot_mysql_stmts_clean_up(&st);

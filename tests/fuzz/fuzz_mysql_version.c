@@ -6,7 +6,7 @@
  * Invariants: on success major and minor are >= 0 and patch >= -1; the flavor is MariaDB exactly
  * when the string contains "MariaDB", else Aurora exactly when it contains "mysql_aurora"; every
  * builder then produces a statement that starts with the documented keyword and holds the escaped
- * literal bodies it was given; on failure the code is SM_ERR_DB_QUERY. No crash, no leak.
+ * literal bodies it was given; on failure the code is ROT_ERR_DB_QUERY. No crash, no leak.
  */
 #include "fuzz_common.h"
 #include "mysql_sql.h"
@@ -41,7 +41,7 @@ static void check_builders(const struct rot_mysql_version *v) {
     }
     sm_buf_reset(&b);
     FUZZ_CHECK(rot_mysql_sql_require(&b, v, "u", "h", "bogus", "", "", "", &err) == -1);
-    FUZZ_CHECK(err.code == SM_ERR_DB_QUERY);
+    FUZZ_CHECK(err.code == ROT_ERR_DB_QUERY);
     sm_buf_clean_up(&b);
     (void)rot_mysql_has_alter_user(v);
     (void)rot_mysql_has_default_roles_table(v);
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(rot_mysql_version_at_least(&v, v.major, v.minor, v.patch < 0 ? 0 : v.patch));
         check_builders(&v);
     } else {
-        FUZZ_CHECK(err.code == SM_ERR_DB_QUERY);
+        FUZZ_CHECK(err.code == ROT_ERR_DB_QUERY);
         FUZZ_CHECK(strnlen(err.msg, sizeof(err.msg)) < sizeof(err.msg));
     }
     FUZZ_CHECK(rot_mysql_version_parse(NULL, &v, &err) == -1);

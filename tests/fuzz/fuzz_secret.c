@@ -103,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_round_trip(&s, "app_clone", "plain");
         check_round_trip(&s, "u\"ser\\\n\x7f", "}\"],{\"password\":\"x\"");
     } else {
-        FUZZ_CHECK(err.code == SM_ERR_SECRET_INVALID || err.code == SM_ERR_NOMEM);
+        FUZZ_CHECK(err.code == ROT_ERR_SECRET_INVALID || err.code == SM_ERR_NOMEM);
         for (const char *m = err.msg; *m != '\0'; m++) {
             FUZZ_CHECK((unsigned char)*m >= 0x20);
         }

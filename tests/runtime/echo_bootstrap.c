@@ -15,7 +15,6 @@
  *   {"action":"sleep","ms":N} sleep, then echo
  * Environment: RT_ECHO_MAX_INVOCATIONS=N stops cleanly after N invocations (exit 0, so leak
  * checkers run); RT_ECHO_MODE=noop answers {} without parsing the event (benchmarks);
- * RT_ECHO_NO_SIGTERM=1 skips lambda_enable_sigterm.
  */
 #include "clock.h"
 #include "err.h"
@@ -174,11 +173,6 @@ int main(void) {
     const char *max = getenv("RT_ECHO_MAX_INVOCATIONS");
     if (max != NULL) {
         rt.max_invocations = strtoull(max, NULL, 10);
-    }
-    const char *no_sigterm = getenv("RT_ECHO_NO_SIGTERM");
-    if ((no_sigterm == NULL || strcmp(no_sigterm, "1") != 0) &&
-        lambda_enable_sigterm(&rt, &err) != 0) {
-        SM_WARN("SIGTERM handling unavailable: %s", err.msg);
     }
     const char *mode = getenv("RT_ECHO_MODE");
     bool noop = mode != NULL && strcmp(mode, "noop") == 0;

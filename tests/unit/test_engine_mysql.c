@@ -278,7 +278,7 @@ SM_TEST(mysql_init_rejects_bad_username_character_limit) {
         sm_err_clear(&err);
         setenv("USERNAME_CHARACTER_LIMIT", bad[i], 1);
         SM_ASSERT_INT_EQ(rot_engine_mysql.init(&err), -1);
-        SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+        SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
         SM_ASSERT_STR_CONTAINS(err.msg, "USERNAME_CHARACTER_LIMIT");
     }
 }
@@ -288,7 +288,7 @@ SM_TEST(mysql_init_rejects_missing_plugin_dir) {
     sm_err_clear(&err);
     setenv("SMROTATE_MYSQL_PLUGIN_DIR", "/nonexistent/smrotate-plugins", 1);
     SM_ASSERT_INT_EQ(rot_engine_mysql.init(&err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_MYSQL_PLUGIN_DIR");
 }
 
@@ -317,7 +317,7 @@ SM_TEST(mysql_connect_wrong_password_is_db_login_without_password) {
     SM_ASSERT_INT_EQ(
         eng_connect(user, "wrong-Pa55word", fx.port, ROT_TLS_REQUIRED, fx.ca_file, &c, &err), -1);
     SM_ASSERT(c == NULL);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_LOGIN);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
     SM_ASSERT_STR_CONTAINS(err.msg, "Access denied");
     SM_ASSERT_STR_CONTAINS(err.msg, user);
     SM_ASSERT_STR_CONTAINS(err.msg, "127.0.0.1:");
@@ -326,7 +326,7 @@ SM_TEST(mysql_connect_wrong_password_is_db_login_without_password) {
     /* AUTO must not retry a refused password in plaintext either: same answer. */
     SM_ASSERT_INT_EQ(
         eng_connect(user, "wrong-Pa55word", fx.port, ROT_TLS_AUTO, fx.ca_file, &c, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_LOGIN);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
     drop_user(user, "%");
 }
 
@@ -339,7 +339,7 @@ SM_TEST(mysql_connect_closed_port_is_db_unreachable) {
     SM_ASSERT_INT_EQ(
         eng_connect(fx.admin_user, fx.admin_password, port, ROT_TLS_AUTO, fx.ca_file, &c, &err),
         -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_UNREACHABLE);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_UNREACHABLE);
     SM_ASSERT_STR_CONTAINS(err.msg, "cannot reach");
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, fx.admin_password);
 }
@@ -359,7 +359,7 @@ SM_TEST(mysql_connect_silent_listener_fails_within_the_timeout) {
     SM_ASSERT_INT_EQ(rot_engine_mysql.connect(&login, &o, &c, &err), -1);
     int64_t took = sm_monotonic_ms() - t0;
     close(fd);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_UNREACHABLE);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_UNREACHABLE);
     SM_ASSERT_STR_CONTAINS(err.msg, "cannot reach");
     SM_ASSERT_STR_CONTAINS(err.msg, "did not answer in time");
     SM_ASSERT_STR_CONTAINS(err.msg, "connect timeout 2 s");
@@ -383,7 +383,7 @@ SM_TEST(mysql_connect_timeout_is_capped_by_the_deadline) {
     sm_err_clear(&err);
     SM_ASSERT_INT_EQ(rot_engine_mysql.connect(&login, &o, &c, &err), -1);
     int64_t took = sm_monotonic_ms() - t0;
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_UNREACHABLE);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_UNREACHABLE);
     if (took > 1900) {
         SM_FAIL("connect ran past the deadline: %lld ms", (long long)took);
     }
@@ -391,7 +391,7 @@ SM_TEST(mysql_connect_timeout_is_capped_by_the_deadline) {
     o.deadline_ms = sm_now_ms() + 500;
     sm_err_clear(&err);
     SM_ASSERT_INT_EQ(rot_engine_mysql.connect(&login, &o, &c, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DEADLINE);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_DEADLINE);
     close(fd);
 }
 
@@ -402,7 +402,7 @@ SM_TEST(mysql_connect_required_tls_against_plain_server_is_db_tls) {
     SM_ASSERT_INT_EQ(eng_connect(fx.admin_user, fx.admin_password, fx.port_notls, ROT_TLS_REQUIRED,
                                  fx.ca_file, &c, &err),
                      -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_TLS);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
     SM_ASSERT_STR_CONTAINS(err.msg, "does not offer TLS");
 }
 
@@ -414,12 +414,12 @@ SM_TEST(mysql_connect_wrong_ca_is_db_tls_for_required_and_auto) {
     SM_ASSERT_INT_EQ(eng_connect(fx.admin_user, fx.admin_password, fx.port, ROT_TLS_REQUIRED,
                                  fx.bad_ca_file, &c, &err),
                      -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_TLS);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
     SM_ASSERT_STR_CONTAINS(err.msg, fx.bad_ca_file);
     SM_ASSERT_INT_EQ(eng_connect(fx.admin_user, fx.admin_password, fx.port, ROT_TLS_AUTO,
                                  fx.bad_ca_file, &c, &err),
                      -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_TLS);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
     SM_ASSERT(c == NULL);
 }
 
@@ -430,7 +430,7 @@ SM_TEST(mysql_connect_system_trust_store_rejects_test_ca) {
     /* No CA file: OpenSSL's default store, which does not hold the fixture's test CA. */
     SM_ASSERT_INT_EQ(
         eng_connect(fx.admin_user, fx.admin_password, fx.port, ROT_TLS_AUTO, NULL, &c, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_TLS);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
 }
 
 SM_TEST(mysql_connect_host_name_mismatch_is_db_tls) {
@@ -448,7 +448,7 @@ SM_TEST(mysql_connect_host_name_mismatch_is_db_tls) {
     o = opts_with(fx.ca_file);
     sm_err_clear(&err);
     SM_ASSERT_INT_EQ(rot_engine_mysql.connect(&login, &o, &c, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_TLS);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
     /* ... while the certificate's own names work. */
     login.host = "localhost";
     SM_ASSERT_OK(rot_engine_mysql.connect(&login, &o, &c, &err), err);
@@ -493,7 +493,7 @@ SM_TEST(mysql_connect_unknown_database_is_db_query) {
     o = opts_with(fx.ca_file);
     sm_err_clear(&err);
     SM_ASSERT_INT_EQ(rot_engine_mysql.connect(&login, &o, &c, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_QUERY);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
     SM_ASSERT_STR_CONTAINS(err.msg, "Unknown database");
     admin_exec("CREATE DATABASE `%s`", db);
     SM_ASSERT_OK(rot_engine_mysql.connect(&login, &o, &c, &err), err);
@@ -517,7 +517,7 @@ static void rotate_own(const char *user, const char *old_pw, const char *new_pw,
     SM_ASSERT(eng_can_login(user, new_pw, tls));
     c = NULL;
     SM_ASSERT_INT_EQ(eng_connect(user, old_pw, fx.port, tls, fx.ca_file, &c, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_LOGIN);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, old_pw);
 }
 
@@ -557,14 +557,14 @@ SM_TEST(mysql_set_own_password_refuses_bad_names_before_any_sql) {
     memset(long_name, 'a', 81);
     long_name[81] = '\0';
     SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, long_name, "New-pa55", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_STR_CONTAINS(err.msg, "81 characters");
     SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, "bad\xff", "New-pa55", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, user, "", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, user, "bad\xc3(", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     /* 80 characters (multi-byte ones count once) is fine for the check. */
     rot_engine_mysql.disconnect(c);
     /* Nothing was sent: the old password still works. */
@@ -640,7 +640,7 @@ SM_TEST(mysql_plugin_dir_env_is_used_for_auth_plugins) {
     /* client_ed25519.so is not in the empty directory: a configuration error, not a login one. */
     SM_ASSERT_INT_EQ(
         eng_connect(user, "Pa55-word", fx.port, ROT_TLS_REQUIRED, fx.ca_file, &c, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, dir);
     SM_ASSERT_STR_CONTAINS(err.msg, "client_ed25519");
     rmdir(dir);
@@ -782,7 +782,7 @@ SM_TEST(mysql_sync_rerun_resyncs_grants_and_changes_password) {
     SM_ASSERT(eng_can_login(alt, "Second-pa55", ROT_TLS_AUTO));
     SM_ASSERT_INT_EQ(eng_connect(alt, "First-pa55", fx.port, ROT_TLS_AUTO, fx.ca_file, &c, &err),
                      -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_LOGIN);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
     SM_ASSERT_STR_EQ(query_as(alt, "Second-pa55", sql), "");
     drop_user(alt, "127.0.0.1");
     drop_user(base, "127.0.0.1");
@@ -877,10 +877,10 @@ SM_TEST(mysql_sync_refuses_too_long_alternate_name_before_any_sql) {
     a = admin_conn();
     sm_err_clear(&err);
     SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, base, alt, "Pa55-word", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_STR_CONTAINS(err.msg, "at most 80");
     SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, base, base, "Pa55-word", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     rot_engine_mysql.disconnect(a);
     SM_ASSERT_STR_EQ(admin_rows("SELECT COUNT(*) FROM mysql.user WHERE User = %s", lit(alt)), "0");
     drop_user(base, "%");
@@ -896,7 +896,7 @@ SM_TEST(mysql_sync_missing_base_user_fails_cleanly) {
     a = admin_conn();
     sm_err_clear(&err);
     SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, base, alt, "Pa55-word", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_STR_CONTAINS(err.msg, "no account");
     rot_engine_mysql.disconnect(a);
 }
@@ -912,7 +912,7 @@ SM_TEST(mysql_sync_without_privileges_is_db_query) {
     create_user(base, "%", "Pa55-word", "");
     SM_ASSERT_OK(eng_connect(weak, "Weak-pa55", fx.port, ROT_TLS_AUTO, fx.ca_file, &a, &err), err);
     SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, base, alt, "Secret-Pa55", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_QUERY);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "Secret-Pa55");
     rot_engine_mysql.disconnect(a);
     drop_user(weak, "%");

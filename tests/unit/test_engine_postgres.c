@@ -263,7 +263,7 @@ static int silent_listener(int *fd_out) {
 
 /* Connects with the engine and expects failure with code; returns the elapsed ms. */
 static int64_t expect_connect_fails(const struct rot_login *l, const struct rot_connect_opts *o,
-                                    enum sm_code code, struct sm_err *err) {
+                                    const struct sm_code *code, struct sm_err *err) {
     struct rot_conn *conn = NULL;
     int64_t t0 = sm_monotonic_ms();
     int rc = E->connect(l, o, &conn, err);
@@ -311,7 +311,7 @@ SM_TEST(pg_engine_wrong_password_is_db_login_with_server_text) {
     const char *bad = "Wr0ng-Passw0rd-xyzzy";
     struct rot_login l = login(port_tls(), env("PG_ADMIN_USER"), bad, ROT_TLS_REQUIRED);
     struct rot_connect_opts o = opts();
-    expect_connect_fails(&l, &o, SM_ERR_DB_LOGIN, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_LOGIN, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "password authentication failed");
     SM_ASSERT_STR_CONTAINS(err.msg, env("PG_ADMIN_USER"));
     char endpoint[64];
@@ -327,12 +327,12 @@ SM_TEST(pg_engine_unknown_user_is_db_login_whatever_its_name_says) {
     struct rot_login l =
         login(port_tls(), uniq(user, sizeof(user), "smr_nobody_", ""), "whatever1", ROT_TLS_OFF);
     struct rot_connect_opts o = opts();
-    expect_connect_fails(&l, &o, SM_ERR_DB_LOGIN, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_LOGIN, &err);
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "whatever1");
     /* A name that reads like a TLS or network error is still a login failure. */
     l.username = uniq(user, sizeof(user), "SSL error: certificate Connection refused ", "");
     l.tls = ROT_TLS_REQUIRED;
-    expect_connect_fails(&l, &o, SM_ERR_DB_LOGIN, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_LOGIN, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "password authentication failed");
 }
 
@@ -341,7 +341,7 @@ SM_TEST(pg_engine_empty_password_is_refused_without_connecting) {
     setenv("PGPASSWORD", env("PG_ADMIN_PASSWORD"), 1);
     struct rot_login l = login(port_tls(), env("PG_ADMIN_USER"), "", ROT_TLS_OFF);
     struct rot_connect_opts o = opts();
-    expect_connect_fails(&l, &o, SM_ERR_DB_LOGIN, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_LOGIN, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "empty");
 }
 
@@ -350,7 +350,7 @@ SM_TEST(pg_engine_closed_port_is_db_unreachable_fast) {
     struct rot_login l =
         login(closed_port(), env("PG_ADMIN_USER"), env("PG_ADMIN_PASSWORD"), ROT_TLS_REQUIRED);
     struct rot_connect_opts o = opts();
-    int64_t ms = expect_connect_fails(&l, &o, SM_ERR_DB_UNREACHABLE, &err);
+    int64_t ms = expect_connect_fails(&l, &o, ROT_ERR_DB_UNREACHABLE, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "Connection refused");
     SM_ASSERT(ms < 1000);
 }
@@ -362,7 +362,7 @@ SM_TEST(pg_engine_silent_listener_fails_within_connect_timeout) {
                                ROT_TLS_REQUIRED);
     struct rot_connect_opts o = opts();
     o.connect_timeout_ms = 1500;
-    int64_t ms = expect_connect_fails(&l, &o, SM_ERR_DB_UNREACHABLE, &err);
+    int64_t ms = expect_connect_fails(&l, &o, ROT_ERR_DB_UNREACHABLE, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "timeout expired");
     if (ms < 1400 || ms > 3000) {
         SM_FAIL("connect gave up after %lld ms, expected about 1500", (long long)ms);
@@ -429,7 +429,7 @@ SM_TEST(pg_engine_tls_required_against_server_without_tls_is_db_tls) {
     struct rot_login l =
         login(port_notls(), env("PG_ADMIN_USER"), env("PG_ADMIN_PASSWORD"), ROT_TLS_REQUIRED);
     struct rot_connect_opts o = opts();
-    expect_connect_fails(&l, &o, SM_ERR_DB_TLS, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_TLS, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "server does not support SSL");
 }
 
@@ -438,7 +438,7 @@ SM_TEST(pg_engine_tls_required_with_wrong_ca_is_db_tls) {
     struct rot_login l =
         login(port_tls(), env("PG_ADMIN_USER"), env("PG_ADMIN_PASSWORD"), ROT_TLS_REQUIRED);
     struct rot_connect_opts o = opts_ca(env("PG_BAD_CA_FILE"));
-    expect_connect_fails(&l, &o, SM_ERR_DB_TLS, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_TLS, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "certificate verify failed");
 }
 
@@ -448,10 +448,10 @@ SM_TEST(pg_engine_tls_host_name_mismatch_is_db_tls_without_downgrade) {
         login(port_tls(), env("PG_ADMIN_USER"), env("PG_ADMIN_PASSWORD"), ROT_TLS_AUTO);
     struct rot_connect_opts o = opts();
     l.host = env("PG_HOST_MISMATCH");
-    expect_connect_fails(&l, &o, SM_ERR_DB_TLS, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_TLS, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "does not match host name");
     l.tls = ROT_TLS_REQUIRED;
-    expect_connect_fails(&l, &o, SM_ERR_DB_TLS, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_TLS, &err);
 }
 
 SM_TEST(pg_engine_tls_auto_with_wrong_ca_is_db_tls_without_downgrade) {
@@ -460,7 +460,7 @@ SM_TEST(pg_engine_tls_auto_with_wrong_ca_is_db_tls_without_downgrade) {
     struct rot_login l =
         login(port_tls(), env("PG_ADMIN_USER"), env("PG_ADMIN_PASSWORD"), ROT_TLS_AUTO);
     struct rot_connect_opts o = opts_ca(env("PG_BAD_CA_FILE"));
-    expect_connect_fails(&l, &o, SM_ERR_DB_TLS, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_TLS, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "certificate verify failed");
 }
 
@@ -469,7 +469,7 @@ SM_TEST(pg_engine_tls_auto_with_missing_ca_file_is_db_tls) {
     struct rot_login l =
         login(port_tls(), env("PG_ADMIN_USER"), env("PG_ADMIN_PASSWORD"), ROT_TLS_AUTO);
     struct rot_connect_opts o = opts_ca("/nonexistent/smrotate-ca.pem");
-    expect_connect_fails(&l, &o, SM_ERR_DB_TLS, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_TLS, &err);
 }
 
 SM_TEST(pg_engine_tls_auto_against_server_without_tls_logs_in_plaintext) {
@@ -515,7 +515,7 @@ SM_TEST(pg_engine_tls_auto_wrong_password_is_db_login_without_plaintext_retry) {
     create_user(a, user, "auto-pass-3");
     struct rot_login l = login(port_tls(), user, "not-the-password", ROT_TLS_AUTO);
     struct rot_connect_opts o = opts();
-    expect_connect_fails(&l, &o, SM_ERR_DB_LOGIN, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_LOGIN, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "sslmode=verify-full");
     /* Exactly one failed attempt in the server log, not a second one in plaintext. */
     char *log = read_log("PG_LOG_FILE");
@@ -554,7 +554,7 @@ SM_TEST(pg_engine_tls_off_for_user_the_server_requires_tls_for_is_db_tls) {
     sqlf(a, "GRANT %s TO %s", ident(a, env("PG_TLS_ONLY_ROLE")), ident(a, user));
     struct rot_login l = login(port_tls(), user, "tlsonly-pass", ROT_TLS_OFF);
     struct rot_connect_opts o = opts();
-    expect_connect_fails(&l, &o, SM_ERR_DB_TLS, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_TLS, &err);
     SM_ASSERT_STR_CONTAINS(err.msg, "pg_hba.conf");
     l.tls = ROT_TLS_REQUIRED;
     SM_ASSERT_OK(E->connect(&l, &o, &conn, &err), err);
@@ -585,11 +585,11 @@ SM_TEST(pg_engine_pg_environment_variables_do_not_change_behaviour) {
     /* TLS still required, although PGSSLMODE says disable. */
     SET_HOSTILE_ENV();
     struct rot_login l = login(port_notls(), user, "env-pass-1", ROT_TLS_REQUIRED);
-    expect_connect_fails(&l, &o, SM_ERR_DB_TLS, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_TLS, &err);
     /* A wrong password stays wrong, although PGPASSWORD has the right one. */
     SET_HOSTILE_ENV();
     l = login(port_tls(), user, "not-env-pass", ROT_TLS_REQUIRED);
-    expect_connect_fails(&l, &o, SM_ERR_DB_LOGIN, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_LOGIN, &err);
     /* And a good login works despite PGSERVICE, PGHOSTADDR, PGDATABASE, PGOPTIONS, ... */
     SET_HOSTILE_ENV();
     l = login(port_tls(), user, "env-pass-1", ROT_TLS_REQUIRED);
@@ -613,9 +613,9 @@ SM_TEST(pg_engine_connect_refuses_host_lists_and_socket_paths) {
         login(port_tls(), env("PG_ADMIN_USER"), env("PG_ADMIN_PASSWORD"), ROT_TLS_OFF);
     struct rot_connect_opts o = opts();
     l.host = "127.0.0.1,127.0.0.1";
-    expect_connect_fails(&l, &o, SM_ERR_ROTATION, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_ROTATION, &err);
     l.host = "/var/run/postgresql";
-    expect_connect_fails(&l, &o, SM_ERR_ROTATION, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_ROTATION, &err);
 }
 
 /* ---- set_own_password ---------------------------------------------------------------------- */
@@ -638,7 +638,7 @@ SM_TEST(pg_engine_set_own_password_hostile_names_old_fails_new_works) {
     E->disconnect(conn);
 
     l.password = oldpw;
-    expect_connect_fails(&l, &o, SM_ERR_DB_LOGIN, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_DB_LOGIN, &err);
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, oldpw);
     l.password = newpw;
     SM_ASSERT_OK(E->connect(&l, &o, &conn, &err), err);
@@ -739,13 +739,13 @@ SM_TEST(pg_engine_init_rejects_unknown_password_encryption) {
     struct sm_err err;
     setenv("PASSWORD_ENCRYPTION", "sha1", 1);
     SM_ASSERT_INT_EQ(E->init(&err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, "PASSWORD_ENCRYPTION");
     setenv("PASSWORD_ENCRYPTION", "SCRAM-SHA-256", 1);
     SM_ASSERT_OK(E->init(&err), err);
     setenv("PG_OWNER_ROLE", "0123456789012345678901234567890123456789012345678901234567890123", 1);
     SM_ASSERT_INT_EQ(E->init(&err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, "PG_OWNER_ROLE");
 }
 
@@ -762,7 +762,7 @@ SM_TEST(pg_engine_set_own_password_of_other_role_is_db_query_without_secrets) {
     struct rot_connect_opts o = opts();
     SM_ASSERT_OK(E->connect(&l, &o, &conn, &err), err);
     SM_ASSERT_INT_EQ(E->set_own_password(conn, other, "stolen-pass-1", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_QUERY);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
     SM_ASSERT_STR_CONTAINS(err.msg, "permission denied");
     SM_ASSERT_STR_CONTAINS(err.msg, "42501");
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "stolen-pass-1");
@@ -791,16 +791,16 @@ SM_TEST(pg_engine_too_long_name_is_refused_before_any_sql) {
     struct rot_connect_opts o = opts();
     SM_ASSERT_OK(E->connect(&l, &o, &conn, &err), err);
     SM_ASSERT_INT_EQ(E->set_own_password(conn, longname, "long-pass-1", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_STR_CONTAINS(err.msg, "63");
     SM_ASSERT_INT_EQ(
         E->sync_alternate_user(conn, env("PG_ADMIN_USER"), longname, "long-pass-1", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_INT_EQ(E->sync_alternate_user(conn, longname, "smr_short", "long-pass-1", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     E->disconnect(conn);
     l.username = longname;
-    expect_connect_fails(&l, &o, SM_ERR_ROTATION, &err);
+    expect_connect_fails(&l, &o, ROT_ERR_ROTATION, &err);
 
     char *log = read_log("PG_LOG_FILE");
     char prefix[40];
@@ -949,7 +949,7 @@ SM_TEST(pg_engine_sync_alternate_user_missing_base_is_rotation_error) {
     uniq(clone, sizeof(clone), "smr_nobase_", "_clone");
     struct rot_conn *conn = admin_conn();
     SM_ASSERT_INT_EQ(E->sync_alternate_user(conn, base, clone, "nobase-1", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     /* Rolled back: no clone left behind, and the connection is usable. */
     SM_ASSERT_OK(E->check(conn, &err), err);
     E->disconnect(conn);
@@ -1014,7 +1014,7 @@ SM_TEST(pg_engine_sync_alternate_user_missing_owner_role_is_config_error) {
     SM_ASSERT_OK(E->init(&err), err);
     struct rot_conn *conn = admin_conn();
     SM_ASSERT_INT_EQ(E->sync_alternate_user(conn, base, clone, "noown-1", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, "smr_no_such_owner_role");
     SM_ASSERT_STR_CONTAINS(err.msg, "does not exist");
     E->disconnect(conn);

@@ -76,7 +76,7 @@ SM_TEST(mysql_version_garbage_is_refused) {
         if (rot_mysql_version_parse(bad[i], &v, &err) != -1) {
             SM_FAIL("\"%s\" parsed", bad[i]);
         }
-        SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_QUERY);
+        SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
     }
 }
 
@@ -171,11 +171,13 @@ SM_TEST(mysql_set_password_for_follows_the_version) {
     SM_ASSERT_STR_EQ(build(rot_mysql_sql_set_password_for, "8.4.3", "caching_sha2_password"),
                      "ALTER USER 'app_clone'@'10.0.%' IDENTIFIED WITH caching_sha2_password BY "
                      "'pw'");
-    SM_ASSERT_STR_EQ(build(rot_mysql_sql_set_password_for, "10.11.6-MariaDB", "mysql_native_password"),
-                     "ALTER USER 'app_clone'@'10.0.%' IDENTIFIED VIA mysql_native_password USING "
-                     "PASSWORD('pw')");
-    SM_ASSERT_STR_EQ(build(rot_mysql_sql_set_password_for, "10.3.39-MariaDB", "mysql_native_password"),
-                     "SET PASSWORD FOR 'app_clone'@'10.0.%' = PASSWORD('pw')");
+    SM_ASSERT_STR_EQ(
+        build(rot_mysql_sql_set_password_for, "10.11.6-MariaDB", "mysql_native_password"),
+        "ALTER USER 'app_clone'@'10.0.%' IDENTIFIED VIA mysql_native_password USING "
+        "PASSWORD('pw')");
+    SM_ASSERT_STR_EQ(
+        build(rot_mysql_sql_set_password_for, "10.3.39-MariaDB", "mysql_native_password"),
+        "SET PASSWORD FOR 'app_clone'@'10.0.%' = PASSWORD('pw')");
 }
 
 static const char *require_sql(const char *version, const char *type, const char *cipher,
@@ -216,7 +218,7 @@ SM_TEST(mysql_require_unknown_ssl_type_fails) {
     struct sm_err err;
     sm_buf_init(&b, 4096);
     SM_ASSERT_INT_EQ(rot_mysql_sql_require(&b, &v, "u", "%", "BOGUS", "", "", "", &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_QUERY);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
     sm_buf_clean_up(&b);
 }
 
@@ -248,7 +250,8 @@ SM_TEST(mysql_account_queries_match_user_by_escaped_literal) {
 
 SM_TEST(mysql_clone_plugin_allows_only_password_plugins) {
     struct rot_mysql_version my8 = parse_ok("8.0.35"), maria = parse_ok("10.11.6-MariaDB");
-    SM_ASSERT_STR_EQ(rot_mysql_clone_plugin(&my8, "caching_sha2_password"), "caching_sha2_password");
+    SM_ASSERT_STR_EQ(rot_mysql_clone_plugin(&my8, "caching_sha2_password"),
+                     "caching_sha2_password");
     SM_ASSERT_STR_EQ(rot_mysql_clone_plugin(&my8, "sha256_password"), "sha256_password");
     SM_ASSERT(rot_mysql_clone_plugin(&my8, "ed25519") == NULL);
     SM_ASSERT(rot_mysql_clone_plugin(&my8, "caching_sha2_password; DROP") == NULL);
@@ -293,7 +296,8 @@ static char *plan_text(const char *const *base, const char *const *alt, const ch
     parse_lines(alt, pc.alt, &pc.nalt);
     sm_err_clear(&err);
     SM_ASSERT_OK(
-        rot_mysql_grant_plan(pc.base, pc.nbase, pc.alt, pc.nalt, account, revoke, &pc.plan, &err), err);
+        rot_mysql_grant_plan(pc.base, pc.nbase, pc.alt, pc.nalt, account, revoke, &pc.plan, &err),
+        err);
     sm_buf_init(&b, 1 << 20);
     SM_ASSERT_OK(sm_buf_ensure(&b, &err), err);
     for (size_t i = 0; i < pc.plan.n; i++) {
@@ -507,7 +511,7 @@ SM_TEST(mysql_grant_parse_refuses_unknown_lines_without_quoting_hashes) {
         if (rot_mysql_grant_parse(bad[i], &g, &err) != -1) {
             SM_FAIL("line %zu parsed: %s", i, bad[i]);
         }
-        SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_QUERY);
+        SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
         SM_ASSERT_STR_NOT_CONTAINS(err.msg, "2470C0C0");
         SM_ASSERT(g.what == NULL && g.grantee_user == NULL);
     }

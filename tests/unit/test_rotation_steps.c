@@ -222,7 +222,7 @@ SM_TEST(rotation_steps_create_secret_rejects_invalid_current_and_stages_nothing)
     rotate_secret(&f, TOKEN);
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_SECRET_INVALID);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_SECRET_INVALID);
     SM_ASSERT_STR_CONTAINS(err.msg, "AWSCURRENT version of secret");
     SM_ASSERT_STR_CONTAINS(err.msg, "port in secret JSON must be a whole number");
     SM_ASSERT_INT_EQ(fake_sm_count_calls(&f.sm, "PutSecretValue"), 0);
@@ -238,7 +238,7 @@ SM_TEST(rotation_steps_prologue_guards) {
     struct sm_err err;
     /* No rotation started: the token is unknown. */
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_ROTATION);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_STR_CONTAINS(err.msg, "Secret version " TOKEN " has no stage for rotation of secret");
     /* The current version itself: nothing to do, for every step. */
     for (int s = ROT_STEP_CREATE; s <= ROT_STEP_FINISH; s++) {
@@ -268,10 +268,10 @@ SM_TEST(rotation_steps_unreachable_database_changes_nothing) {
     fake_db.unreachable = true;
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_UNREACHABLE);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_UNREACHABLE);
     SM_ASSERT_INT_EQ(fake_db.connects, 1); /* no pointless pending/previous attempts */
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_TEST, TOKEN, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_UNREACHABLE);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_UNREACHABLE);
     SM_ASSERT_SECRET_EQ(fake_db_password("app"), INITIAL_PW);
     /* The database comes back; Secrets Manager retries the rotation; it converges. */
     fake_db.unreachable = false;
@@ -305,7 +305,7 @@ SM_TEST(rotation_steps_no_working_login_names_every_attempt) {
     step_ok(&f, ROT_STEP_CREATE, TOKEN);
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DB_LOGIN);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
     SM_ASSERT_STR_CONTAINS(err.msg, "Unable to log into database with previous, current, or "
                                     "pending secret of secret arn");
     SM_ASSERT_STR_CONTAINS(err.msg, "AWSCURRENT: password authentication failed");
@@ -425,17 +425,17 @@ SM_TEST(rotation_steps_alternating_users_guards) {
     struct {
         const char *master;
         const char *expect;
-        enum sm_code code;
+        const struct sm_code *code;
     } cases[] = {
         {"{\"username\":\"admin\",\"password\":\"admin-pw\"}", "holds only username and password",
-         SM_ERR_UNSUPPORTED},
+         ROT_ERR_UNSUPPORTED},
         {"{\"engine\":\"fake\",\"host\":\"other\",\"username\":\"admin\","
          "\"password\":\"admin-pw\"}",
          "Current database host db is not the same host as/rds replica of master other",
-         SM_ERR_ROTATION},
+         ROT_ERR_ROTATION},
         {"{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"admin\","
          "\"password\":\"wrong\"}",
-         "Unable to log into database using credentials in master secret", SM_ERR_DB_LOGIN},
+         "Unable to log into database using credentials in master secret", ROT_ERR_DB_LOGIN},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct fixture f;
@@ -445,7 +445,7 @@ SM_TEST(rotation_steps_alternating_users_guards) {
         struct sm_err err;
         SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
         SM_ASSERT_STR_CONTAINS(err.msg, cases[i].expect);
-        SM_ASSERT_INT_EQ(err.code, cases[i].code);
+        SM_ASSERT_CODE_EQ(err.code, cases[i].code);
         SM_ASSERT(fake_db_password("app_clone") == NULL);
         teardown(&f);
     }

@@ -93,7 +93,7 @@ SM_TEST(rotation_event_rejects_malformed_events_clearly) {
         struct rot_event ev;
         struct sm_err err;
         SM_ASSERT_INT_EQ(parse_event(cases[i].json, &ev, &err), -1);
-        SM_ASSERT_INT_EQ(err.code, SM_ERR_EVENT);
+        SM_ASSERT_CODE_EQ(err.code, SM_ERR_EVENT);
         SM_ASSERT_STR_CONTAINS(err.msg, cases[i].expect);
         rot_event_clean_up(&ev);
     }
@@ -210,7 +210,7 @@ SM_TEST(rotation_secret_invalid_fields_fail_clearly_without_values) {
         struct rot_secret s;
         struct sm_err err;
         SM_ASSERT_INT_EQ(parse_secret(cases[i].json, &s, &err), -1);
-        SM_ASSERT_INT_EQ(err.code, SM_ERR_SECRET_INVALID);
+        SM_ASSERT_CODE_EQ(err.code, ROT_ERR_SECRET_INVALID);
         SM_ASSERT_STR_CONTAINS(err.msg, cases[i].expect);
         SM_ASSERT_STR_NOT_CONTAINS(err.msg, "secretpw");
         rot_secret_clean_up(&s);

@@ -102,7 +102,7 @@ SM_TEST(secrets_config_endpoint_precedence_from_env) {
     struct secrets_config cfg;
     struct sm_err err;
     SM_ASSERT_INT_EQ(secrets_config_from_env(&cfg, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, "AWS_ENDPOINT_URL_SECRETS_MANAGER");
     SM_ASSERT(cfg.endpoint == NULL && cfg.secret_access_key == NULL);
     clear_env();
@@ -134,7 +134,7 @@ SM_TEST(secrets_config_missing_region_or_credentials_names_the_variable) {
         base_env();
         unsetenv(vars[i]);
         SM_ASSERT_INT_EQ(secrets_config_from_env(&cfg, &err), -1);
-        SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+        SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
         SM_ASSERT_STR_CONTAINS(err.msg, vars[i]);
         SM_ASSERT_STR_NOT_CONTAINS(err.msg, SECRET_KEY);
         SM_ASSERT(cfg.region == NULL && cfg.access_key_id == NULL);
@@ -205,7 +205,8 @@ SM_TEST(secrets_endpoint_host_keeps_non_default_port) {
     SM_ASSERT_STR_EQ(ep.url, "http://127.0.0.1:8080/");
     SM_ASSERT_STR_EQ(ep.path, "/");
     SM_ASSERT_OK(
-        secrets_endpoint_parse("https://secretsmanager.us-east-1.amazonaws.com:443/", &ep, &err), err);
+        secrets_endpoint_parse("https://secretsmanager.us-east-1.amazonaws.com:443/", &ep, &err),
+        err);
     SM_ASSERT_STR_EQ(ep.host, "secretsmanager.us-east-1.amazonaws.com");
     SM_ASSERT_OK(secrets_endpoint_parse("http://localhost:80", &ep, &err), err);
     SM_ASSERT_STR_EQ(ep.host, "localhost");
@@ -223,7 +224,7 @@ SM_TEST(secrets_endpoint_host_keeps_non_default_port) {
                          "http://host:123456"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         SM_ASSERT_INT_EQ(secrets_endpoint_parse(bad[i], &ep, &err), -1);
-        SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+        SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     }
 }
 
@@ -258,7 +259,7 @@ SM_TEST(secrets_error_parser_reads_every_error_fixture) {
         struct sm_err err;
         sm_err_clear(&err);
         SM_ASSERT_INT_EQ(secrets_error_from_response("GetSecretValue", "prod/app/db", status, body,
-                                                 blen, NULL, &err),
+                                                     blen, NULL, &err),
                          -1);
         if (strcmp(err.aws_type, code) != 0) {
             SM_FAIL("%s: aws_type \"%s\", want \"%s\"", file, err.aws_type, code);
@@ -294,17 +295,17 @@ SM_TEST(secrets_error_parser_strips_namespace_and_reads_both_message_keys) {
     struct sm_err err;
     parse_error_file("namespaced-type.UnrecognizedClientException.json", 400, &err);
     SM_ASSERT_STR_EQ(err.aws_type, "UnrecognizedClientException");
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_AUTH);
     SM_ASSERT_STR_CONTAINS(err.msg, "security token included in the request is invalid");
     /* Lowercase "message" (auth/throttle layer) and capital "Message" (modeled errors). */
     parse_error_file("ThrottlingException.json", 400, &err);
     SM_ASSERT_STR_EQ(err.msg, "DescribeSecret on secret s1 failed: ThrottlingException: Rate "
                               "exceeded");
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_THROTTLED);
     parse_error_file("ResourceNotFoundException.secret.json", 400, &err);
     SM_ASSERT_STR_EQ(err.msg, "DescribeSecret on secret s1 failed: ResourceNotFoundException: "
                               "Secrets Manager can't find the specified secret.");
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_CLIENT);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_CLIENT);
     /* Both namespace and a ":" suffix, as JSON 1.1 allows. */
     const char *body = "{\"__type\":\"com.amazonaws.secretsmanager.v2017#"
                        "InvalidRequestException:http://internal.amazon.com/coral/\","
@@ -319,22 +320,23 @@ SM_TEST(secrets_error_parser_falls_back_to_header_then_status) {
     /* moto's shape: 404, the code in x-amzn-ErrorType, the body without __type. */
     const char *body = "{\"message\":\"Secrets Manager can't find the specified secret.\"}";
     secrets_error_from_response("GetSecretValue", "s", 404, body, strlen(body),
-                            "ResourceNotFoundException:http://internal.amazon.com/coral/", &err);
+                                "ResourceNotFoundException:http://internal.amazon.com/coral/",
+                                &err);
     SM_ASSERT_STR_EQ(err.aws_type, "ResourceNotFoundException");
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_CLIENT);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_CLIENT);
     SM_ASSERT_INT_EQ(err.http_status, 404);
     /* No code anywhere: the status decides. */
     const char *html = "<html>Bad Gateway</html>";
     secrets_error_from_response("GetSecretValue", "s", 502, html, strlen(html), NULL, &err);
     SM_ASSERT_STR_EQ(err.aws_type, "");
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_SERVER);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_SERVER);
     SM_ASSERT_STR_EQ(err.msg, "GetSecretValue on secret s failed: HTTP 502");
     SM_ASSERT_STR_EQ(sm_err_type(&err), "ServiceError");
     secrets_error_from_response("GetRandomPassword", NULL, 429, "", 0, NULL, &err);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_THROTTLED);
     SM_ASSERT_STR_EQ(err.msg, "GetRandomPassword failed: HTTP 429");
     secrets_error_from_response("GetSecretValue", "s", 403, NULL, 0, NULL, &err);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_AUTH);
     /* Control characters in AWS's message do not reach the log line. */
     const char *ctl = "{\"__type\":\"X\",\"Message\":\"line1\\nline2\"}";
     secrets_error_from_response("GetSecretValue", "s", 400, ctl, strlen(ctl), NULL, &err);
@@ -346,22 +348,22 @@ SM_TEST(secrets_error_parser_falls_back_to_header_then_status) {
 SM_TEST(secrets_error_classification_of_access_denied_and_limit_exceeded) {
     struct sm_err err;
     parse_error_file("AccessDeniedException.iam.json", 400, &err);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_CLIENT);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_CLIENT);
     SM_ASSERT(!secrets_error_is_retryable(&err));
     parse_error_file("LimitExceededException.json", 400, &err);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_THROTTLED);
     parse_error_file("InternalServiceError.json", 500, &err);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_SERVER);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_SERVER);
     parse_error_file("ExpiredTokenException.json", 403, &err);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_AUTH);
     parse_error_file("InvalidSignatureException.expired.json", 400, &err);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_AUTH);
     const char *ts = "{\"__type\":\"TooManyRequestsException\",\"message\":\"slow down\"}";
     secrets_error_from_response("GetSecretValue", "s", 400, ts, strlen(ts), NULL, &err);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_THROTTLED);
     const char *su = "{\"__type\":\"ServiceUnavailable\",\"message\":\"x\"}";
     secrets_error_from_response("GetSecretValue", "s", 503, su, strlen(su), NULL, &err);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_SERVER);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_SERVER);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -557,7 +559,8 @@ SM_TEST(secrets_list_secret_version_ids_skips_empty_pages) {
     client_start(&e, endpoint, SECRET_KEY, NULL);
     struct sm_err err;
     struct secrets_version_list l;
-    SM_ASSERT_OK(secrets_list_secret_version_ids(&e.c, "s", true, deadline_in(10000), &l, &err), err);
+    SM_ASSERT_OK(secrets_list_secret_version_ids(&e.c, "s", true, deadline_in(10000), &l, &err),
+                 err);
     SM_ASSERT_INT_EQ(l.n_versions, 2);
     SM_ASSERT_STR_EQ(l.versions[0].version_id, TOKEN_A);
     SM_ASSERT(secrets_version_has_stage(&l.versions[0], "AWSCURRENT"));
@@ -610,7 +613,8 @@ SM_TEST(secrets_responses_with_null_or_absent_fields_parse_leniently) {
     secrets_description_clean_up(&d);
 
     struct secrets_secret_value v;
-    SM_ASSERT_OK(secrets_get_secret_value(&e.c, "s", NULL, NULL, deadline_in(10000), &v, &err), err);
+    SM_ASSERT_OK(secrets_get_secret_value(&e.c, "s", NULL, NULL, deadline_in(10000), &v, &err),
+                 err);
     SM_ASSERT(!v.has_string && v.has_binary);
     SM_ASSERT_INT_EQ(v.n_stages, 0);
     SM_ASSERT_STR_EQ(v.version_id, TOKEN_B);
@@ -620,7 +624,7 @@ SM_TEST(secrets_responses_with_null_or_absent_fields_parse_leniently) {
     struct sm_buf pw;
     sm_buf_init(&pw, 4096);
     SM_ASSERT_INT_EQ(secrets_get_random_password(&e.c, NULL, deadline_in(10000), &pw, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_PROTOCOL);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_PROTOCOL);
     SM_ASSERT_INT_EQ(pw.len, 0);
     sm_buf_clean_up(&pw);
     client_stop(&e);
@@ -642,7 +646,8 @@ SM_TEST(secrets_error_type_header_used_when_body_has_none) {
     struct sm_err err;
     struct secrets_secret_value v;
     SM_ASSERT_INT_EQ(
-        secrets_get_secret_value(&e.c, "gone", NULL, "AWSCURRENT", deadline_in(10000), &v, &err), -1);
+        secrets_get_secret_value(&e.c, "gone", NULL, "AWSCURRENT", deadline_in(10000), &v, &err),
+        -1);
     SM_ASSERT(sm_err_is_aws(&err, "ResourceNotFoundException"));
     SM_ASSERT_INT_EQ(err.http_status, 404);
     SM_ASSERT_INT_EQ(e.c.calls, 1);
@@ -680,7 +685,7 @@ static void create_secret(struct emu *e, const char *name, const char *value, co
     struct sm_err err;
     cJSON *out = NULL;
     SM_ASSERT_OK(secrets_call(&e->client.c, "CreateSecret", name, body, strlen(body),
-                          deadline_in(10000), &out, &err),
+                              deadline_in(10000), &out, &err),
                  err);
     SM_ASSERT_STR_EQ(sm_json_string(out, "VersionId"), token);
     cJSON_Delete(out);
@@ -743,35 +748,35 @@ SM_TEST(secrets_get_secret_value_by_stage_and_by_version_id) {
     emu_start(&e, NULL);
     create_secret(&e, "s", "first-value", TOKEN_A);
     struct sm_err err;
-    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "s", TOKEN_B, "second-value", 12, NULL, 0, NULL,
-                                      deadline_in(10000), &err),
+    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "s", TOKEN_B, "second-value", 12, NULL, 0,
+                                          NULL, deadline_in(10000), &err),
                  err);
     struct secrets_secret_value v;
-    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "s", NULL, NULL, deadline_in(10000), &v, &err),
-                 err);
+    SM_ASSERT_OK(
+        secrets_get_secret_value(&e.client.c, "s", NULL, NULL, deadline_in(10000), &v, &err), err);
     SM_ASSERT(v.has_string && !v.has_binary);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "second-value");
     SM_ASSERT_STR_EQ(v.version_id, TOKEN_B);
     SM_ASSERT_INT_EQ(v.n_stages, 1);
     SM_ASSERT_STR_EQ(v.stages[0], "AWSCURRENT");
     secrets_secret_value_clean_up(&v);
-    SM_ASSERT_OK(
-        secrets_get_secret_value(&e.client.c, "s", NULL, "AWSPREVIOUS", deadline_in(10000), &v, &err),
-        err);
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "s", NULL, "AWSPREVIOUS", deadline_in(10000),
+                                          &v, &err),
+                 err);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "first-value");
     SM_ASSERT_STR_EQ(v.version_id, TOKEN_A);
     secrets_secret_value_clean_up(&v);
-    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "s", TOKEN_A, "AWSPREVIOUS", deadline_in(10000),
-                                      &v, &err),
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "s", TOKEN_A, "AWSPREVIOUS",
+                                          deadline_in(10000), &v, &err),
                  err);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "first-value");
     secrets_secret_value_clean_up(&v);
     /* VersionId and VersionStage that disagree: InvalidRequestException, not retried. */
-    SM_ASSERT_INT_EQ(
-        secrets_get_secret_value(&e.client.c, "s", TOKEN_A, "AWSCURRENT", deadline_in(10000), &v, &err),
-        -1);
+    SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, "s", TOKEN_A, "AWSCURRENT",
+                                              deadline_in(10000), &v, &err),
+                     -1);
     SM_ASSERT(sm_err_is_aws(&err, "InvalidRequestException"));
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_CLIENT);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_CLIENT);
     secrets_secret_value_clean_up(&v);
     emu_stop(&e);
 }
@@ -787,7 +792,7 @@ SM_TEST(secrets_get_secret_value_on_rotation_stub_is_resource_not_found) {
     struct sm_err err;
     cJSON *out = NULL;
     SM_ASSERT_OK(secrets_call(&e.client.c, "RotateSecret", "rot", body, strlen(body),
-                          deadline_in(10000), &out, &err),
+                              deadline_in(10000), &out, &err),
                  err);
     cJSON_Delete(out);
     struct secrets_description d;
@@ -798,10 +803,10 @@ SM_TEST(secrets_get_secret_value_on_rotation_stub_is_resource_not_found) {
     uint64_t before = e.client.c.calls;
     struct secrets_secret_value v;
     SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, "rot", TOKEN_B, "AWSPENDING",
-                                          deadline_in(10000), &v, &err),
+                                              deadline_in(10000), &v, &err),
                      -1);
     SM_ASSERT_STR_EQ(err.aws_type, "ResourceNotFoundException");
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_CLIENT);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_CLIENT);
     SM_ASSERT_INT_EQ(err.http_status, 400);
     SM_ASSERT_INT_EQ(e.client.c.calls - before, 1);
     SM_ASSERT_STR_CONTAINS(err.msg, "GetSecretValue on secret rot failed: "
@@ -819,8 +824,8 @@ SM_TEST(secrets_put_secret_value_is_idempotent_and_conflicts_on_other_value) {
     const char *pending[] = {"AWSPENDING"};
     const char *value = "{\"password\":\"n3w/P@ss\\\"word\"}";
     for (int i = 0; i < 2; i++) { /* the same token and value twice: success both times */
-        SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "p", TOKEN_B, value, strlen(value), pending,
-                                          1, NULL, deadline_in(10000), &err),
+        SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "p", TOKEN_B, value, strlen(value),
+                                              pending, 1, NULL, deadline_in(10000), &err),
                      err);
     }
     cJSON *state = fake_sm_control(&e.fake, "GET", "/_fake/state", NULL);
@@ -832,22 +837,22 @@ SM_TEST(secrets_put_secret_value_is_idempotent_and_conflicts_on_other_value) {
     cJSON_Delete(state);
 
     uint64_t before = e.client.c.calls;
-    SM_ASSERT_INT_EQ(secrets_put_secret_value(&e.client.c, "p", TOKEN_B, "other", 5, pending, 1, NULL,
-                                          deadline_in(10000), &err),
+    SM_ASSERT_INT_EQ(secrets_put_secret_value(&e.client.c, "p", TOKEN_B, "other", 5, pending, 1,
+                                              NULL, deadline_in(10000), &err),
                      -1);
     SM_ASSERT(sm_err_is_aws(&err, "ResourceExistsException"));
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_CLIENT);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_CLIENT);
     SM_ASSERT_INT_EQ(e.client.c.calls - before, 1);
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "other");
 
     /* Without a token the client makes a UUID (the raw API rejects a missing one). */
     SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "p", NULL, "v3", 2, NULL, 0, NULL,
-                                      deadline_in(10000), &err),
+                                          deadline_in(10000), &err),
                  err);
     struct secrets_secret_value v;
-    SM_ASSERT_OK(
-        secrets_get_secret_value(&e.client.c, "p", NULL, "AWSCURRENT", deadline_in(10000), &v, &err),
-        err);
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "p", NULL, "AWSCURRENT", deadline_in(10000),
+                                          &v, &err),
+                 err);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "v3");
     SM_ASSERT_INT_EQ(strlen(v.version_id), 36);
     secrets_secret_value_clean_up(&v);
@@ -861,10 +866,10 @@ SM_TEST(secrets_put_secret_value_sends_rotation_token_only_when_given) {
     struct sm_err err;
     const char *pending[] = {"AWSPENDING"};
     SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "rt", TOKEN_B, "v2", 2, pending, 1, "",
-                                      deadline_in(10000), &err),
+                                          deadline_in(10000), &err),
                  err);
     SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "rt", TOKEN_C, "v3", 2, pending, 1,
-                                      ROTATION_TOKEN, deadline_in(10000), &err),
+                                          ROTATION_TOKEN, deadline_in(10000), &err),
                  err);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "PutSecretValue", 2), 2);
     cJSON *calls = fake_sm_control(&e.fake, "GET", "/_fake/calls", NULL);
@@ -899,15 +904,15 @@ SM_TEST(secrets_update_secret_version_stage_moves_current_and_previous) {
     struct sm_err err;
     const char *pending[] = {"AWSPENDING"};
     SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "u", TOKEN_B, "v2", 2, pending, 1, NULL,
-                                      deadline_in(10000), &err),
+                                          deadline_in(10000), &err),
                  err);
     /* Without RemoveFromVersionId the move of AWSCURRENT fails (InvalidParameterException). */
-    SM_ASSERT_INT_EQ(secrets_update_secret_version_stage(&e.client.c, "u", "AWSCURRENT", TOKEN_B, NULL,
-                                                     deadline_in(10000), &err),
+    SM_ASSERT_INT_EQ(secrets_update_secret_version_stage(&e.client.c, "u", "AWSCURRENT", TOKEN_B,
+                                                         NULL, deadline_in(10000), &err),
                      -1);
     SM_ASSERT(sm_err_is_aws(&err, "InvalidParameterException"));
-    SM_ASSERT_OK(secrets_update_secret_version_stage(&e.client.c, "u", "AWSCURRENT", TOKEN_B, TOKEN_A,
-                                                 deadline_in(10000), &err),
+    SM_ASSERT_OK(secrets_update_secret_version_stage(&e.client.c, "u", "AWSCURRENT", TOKEN_B,
+                                                     TOKEN_A, deadline_in(10000), &err),
                  err);
     struct secrets_description d;
     SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "u", deadline_in(10000), &d, &err), err);
@@ -917,7 +922,7 @@ SM_TEST(secrets_update_secret_version_stage_moves_current_and_previous) {
     secrets_description_clean_up(&d);
     /* RemoveFromVersionId alone removes a label. */
     SM_ASSERT_OK(secrets_update_secret_version_stage(&e.client.c, "u", "AWSPENDING", NULL, TOKEN_B,
-                                                 deadline_in(10000), &err),
+                                                     deadline_in(10000), &err),
                  err);
     SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "u", deadline_in(10000), &d, &err), err);
     SM_ASSERT(!secrets_version_has_stage(secrets_description_find(&d, TOKEN_B), "AWSPENDING"));
@@ -990,17 +995,19 @@ SM_TEST(secrets_get_random_password_sends_every_policy_field) {
 
     /* Defaults (nothing sent): 32 characters. */
     struct secrets_password_policy none = {.exclude_numbers = SECRETS_UNSET,
-                                       .exclude_punctuation = SECRETS_UNSET,
-                                       .exclude_uppercase = SECRETS_UNSET,
-                                       .exclude_lowercase = SECRETS_UNSET,
-                                       .include_space = SECRETS_UNSET,
-                                       .require_each_included_type = SECRETS_UNSET};
-    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, &none, deadline_in(10000), &pw, &err), err);
+                                           .exclude_punctuation = SECRETS_UNSET,
+                                           .exclude_uppercase = SECRETS_UNSET,
+                                           .exclude_lowercase = SECRETS_UNSET,
+                                           .include_space = SECRETS_UNSET,
+                                           .require_each_included_type = SECRETS_UNSET};
+    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, &none, deadline_in(10000), &pw, &err),
+                 err);
     SM_ASSERT_INT_EQ(pw.len, 32);
 
     /* Too short for the required types: the service's error, nothing in the buffer. */
     p.length = 1;
-    SM_ASSERT_INT_EQ(secrets_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err),
+                     -1);
     SM_ASSERT(sm_err_is_aws(&err, "InvalidParameterException"));
     SM_ASSERT_STR_CONTAINS(err.msg, "GetRandomPassword failed: InvalidParameterException: ");
     SM_ASSERT_INT_EQ(pw.len, 0);
@@ -1018,13 +1025,14 @@ SM_TEST(secrets_list_secret_version_ids_follows_next_token) {
         char token[40], value[16];
         snprintf(token, sizeof(token), "00000000-0000-4000-8000-%012d", i);
         snprintf(value, sizeof(value), "v%d", i + 1);
-        SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "many", token, value, strlen(value), NULL, 0,
-                                          NULL, deadline_in(10000), &err),
+        SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "many", token, value, strlen(value),
+                                              NULL, 0, NULL, deadline_in(10000), &err),
                      err);
     }
     struct secrets_version_list l;
     SM_ASSERT_OK(
-        secrets_list_secret_version_ids(&e.client.c, "many", true, deadline_in(30000), &l, &err), err);
+        secrets_list_secret_version_ids(&e.client.c, "many", true, deadline_in(30000), &l, &err),
+        err);
     SM_ASSERT_INT_EQ(l.n_versions, 230);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "ListSecretVersionIds", 3), 3);
     size_t current = 0, previous = 0;
@@ -1037,12 +1045,13 @@ SM_TEST(secrets_list_secret_version_ids_follows_next_token) {
     secrets_version_list_clean_up(&l);
     /* Without IncludeDeprecated only the labelled versions come back, in one page. */
     SM_ASSERT_OK(
-        secrets_list_secret_version_ids(&e.client.c, "many", false, deadline_in(10000), &l, &err), err);
+        secrets_list_secret_version_ids(&e.client.c, "many", false, deadline_in(10000), &l, &err),
+        err);
     SM_ASSERT_INT_EQ(l.n_versions, 2);
     secrets_version_list_clean_up(&l);
-    SM_ASSERT_INT_EQ(
-        secrets_list_secret_version_ids(&e.client.c, "missing", false, deadline_in(10000), &l, &err),
-        -1);
+    SM_ASSERT_INT_EQ(secrets_list_secret_version_ids(&e.client.c, "missing", false,
+                                                     deadline_in(10000), &l, &err),
+                     -1);
     SM_ASSERT(sm_err_is_aws(&err, "ResourceNotFoundException"));
     SM_ASSERT(l.versions == NULL && l.n_versions == 0);
     emu_stop(&e);
@@ -1060,9 +1069,9 @@ SM_TEST(secrets_throttling_is_retried_with_real_jitter_and_succeeds) {
     struct secrets_secret_value v;
     uint64_t before = e.client.c.calls;
     int64_t t0 = sm_monotonic_ms();
-    SM_ASSERT_OK(
-        secrets_get_secret_value(&e.client.c, "t", NULL, "AWSCURRENT", deadline_in(20000), &v, &err),
-        err);
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "t", NULL, "AWSCURRENT", deadline_in(20000),
+                                          &v, &err),
+                 err);
     SM_ASSERT(sm_monotonic_ms() - t0 < 3500);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, "value");
     secrets_secret_value_clean_up(&v);
@@ -1086,10 +1095,10 @@ SM_TEST(secrets_server_errors_are_retried_and_succeed) {
     fake_sm_fault(&e.fake, "UpdateSecretVersionStage", "LimitExceededException", 1);
     const char *pending[] = {"AWSPENDING"};
     SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "t", TOKEN_B, "v2", 2, pending, 1, NULL,
-                                      deadline_in(10000), &err),
+                                          deadline_in(10000), &err),
                  err);
-    SM_ASSERT_OK(secrets_update_secret_version_stage(&e.client.c, "t", "AWSCURRENT", TOKEN_B, TOKEN_A,
-                                                 deadline_in(10000), &err),
+    SM_ASSERT_OK(secrets_update_secret_version_stage(&e.client.c, "t", "AWSCURRENT", TOKEN_B,
+                                                     TOKEN_A, deadline_in(10000), &err),
                  err);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "UpdateSecretVersionStage", 2), 2);
     emu_stop(&e);
@@ -1120,8 +1129,8 @@ SM_TEST(secrets_dropped_connection_is_retried_and_succeeds) {
     fake_sm_fault(&e.fake, "GetSecretValue", "reset", 1);
     fake_sm_fault(&e.fake, "GetSecretValue", "close", 1);
     uint64_t before = e.client.c.calls;
-    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err),
-                 err);
+    SM_ASSERT_OK(
+        secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err), err);
     secrets_secret_value_clean_up(&v);
     SM_ASSERT(e.client.c.calls - before >= 2 && e.client.c.calls - before <= 3);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "GetSecretValue", 5), 5);
@@ -1138,7 +1147,7 @@ SM_TEST(secrets_three_consecutive_failures_return_the_code) {
     uint64_t before = e.client.c.calls;
     SM_ASSERT_INT_EQ(
         secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_THROTTLED);
     SM_ASSERT_STR_EQ(err.aws_type, "ThrottlingException");
     SM_ASSERT_STR_EQ(sm_err_type(&err), "ThrottlingException");
     SM_ASSERT_STR_EQ(err.msg, "GetSecretValue on secret t failed: ThrottlingException: Rate "
@@ -1150,7 +1159,7 @@ SM_TEST(secrets_three_consecutive_failures_return_the_code) {
     fake_sm_fault(&e.fake, "DescribeSecret", "InternalServiceError", 3);
     struct secrets_description d;
     SM_ASSERT_INT_EQ(secrets_describe_secret(&e.client.c, "t", deadline_in(10000), &d, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_SERVER);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_SERVER);
     SM_ASSERT_INT_EQ(err.http_status, 500);
     secrets_description_clean_up(&d);
     emu_stop(&e);
@@ -1165,7 +1174,7 @@ SM_TEST(secrets_permanent_errors_are_not_retried) {
     struct {
         const char *fault; /* NULL: a real error (the secret does not exist) */
         const char *code;
-        enum sm_code cls;
+        const struct sm_code *cls;
     } cases[] = {
         {NULL, "ResourceNotFoundException", SM_ERR_AWS_CLIENT},
         {"InvalidParameterException", "InvalidParameterException", SM_ERR_AWS_CLIENT},
@@ -1179,10 +1188,10 @@ SM_TEST(secrets_permanent_errors_are_not_retried) {
         }
         uint64_t before = e.client.c.calls;
         SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, cases[i].fault ? "t" : "nope", NULL,
-                                              NULL, deadline_in(10000), &v, &err),
+                                                  NULL, deadline_in(10000), &v, &err),
                          -1);
         SM_ASSERT_STR_EQ(err.aws_type, cases[i].code);
-        SM_ASSERT_INT_EQ(err.code, cases[i].cls);
+        SM_ASSERT_CODE_EQ(err.code, cases[i].cls);
         SM_ASSERT_INT_EQ(e.client.c.calls - before, 1);
         SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, "GetSecretValue", (int)i + 1), (int)i + 1);
         SM_ASSERT_STR_NOT_CONTAINS(err.msg, "attempts");
@@ -1203,12 +1212,12 @@ SM_TEST(secrets_deadline_shorter_than_backoff_cuts_retries_short) {
     struct secrets_secret_value v;
     uint64_t before = e.client.c.calls;
     int64_t t0 = sm_monotonic_ms();
-    SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(600), &v, &err),
-                     -1);
+    SM_ASSERT_INT_EQ(
+        secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(600), &v, &err), -1);
     int64_t elapsed = sm_monotonic_ms() - t0;
     SM_ASSERT(elapsed < 600); /* returned at once instead of sleeping past the deadline */
     SM_ASSERT_INT_EQ(e.client.c.calls - before, 1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_THROTTLED);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_THROTTLED);
     SM_ASSERT_STR_EQ(err.aws_type, "ThrottlingException");
     SM_ASSERT_STR_CONTAINS(err.msg, "GetSecretValue on secret t failed: ThrottlingException: Rate "
                                     "exceeded (retries cut short by the invocation deadline");
@@ -1216,8 +1225,8 @@ SM_TEST(secrets_deadline_shorter_than_backoff_cuts_retries_short) {
     /* With time to spare the same backoff is slept through and the retry happens. */
     cJSON_Delete(fake_sm_control(&e.fake, "POST", "/_fake/reset", NULL));
     fake_sm_fault(&e.fake, "GetSecretValue", "ThrottlingException", 1);
-    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(5000), &v, &err),
-                 err);
+    SM_ASSERT_OK(
+        secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(5000), &v, &err), err);
     secrets_secret_value_clean_up(&v);
     emu_stop(&e);
 }
@@ -1232,11 +1241,11 @@ SM_TEST(secrets_deadline_caps_a_slow_attempt) {
     struct sm_err err;
     struct secrets_secret_value v;
     int64_t t0 = sm_monotonic_ms();
-    SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(500), &v, &err),
-                     -1);
+    SM_ASSERT_INT_EQ(
+        secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(500), &v, &err), -1);
     int64_t elapsed = sm_monotonic_ms() - t0;
     SM_ASSERT(elapsed >= 400 && elapsed < 1500);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DEADLINE);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_DEADLINE);
     SM_ASSERT_STR_CONTAINS(err.msg, "GetSecretValue on secret t failed: the invocation deadline");
     secrets_secret_value_clean_up(&v);
     /* A per-attempt timeout (not the deadline) is a transport error and is retried. */
@@ -1245,8 +1254,8 @@ SM_TEST(secrets_deadline_caps_a_slow_attempt) {
                                  "\"delay_ms\":1500,\"count\":1}"));
     e.client.cfg.attempt_timeout_ms = 500;
     uint64_t before = e.client.c.calls;
-    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err),
-                 err);
+    SM_ASSERT_OK(
+        secrets_get_secret_value(&e.client.c, "t", NULL, NULL, deadline_in(10000), &v, &err), err);
     SM_ASSERT_INT_EQ(e.client.c.calls - before, 2);
     secrets_secret_value_clean_up(&v);
     emu_stop(&e);
@@ -1258,7 +1267,7 @@ SM_TEST(secrets_expired_deadline_sends_nothing) {
     struct sm_err err;
     struct secrets_description d;
     SM_ASSERT_INT_EQ(secrets_describe_secret(&e.client.c, "t", sm_now_ms() - 1, &d, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_DEADLINE);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_DEADLINE);
     SM_ASSERT_INT_EQ(e.client.c.calls, 0);
     SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.fake, NULL, 0), 0);
     secrets_description_clean_up(&d);
@@ -1275,7 +1284,7 @@ SM_TEST(secrets_wrong_secret_key_is_invalid_signature_auth_error) {
     struct sm_err err;
     struct secrets_description d;
     SM_ASSERT_INT_EQ(secrets_describe_secret(&bad.c, "t", deadline_in(10000), &d, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_AUTH);
     SM_ASSERT_STR_EQ(err.aws_type, "InvalidSignatureException");
     SM_ASSERT_STR_CONTAINS(err.msg, "DescribeSecret on secret t failed: InvalidSignatureException: "
                                     "The request signature we calculated does not match");
@@ -1313,14 +1322,14 @@ SM_TEST(secrets_session_token_is_sent_and_signed) {
     sm_free(cfg.session_token);
     cfg.session_token = sm_strdup("SomeOtherTokenValue");
     SM_ASSERT_INT_EQ(secrets_get_random_password(&c, NULL, deadline_in(10000), &pw, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_AUTH);
     SM_ASSERT_STR_EQ(err.aws_type, "UnrecognizedClientException");
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "SomeOtherTokenValue");
     /* No token at all: also rejected by an emulator that expects one. */
     sm_free(cfg.session_token);
     cfg.session_token = NULL;
     SM_ASSERT_INT_EQ(secrets_get_random_password(&c, NULL, deadline_in(10000), &pw, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_AWS_AUTH);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_AUTH);
     sm_buf_clean_up(&pw);
     http_client_clean_up(&http);
     secrets_config_clean_up(&cfg);
@@ -1346,7 +1355,8 @@ SM_TEST(secrets_one_connection_is_reused_across_calls) {
     for (int i = 0; i < 5; i++) {
         struct secrets_secret_value v;
         SM_ASSERT_OK(
-            secrets_get_secret_value(&e.client.c, "k", NULL, NULL, deadline_in(10000), &v, &err), err);
+            secrets_get_secret_value(&e.client.c, "k", NULL, NULL, deadline_in(10000), &v, &err),
+            err);
         secrets_secret_value_clean_up(&v);
         struct secrets_description d;
         SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "k", deadline_in(10000), &d, &err), err);
@@ -1354,7 +1364,8 @@ SM_TEST(secrets_one_connection_is_reused_across_calls) {
     }
     /* Even an error response keeps the connection. */
     struct secrets_description d;
-    SM_ASSERT_INT_EQ(secrets_describe_secret(&e.client.c, "missing", deadline_in(10000), &d, &err), -1);
+    SM_ASSERT_INT_EQ(secrets_describe_secret(&e.client.c, "missing", deadline_in(10000), &d, &err),
+                     -1);
     secrets_description_clean_up(&d);
     SM_ASSERT_INT_EQ(e.client.c.calls, 12);
     SM_ASSERT_INT_EQ(stat_connections(&e.fake) - before, 1);
@@ -1386,58 +1397,61 @@ SM_TEST(secrets_no_secret_in_errors_or_debug_logs) {
     struct sm_err errors[6];
     cJSON *out = NULL;
     SM_ASSERT_OK(secrets_call(&e.client.c, "CreateSecret", "leak", body, strlen(body),
-                          deadline_in(10000), &out, &err),
+                              deadline_in(10000), &out, &err),
                  err);
     cJSON_Delete(out);
     const char *pending[] = {"AWSPENDING"};
-    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "leak", TOKEN_B, value, strlen(value), pending,
-                                      1, ROTATION_TOKEN, deadline_in(10000), &err),
+    SM_ASSERT_OK(secrets_put_secret_value(&e.client.c, "leak", TOKEN_B, value, strlen(value),
+                                          pending, 1, ROTATION_TOKEN, deadline_in(10000), &err),
                  err);
     /* The same token with another value: ResourceExists must not quote either value. */
-    SM_ASSERT_INT_EQ(secrets_put_secret_value(&e.client.c, "leak", TOKEN_B, "AnotherSecretValue", 18,
-                                          pending, 1, ROTATION_TOKEN, deadline_in(10000),
-                                          &errors[0]),
+    SM_ASSERT_INT_EQ(secrets_put_secret_value(&e.client.c, "leak", TOKEN_B, "AnotherSecretValue",
+                                              18, pending, 1, ROTATION_TOKEN, deadline_in(10000),
+                                              &errors[0]),
                      -1);
     struct secrets_secret_value v;
-    SM_ASSERT_OK(
-        secrets_get_secret_value(&e.client.c, "leak", NULL, "AWSPENDING", deadline_in(10000), &v, &err),
-        err);
+    SM_ASSERT_OK(secrets_get_secret_value(&e.client.c, "leak", NULL, "AWSPENDING",
+                                          deadline_in(10000), &v, &err),
+                 err);
     SM_ASSERT_SECRET_EQ(v.secret_string.data, value);
     secrets_secret_value_clean_up(&v);
     struct sm_buf pw;
     sm_buf_init(&pw, 4096);
-    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, NULL, deadline_in(10000), &pw, &err), err);
+    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, NULL, deadline_in(10000), &pw, &err),
+                 err);
     char password[64];
     snprintf(password, sizeof(password), "%s", pw.data);
     fake_sm_fault(&e.fake, "GetSecretValue", "ThrottlingException", 3);
-    SM_ASSERT_INT_EQ(
-        secrets_get_secret_value(&e.client.c, "leak", NULL, NULL, deadline_in(10000), &v, &errors[1]),
-        -1);
+    SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, "leak", NULL, NULL, deadline_in(10000),
+                                              &v, &errors[1]),
+                     -1);
     secrets_secret_value_clean_up(&v);
     fake_sm_fault(&e.fake, "PutSecretValue", "InternalServiceError", 3);
     SM_ASSERT_INT_EQ(secrets_put_secret_value(&e.client.c, "leak", TOKEN_C, value, strlen(value),
-                                          pending, 1, ROTATION_TOKEN, deadline_in(10000),
-                                          &errors[2]),
+                                              pending, 1, ROTATION_TOKEN, deadline_in(10000),
+                                              &errors[2]),
                      -1);
     /* Wrong secret key and wrong token. */
     struct client_env bad;
     client_start(&bad, fake.endpoint, "AnotherSecretAccessKeyThatMustNotLeak00", token);
     struct secrets_description d;
-    SM_ASSERT_INT_EQ(secrets_describe_secret(&bad.c, "leak", deadline_in(10000), &d, &errors[3]), -1);
+    SM_ASSERT_INT_EQ(secrets_describe_secret(&bad.c, "leak", deadline_in(10000), &d, &errors[3]),
+                     -1);
     secrets_description_clean_up(&d);
     client_stop(&bad);
     client_start(&bad, fake.endpoint, SECRET_KEY, "WrongTokenMustNotLeak");
-    SM_ASSERT_INT_EQ(secrets_describe_secret(&bad.c, "leak", deadline_in(10000), &d, &errors[4]), -1);
+    SM_ASSERT_INT_EQ(secrets_describe_secret(&bad.c, "leak", deadline_in(10000), &d, &errors[4]),
+                     -1);
     secrets_description_clean_up(&d);
     client_stop(&bad);
     /* A transport failure (nothing listens on the port any more). */
     char endpoint[64];
     snprintf(endpoint, sizeof(endpoint), "%s", fake.endpoint);
     fake_sm_stop(&e.fake);
-    SM_ASSERT_INT_EQ(
-        secrets_get_secret_value(&e.client.c, "leak", NULL, NULL, deadline_in(10000), &v, &errors[5]),
-        -1);
-    SM_ASSERT_INT_EQ(errors[5].code, SM_ERR_TRANSPORT);
+    SM_ASSERT_INT_EQ(secrets_get_secret_value(&e.client.c, "leak", NULL, NULL, deadline_in(10000),
+                                              &v, &errors[5]),
+                     -1);
+    SM_ASSERT_CODE_EQ(errors[5].code, SM_ERR_TRANSPORT);
     secrets_secret_value_clean_up(&v);
     sm_log_set_stream(NULL);
     fclose(log);
@@ -1512,7 +1526,7 @@ SM_TEST(secrets_https_endpoint_is_verified_against_the_ca_file) {
     ce.cfg.ca_file = sm_strdup(sm_test_path("data/sigv4/LICENSE"));
     ce.cfg.max_attempts = 1;
     SM_ASSERT_INT_EQ(secrets_get_random_password(&ce.c, NULL, deadline_in(10000), &pw, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_TRANSPORT);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_TRANSPORT);
     SM_ASSERT_STR_CONTAINS(err.msg, "GetRandomPassword failed: POST https://127.0.0.1:");
     sm_buf_clean_up(&pw);
     client_stop(&ce);
@@ -1543,7 +1557,7 @@ SM_TEST(secrets_config_and_error_parser_survive_every_allocation_failure) {
             SM_ASSERT_INT_EQ(sm_mem_live_count(), live);
             break;
         }
-        SM_ASSERT_INT_EQ(err.code, SM_ERR_NOMEM);
+        SM_ASSERT_CODE_EQ(err.code, SM_ERR_NOMEM);
         SM_ASSERT(cfg.region == NULL && cfg.secret_access_key == NULL);
         SM_ASSERT_INT_EQ(sm_mem_live_count(), live);
     }

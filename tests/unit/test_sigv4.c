@@ -472,10 +472,10 @@ SM_TEST(sigv4_rejects_bad_scope_and_header_name) {
     struct sm_buf out;
     sm_buf_init(&out, SIGV4_LIMIT_CANONICAL);
     SM_ASSERT_INT_EQ(sigv4_sign(&req, &p, &out, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_INTERNAL);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_INTERNAL);
     h[0].name = sigv4_cstr("Host");
     SM_ASSERT_INT_EQ(sigv4_sign(&req, &p, &out, &err), -1);
-    SM_ASSERT_INT_EQ(err.code, SM_ERR_CONFIG);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, SUITE_SECRET);
     p.region = sigv4_cstr(SUITE_REGION);
     p.amz_date = sigv4_cstr("2015-08-30");
@@ -519,7 +519,7 @@ SM_TEST(sigv4_sign_survives_every_allocation_failure) {
             SM_ASSERT_INT_EQ(sm_mem_live_count(), live);
             break;
         }
-        SM_ASSERT_INT_EQ(err.code, SM_ERR_NOMEM);
+        SM_ASSERT_CODE_EQ(err.code, SM_ERR_NOMEM);
         SM_ASSERT_INT_EQ(out.len, 0);
         sm_buf_clean_up(&out);
         SM_ASSERT_INT_EQ(sm_mem_live_count(), live);

@@ -53,11 +53,11 @@ struct walk {
     void (*finish)(void *ctx, int rc, const struct sm_err *err);
     void *ctx;
     /* Codes a failed run may report besides SM_ERR_NOMEM (0-terminated; SM_ERR_OK is 0). */
-    enum sm_code also[6];
+    const struct sm_code *also[6];
     int64_t max_runs; /* safety stop */
 };
 
-static bool allowed(const struct walk *w, enum sm_code code) {
+static bool allowed(const struct walk *w, const struct sm_code *code) {
     if (code == SM_ERR_NOMEM) {
         return true;
     }
@@ -191,7 +191,7 @@ SM_TEST(torture_secret_parse_and_render) {
     quiet_logs();
     struct walk w = {.name = "secret parse + render + re-parse",
                      .run = run_secret,
-                     .also = {SM_ERR_SECRET_INVALID},
+                     .also = {ROT_ERR_SECRET_INVALID},
                      .max_runs = 10000};
     SM_ASSERT(walk(&w) > 10);
 }
@@ -356,7 +356,8 @@ static int op_describe(struct sm_fixture *f, struct sm_err *err) {
     int rc = secrets_describe_secret(&f->client, f->arn, 0, &d, err);
     if (rc == 0) {
         SM_ASSERT(secrets_description_find(&d, FIRST_VERSION) != NULL);
-        SM_ASSERT(secrets_version_has_stage(secrets_description_find(&d, FIRST_VERSION), "AWSCURRENT"));
+        SM_ASSERT(
+            secrets_version_has_stage(secrets_description_find(&d, FIRST_VERSION), "AWSCURRENT"));
     }
     secrets_description_clean_up(&d);
     return rc;
@@ -389,14 +390,14 @@ static int op_put_value(struct sm_fixture *f, struct sm_err *err) {
     const char *value = "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\","
                         "\"password\":\"put-value\"}";
     /* Same token and value every run: PutSecretValue is idempotent then. */
-    return secrets_put_secret_value(&f->client, f->arn, "11111111-1111-4111-8111-111111111111", value,
-                                strlen(value), stages, 1, NULL, 0, err);
+    return secrets_put_secret_value(&f->client, f->arn, "11111111-1111-4111-8111-111111111111",
+                                    value, strlen(value), stages, 1, NULL, 0, err);
 }
 
 static int op_update_stage(struct sm_fixture *f, struct sm_err *err) {
     /* A label only this version ever holds: moving it there again is a no-op. */
-    return secrets_update_secret_version_stage(&f->client, f->arn, "TORTURE2", FIRST_VERSION, NULL, 0,
-                                           err);
+    return secrets_update_secret_version_stage(&f->client, f->arn, "TORTURE2", FIRST_VERSION, NULL,
+                                               0, err);
 }
 
 static int op_random_password(struct sm_fixture *f, struct sm_err *err) {
@@ -471,7 +472,8 @@ static void current_login(struct sm_fixture *f, char *user, size_t ucap, char *p
     struct secrets_secret_value v;
     struct sm_err err;
     http_open(f);
-    SM_ASSERT_OK(secrets_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, &err), err);
+    SM_ASSERT_OK(secrets_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, &err),
+                 err);
     cJSON *j = cJSON_Parse(v.secret_string.data);
     snprintf(user, ucap, "%s", cJSON_GetObjectItem(j, "username")->valuestring);
     snprintf(pw, pcap, "%s", cJSON_GetObjectItem(j, "password")->valuestring);
@@ -553,7 +555,7 @@ static void rotation_torture(const char *handler, const char *name) {
                      .run = rotation_run,
                      .finish = rotation_finish,
                      .ctx = &r,
-                     .also = {SM_ERR_TRANSPORT, SM_ERR_PROTOCOL, SM_ERR_SECRET_INVALID},
+                     .also = {SM_ERR_TRANSPORT, SM_ERR_PROTOCOL, ROT_ERR_SECRET_INVALID},
                      .max_runs = 50000};
     SM_ASSERT(walk(&w) > 100);
     printf("%s: failed runs stopped in createSecret %u, setSecret %u, testSecret %u, "

@@ -269,7 +269,7 @@ SM_TEST(wipe_cjson_secret_string_leaves_no_copy) {
                        "\"password\":\"cJSON-Hook-Password-77\",\"x\":[1,{\"y\":\"z\"}]}";
     char *copy = sm_strdup(text); /* the SecretString as the client would hold it */
     struct sm_err err;
-    cJSON *j = sm_json_parse(copy, strlen(copy), SM_ERR_SECRET_INVALID, "the secret", &err);
+    cJSON *j = sm_json_parse(copy, strlen(copy), ROT_ERR_SECRET_INVALID, "the secret", &err);
     SM_ASSERT(j != NULL);
     SM_ASSERT_SECRET_EQ(sm_json_string(j, "password"), pw);
     struct sm_buf printed;

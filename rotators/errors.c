@@ -1,0 +1,3 @@
+#include "errors.h"
+
+ROT_ERRORS(SM_CODE_DEFINE)
