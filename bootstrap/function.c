@@ -2,6 +2,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,7 +12,11 @@ int function_function_init(struct function_function *fn, const char *handler,
                            struct http_client *http, struct sm_err *err) {
     memset(fn, 0, sizeof(*fn));
     if (rot_config_from_env(handler, &fn->config, err) != 0 ||
-        secrets_config_from_env(&fn->sm_config, err) != 0) {
+        aws_config_from_env(&fn->aws, err) != 0 ||
+        secrets_endpoint_from_env(&fn->aws, &fn->sm_endpoint, err) != 0 ||
+        secrets_client_init(&fn->sm, &fn->aws, fn->sm_endpoint, http, err) != 0 ||
+        rds_endpoint_from_env(&fn->aws, &fn->rds_endpoint, err) != 0 ||
+        rds_client_init(&fn->rds, &fn->aws, fn->rds_endpoint, http, err) != 0) {
         return -1;
     }
     for (size_t i = 0; rot_engines[i] != NULL; i++) {
@@ -19,9 +24,11 @@ int function_function_init(struct function_function *fn, const char *handler,
             return -1;
         }
     }
-    secrets_client_init(&fn->sm, &fn->sm_config, http);
     fn->rotation = (struct rot_context){
-        .sm = &fn->sm,
+        .sm = &secrets_client_ops,
+        .sm_impl = &fn->sm,
+        .rds = &rds_client_ops,
+        .rds_impl = &fn->rds,
         .engines = rot_engines,
         .config = &fn->config,
     };
@@ -33,7 +40,10 @@ void function_function_clean_up(struct function_function *fn) {
         return;
     }
     rot_config_clean_up(&fn->config);
-    secrets_config_clean_up(&fn->sm_config);
+    aws_config_clean_up(&fn->aws);
+    sm_free(fn->sm_endpoint);
+    sm_free(fn->rds_endpoint);
+    fn->sm_endpoint = fn->rds_endpoint = NULL;
 }
 
 int function_function_handle(void *ctx, const struct lambda_invocation *inv,
@@ -53,11 +63,12 @@ int function_function_handle(void *ctx, const struct lambda_invocation *inv,
     }
     SM_INFO("%s: starting for secret %s, version %s", rot_step_name(ev.step), ev.secret_id,
             ev.token);
-    uint64_t calls_before = fn->sm.calls;
+    uint64_t calls_before = fn->sm.calls, rds_before = fn->rds.calls;
     unsigned logins_before = fn->rotation.stats.db_logins;
     int rc = rot_run_step(&fn->rotation, &ev, deadline_ms, err);
-    SM_DEBUG("%s: %llu Secrets Manager requests, %u database logins", rot_step_name(ev.step),
-             (unsigned long long)(fn->sm.calls - calls_before),
+    SM_DEBUG("%s: %llu Secrets Manager requests, %llu RDS requests, %u database logins",
+             rot_step_name(ev.step), (unsigned long long)(fn->sm.calls - calls_before),
+             (unsigned long long)(fn->rds.calls - rds_before),
              fn->rotation.stats.db_logins - logins_before);
     if (rc != 0) {
         goto out;

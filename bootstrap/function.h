@@ -10,10 +10,12 @@
 #ifndef FUNCTION_H
 #define FUNCTION_H
 
+#include "aws.h"
 #include "config.h"
 #include "err.h"
 #include "http.h"
 #include "lambda_api.h"
+#include "rds.h"
 #include "rotation.h"
 #include "secretsmanager.h"
 
@@ -22,8 +24,11 @@
 #define FUNCTION_DEADLINE_MARGIN_MS 500
 
 struct function_function {
-    struct secrets_config sm_config;
-    struct secrets_client sm;
+    struct aws_config aws;
+    char *sm_endpoint;     /* owned */
+    struct aws_client sm;  /* Secrets Manager */
+    char *rds_endpoint;    /* owned */
+    struct aws_client rds; /* RDS: only called for RDS-managed masters and replica hosts */
     struct rot_config config;
     struct rot_context rotation;
 };

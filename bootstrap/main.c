@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
         goto out;
     }
     SM_INFO("smrotate %s ready (strategy %s, Secrets Manager at %s)", SMROTATE_VERSION,
-            fn.config.strategy->name, fn.sm_config.endpoint);
+            fn.config.strategy->name, fn.sm_endpoint);
     code = lambda_run(&rt, function_function_handle, &fn);
 out:
     function_function_clean_up(&fn);

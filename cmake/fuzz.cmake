@@ -40,7 +40,7 @@ add_compile_options(${sm_fuzz_cflags})
 add_link_options(${sm_fuzz_lflags})
 
 set(SM_FUZZ_DIR ${PROJECT_SOURCE_DIR}/tests/fuzz)
-set(SM_FUZZ_TARGETS event secret aws_error sigv4 lambda_next rot_mysql_version mysql_grants)
+set(SM_FUZZ_TARGETS event secret aws_error sigv4 lambda_next mysql_version mysql_grants)
 enable_testing()
 foreach(name IN LISTS SM_FUZZ_TARGETS)
   set(bin fuzz_${name})

@@ -2,6 +2,7 @@
 
 #include "json.h"
 #include "mem.h"
+#include "str.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,20 +17,6 @@ static const char *const s_steps[] = {
 
 const char *rot_step_name(enum rot_step step) {
     return s_steps[step];
-}
-
-/* A printable, bounded rendering of an untrusted string for an error message. */
-static void sanitise(const char *in, char *out, size_t cap) {
-    size_t j = 0;
-    for (size_t i = 0; in[i] != '\0' && j + 4 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (in[0] != '\0' && strlen(in) >= cap - 4) {
-        memcpy(out + j, "...", 3);
-        j += 3;
-    }
-    out[j] = '\0';
 }
 
 static int get_string(const cJSON *root, const char *key, size_t min, size_t max, bool required,
@@ -86,6 +73,19 @@ int rot_event_parse(const char *payload, size_t len, struct rot_event *ev, struc
         sm_err_set(err, SM_ERR_EVENT, "the event holds a U+0000 character in a string");
         goto out;
     }
+    static const char *const fields[] = {"Step", "SecretId", "ClientRequestToken", "RotationToken"};
+    struct sm_json_check check;
+    int scanned = sm_json_check_keys(payload, len, fields, 4, &check);
+    if (scanned == SM_JSON_SCAN_NOMEM) {
+        sm_err_set(err, SM_ERR_NOMEM, "out of memory reading the event");
+        goto out;
+    }
+    if (scanned != 0 || check.duplicate != NULL) {
+        /* cJSON would read the first of two; refuse rather than guess which one AWS meant. */
+        sm_err_set(err, SM_ERR_EVENT, "the event has more than one %s",
+                   check.duplicate != NULL ? check.duplicate : "value for a field");
+        goto out;
+    }
     const cJSON *step = cJSON_GetObjectItemCaseSensitive(root, "Step");
     if (step == NULL) {
         sm_err_set(err, SM_ERR_EVENT, "the event has no Step");
@@ -119,7 +119,7 @@ int rot_event_parse(const char *payload, size_t len, struct rot_event *ev, struc
     if (!found) {
         /* The template's wording; the step name is bounded and made printable. */
         char shown[72];
-        sanitise(step->valuestring, shown, sizeof(shown));
+        sm_str_printable(step->valuestring, shown, sizeof(shown));
         sm_err_set(err, ROT_ERR_ROTATION, "Invalid step parameter %s for secret %s", shown,
                    ev->secret_id);
         goto out;

@@ -3,8 +3,9 @@
  *
  * Owns the staging-label logic (AWSPENDING / AWSCURRENT / AWSPREVIOUS), the prologue checks every
  * step runs, idempotency (every step converges when Secrets Manager retries it), and the
- * single-user and alternating-users set flows. It talks to Secrets Manager through the client in
- * runtime/secretsmanager.h and to databases only through the engine vtable (engine.h).
+ * single-user and alternating-users set flows. It talks to Secrets Manager only through the
+ * operations table of runtime/secretsmanager.h and to databases only through the engine vtable
+ * (engine.h), so the steps run in process against C fakes of both.
  *
  * Behaviour follows AWS's rotation templates (same messages where a user would notice), with the
  * deliberate deviations README lists: strict validation before anything is staged, current-first
@@ -17,6 +18,7 @@
 #include "engine.h"
 #include "errors.h"
 #include "event.h"
+#include "rds.h"
 #include "secretsmanager.h"
 
 #include <stdint.h>
@@ -26,7 +28,10 @@ struct rot_stats {
 };
 
 struct rot_context {
-    struct secrets_client *sm;               /* borrowed */
+    const struct secrets_ops *sm;            /* Secrets Manager: the client's or a fake's */
+    void *sm_impl;                           /* its state, borrowed */
+    const struct rds_ops *rds;               /* RDS: the client's or a fake's; NULL: none */
+    void *rds_impl;                          /* its state, borrowed */
     const struct rot_engine *const *engines; /* registry, borrowed (rot_engines by default) */
     const struct rot_config *config;         /* borrowed */
     struct rot_stats stats;

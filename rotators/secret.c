@@ -2,6 +2,7 @@
 
 #include "json.h"
 #include "mem.h"
+#include "str.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,179 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
-/* --- a scanner over the top-level object, for byte spans (cJSON keeps none) --- */
-
-struct member {
-    size_t key_start, key_end; /* raw key token, quotes included */
-    size_t val_start, val_end; /* raw value */
-};
-
-/* Returns 0 to go on; any other value stops the scan and is returned by scan_members (which
- * itself returns -1 for malformed input). */
-typedef int member_fn(const char *s, const struct member *m, void *ctx);
-#define SCAN_NOMEM (-2)
-
-/* Whitespace as cJSON reads it: every byte up to 0x20, not only the four JSON allows. The
- * scanner must split the text exactly where cJSON does, or a value hidden behind a control byte
- * would be validated by cJSON but never seen (or spliced) here. */
-static bool is_ws(char c) {
-    return (unsigned char)c <= 0x20;
-}
-
-static size_t skip_ws(const char *s, size_t len, size_t i) {
-    while (i < len && is_ws(s[i])) {
-        i++;
-    }
-    return i;
-}
-
-/* s[*i] is '"'; moves *i past the closing quote. */
-static int skip_string(const char *s, size_t len, size_t *i) {
-    size_t j = *i + 1;
-    while (j < len && s[j] != '"') {
-        j += s[j] == '\\' ? 2 : 1;
-    }
-    if (j >= len) {
-        return -1;
-    }
-    *i = j + 1;
-    return 0;
-}
-
-static int skip_value(const char *s, size_t len, size_t *i) {
-    size_t j = *i;
-    if (j >= len) {
-        return -1;
-    }
-    if (s[j] == '"') {
-        return skip_string(s, len, i);
-    }
-    if (s[j] == '{' || s[j] == '[') {
-        size_t depth = 0;
-        while (j < len) {
-            if (s[j] == '"') {
-                if (skip_string(s, len, &j) != 0) {
-                    return -1;
-                }
-                continue;
-            }
-            if (s[j] == '{' || s[j] == '[') {
-                depth++;
-            } else if (s[j] == '}' || s[j] == ']') {
-                if (--depth == 0) {
-                    *i = j + 1;
-                    return 0;
-                }
-            }
-            j++;
-        }
-        return -1;
-    }
-    while (j < len && !is_ws(s[j]) && strchr(",}]", s[j]) == NULL) {
-        j++;
-    }
-    if (j == *i) {
-        return -1;
-    }
-    *i = j;
-    return 0;
-}
-
-/* Calls fn for each member of the top-level object, in order. -1 on malformed input. */
-static int scan_members(const char *s, size_t len, member_fn *fn, void *ctx) {
-    size_t i = 0;
-    if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
-        i = 3; /* a UTF-8 byte order mark, which cJSON skips too */
-    }
-    i = skip_ws(s, len, i);
-    if (i >= len || s[i] != '{') {
-        return -1;
-    }
-    i = skip_ws(s, len, i + 1);
-    if (i < len && s[i] == '}') {
-        return 0;
-    }
-    while (i < len) {
-        struct member m;
-        if (s[i] != '"') {
-            return -1;
-        }
-        m.key_start = i;
-        if (skip_string(s, len, &i) != 0) {
-            return -1;
-        }
-        m.key_end = i;
-        i = skip_ws(s, len, i);
-        if (i >= len || s[i] != ':') {
-            return -1;
-        }
-        i = skip_ws(s, len, i + 1);
-        m.val_start = i;
-        if (skip_value(s, len, &i) != 0) {
-            return -1;
-        }
-        m.val_end = i;
-        int rc = fn(s, &m, ctx);
-        if (rc != 0) {
-            return rc;
-        }
-        i = skip_ws(s, len, i);
-        if (i < len && s[i] == ',') {
-            i = skip_ws(s, len, i + 1);
-            continue;
-        }
-        return i < len && s[i] == '}' ? 0 : -1;
-    }
-    return -1;
-}
-
-/* 1 when the raw key token (quotes included) decodes to name, 0 when it does not, -1 when it
- * could not be decoded for want of memory. Escaped keys are decoded by cJSON itself, so the
- * scanner and the parsed tree always agree on what a key is (cJSON turns an invalid \u escape
- * into U+0000, which ends its C string: "pass\u0077ord\uZZZZ" is "password" to it). */
-static int key_is(const char *s, const struct member *m, const char *name) {
-    const char *raw = s + m->key_start + 1;
-    size_t raw_len = m->key_end - m->key_start - 2;
-    if (memchr(raw, '\\', raw_len) == NULL) {
-        return raw_len == strlen(name) && memcmp(raw, name, raw_len) == 0;
-    }
-    int64_t failures = sm_mem_failure_count();
-    cJSON *k = cJSON_ParseWithLength(s + m->key_start, m->key_end - m->key_start);
-    if (k == NULL && sm_mem_failure_count() != failures) {
-        return -1;
-    }
-    int same = cJSON_IsString(k) && strcmp(k->valuestring, name) == 0;
-    cJSON_Delete(k);
-    return same;
-}
-
 /* --- validation --- */
 
 static const char *const s_known[] = {"engine", "host",   "username", "password",
                                       "port",   "dbname", "ssl",      "masterarn"};
 #define N_KNOWN (sizeof(s_known) / sizeof(s_known[0]))
-
-struct check_ctx {
-    int counts[N_KNOWN];
-    const char *nul_field; /* a known field whose string holds U+0000 */
-};
-
-static int check_member(const char *s, const struct member *m, void *ctx) {
-    struct check_ctx *c = ctx;
-    for (size_t k = 0; k < N_KNOWN; k++) {
-        int is = key_is(s, m, s_known[k]);
-        if (is < 0) {
-            return SCAN_NOMEM;
-        }
-        if (is) {
-            c->counts[k]++;
-            if (sm_json_has_nul_escape(s + m->val_start, m->val_end - m->val_start)) {
-                c->nul_field = s_known[k];
-            }
-        }
-    }
-    return 0;
-}
 
 static const char *type_name(const cJSON *item) {
     if (cJSON_IsString(item)) {
@@ -300,12 +133,7 @@ static int check_engine(const cJSON *root, const struct rot_engine *const *regis
                           accepted);
     }
     char shown[40];
-    size_t j = 0;
-    for (size_t i = 0; value[i] != '\0' && j < sizeof(shown) - 1; i++) {
-        unsigned char ch = (unsigned char)value[i];
-        shown[j++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-    }
-    shown[j] = '\0';
+    sm_str_printable(value, shown, sizeof(shown));
     return sm_err_set(err, ROT_ERR_SECRET_INVALID,
                       "Database engine must be set to one of %s in order to use this rotation "
                       "lambda (the secret says '%s')",
@@ -314,14 +142,19 @@ static int check_engine(const cJSON *root, const struct rot_engine *const *regis
 
 int rot_secret_parse(const char *text, size_t len, const struct rot_engine *const *registry,
                      struct rot_secret *out, struct sm_err *err) {
+    char *copy = sm_strndup(text, len);
+    if (copy == NULL) {
+        memset(out, 0, sizeof(*out));
+        return sm_err_set(err, SM_ERR_NOMEM, "out of memory reading a secret");
+    }
+    return rot_secret_take(copy, len, registry, out, err);
+}
+
+int rot_secret_take(char *text, size_t len, const struct rot_engine *const *registry,
+                    struct rot_secret *out, struct sm_err *err) {
     int result = -1;
     memset(out, 0, sizeof(*out));
-
-    out->text = sm_strndup(text, len);
-    if (out->text == NULL) {
-        sm_err_set(err, SM_ERR_NOMEM, "out of memory reading a secret");
-        goto out;
-    }
+    out->text = text;
     out->text_len = len;
     if (strlen(out->text) != len) {
         sm_err_set(err, ROT_ERR_SECRET_INVALID, "the secret's value contains a NUL byte");
@@ -336,9 +169,9 @@ int rot_secret_parse(const char *text, size_t len, const struct rot_engine *cons
                    type_name(out->json));
         goto out;
     }
-    struct check_ctx check = {0};
-    int scanned = scan_members(text, len, check_member, &check);
-    if (scanned == SCAN_NOMEM) {
+    struct sm_json_check check;
+    int scanned = sm_json_check_keys(text, len, s_known, N_KNOWN, &check);
+    if (scanned == SM_JSON_SCAN_NOMEM) {
         sm_err_set(err, SM_ERR_NOMEM, "out of memory reading a secret");
         goto out;
     }
@@ -346,16 +179,14 @@ int rot_secret_parse(const char *text, size_t len, const struct rot_engine *cons
         sm_err_set(err, ROT_ERR_SECRET_INVALID, "the secret's value is not a well-formed object");
         goto out;
     }
-    for (size_t k = 0; k < N_KNOWN; k++) {
-        if (check.counts[k] > 1) {
-            sm_err_set(err, ROT_ERR_SECRET_INVALID,
-                       "%s appears more than once in secret JSON; keep exactly one", s_known[k]);
-            goto out;
-        }
+    if (check.duplicate != NULL) {
+        sm_err_set(err, ROT_ERR_SECRET_INVALID,
+                   "%s appears more than once in secret JSON; keep exactly one", check.duplicate);
+        goto out;
     }
-    if (check.nul_field != NULL) {
+    if (check.nul != NULL) {
         sm_err_set(err, ROT_ERR_SECRET_INVALID, "%s in secret JSON must not contain U+0000",
-                   check.nul_field);
+                   check.nul);
         goto out;
     }
     if (check_engine(out->json, registry, out, err) != 0 ||
@@ -377,11 +208,11 @@ struct bare_ctx {
     int username, password, other;
 };
 
-static int count_bare(const char *s, const struct member *m, void *ctx) {
+static int count_bare(const char *s, const struct sm_json_member *m, void *ctx) {
     struct bare_ctx *c = ctx;
-    int user = key_is(s, m, "username"), pass = key_is(s, m, "password");
+    int user = sm_json_key_is(s, m, "username"), pass = sm_json_key_is(s, m, "password");
     if (user < 0 || pass < 0) {
-        return SCAN_NOMEM;
+        return SM_JSON_SCAN_NOMEM;
     }
     if (user) {
         c->username++;
@@ -397,7 +228,7 @@ int rot_secret_is_bare_credentials(const char *text, size_t len) {
     cJSON *root = cJSON_ParseWithLength(text, len);
     int result = -1;
     struct bare_ctx c = {0};
-    if (!cJSON_IsObject(root) || scan_members(text, len, count_bare, &c) != 0) {
+    if (!cJSON_IsObject(root) || sm_json_scan_members(text, len, count_bare, &c) != 0) {
         goto out;
     }
     result = c.username == 1 && c.password == 1 && c.other == 0 &&
@@ -430,14 +261,14 @@ static int append_json_string(struct sm_buf *out, const char *value, struct sm_e
     return rc;
 }
 
-static int render_member(const char *s, const struct member *m, void *ctx) {
+static int render_member(const char *s, const struct sm_json_member *m, void *ctx) {
     struct render_ctx *r = ctx;
     const char *replacement = NULL;
-    int pass = key_is(s, m, "password");
-    int user = r->username != NULL ? key_is(s, m, "username") : 0;
+    int pass = sm_json_key_is(s, m, "password");
+    int user = r->username != NULL ? sm_json_key_is(s, m, "username") : 0;
     if (pass < 0 || user < 0) {
         sm_err_set(r->err, SM_ERR_NOMEM, "out of memory writing a secret");
-        return SCAN_NOMEM;
+        return SM_JSON_SCAN_NOMEM;
     }
     if (pass) {
         replacement = r->password;
@@ -460,7 +291,7 @@ int rot_secret_render(const struct rot_secret *base, const char *username, const
     struct render_ctx r = {
         .out = out, .copied = 0, .username = username, .password = password, .err = err};
     sm_buf_reset(out);
-    int rc = scan_members(base->text, base->text_len, render_member, &r);
+    int rc = sm_json_scan_members(base->text, base->text_len, render_member, &r);
     if (rc == -1) {
         return sm_err_set(err, ROT_ERR_SECRET_INVALID, "the secret's value is not well-formed");
     }

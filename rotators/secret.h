@@ -39,9 +39,13 @@ struct rot_secret {
 
 /* Parses and validates len bytes of SecretString against the engines in registry. Returns 0, or
  * -1 with err (ROT_ERR_SECRET_INVALID with the template's wording where one exists, e.g.
- * "username key is missing from secret JSON"; SM_ERR_NOMEM). out is always safe to clean up. */
+ * "username key is missing from secret JSON"; SM_ERR_NOMEM). out is always safe to clean up.
+ * rot_secret_parse copies text; rot_secret_take takes it over (text must come from sm_malloc,
+ * with a NUL at text[len]; out owns it even when parsing fails). */
 int rot_secret_parse(const char *text, size_t len, const struct rot_engine *const *registry,
                      struct rot_secret *out, struct sm_err *err);
+int rot_secret_take(char *text, size_t len, const struct rot_engine *const *registry,
+                    struct rot_secret *out, struct sm_err *err);
 
 /* Parses only {username, password} plus whatever else is there, without requiring engine/host:
  * used to recognise an RDS-managed master secret. Returns 1 when the object has exactly the keys

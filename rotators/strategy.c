@@ -17,11 +17,28 @@ const struct rot_strategy rot_strategy_alternating_users = {
     .alternates_users = true,
 };
 
+static const char *const s_auto_names[] = {"auto", NULL};
+
+const struct rot_strategy rot_strategy_auto = {
+    .name = "auto",
+    .handler_names = s_auto_names,
+    .alternates_users = false,
+    .per_secret = true,
+};
+
 static const struct rot_strategy *const s_strategies[] = {
     &rot_strategy_single_user,
     &rot_strategy_alternating_users,
+    &rot_strategy_auto,
     NULL,
 };
+
+const struct rot_strategy *rot_strategy_for_secret(const struct rot_strategy *s, bool has_master) {
+    if (!s->per_secret) {
+        return s;
+    }
+    return has_master ? &rot_strategy_alternating_users : &rot_strategy_single_user;
+}
 
 const struct rot_strategy *rot_strategy_find(const char *handler) {
     if (handler == NULL || handler[0] == '\0') {
@@ -38,5 +55,6 @@ const struct rot_strategy *rot_strategy_find(const char *handler) {
 }
 
 const char *rot_strategy_accepted(void) {
-    return "'single-user' (the default when empty), 'multi-user' or 'alternating-users'";
+    return "'single-user' (the default when empty), 'multi-user', 'alternating-users' or 'auto' "
+           "(alternating users for secrets with masterarn, single user for the others)";
 }

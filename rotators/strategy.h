@@ -6,7 +6,9 @@
  * superuser (the secret's `masterarn`) creates or updates the alternate user, so the credentials
  * applications hold keep working until the rotation after next.
  *
- * The strategy is chosen by the function's Handler setting (_HANDLER).
+ * The strategy is chosen by the function's Handler setting (_HANDLER). `auto` decides per secret:
+ * alternating users when the secret names a master (masterarn), single user otherwise, so one
+ * function can serve every secret of an estate.
  */
 #ifndef ROT_STRATEGY_H
 #define ROT_STRATEGY_H
@@ -18,15 +20,20 @@ struct rot_strategy {
     const char *name;                 /* canonical: "single-user", "multi-user" */
     const char *const *handler_names; /* _HANDLER values selecting it, NULL-terminated */
     bool alternates_users;
+    bool per_secret; /* auto: decided by rot_strategy_for_secret */
 };
 
 extern const struct rot_strategy rot_strategy_single_user;
 extern const struct rot_strategy rot_strategy_alternating_users;
+extern const struct rot_strategy rot_strategy_auto;
+
+/* The strategy that rotates a secret: s itself, or for auto the one has_master calls for. */
+const struct rot_strategy *rot_strategy_for_secret(const struct rot_strategy *s, bool has_master);
 
 /* The strategy a _HANDLER value selects (NULL or "" selects single-user), or NULL. */
 const struct rot_strategy *rot_strategy_find(const char *handler);
 
-/* "'single-user', 'multi-user', 'alternating-users'" for messages. */
+/* The accepted Handler values, for messages. */
 const char *rot_strategy_accepted(void);
 
 #endif

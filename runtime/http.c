@@ -183,8 +183,9 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    /* An empty CURLOPT_PROXY stops libcurl from reading *_proxy variables itself. */
+    curl_easy_setopt(curl, CURLOPT_PROXY, req->proxy != NULL ? req->proxy : "");
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, req->proxy != NULL ? req->no_proxy : "*");
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "smrotate/" SMROTATE_VERSION);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);

@@ -3,9 +3,9 @@
  *
  * Owns one CURL easy handle per struct http_client. The handle is reset before every request but
  * keeps its connection cache, so keep-alive connections are reused across requests and
- * invocations. Proxies from the environment are never used (the Runtime API must not go through
- * HTTP_PROXY, and Secrets Manager is reached directly or through a VPC endpoint). A client is not
- * thread-safe: a second thread needs its own client.
+ * invocations. libcurl never reads proxy settings from the environment itself: a request goes
+ * through the proxy it names (the AWS clients pass the one aws_config read), else directly (the
+ * Runtime API must never go through HTTP_PROXY). A client is not thread-safe.
  *
  * Response bodies and headers are captured into bounded buffers; a body past its ceiling fails
  * with SM_ERR_TOO_LARGE. Bodies may hold SecretStrings: they live in sm_buf, wiped on clean-up.
@@ -34,6 +34,8 @@ struct http_request {
     long connect_timeout_ms; /* 0: libcurl's default */
     long timeout_ms;         /* whole request; 0: no limit (the Runtime API's /next) */
     const char *ca_file;     /* CA bundle for https; NULL: libcurl's default */
+    const char *proxy;       /* proxy URL; NULL: connect directly */
+    const char *no_proxy;    /* with proxy: hosts that bypass it (libcurl's NOPROXY syntax) */
 };
 
 struct http_response {

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config clang-format
-    libcurl4-openssl-dev libssl-dev libcjson-dev libpq-dev libmariadb-dev
+    libcurl4-openssl-dev libssl-dev libcjson-dev libpq-dev libmariadb-dev libexpat1-dev
     postgresql postgresql-client mariadb-server mariadb-client
     python3 openssl zip unzip binutils procps
     nodejs npm

@@ -230,8 +230,8 @@ out:
 
 enum { OP_DESCRIBE, OP_GET, OP_RANDOM, OP_PUT, OP_STAGE, OP_COUNT };
 
-static int one_call(struct secrets_client *c, int op, long i, const char *id, const char *va,
-                    const char *vb, const struct sm_buf *value, struct sm_err *err) {
+static int one_call(struct aws_client *c, int op, long i, const char *id, const char *va,
+                    const char *vb, const struct secrets_value *value, struct sm_err *err) {
     int rc = -1;
     switch (op) {
     case OP_DESCRIBE: {
@@ -242,10 +242,9 @@ static int one_call(struct secrets_client *c, int op, long i, const char *id, co
         break;
     }
     case OP_GET: {
-        struct secrets_secret_value v;
-        memset(&v, 0, sizeof(v));
+        struct secrets_value v = {0};
         rc = secrets_get_secret_value(c, id, NULL, "AWSCURRENT", 0, &v, err);
-        secrets_secret_value_clean_up(&v);
+        secrets_value_clean_up(&v);
         break;
     }
     case OP_RANDOM: {
@@ -265,7 +264,8 @@ static int one_call(struct secrets_client *c, int op, long i, const char *id, co
     }
     case OP_PUT: {
         const char *stages[] = {"AWSCURRENT"};
-        rc = secrets_put_secret_value(c, id, va, value->data, value->len, stages, 1, NULL, 0, err);
+        rc = secrets_put_secret_value(c, id, va, value->secret_string, value->secret_string_len,
+                                      stages, 1, NULL, 0, err);
         break;
     }
     case OP_STAGE:
@@ -282,21 +282,21 @@ static int bench_sm(long n, const char *id, const char *va, const char *vb) {
                                                 "UpdateSecretVersionStage"};
     int result = 1;
     struct sm_err err;
-    struct secrets_config cfg;
-    struct secrets_client client;
+    struct aws_config cfg = {0};
+    struct aws_client client;
+    char *endpoint = NULL;
     struct http_client http = {0};
     struct series s[OP_COUNT] = {{0}};
-    struct secrets_secret_value a;
-    memset(&cfg, 0, sizeof(cfg));
-    memset(&a, 0, sizeof(a));
+    struct secrets_value a = {0};
     sm_err_clear(&err);
 
     if (http_global_init(&err) != 0 || http_client_init(&http, &err) != 0 ||
-        secrets_config_from_env(&cfg, &err) != 0) {
+        aws_config_from_env(&cfg, &err) != 0 ||
+        secrets_endpoint_from_env(&cfg, &endpoint, &err) != 0 ||
+        secrets_client_init(&client, &cfg, endpoint, &http, &err) != 0) {
         fprintf(stderr, "bench_baseline: %s\n", err.msg);
         goto out;
     }
-    secrets_client_init(&client, &cfg, &http);
     /* VERSION_A's own value, for idempotent PutSecretValue repeats; BENCH starts on VERSION_A. */
     if (secrets_get_secret_value(&client, id, va, NULL, 0, &a, &err) != 0 ||
         secrets_update_secret_version_stage(&client, id, "BENCH", va, NULL, 0, &err) != 0) {
@@ -312,7 +312,7 @@ static int bench_sm(long n, const char *id, const char *va, const char *vb) {
     for (long i = 0; i < n; i++) {
         for (int op = 0; op < OP_COUNT; op++) {
             int64_t t0 = monotonic_us();
-            if (one_call(&client, op, i, id, va, vb, &a.secret_string, &err) != 0) {
+            if (one_call(&client, op, i, id, va, vb, &a, &err) != 0) {
                 fprintf(stderr, "bench_baseline: %s: %s\n", names[op], err.msg);
                 goto out;
             }
@@ -322,12 +322,13 @@ static int bench_sm(long n, const char *id, const char *va, const char *vb) {
     print_series(s, OP_COUNT);
     result = 0;
 out:
-    secrets_secret_value_clean_up(&a);
+    secrets_value_clean_up(&a);
     for (int op = 0; op < OP_COUNT; op++) {
         free(s[op].us);
     }
     http_client_clean_up(&http);
-    secrets_config_clean_up(&cfg);
+    aws_config_clean_up(&cfg);
+    sm_free(endpoint);
     return result;
 }
 

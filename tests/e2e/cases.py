@@ -91,6 +91,17 @@ class Case:
         return self.stack.version_of(self.arn, "AWSCURRENT")
 
 
+def assert_nothing_staged(case, token):
+    """The pending version is still RotateSecret's value-less stub."""
+    assert_eq(case.stack.stages(case.arn).get(token), ["AWSPENDING"], "pending version labels")
+    try:
+        case.stack.value(case.arn, "AWSPENDING", token)
+    except Exception as e:  # ResourceNotFoundException: no value was put
+        assert_in("ResourceNotFoundException", str(e))
+    else:
+        raise AssertionError("the pending version %s has a value" % token)
+
+
 def assert_rotated(case, token, old_version):
     stages = case.stack.stages(case.arn)
     assert_in("AWSCURRENT", stages[token], "new version labels")
@@ -359,18 +370,20 @@ def multi_missing_masterarn(db):
                                               "SecretString": json.dumps(no_master),
                                               "ClientRequestToken": str(uuid.uuid4())})
         token = case.stack.start_rotation(case.arn)
-        case.run(token, ("createSecret",))
-        payload = case.fails("setSecret", token)
+        payload = case.fails("createSecret", token)
         assert_in("masterarn key is missing from secret JSON", payload["errorMessage"])
+        assert_nothing_staged(case, token)
 
 
 def multi_master_on_another_host(db):
+    # The user's host is an IP address, which names no RDS instance: refused before any RDS
+    # call and before anything is staged.
     with MultiCase(db, master_extra={"host": "localhost"}) as case:
         token = case.stack.start_rotation(case.arn)
-        case.run(token, ("createSecret",))
-        payload = case.fails("setSecret", token)
+        payload = case.fails("createSecret", token)
         assert_in("is not the same host as/rds replica of master localhost",
                   payload["errorMessage"])
+        assert_nothing_staged(case, token)
 
 
 def multi_master_cannot_log_in(db):

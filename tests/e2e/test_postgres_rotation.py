@@ -31,10 +31,12 @@ def test_rotation_pg_calls_and_logins_per_step_are_minimal():
     import re
     with cases.Case(Postgres(), env={"AWS_LAMBDA_LOG_LEVEL": "DEBUG"}) as case:
         case.run(case.stack.start_rotation(case.arn))
-        counts = dict((m.group(1), (int(m.group(2)), int(m.group(3)))) for m in re.finditer(
-            r"(\w+Secret): (\d+) Secrets Manager requests, (\d+) database logins", case.stack.output()))
-        smtest.assert_eq(counts, {"createSecret": (5, 0), "setSecret": (3, 1), "testSecret": (2, 1),
-                                  "finishSecret": (2, 0)}, "requests and logins per step")
+        counts = dict((m.group(1), (int(m.group(2)), int(m.group(3)), int(m.group(4))))
+                      for m in re.finditer(r"(\w+Secret): (\d+) Secrets Manager requests, (\d+) RDS "
+                                           r"requests, (\d+) database logins", case.stack.output()))
+        smtest.assert_eq(counts, {"createSecret": (5, 0, 0), "setSecret": (3, 0, 1),
+                                  "testSecret": (2, 0, 1), "finishSecret": (2, 0, 0)},
+                         "Secrets Manager requests, RDS requests and logins per step")
 
 
 def test_rotation_pg_driven_by_the_service_with_rotation_token():

@@ -46,6 +46,9 @@ const char *fake_db_password(const char *name) {
 static int fake_connect(const struct rot_login *login, const struct rot_connect_opts *opts,
                         struct rot_conn **out, struct sm_err *err) {
     (void)opts;
+    if (fake_db.connects < FAKE_MAX_CONNECTS) {
+        snprintf(fake_db.hosts[fake_db.connects], sizeof(fake_db.hosts[0]), "%s", login->host);
+    }
     fake_db.connects++;
     *out = NULL;
     if (fake_db.unreachable) {
@@ -114,7 +117,7 @@ static size_t fake_max_username_length(const char *engine_value) {
     return 20;
 }
 
-static const char *const s_values[] = {"fake", NULL};
+static const char *const s_values[] = {"fake", "aurora-fake", NULL};
 
 const struct rot_engine fake_engine = {
     .name = "fake",

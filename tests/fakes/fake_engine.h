@@ -1,9 +1,10 @@
 /*
  * fake_engine: an in-memory database engine for testing the rotation steps without a server.
  *
- * Serves the secret engine value "fake". Users and passwords live in fake_db; connect succeeds
- * when the user exists and the password matches. Faults: fake_db.unreachable makes every connect
- * fail with ROT_ERR_DB_UNREACHABLE; fake_db.fail_set makes password changes fail.
+ * Serves the secret engine values "fake" and "aurora-fake" (for the Aurora paths). Users and
+ * passwords live in fake_db; connect succeeds when the user exists and the password matches.
+ * Faults: fake_db.unreachable makes every connect fail with ROT_ERR_DB_UNREACHABLE;
+ * fake_db.fail_set makes password changes fail.
  */
 #ifndef FAKE_ENGINE_H
 #define FAKE_ENGINE_H
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 
 #define FAKE_MAX_USERS 16
+#define FAKE_MAX_CONNECTS 64
 
 struct fake_user {
     char name[128];
@@ -25,9 +27,10 @@ struct fake_db {
     struct fake_user users[FAKE_MAX_USERS];
     bool unreachable;
     bool fail_set;
-    int connects;      /* connect attempts */
-    int password_sets; /* successful password changes */
-    int open_conns;    /* connections not yet closed */
+    int connects;                       /* connect attempts */
+    char hosts[FAKE_MAX_CONNECTS][128]; /* the host of each connect attempt, in order */
+    int password_sets;                  /* successful password changes */
+    int open_conns;                     /* connections not yet closed */
 };
 
 extern struct fake_db fake_db;

@@ -232,14 +232,14 @@ SIGV4_CODES = {
 }
 
 ENGINES = {
-    "postgres": {"port": 5432, "version": "16.3", "user": "postgres", "pg": "default.postgres16", "og": "default:postgres-16",
-                 "class": "db.t3.micro", "license": "postgresql-license"},
-    "mysql": {"port": 3306, "version": "8.0.36", "user": "admin", "pg": "default.mysql8.0", "og": "default:mysql-8-0",
-              "class": "db.t3.micro", "license": "general-public-license"},
-    "mariadb": {"port": 3306, "version": "10.11.8", "user": "admin", "pg": "default.mariadb10.11", "og": "default:mariadb-10-11",
-                "class": "db.t3.micro", "license": "general-public-license"},
-    "aurora-postgresql": {"port": 5432, "version": "15.4", "user": "postgres",
-                          "pg": "default.aurora-postgresql15", "og": "default:aurora-postgresql-15", "class": "db.r6g.large",
+    "postgres": {"port": 5432, "version": "16.3", "user": "postgres", "pg": "default.postgres16",
+                 "og": "default:postgres-16", "class": "db.t3.micro", "license": "postgresql-license"},
+    "mysql": {"port": 3306, "version": "8.0.36", "user": "admin", "pg": "default.mysql8.0",
+              "og": "default:mysql-8-0", "class": "db.t3.micro", "license": "general-public-license"},
+    "mariadb": {"port": 3306, "version": "10.11.8", "user": "admin", "pg": "default.mariadb10.11",
+                "og": "default:mariadb-10-11", "class": "db.t3.micro", "license": "general-public-license"},
+    "aurora-postgresql": {"port": 5432, "version": "15.4", "user": "postgres", "pg": "default.aurora-postgresql15",
+                          "og": "default:aurora-postgresql-15", "class": "db.r6g.large",
                           "license": "postgresql-license"},
     "aurora-mysql": {"port": 3306, "version": "8.0.mysql_aurora.3.05.2", "user": "admin",
                      "pg": "default.aurora-mysql8.0", "og": "default:aurora-mysql-8-0", "class": "db.r6g.large",

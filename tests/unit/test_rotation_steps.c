@@ -1,83 +1,53 @@
 /*
- * The rotation steps (rotators/rotation.c) against the local Secrets Manager emulator and the
- * in-memory fake engine: staging labels, idempotency, guards and the alternating-users flow,
- * without a database server. The end-to-end tests repeat the important cases against real
- * PostgreSQL and MariaDB through bootstrap.
+ * The rotation steps (rotators/rotation.c) in process, against the fake Secrets Manager
+ * (fakes/fake_secrets.c) and the in-memory fake engine: staging labels, idempotency, guards and
+ * the alternating-users flow, with no server and no network. The client's own behaviour
+ * (signing, retries, error shapes) is tested against the emulator in test_secretsmanager.c; the
+ * end-to-end tests repeat the important cases against real PostgreSQL and MariaDB through
+ * bootstrap.
  */
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
 #include "fake_engine.h"
-#include "fakes/fake_sm_process.h"
+#include "fake_rds.h"
+#include "fake_secrets.h"
 #include "harness.h"
-#include "http.h"
 #include "mem.h"
 #include "rotation.h"
 #include "secretsmanager.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 
-#define AKID "AKIDSTEPSTEST0000001"
-#define SECRET_KEY "stepsSecretKey/For+Tests0123456789abcdefg"
 #define TOKEN "7d3b9f10-2c4e-4a8b-9f6d-5e1a2b3c4d5e"
 #define TOKEN2 "8e4c0a21-3d5f-4b9c-8a7e-6f2b3c4d5e6f"
 #define INITIAL_PW "initial-Password-1"
+#define FIRST FAKE_SECRETS_FIRST_VERSION
 
 struct fixture {
-    struct fake_sm sm;
-    struct http_client http;
-    struct secrets_config cfg;
-    struct secrets_client client;
     struct rot_config rcfg;
     struct rot_context ctx;
-    char arn[512];
+    const char *arn;
 };
 
 static void setup(struct fixture *f, const char *handler) {
     struct sm_err err;
     memset(f, 0, sizeof(*f));
     fake_db_reset();
-    fake_sm_start(&f->sm, AKID, SECRET_KEY, NULL);
-    setenv("AWS_REGION", "us-east-1", 1);
-    setenv("AWS_ACCESS_KEY_ID", AKID, 1);
-    setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
-    unsetenv("AWS_SESSION_TOKEN");
-    setenv("SECRETS_MANAGER_ENDPOINT", f->sm.endpoint, 1);
-    SM_ASSERT_OK(secrets_config_from_env(&f->cfg, &err), err);
-    SM_ASSERT_OK(http_client_init(&f->http, &err), err);
-    secrets_client_init(&f->client, &f->cfg, &f->http);
+    fake_secrets_reset();
+    fake_rds_reset();
     SM_ASSERT_OK(rot_config_from_env(handler, &f->rcfg, &err), err);
-    f->ctx = (struct rot_context){.sm = &f->client, .engines = fake_registry, .config = &f->rcfg};
+    f->ctx = (struct rot_context){.sm = &fake_secrets_ops,
+                                  .rds = &fake_rds_ops,
+                                  .engines = fake_registry,
+                                  .config = &f->rcfg};
 }
 
 static void teardown(struct fixture *f) {
     rot_config_clean_up(&f->rcfg);
-    secrets_config_clean_up(&f->cfg);
-    http_client_clean_up(&f->http);
-    fake_sm_stop(&f->sm);
+    fake_secrets_reset();
     SM_ASSERT_INT_EQ(fake_db.open_conns, 0);
-}
-
-static cJSON *call(struct fixture *f, const char *op, const char *body) {
-    cJSON *out = NULL;
-    struct sm_err err;
-    SM_ASSERT_OK(secrets_call(&f->client, op, NULL, body, strlen(body), 0, &out, &err), err);
-    return out;
-}
-
-/* CreateSecret with the given SecretString text; returns the ARN in arn. */
-static void create_named(struct fixture *f, const char *name, const char *secret, char *arn,
-                         size_t cap) {
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "Name", name);
-    cJSON_AddStringToObject(body, "SecretString", secret);
-    cJSON_AddStringToObject(body, "ClientRequestToken", "00000000-0000-4000-8000-000000000001");
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON *out = call(f, "CreateSecret", text);
-    snprintf(arn, cap, "%s", cJSON_GetObjectItem(out, "ARN")->valuestring);
-    cJSON_free(text);
-    cJSON_Delete(body);
-    cJSON_Delete(out);
 }
 
 /* Creates the secret {engine fake, host db, username user, password INITIAL_PW, <extra>}; extra is
@@ -88,36 +58,11 @@ static void create(struct fixture *f, const char *user, const char *extra) {
              "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"%s\",\"password\":\"" INITIAL_PW
              "\"%s}",
              user, extra);
-    create_named(f, "app/db", secret, f->arn, sizeof(f->arn));
-}
-
-/* PutSecretValue of secret as version token, with one stage (NULL: the default, AWSCURRENT). */
-static void put_value(struct fixture *f, const char *token, const char *stage, const char *secret) {
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "SecretId", f->arn);
-    cJSON_AddStringToObject(body, "ClientRequestToken", token);
-    cJSON_AddStringToObject(body, "SecretString", secret);
-    if (stage != NULL) {
-        cJSON *stages = cJSON_AddArrayToObject(body, "VersionStages");
-        cJSON_AddItemToArray(stages, cJSON_CreateString(stage));
-    }
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(call(f, "PutSecretValue", text));
-    cJSON_free(text);
-    cJSON_Delete(body);
-}
-
-static void rotate_secret(struct fixture *f, const char *token) {
-    char body[1024];
-    snprintf(body, sizeof(body),
-             "{\"SecretId\":\"%s\",\"ClientRequestToken\":\"%s\",\"RotationLambdaARN\":"
-             "\"arn:aws:lambda:us-east-1:123456789012:function:smrotate\"}",
-             f->arn, token);
-    cJSON_Delete(call(f, "RotateSecret", body));
+    f->arn = fake_secrets_create("app/db", secret);
 }
 
 static int step(struct fixture *f, enum rot_step s, const char *token, struct sm_err *err) {
-    struct rot_event ev = {.step = s, .secret_id = f->arn, .token = (char *)token};
+    struct rot_event ev = {.step = s, .secret_id = (char *)f->arn, .token = (char *)token};
     return rot_run_step(&f->ctx, &ev, sm_now_ms() + 30000, err);
 }
 
@@ -135,28 +80,18 @@ static void all_steps(struct fixture *f, const char *token) {
 /* Reads a stage's field into out ("" when the version has no value). */
 static void field(struct fixture *f, const char *version_id, const char *stage, const char *key,
                   char *out, size_t cap) {
-    struct secrets_secret_value v;
-    struct sm_err err;
     out[0] = '\0';
-    if (secrets_get_secret_value(&f->client, f->arn, version_id, stage, 0, &v, &err) == 0) {
-        cJSON *j = cJSON_Parse(v.secret_string.data);
-        const cJSON *item = cJSON_GetObjectItem(j, key);
-        if (cJSON_IsString(item)) {
-            snprintf(out, cap, "%s", item->valuestring);
-        }
-        cJSON_Delete(j);
+    const char *value = fake_secrets_value(f->arn, version_id, stage);
+    cJSON *j = value != NULL ? cJSON_Parse(value) : NULL;
+    const cJSON *item = cJSON_GetObjectItem(j, key);
+    if (cJSON_IsString(item)) {
+        snprintf(out, cap, "%s", item->valuestring);
     }
-    secrets_secret_value_clean_up(&v);
+    cJSON_Delete(j);
 }
 
 static bool has_stage(struct fixture *f, const char *version_id, const char *stage) {
-    struct secrets_description d;
-    struct sm_err err;
-    SM_ASSERT_OK(secrets_describe_secret(&f->client, f->arn, 0, &d, &err), err);
-    const struct secrets_version *v = secrets_description_find(&d, version_id);
-    bool yes = v != NULL && secrets_version_has_stage(v, stage);
-    secrets_description_clean_up(&d);
-    return yes;
+    return fake_secrets_has_stage(f->arn, version_id, stage);
 }
 
 SM_TEST(rotation_steps_single_user_full_rotation) {
@@ -164,10 +99,10 @@ SM_TEST(rotation_steps_single_user_full_rotation) {
     setup(&f, "single-user");
     fake_db_set_user("app", INITIAL_PW);
     create(&f, "app", ",\"port\":5432,\"extra\":{\"k\":[1,2]}");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     all_steps(&f, TOKEN);
     SM_ASSERT(has_stage(&f, TOKEN, "AWSCURRENT"));
-    SM_ASSERT(has_stage(&f, "00000000-0000-4000-8000-000000000001", "AWSPREVIOUS"));
+    SM_ASSERT(has_stage(&f, FIRST, "AWSPREVIOUS"));
     char pw[256];
     field(&f, NULL, "AWSCURRENT", "password", pw, sizeof(pw));
     SM_ASSERT(strcmp(pw, INITIAL_PW) != 0);
@@ -183,7 +118,7 @@ SM_TEST(rotation_steps_every_step_twice_converges) {
     setup(&f, NULL);
     fake_db_set_user("app", INITIAL_PW);
     create(&f, "app", "");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     char first[256], second[256];
     step_ok(&f, ROT_STEP_CREATE, TOKEN);
     field(&f, TOKEN, "AWSPENDING", "password", first, sizeof(first));
@@ -206,12 +141,12 @@ SM_TEST(rotation_steps_set_secret_uses_one_login_on_the_common_path) {
     setup(&f, NULL);
     fake_db_set_user("app", INITIAL_PW);
     create(&f, "app", "");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     step_ok(&f, ROT_STEP_CREATE, TOKEN);
     int before = fake_db.connects;
     step_ok(&f, ROT_STEP_SET, TOKEN);
     SM_ASSERT_INT_EQ(fake_db.connects - before, 1);
-    SM_ASSERT_INT_EQ(fake_sm_count_calls(&f.sm, "GetSecretValue"), 4); /* create 2, set 2 */
+    SM_ASSERT_INT_EQ(fake_secrets_calls("GetSecretValue"), 4); /* create 2, set 2 */
     teardown(&f);
 }
 
@@ -219,14 +154,14 @@ SM_TEST(rotation_steps_create_secret_rejects_invalid_current_and_stages_nothing)
     struct fixture f;
     setup(&f, NULL);
     create(&f, "app", ",\"port\":\"abc\"");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_SECRET_INVALID);
     SM_ASSERT_STR_CONTAINS(err.msg, "AWSCURRENT version of secret");
     SM_ASSERT_STR_CONTAINS(err.msg, "port in secret JSON must be a whole number");
-    SM_ASSERT_INT_EQ(fake_sm_count_calls(&f.sm, "PutSecretValue"), 0);
-    SM_ASSERT_INT_EQ(fake_sm_count_calls(&f.sm, "GetRandomPassword"), 0);
+    SM_ASSERT_INT_EQ(fake_secrets_calls("PutSecretValue"), 0);
+    SM_ASSERT_INT_EQ(fake_secrets_calls("GetRandomPassword"), 0);
     teardown(&f);
 }
 
@@ -242,17 +177,15 @@ SM_TEST(rotation_steps_prologue_guards) {
     SM_ASSERT_STR_CONTAINS(err.msg, "Secret version " TOKEN " has no stage for rotation of secret");
     /* The current version itself: nothing to do, for every step. */
     for (int s = ROT_STEP_CREATE; s <= ROT_STEP_FINISH; s++) {
-        step_ok(&f, (enum rot_step)s, "00000000-0000-4000-8000-000000000001");
+        step_ok(&f, (enum rot_step)s, FIRST);
     }
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     all_steps(&f, TOKEN);
     /* The old version now only holds AWSPREVIOUS. */
-    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, "00000000-0000-4000-8000-000000000001", &err), -1);
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, FIRST, &err), -1);
     SM_ASSERT_STR_CONTAINS(err.msg, "not set as AWSPENDING for rotation of secret");
     /* Rotation switched off. */
-    char body[600];
-    snprintf(body, sizeof(body), "{\"SecretId\":\"%s\"}", f.arn);
-    cJSON_Delete(call(&f, "CancelRotateSecret", body));
+    fake_secrets_cancel_rotation(f.arn);
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN2, &err), -1);
     SM_ASSERT_STR_CONTAINS(err.msg, "is not enabled for rotation");
     teardown(&f);
@@ -263,7 +196,7 @@ SM_TEST(rotation_steps_unreachable_database_changes_nothing) {
     setup(&f, NULL);
     fake_db_set_user("app", INITIAL_PW);
     create(&f, "app", "");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     step_ok(&f, ROT_STEP_CREATE, TOKEN);
     fake_db.unreachable = true;
     struct sm_err err;
@@ -286,9 +219,10 @@ SM_TEST(rotation_steps_current_wrong_previous_right_recovers) {
     fake_db_set_user("app", INITIAL_PW);
     create(&f, "app", "");
     /* A hand-made new current with a wrong password; AWSPREVIOUS keeps the working one. */
-    put_value(&f, "00000000-0000-4000-8000-000000000002", NULL,
-              "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\",\"password\":\"wrong\"}");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_put(
+        f.arn, "00000000-0000-4000-8000-000000000002", NULL,
+        "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\",\"password\":\"wrong\"}");
+    fake_secrets_rotate(f.arn, TOKEN);
     all_steps(&f, TOKEN);
     char pw[256];
     field(&f, NULL, "AWSCURRENT", "password", pw, sizeof(pw));
@@ -301,7 +235,7 @@ SM_TEST(rotation_steps_no_working_login_names_every_attempt) {
     setup(&f, NULL);
     fake_db_set_user("app", "somebody-else-changed-it");
     create(&f, "app", "");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     step_ok(&f, ROT_STEP_CREATE, TOKEN);
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
@@ -320,10 +254,11 @@ SM_TEST(rotation_steps_pending_for_another_user_is_refused) {
     fake_db_set_user("app", INITIAL_PW);
     fake_db_set_user("admin", "admin-pw");
     create(&f, "app", "");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     /* A pending value someone wrote by hand, for another user. */
-    put_value(&f, TOKEN, "AWSPENDING",
-              "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"admin\",\"password\":\"new\"}");
+    fake_secrets_put(
+        f.arn, TOKEN, "AWSPENDING",
+        "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"admin\",\"password\":\"new\"}");
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
     SM_ASSERT_STR_EQ(err.msg, "Attempting to modify user admin other than current user app");
@@ -336,28 +271,34 @@ SM_TEST(rotation_steps_finish_survives_a_lost_response) {
     setup(&f, NULL);
     fake_db_set_user("app", INITIAL_PW);
     create(&f, "app", "");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     step_ok(&f, ROT_STEP_CREATE, TOKEN);
     step_ok(&f, ROT_STEP_SET, TOKEN);
     step_ok(&f, ROT_STEP_TEST, TOKEN);
     /* The label move lands, but the answer is a 500: the client's retry then fails because the
      * label is no longer where it was. */
-    cJSON_Delete(fake_sm_control(&f.sm, "POST", "/_fake/faults",
-                                 "{\"operation\":\"UpdateSecretVersionStage\",\"error\":"
-                                 "\"InternalServiceError\",\"apply\":true}"));
+    fake_secrets_fault("UpdateSecretVersionStage", "InternalServiceError", 1, true);
     step_ok(&f, ROT_STEP_FINISH, TOKEN);
     SM_ASSERT(has_stage(&f, TOKEN, "AWSCURRENT"));
     teardown(&f);
 }
 
-SM_TEST(rotation_steps_throttling_is_retried_within_a_step) {
+SM_TEST(rotation_steps_throttled_step_fails_transiently_and_a_rerun_converges) {
+    /* Retries within a call are the client's job (test_secretsmanager.c); the step reports a
+     * throttled call as transient, and Secrets Manager's rerun of the step converges. */
     struct fixture f;
     setup(&f, NULL);
     fake_db_set_user("app", INITIAL_PW);
     create(&f, "app", "");
-    rotate_secret(&f, TOKEN);
-    fake_sm_fault(&f.sm, "GetSecretValue", "ThrottlingException", 2);
-    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
+    fake_secrets_fault("GetSecretValue", "ThrottlingException", 1, false);
+    struct sm_err err;
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_THROTTLED);
+    SM_ASSERT_STR_EQ(sm_err_type(&err), "ThrottlingException");
+    SM_ASSERT_INT_EQ(fake_secrets_calls("PutSecretValue"), 0);
+    all_steps(&f, TOKEN);
+    SM_ASSERT(has_stage(&f, TOKEN, "AWSCURRENT"));
     teardown(&f);
 }
 
@@ -366,24 +307,15 @@ SM_TEST(rotation_steps_rotation_token_forwarded_only_to_put) {
     setup(&f, NULL);
     fake_db_set_user("app", INITIAL_PW);
     create(&f, "app", "");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     struct rot_event ev = {.step = ROT_STEP_CREATE,
-                           .secret_id = f.arn,
+                           .secret_id = (char *)f.arn,
                            .token = TOKEN,
                            .rotation_token = "5b0e8f3a-6d2c-4e1b-9a7f-8c3d2e1f0a9b"};
     struct sm_err err;
     SM_ASSERT_OK(rot_run_step(&f.ctx, &ev, 0, &err), err);
-    cJSON *calls = fake_sm_control(&f.sm, "GET", "/_fake/calls", NULL);
-    int with_token = 0;
-    const cJSON *c;
-    cJSON_ArrayForEach(c, calls) {
-        if (cJSON_IsTrue(cJSON_GetObjectItem(c, "rotation_token_present"))) {
-            SM_ASSERT_STR_EQ(cJSON_GetObjectItem(c, "operation")->valuestring, "PutSecretValue");
-            with_token++;
-        }
-    }
-    cJSON_Delete(calls);
-    SM_ASSERT_INT_EQ(with_token, 1);
+    SM_ASSERT_INT_EQ(fake_secrets_calls_with_rotation_token(NULL), 1);
+    SM_ASSERT_INT_EQ(fake_secrets_calls_with_rotation_token("PutSecretValue"), 1);
     teardown(&f);
 }
 
@@ -391,9 +323,9 @@ static void setup_alternating(struct fixture *f, const char *master_json) {
     setup(f, "multi-user");
     fake_db_set_user("app", INITIAL_PW);
     fake_db_set_user("admin", "admin-pw");
-    char master_arn[512], extra[700];
-    create_named(f, "master", master_json, master_arn, sizeof(master_arn));
-    snprintf(extra, sizeof(extra), ",\"masterarn\":\"%s\"", master_arn);
+    char extra[700];
+    snprintf(extra, sizeof(extra), ",\"masterarn\":\"%s\"",
+             fake_secrets_create("master", master_json));
     create(f, "app", extra);
 }
 
@@ -404,7 +336,7 @@ static void setup_alternating(struct fixture *f, const char *master_json) {
 SM_TEST(rotation_steps_alternating_users_clone_then_flip_back) {
     struct fixture f;
     setup_alternating(&f, MASTER_OK);
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     all_steps(&f, TOKEN);
     char user[128], pw[256];
     field(&f, NULL, "AWSCURRENT", "username", user, sizeof(user));
@@ -412,7 +344,7 @@ SM_TEST(rotation_steps_alternating_users_clone_then_flip_back) {
     SM_ASSERT_STR_EQ(user, "app_clone");
     SM_ASSERT_SECRET_EQ(fake_db_password("app_clone"), pw);
     SM_ASSERT_SECRET_EQ(fake_db_password("app"), INITIAL_PW); /* previous keeps working */
-    rotate_secret(&f, TOKEN2);
+    fake_secrets_rotate(f.arn, TOKEN2);
     all_steps(&f, TOKEN2);
     field(&f, NULL, "AWSCURRENT", "username", user, sizeof(user));
     SM_ASSERT_STR_EQ(user, "app");
@@ -421,34 +353,53 @@ SM_TEST(rotation_steps_alternating_users_clone_then_flip_back) {
     teardown(&f);
 }
 
-SM_TEST(rotation_steps_alternating_users_guards) {
+/* A master that cannot work is refused by createSecret, before anything is staged. */
+SM_TEST(rotation_steps_alternating_users_bad_master_stages_nothing) {
     struct {
         const char *master;
         const char *expect;
         const struct sm_code *code;
     } cases[] = {
-        {"{\"username\":\"admin\",\"password\":\"admin-pw\"}", "holds only username and password",
-         ROT_ERR_UNSUPPORTED},
-        {"{\"engine\":\"fake\",\"host\":\"other\",\"username\":\"admin\","
+        {"{\"username\":\"admin\",\"password\":\"admin-pw\"}",
+         "has neither the tag aws:rds:primaryDBInstanceArn nor aws:rds:primaryDBClusterArn",
+         ROT_ERR_SECRET_INVALID},
+        {"{\"engine\":\"fake\",\"host\":\"other.example\",\"username\":\"admin\","
          "\"password\":\"admin-pw\"}",
-         "Current database host db is not the same host as/rds replica of master other",
+         "Current database host db is not the same host as/rds replica of master other.example "
+         "(RDS has no DB instance db)",
          ROT_ERR_ROTATION},
-        {"{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"admin\","
-         "\"password\":\"wrong\"}",
-         "Unable to log into database using credentials in master secret", ROT_ERR_DB_LOGIN},
+        {"{\"engine\":\"nope\",\"host\":\"db\",\"username\":\"admin\",\"password\":\"x\"}",
+         "Database engine must be set to one of", ROT_ERR_SECRET_INVALID},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct fixture f;
         setup_alternating(&f, cases[i].master);
-        rotate_secret(&f, TOKEN);
-        step_ok(&f, ROT_STEP_CREATE, TOKEN);
+        fake_secrets_rotate(f.arn, TOKEN);
         struct sm_err err;
-        SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
+        SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+        SM_ASSERT_STR_CONTAINS(err.msg, "createSecret (nothing was staged)");
         SM_ASSERT_STR_CONTAINS(err.msg, cases[i].expect);
         SM_ASSERT_CODE_EQ(err.code, cases[i].code);
-        SM_ASSERT(fake_db_password("app_clone") == NULL);
+        SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+        SM_ASSERT_INT_EQ(fake_secrets_calls("PutSecretValue"), 0);
+        SM_ASSERT_INT_EQ(fake_db.connects, 0);
         teardown(&f);
     }
+}
+
+SM_TEST(rotation_steps_alternating_users_master_login_refused) {
+    struct fixture f;
+    setup_alternating(&f, "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"admin\","
+                          "\"password\":\"wrong\"}");
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    struct sm_err err;
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg,
+                           "Unable to log into database using credentials in master secret");
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
+    SM_ASSERT(fake_db_password("app_clone") == NULL);
+    teardown(&f);
 }
 
 SM_TEST(rotation_steps_alternating_users_missing_masterarn) {
@@ -456,11 +407,11 @@ SM_TEST(rotation_steps_alternating_users_missing_masterarn) {
     setup(&f, "multi-user");
     fake_db_set_user("app", INITIAL_PW);
     create(&f, "app", "");
-    rotate_secret(&f, TOKEN);
-    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     struct sm_err err;
-    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
     SM_ASSERT_STR_CONTAINS(err.msg, "masterarn key is missing from secret JSON");
+    SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
     teardown(&f);
 }
 
@@ -468,7 +419,7 @@ SM_TEST(rotation_steps_alternating_users_current_login_required) {
     struct fixture f;
     setup_alternating(&f, MASTER_OK);
     fake_db_set_user("app", "changed-elsewhere");
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     step_ok(&f, ROT_STEP_CREATE, TOKEN);
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
@@ -480,11 +431,239 @@ SM_TEST(rotation_steps_alternating_users_username_too_long) {
     struct fixture f;
     setup(&f, "multi-user");
     create(&f, "abcdefghijklmnop", ""); /* 16 + _clone > the fake engine's 20 */
-    rotate_secret(&f, TOKEN);
+    fake_secrets_rotate(f.arn, TOKEN);
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
     SM_ASSERT_STR_EQ(err.msg, "Unable to clone user, username length with _clone appended would "
-                              "exceed 20 characters");
-    SM_ASSERT_INT_EQ(fake_sm_count_calls(&f.sm, "PutSecretValue"), 0);
+                              "exceed 20 bytes");
+    SM_ASSERT_INT_EQ(fake_secrets_calls("PutSecretValue"), 0);
+    teardown(&f);
+}
+
+/* ---- RDS-managed masters, read replicas and Aurora readers ---------------------------------- */
+
+#define MANAGED_MASTER "{\"username\":\"admin\",\"password\":\"admin-pw\"}"
+
+/* A user secret at host, with a managed master tagged tag_key = tag_arn; returns the master ARN. */
+static const char *setup_managed(struct fixture *f, const char *handler, const char *engine,
+                                 const char *host, const char *tag_key, const char *tag_arn) {
+    setup(f, handler);
+    fake_db_set_user("app", INITIAL_PW);
+    fake_db_set_user("admin", "admin-pw");
+    const char *master = fake_secrets_create("rds!db-master", MANAGED_MASTER);
+    if (tag_key != NULL) {
+        fake_secrets_tag(master, tag_key, tag_arn);
+    }
+    char secret[2048];
+    snprintf(secret, sizeof(secret),
+             "{\"engine\":\"%s\",\"host\":\"%s\",\"username\":\"app\",\"password\":\"" INITIAL_PW
+             "\",\"masterarn\":\"%s\"}",
+             engine, host, master);
+    f->arn = fake_secrets_create("app/db", secret);
+    return master;
+}
+
+/* Rotates once; returns the host of the admin login (the connect after the current login). */
+static void rotate_and_check(struct fixture *f, const char *admin_host, const char *user_host) {
+    fake_secrets_rotate(f->arn, TOKEN);
+    all_steps(f, TOKEN);
+    char pw[256];
+    field(f, NULL, "AWSCURRENT", "password", pw, sizeof(pw));
+    SM_ASSERT_SECRET_EQ(fake_db_password("app_clone"), pw);
+    /* setSecret: current at the user's host, then the master at the master's host; testSecret:
+     * the pending user at the user's own host. */
+    SM_ASSERT_INT_EQ(fake_db.connects, 3);
+    SM_ASSERT_STR_EQ(fake_db.hosts[0], user_host);
+    SM_ASSERT_STR_EQ(fake_db.hosts[1], admin_host);
+    SM_ASSERT_STR_EQ(fake_db.hosts[2], user_host);
+}
+
+SM_TEST(rotation_steps_managed_master_by_instance_tag) {
+    struct fixture f;
+    setup_managed(&f, "multi-user", "fake", "pg-main.abc.us-east-1.rds.amazonaws.com",
+                  "aws:rds:primaryDBInstanceArn", "arn:aws:rds:us-east-1:123456789012:db:pg-main");
+    fake_rds_instance("pg-main", "fake", "pg-main.abc.us-east-1.rds.amazonaws.com", 5432, NULL,
+                      NULL);
+    rotate_and_check(&f, "pg-main.abc.us-east-1.rds.amazonaws.com",
+                     "pg-main.abc.us-east-1.rds.amazonaws.com");
+    /* Read afresh in createSecret and setSecret; the user's secret JSON is unchanged but for the
+     * username and password. */
+    SM_ASSERT_INT_EQ(fake_rds_calls("DescribeDBInstances"), 2);
+    SM_ASSERT_INT_EQ(fake_rds_calls("DescribeDBClusters"), 0);
+    char master[512];
+    field(&f, NULL, "AWSCURRENT", "masterarn", master, sizeof(master));
+    SM_ASSERT_STR_CONTAINS(master, "rds!db-master");
+    SM_ASSERT(strstr(fake_secrets_value(f.arn, NULL, "AWSCURRENT"), "\"host\":\"pg-main.abc") !=
+              NULL);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_managed_master_by_cluster_tag_key_any_case) {
+    struct fixture f;
+    setup_managed(&f, "auto", "aurora-fake", "aur.cluster-abc.us-east-1.rds.amazonaws.com",
+                  "AWS:RDS:PRIMARYDBCLUSTERARN", "arn:aws:rds:us-east-1:123456789012:cluster:aur");
+    fake_rds_cluster("aur", "aurora-fake", "aur.cluster-abc.us-east-1.rds.amazonaws.com",
+                     "aur.cluster-ro-abc.us-east-1.rds.amazonaws.com", 5432, "aur-1");
+    rotate_and_check(&f, "aur.cluster-abc.us-east-1.rds.amazonaws.com",
+                     "aur.cluster-abc.us-east-1.rds.amazonaws.com");
+    SM_ASSERT_INT_EQ(fake_rds_calls("DescribeDBClusters"), 2);
+    SM_ASSERT_INT_EQ(fake_rds_calls("DescribeDBInstances"), 0);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_managed_master_unknown_instance_stages_nothing) {
+    struct fixture f;
+    setup_managed(&f, "multi-user", "fake", "db", "aws:rds:primaryDBInstanceArn",
+                  "arn:aws:rds:us-east-1:123456789012:db:gone");
+    fake_secrets_rotate(f.arn, TOKEN);
+    struct sm_err err;
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+    SM_ASSERT_STR_EQ(sm_err_type(&err), "DBInstanceNotFound");
+    SM_ASSERT_STR_CONTAINS(err.msg, "finding the database of the RDS-managed master secret");
+    SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_managed_master_rds_errors_are_reported) {
+    struct {
+        const char *code;
+        const struct sm_code *expect;
+    } cases[] = {{"Throttling", SM_ERR_AWS_THROTTLED}, {"AccessDenied", SM_ERR_AWS_CLIENT}};
+    for (size_t i = 0; i < 2; i++) {
+        struct fixture f;
+        setup_managed(&f, "multi-user", "fake", "db", "aws:rds:primaryDBInstanceArn",
+                      "arn:aws:rds:us-east-1:123456789012:db:db");
+        fake_rds_instance("db", "fake", "db", 5432, NULL, NULL);
+        fake_secrets_rotate(f.arn, TOKEN);
+        fake_rds_fault("DescribeDBInstances", cases[i].code, 1);
+        struct sm_err err;
+        SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+        SM_ASSERT_CODE_EQ(err.code, cases[i].expect);
+        SM_ASSERT_STR_EQ(sm_err_type(&err), cases[i].code);
+        SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+        all_steps(&f, TOKEN); /* the rerun converges */
+        teardown(&f);
+    }
+}
+
+SM_TEST(rotation_steps_master_with_a_host_makes_no_rds_call) {
+    struct fixture f;
+    setup_alternating(&f, MASTER_OK);
+    fake_secrets_rotate(f.arn, TOKEN);
+    all_steps(&f, TOKEN);
+    SM_ASSERT_INT_EQ(fake_rds_calls(NULL), 0);
+    teardown(&f);
+}
+
+/* The user's secret on a read replica or an Aurora reader; the master on the primary. */
+static void setup_replica(struct fixture *f, const char *engine, const char *user_host,
+                          const char *master_host) {
+    setup(f, "multi-user");
+    fake_db_set_user("app", INITIAL_PW);
+    fake_db_set_user("admin", "admin-pw");
+    char master[512], secret[2048];
+    snprintf(master, sizeof(master),
+             "{\"engine\":\"%s\",\"host\":\"%s\",\"username\":\"admin\",\"password\":\"admin-pw\"}",
+             engine, master_host);
+    snprintf(secret, sizeof(secret),
+             "{\"engine\":\"%s\",\"host\":\"%s\",\"username\":\"app\",\"password\":\"" INITIAL_PW
+             "\",\"masterarn\":\"%s\"}",
+             engine, user_host, fake_secrets_create("master", master));
+    f->arn = fake_secrets_create("app/db", secret);
+}
+
+SM_TEST(rotation_steps_user_on_a_read_replica_is_set_through_the_master) {
+    struct fixture f;
+    setup_replica(&f, "fake", "pg-replica.abc.rds.amazonaws.com", "pg-main.abc.rds.amazonaws.com");
+    fake_rds_instance("pg-main", "fake", "pg-main.abc.rds.amazonaws.com", 5432, NULL, NULL);
+    fake_rds_instance("pg-replica", "fake", "pg-replica.abc.rds.amazonaws.com", 5432, NULL,
+                      "pg-main");
+    rotate_and_check(&f, "pg-main.abc.rds.amazonaws.com", "pg-replica.abc.rds.amazonaws.com");
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_user_on_an_aurora_reader_is_set_through_the_writer) {
+    const char *reader_hosts[] = {"aur.cluster-ro-abc.rds.amazonaws.com",
+                                  "aur-2.abc.rds.amazonaws.com"};
+    for (size_t i = 0; i < 2; i++) {
+        struct fixture f;
+        setup_replica(&f, "aurora-fake", reader_hosts[i], "aur.cluster-abc.rds.amazonaws.com");
+        fake_rds_cluster("aur", "aurora-fake", "aur.cluster-abc.rds.amazonaws.com",
+                         "aur.cluster-ro-abc.rds.amazonaws.com", 5432, "aur-1");
+        fake_rds_instance("aur-1", "aurora-fake", "aur-1.abc.rds.amazonaws.com", 5432, "aur", NULL);
+        fake_rds_instance("aur-2", "aurora-fake", "aur-2.abc.rds.amazonaws.com", 5432, "aur", NULL);
+        rotate_and_check(&f, "aur.cluster-abc.rds.amazonaws.com", reader_hosts[i]);
+        teardown(&f);
+    }
+}
+
+SM_TEST(rotation_steps_host_that_is_no_replica_is_refused_before_any_login) {
+    struct {
+        const char *engine, *user_host, *master_host, *why;
+    } cases[] = {
+        {"fake", "other.abc.rds.amazonaws.com", "pg-main.abc.rds.amazonaws.com",
+         "DB instance other is not a read replica of pg-main"},
+        {"aurora-fake", "aur-1.abc.rds.amazonaws.com", "aur.cluster-abc.rds.amazonaws.com",
+         "it is neither the reader endpoint of Aurora cluster aur nor one of its reader "
+         "instances"},
+        {"fake", "10.0.0.7", "pg-main.abc.rds.amazonaws.com",
+         "an IP address names no RDS instance"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct fixture f;
+        setup_replica(&f, cases[i].engine, cases[i].user_host, cases[i].master_host);
+        fake_rds_instance("pg-main", "fake", "pg-main.abc.rds.amazonaws.com", 5432, NULL, NULL);
+        fake_rds_instance("other", "fake", "other.abc.rds.amazonaws.com", 5432, NULL, NULL);
+        fake_rds_cluster("aur", "aurora-fake", "aur.cluster-abc.rds.amazonaws.com",
+                         "aur.cluster-ro-abc.rds.amazonaws.com", 5432, "aur-1");
+        fake_rds_instance("aur-1", "aurora-fake", "aur-1.abc.rds.amazonaws.com", 5432, "aur", NULL);
+        fake_secrets_rotate(f.arn, TOKEN);
+        struct sm_err err;
+        SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+        SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
+        SM_ASSERT_STR_CONTAINS(err.msg, "is not the same host as/rds replica of master");
+        SM_ASSERT_STR_CONTAINS(err.msg, cases[i].why);
+        SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+        SM_ASSERT_INT_EQ(fake_db.connects, 0);
+        teardown(&f);
+    }
+}
+
+/* ---- strategy per secret ------------------------------------------------------------------ */
+
+SM_TEST(rotation_steps_auto_handler_picks_the_strategy_per_secret) {
+    struct fixture f;
+    setup_alternating(&f, MASTER_OK); /* a secret with masterarn */
+    f.rcfg.strategy = &rot_strategy_auto;
+    fake_secrets_rotate(f.arn, TOKEN);
+    all_steps(&f, TOKEN);
+    char user[128];
+    field(&f, NULL, "AWSCURRENT", "username", user, sizeof(user));
+    SM_ASSERT_STR_EQ(user, "app_clone");
+    teardown(&f);
+
+    setup(&f, "auto"); /* a secret without masterarn */
+    fake_db_set_user("app", INITIAL_PW);
+    create(&f, "app", "");
+    fake_secrets_rotate(f.arn, TOKEN);
+    all_steps(&f, TOKEN);
+    field(&f, NULL, "AWSCURRENT", "username", user, sizeof(user));
+    SM_ASSERT_STR_EQ(user, "app");
+    SM_ASSERT_INT_EQ(fake_db.password_sets, 1);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_alternating_users_pending_login_finishes_a_rerun) {
+    /* setSecret landed, then the current user's password was changed elsewhere: the rerun finds
+     * the pending login working and is done (the template's order). */
+    struct fixture f;
+    setup_alternating(&f, MASTER_OK);
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    fake_db_set_user("app", "changed-elsewhere");
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    step_ok(&f, ROT_STEP_TEST, TOKEN);
+    step_ok(&f, ROT_STEP_FINISH, TOKEN);
     teardown(&f);
 }

@@ -290,8 +290,9 @@ SM_TEST(wipe_cjson_secret_string_leaves_no_copy) {
 SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     struct fake_sm sm;
     struct http_client http = {0};
-    struct secrets_config cfg;
-    struct secrets_client client;
+    struct aws_config cfg;
+    char *endpoint = NULL;
+    struct aws_client client;
     struct rot_config rcfg;
     struct sm_err err;
     sm_log_configure(false, SM_LOG_WARN);
@@ -303,11 +304,14 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
     unsetenv("AWS_SESSION_TOKEN");
     setenv("SECRETS_MANAGER_ENDPOINT", sm.endpoint, 1);
-    SM_ASSERT_OK(secrets_config_from_env(&cfg, &err), err);
+    SM_ASSERT_OK(aws_config_from_env(&cfg, &err), err);
+    SM_ASSERT_OK(secrets_endpoint_from_env(&cfg, &endpoint, &err), err);
     SM_ASSERT_OK(http_client_init(&http, &err), err);
-    secrets_client_init(&client, &cfg, &http);
+    SM_ASSERT_OK(secrets_client_init(&client, &cfg, endpoint, &http, &err), err);
     SM_ASSERT_OK(rot_config_from_env("single-user", &rcfg, &err), err);
-    struct rot_context ctx = {.sm = &client, .engines = fake_registry, .config = &rcfg};
+    /* The real client over HTTP, not the in-process fake: its buffers are what this checks. */
+    struct rot_context ctx = {
+        .sm = &secrets_client_ops, .sm_impl = &client, .engines = fake_registry, .config = &rcfg};
 
     /* Setup through the emulator's API (the initial password passes through here, before the
      * check starts: only the new password is searched for). */
@@ -355,7 +359,8 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     assert_process_clean("new password, whole process", pw, skip, 2);
     sm_mem_check_end();
     rot_config_clean_up(&rcfg);
-    secrets_config_clean_up(&cfg);
+    aws_config_clean_up(&cfg);
+    sm_free(endpoint);
     fake_sm_stop(&sm);
 }
 

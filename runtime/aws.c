@@ -1,0 +1,627 @@
+#include "aws.h"
+
+#include "clock.h"
+#include "log.h"
+#include "mem.h"
+#include "sigv4.h"
+#include "str.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 3000
+#define DEFAULT_ATTEMPT_TIMEOUT_MS 10000
+#define DEFAULT_MAX_ATTEMPTS 3
+#define BACKOFF_CAP_S 20
+/* The X-Amz-Security-Token and Authorization header lines. */
+#define LIMIT_HEADER_LINE (16u * 1024u)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Configuration                                                                                */
+
+static const char *env_nonempty(const char *name) {
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static bool valid_region(const char *r) {
+    if (r[0] == '\0' || strlen(r) > 64) {
+        return false;
+    }
+    for (const char *p = r; *p != '\0'; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* DNS suffix of the partition a region belongs to. */
+static const char *dns_suffix(const char *region) {
+    if (strncmp(region, "cn-", 3) == 0) {
+        return "amazonaws.com.cn";
+    }
+    if (strncmp(region, "us-isob-", 8) == 0) {
+        return "sc2s.sgov.gov";
+    }
+    if (strncmp(region, "us-iso-", 7) == 0) {
+        return "c2s.ic.gov";
+    }
+    return "amazonaws.com";
+}
+
+static int dup_env(char **dst, const char *value, const char *name, struct sm_err *err) {
+    *dst = sm_strdup(value);
+    if (*dst == NULL) {
+        return sm_err_set(err, SM_ERR_NOMEM, "out of memory reading %s", name);
+    }
+    return 0;
+}
+
+/* The first of two proxy variables that is set (the upper-case one first). */
+static int dup_proxy(char **dst, const char *upper, const char *lower, struct sm_err *err) {
+    const char *name = upper;
+    const char *v = env_nonempty(upper);
+    if (v == NULL) {
+        name = lower;
+        v = env_nonempty(lower);
+    }
+    *dst = NULL;
+    return v != NULL ? dup_env(dst, v, name, err) : 0;
+}
+
+int aws_config_from_env(struct aws_config *cfg, struct sm_err *err) {
+    int result = -1;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+    cfg->attempt_timeout_ms = DEFAULT_ATTEMPT_TIMEOUT_MS;
+    cfg->max_attempts = DEFAULT_MAX_ATTEMPTS;
+
+    const char *region_var = "AWS_REGION";
+    const char *region = env_nonempty(region_var);
+    if (region == NULL) {
+        region_var = "AWS_DEFAULT_REGION";
+        region = env_nonempty(region_var);
+    }
+    if (region == NULL) {
+        sm_err_set(err, SM_ERR_CONFIG, "AWS_REGION is not set (nor AWS_DEFAULT_REGION)");
+        goto out;
+    }
+    if (!valid_region(region)) {
+        sm_err_set(err, SM_ERR_CONFIG, "%s is not a valid region name", region_var);
+        goto out;
+    }
+    const char *akid = env_nonempty("AWS_ACCESS_KEY_ID");
+    if (akid == NULL) {
+        sm_err_set(err, SM_ERR_CONFIG, "AWS_ACCESS_KEY_ID is not set");
+        goto out;
+    }
+    const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
+    if (secret == NULL) {
+        sm_err_set(err, SM_ERR_CONFIG, "AWS_SECRET_ACCESS_KEY is not set");
+        goto out;
+    }
+    const char *token = env_nonempty("AWS_SESSION_TOKEN");
+    if (dup_env(&cfg->region, region, region_var, err) != 0 ||
+        dup_env(&cfg->access_key_id, akid, "AWS_ACCESS_KEY_ID", err) != 0 ||
+        dup_env(&cfg->secret_access_key, secret, "AWS_SECRET_ACCESS_KEY", err) != 0 ||
+        (token != NULL && dup_env(&cfg->session_token, token, "AWS_SESSION_TOKEN", err) != 0) ||
+        dup_proxy(&cfg->https_proxy, "HTTPS_PROXY", "https_proxy", err) != 0 ||
+        dup_proxy(&cfg->http_proxy, "HTTP_PROXY", "http_proxy", err) != 0 ||
+        dup_proxy(&cfg->no_proxy, "NO_PROXY", "no_proxy", err) != 0) {
+        goto out;
+    }
+
+    const char *ca = env_nonempty("SMROTATE_CA_FILE");
+    if (ca != NULL) {
+        if (access(ca, R_OK) != 0) {
+            sm_err_set(err, SM_ERR_CONFIG, "SMROTATE_CA_FILE (%s) cannot be read", ca);
+            goto out;
+        }
+    } else if (access("/etc/pki/tls/certs/ca-bundle.crt", R_OK) == 0) {
+        ca = "/etc/pki/tls/certs/ca-bundle.crt";
+    } else if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
+        ca = "/etc/ssl/certs/ca-certificates.crt";
+    }
+    if (ca != NULL && dup_env(&cfg->ca_file, ca, "SMROTATE_CA_FILE", err) != 0) {
+        goto out;
+    }
+    result = 0;
+out:
+    if (result != 0) {
+        aws_config_clean_up(cfg);
+    }
+    return result;
+}
+
+void aws_config_clean_up(struct aws_config *cfg) {
+    if (cfg == NULL) {
+        return;
+    }
+    sm_free(cfg->region);
+    sm_free(cfg->access_key_id);
+    sm_free(cfg->secret_access_key); /* sm_free wipes */
+    sm_free(cfg->session_token);
+    sm_free(cfg->ca_file);
+    sm_free(cfg->https_proxy); /* a proxy URL may carry credentials */
+    sm_free(cfg->http_proxy);
+    sm_free(cfg->no_proxy);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+int aws_endpoint_from_env(const char *const *vars, const char *prefix, const char *region,
+                          char **out, struct sm_err *err) {
+    *out = NULL;
+    for (size_t i = 0; vars[i] != NULL; i++) {
+        const char *v = env_nonempty(vars[i]);
+        if (v == NULL) {
+            continue;
+        }
+        struct aws_endpoint ep;
+        if (aws_endpoint_parse(v, &ep, err) != 0) {
+            return sm_err_set(err, SM_ERR_CONFIG, "%s is not a usable http(s) endpoint URL",
+                              vars[i]);
+        }
+        return dup_env(out, v, vars[i], err);
+    }
+    const char *fips = getenv("AWS_USE_FIPS_ENDPOINT");
+    bool use_fips = fips != NULL && strcasecmp(fips, "true") == 0;
+    char url[AWS_URL_MAX];
+    snprintf(url, sizeof(url), "https://%s%s.%s.%s", prefix, use_fips ? "-fips" : "", region,
+             dns_suffix(region));
+    return dup_env(out, url, "the endpoint", err);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Endpoint                                                                                     */
+
+int aws_endpoint_parse(const char *endpoint, struct aws_endpoint *out, struct sm_err *err) {
+    memset(out, 0, sizeof(*out));
+    if (endpoint == NULL) {
+        return sm_err_set(err, SM_ERR_CONFIG, "no endpoint URL");
+    }
+    const char *default_port;
+    size_t scheme_len;
+    if (strncasecmp(endpoint, "https://", 8) == 0) {
+        default_port = "443";
+        scheme_len = 8;
+        out->https = true;
+    } else if (strncasecmp(endpoint, "http://", 7) == 0) {
+        default_port = "80";
+        scheme_len = 7;
+    } else {
+        return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL must start with http:// or https://");
+    }
+    const char *auth = endpoint + scheme_len;
+    size_t auth_len = strcspn(auth, "/?#");
+    const char *rest = auth + auth_len;
+    if (auth_len == 0 || memchr(auth, '@', auth_len) != NULL || strpbrk(rest, "?#") != NULL ||
+        strpbrk(endpoint, " \t\r\n") != NULL) {
+        return sm_err_set(err, SM_ERR_CONFIG,
+                          "endpoint URL needs a host and no user info, query or fragment");
+    }
+    /* host[:port], where an IPv6 host is bracketed. */
+    const char *host_end = auth + auth_len;
+    if (auth[0] == '[') {
+        const char *close = memchr(auth, ']', auth_len);
+        if (close == NULL) {
+            return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL has an unterminated IPv6 host");
+        }
+        host_end = close + 1;
+    } else {
+        const char *colon = memchr(auth, ':', auth_len);
+        if (colon != NULL) {
+            host_end = colon;
+        }
+    }
+    size_t host_len = (size_t)(host_end - auth);
+    const char *port = NULL;
+    size_t port_len = 0;
+    if (host_end < auth + auth_len) {
+        if (*host_end != ':') {
+            return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL has a malformed host");
+        }
+        port = host_end + 1;
+        port_len = (size_t)(auth + auth_len - port);
+        if (port_len == 0 || port_len > 5 || strspn(port, "0123456789") < port_len) {
+            return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL has a malformed port");
+        }
+    }
+    if (host_len == 0 || host_len + 1 + port_len >= sizeof(out->host)) {
+        return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL has an empty or overlong host");
+    }
+    bool default_p = port != NULL && strlen(default_port) == port_len &&
+                     memcmp(port, default_port, port_len) == 0;
+    if (port != NULL && !default_p) {
+        snprintf(out->host, sizeof(out->host), "%.*s", (int)(host_len + 1 + port_len), auth);
+    } else {
+        snprintf(out->host, sizeof(out->host), "%.*s", (int)host_len, auth);
+    }
+    const char *path = rest[0] == '\0' ? "/" : rest;
+    if (strlen(endpoint) + 2 > sizeof(out->url) || strlen(path) + 1 > sizeof(out->path)) {
+        return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL is too long");
+    }
+    snprintf(out->path, sizeof(out->path), "%s", path);
+    snprintf(out->url, sizeof(out->url), "%.*s%s", (int)(rest - endpoint), endpoint, path);
+    return 0;
+}
+
+int aws_client_init(struct aws_client *c, const struct aws_service *service,
+                    const struct aws_config *cfg, const char *endpoint, struct http_client *http,
+                    struct sm_err *err) {
+    sm_mem_install_hooks();
+    memset(c, 0, sizeof(*c));
+    c->service = service;
+    c->cfg = cfg;
+    c->http = http;
+    if (aws_endpoint_parse(endpoint, &c->endpoint, err) != 0) {
+        return sm_err_prefix(err, "%s endpoint", service->name);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors                                                                                       */
+
+static bool in_list(const char *code, const char *const *list) {
+    for (size_t i = 0; list[i] != NULL; i++) {
+        if (strcmp(code, list[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* botocore retries/standard.py: the throttling codes (LimitExceededException included, as the
+ * SDKs do; for Secrets Manager it may be a quota that will not clear within the retries). */
+static const char *const s_throttling_codes[] = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    NULL,
+};
+
+/* Transient service-side codes (botocore's transient list plus the 5xx codes). */
+static const char *const s_server_codes[] = {
+    "InternalServiceError",
+    "InternalServiceErrorException",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    NULL,
+};
+
+/* The request was not authenticated: signature, credentials, token or clock. */
+static const char *const s_auth_codes[] = {
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "IncompleteSignatureException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "RequestExpired",
+    "RequestTimeTooSkewed",
+    "AuthFailure",
+    NULL,
+};
+
+static const struct sm_code *classify(const char *code, long status) {
+    if (code[0] != '\0') {
+        if (in_list(code, s_throttling_codes)) {
+            return SM_ERR_AWS_THROTTLED;
+        }
+        if (in_list(code, s_auth_codes)) {
+            return SM_ERR_AWS_AUTH;
+        }
+        if (in_list(code, s_server_codes)) {
+            return SM_ERR_AWS_SERVER;
+        }
+    }
+    if (status >= 500) {
+        return SM_ERR_AWS_SERVER;
+    }
+    if (code[0] == '\0' && status == 429) {
+        return SM_ERR_AWS_THROTTLED;
+    }
+    if (code[0] == '\0' && (status == 401 || status == 403)) {
+        return SM_ERR_AWS_AUTH;
+    }
+    return SM_ERR_AWS_CLIENT;
+}
+
+void aws_error_code_copy(const char *raw, char *out, size_t size) {
+    out[0] = '\0';
+    if (raw == NULL) {
+        return;
+    }
+    size_t n = strcspn(raw, ":");
+    const char *start = raw;
+    for (size_t i = 0; i < n; i++) {
+        if (raw[i] == '#') {
+            start = raw + i + 1;
+        }
+    }
+    size_t len = 0;
+    for (const char *p = start; p < raw + n && len + 1 < size; p++) {
+        char ch = *p;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+            ch == '.' || ch == '_' || ch == '-') {
+            out[len++] = ch;
+        } else {
+            break;
+        }
+    }
+    out[len] = '\0';
+}
+
+static void describe_target(char *out, size_t size, const char *operation, const char *resource) {
+    if (resource != NULL) {
+        snprintf(out, size, "%s on %.300s", operation, resource);
+    } else {
+        snprintf(out, size, "%s", operation);
+    }
+}
+
+int aws_error_set(struct sm_err *err, const char *operation, const char *resource, long status,
+                  const struct aws_error_fields *fields) {
+    char target[400];
+    describe_target(target, sizeof(target), operation, resource);
+    const char *code = fields->code;
+    const char *message = fields->message;
+    const struct sm_code *cls = classify(code, status);
+    if (code[0] != '\0') {
+        sm_err_set(err, cls, "%s failed: %s: %s", target, code,
+                   message[0] != '\0' ? message : "(no message)");
+    } else {
+        sm_err_set(err, cls, "%s failed: HTTP %ld%s%s", target, status,
+                   message[0] != '\0' ? ": " : "", message);
+    }
+    if (err != NULL) {
+        snprintf(err->aws_type, sizeof(err->aws_type), "%s", code);
+        err->http_status = status;
+    }
+    return -1;
+}
+
+/* The error an answered non-2xx response carries. */
+static int error_from_response(const struct aws_client *c, const struct aws_request *req,
+                               const struct http_response *resp, struct sm_err *err) {
+    struct aws_error_fields fields = {"", ""};
+    if (c->service->read_error(resp->body.data, resp->body.len, &fields) != 0) {
+        /* The body could not be read for want of memory: its code is unknown, and guessing
+         * from the status alone would turn a transient condition into a permanent error. */
+        char target[400];
+        describe_target(target, sizeof(target), req->operation, req->resource);
+        sm_err_set(err, SM_ERR_NOMEM, "%s failed: HTTP %ld, and out of memory reading the error",
+                   target, resp->status);
+        err->http_status = resp->status;
+        return -1;
+    }
+    if (fields.code[0] == '\0') {
+        aws_error_code_copy(http_response_header(resp, "x-amzn-errortype"), fields.code,
+                            sizeof(fields.code));
+    }
+    return aws_error_set(err, req->operation, req->resource, resp->status, &fields);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Requests                                                                                     */
+
+static double default_random01(void) {
+    uint64_t x = 0;
+    if (RAND_bytes((unsigned char *)&x, sizeof(x)) != 1) {
+        return 1.0 - 0x1.0p-53; /* no randomness: the longest delay is the safe choice */
+    }
+    return (double)(x >> 11) * 0x1.0p-53;
+}
+
+/* Full-jitter delay before the attempt after `attempt` (1-based): rand * min(2^(n-1), 20) s. */
+static int64_t backoff_ms(const struct aws_client *c, int attempt) {
+    double r = c->random01 != NULL ? c->random01() : default_random01();
+    if (!(r >= 0.0)) {
+        r = 0.0;
+    }
+    if (r >= 1.0) {
+        r = 1.0 - 0x1.0p-53;
+    }
+    int64_t cap_s = BACKOFF_CAP_S;
+    if (attempt - 1 < 5) {
+        int64_t p = (int64_t)1 << (attempt - 1);
+        cap_s = p < BACKOFF_CAP_S ? p : BACKOFF_CAP_S;
+    }
+    return (int64_t)(r * (double)cap_s * 1000.0);
+}
+
+static int header_line(struct sm_buf *b, const char *name, const char *value, size_t len,
+                       struct sm_err *err) {
+    sm_buf_reset(b);
+    if (sm_buf_append_str(b, name, err) != 0 || sm_buf_append_str(b, ": ", err) != 0 ||
+        sm_buf_append(b, value, len, err) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* One signed attempt. Returns 0 when a response arrived (any status), -1 with err set. */
+static int attempt_once(struct aws_client *c, const struct aws_request *r, long timeout_ms,
+                        struct http_response *resp, struct sm_err *err) {
+    int result = -1;
+    const struct aws_config *cfg = c->cfg;
+    const struct aws_service *svc = c->service;
+    const struct aws_endpoint *ep = &c->endpoint;
+    struct sm_buf authz, authz_line, token_line;
+    sm_buf_init(&authz, LIMIT_HEADER_LINE);
+    sm_buf_init(&authz_line, LIMIT_HEADER_LINE);
+    sm_buf_init(&token_line, LIMIT_HEADER_LINE);
+    char amz_date[SIGV4_AMZ_DATE_LEN + 1];
+    char target[160] = "";
+    char host_line[AWS_HOST_MAX + 16];
+    char type_line[128];
+    char date_line[64];
+    char target_line[192];
+    bool has_token = cfg->session_token != NULL && cfg->session_token[0] != '\0';
+
+    if (sigv4_format_amz_date(sm_now_ms(), amz_date, err) != 0) {
+        goto out;
+    }
+    struct sigv4_header signed_headers[5];
+    size_t n_signed = 0;
+    signed_headers[n_signed++] =
+        (struct sigv4_header){sigv4_cstr("Content-Type"), sigv4_cstr(svc->content_type)};
+    signed_headers[n_signed++] = (struct sigv4_header){sigv4_cstr("Host"), sigv4_cstr(ep->host)};
+    signed_headers[n_signed++] =
+        (struct sigv4_header){sigv4_cstr("X-Amz-Date"), sigv4_cstr(amz_date)};
+    if (svc->target_prefix != NULL) {
+        snprintf(target, sizeof(target), "%s.%s", svc->target_prefix, r->operation);
+        signed_headers[n_signed++] =
+            (struct sigv4_header){sigv4_cstr("X-Amz-Target"), sigv4_cstr(target)};
+    }
+    if (has_token) {
+        signed_headers[n_signed++] = (struct sigv4_header){sigv4_cstr("X-Amz-Security-Token"),
+                                                           sigv4_cstr(cfg->session_token)};
+    }
+    struct sigv4_request sreq = {
+        .method = sigv4_cstr("POST"),
+        .path = sigv4_cstr(ep->path),
+        .headers = signed_headers,
+        .n_headers = n_signed,
+        .payload = {r->body, r->len},
+    };
+    struct sigv4_params params = {
+        .access_key_id = sigv4_cstr(cfg->access_key_id),
+        .secret_access_key = sigv4_cstr(cfg->secret_access_key),
+        .session_token = sigv4_cstr(has_token ? cfg->session_token : NULL),
+        .region = sigv4_cstr(cfg->region),
+        .service = sigv4_cstr(svc->signing_name),
+        .amz_date = sigv4_cstr(amz_date),
+    };
+    if (sigv4_sign(&sreq, &params, &authz, err) != 0 ||
+        header_line(&authz_line, "Authorization", authz.data, authz.len, err) != 0 ||
+        (has_token && header_line(&token_line, "X-Amz-Security-Token", cfg->session_token,
+                                  strlen(cfg->session_token), err) != 0)) {
+        goto out;
+    }
+    snprintf(host_line, sizeof(host_line), "Host: %s", ep->host);
+    snprintf(type_line, sizeof(type_line), "Content-Type: %s", svc->content_type);
+    snprintf(date_line, sizeof(date_line), "X-Amz-Date: %s", amz_date);
+    const char *lines[6] = {host_line, type_line, date_line, authz_line.data};
+    size_t n_lines = 4;
+    if (target[0] != '\0') {
+        snprintf(target_line, sizeof(target_line), "X-Amz-Target: %s", target);
+        lines[n_lines++] = target_line;
+    }
+    if (has_token) {
+        lines[n_lines++] = token_line.data;
+    }
+    long connect_ms =
+        cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    struct http_request req = {
+        .method = "POST",
+        .url = ep->url,
+        .headers = lines,
+        .n_headers = n_lines,
+        .body = r->body,
+        .body_len = r->len,
+        .connect_timeout_ms = connect_ms < timeout_ms ? connect_ms : timeout_ms,
+        .timeout_ms = timeout_ms,
+        .ca_file = cfg->ca_file,
+        .proxy = ep->https ? cfg->https_proxy : cfg->http_proxy,
+        .no_proxy = cfg->no_proxy,
+    };
+    c->calls++;
+    if (http_perform(c->http, &req, resp, err) != 0) {
+        goto out;
+    }
+    result = 0;
+out:
+    sm_buf_clean_up(&authz);
+    sm_buf_clean_up(&authz_line);
+    sm_buf_clean_up(&token_line);
+    return result;
+}
+
+int aws_send(struct aws_client *c, const struct aws_request *req, int64_t deadline_ms,
+             struct http_response *resp, struct sm_err *err) {
+    char what[400];
+    describe_target(what, sizeof(what), req->operation, req->resource);
+    int max_attempts = c->cfg->max_attempts > 0 ? c->cfg->max_attempts : DEFAULT_MAX_ATTEMPTS;
+    long attempt_timeout =
+        c->cfg->attempt_timeout_ms > 0 ? c->cfg->attempt_timeout_ms : DEFAULT_ATTEMPT_TIMEOUT_MS;
+    for (int attempt = 1;; attempt++) {
+        int64_t remaining = sm_remaining_ms(deadline_ms);
+        if (remaining <= 0) {
+            /* Only reachable on the first attempt: later ones are checked before sleeping. */
+            return sm_err_set(err, SM_ERR_DEADLINE,
+                              "%s not sent: the invocation deadline has passed", what);
+        }
+        bool capped = remaining < attempt_timeout;
+        long timeout = capped ? (long)remaining : attempt_timeout;
+        if (attempt_once(c, req, timeout, resp, err) == 0) {
+            SM_DEBUG("%s: attempt %d, HTTP %ld", what, attempt, resp->status);
+            if (resp->status >= 200 && resp->status < 300) {
+                return 0;
+            }
+            error_from_response(c, req, resp, err);
+        } else {
+            SM_DEBUG("%s: attempt %d, no response (%s)", what, attempt, sm_code_name(err->code));
+            if (err->code == SM_ERR_DEADLINE && capped) {
+                return sm_err_set(err, SM_ERR_DEADLINE,
+                                  "%s failed: the invocation deadline was reached during "
+                                  "attempt %d",
+                                  what, attempt);
+            }
+            if (err->code == SM_ERR_DEADLINE) { /* the attempt's own timeout: transient */
+                err->code = SM_ERR_TRANSPORT;
+            } else if (err->code == SM_ERR_TOO_LARGE) {
+                err->code = SM_ERR_PROTOCOL;
+            }
+            sm_err_prefix(err, "%s failed", what);
+        }
+        if (!sm_code_is_transient(err->code)) {
+            return -1;
+        }
+        if (attempt >= max_attempts) {
+            if (attempt > 1) {
+                size_t n = strlen(err->msg);
+                snprintf(err->msg + n, sizeof(err->msg) - n, " (after %d attempts)", attempt);
+            }
+            return -1;
+        }
+        int64_t delay = backoff_ms(c, attempt);
+        remaining = sm_remaining_ms(deadline_ms);
+        if (delay >= remaining) {
+            size_t n = strlen(err->msg);
+            snprintf(err->msg + n, sizeof(err->msg) - n,
+                     " (retries cut short by the invocation deadline after %d attempt%s: %lld ms "
+                     "left, next retry due in %lld ms)",
+                     attempt, attempt == 1 ? "" : "s", (long long)remaining, (long long)delay);
+            return -1;
+        }
+        SM_DEBUG("%s: retrying in %lld ms (%s)", what, (long long)delay, sm_err_type(err));
+        sm_sleep_ms(delay);
+    }
+}
