@@ -24,17 +24,17 @@
  * deadline, at most 60 s. Every timeout is capped by the whole seconds left before the deadline;
  * with less than one second left we fail with SM_ERR_DEADLINE before trying.
  *
- * TLS (engine.h policy). REQUIRED and AUTO: MYSQL_OPT_SSL_ENFORCE +
- * MYSQL_OPT_SSL_VERIFY_SERVER_CERT with MYSQL_OPT_SSL_CA = the CA file (or, when none is given,
- * OpenSSL's default trust store), TLS 1.2 or 1.3: the chain and the host name (or IP address) are
- * verified. Connector/C 3.3 checks the certificate only when VERIFY_SERVER_CERT is on, and with
- * ENFORCE alone it even carries on in plaintext when the server offers no TLS, so both are set;
- * after connecting we also check that the session is encrypted. AUTO retries once without TLS only
- * when the first attempt failed because the server does not offer TLS at all
- * (CR_SSL_CONNECTION_ERROR "SSL is required, but the server does not support it", raised before any
- * credential is sent); never after a certificate, host-name, password or network failure. OFF: no
- * TLS options (VERIFY and ENFORCE explicitly off, which also keeps Connector/C 3.4's TLS-by-default
- * out of the way).
+ * TLS (engine.h policy). REQUIRED and AUTO: MYSQL_OPT_SSL_CA = opts->ca_file (the one bundle
+ * db_tls.h resolved; without one a TLS attempt fails naming SMROTATE_DB_CA_FILE, never a library
+ * default), TLS 1.2 or 1.3, and either MYSQL_OPT_SSL_VERIFY_SERVER_CERT (chain and host name or IP
+ * address) or, with SMROTATE_DB_TLS_VERIFY=ca, an empty peer fingerprint (chain only): both make
+ * Connector/C refuse a server that offers no TLS before any credential is sent, which
+ * MYSQL_OPT_SSL_ENFORCE alone does not do in 3.3 (set_options has the details). After connecting
+ * we also check that the session is encrypted. AUTO retries once without TLS only when the first
+ * attempt failed because the server does not offer TLS at all, as its greeting's capability flags
+ * say; never after a certificate, host-name, password or network failure. OFF: no TLS options
+ * (VERIFY and ENFORCE explicitly off, which also keeps Connector/C 3.4's TLS-by-default out of
+ * the way).
  *
  * caching_sha2_password (MySQL 8 default): over TLS the password is sent inside the TLS session;
  * over plaintext Connector/C encrypts it with the server's RSA public key, which it requests
@@ -49,29 +49,31 @@
  * Passwords. The new password is sent as a string literal escaped by mysql_real_escape_string
  * with the connection's character set (utf8mb4), which also honours NO_BACKSLASH_ESCAPES (the
  * library tracks the server status flag). Which statement is used depends on the server version
- * (mysql_sql.h): ALTER USER CURRENT_USER() IDENTIFIED BY on MySQL >= 5.7.6 and Aurora 2/3,
- * SET PASSWORD = PASSWORD(...) on MariaDB and older MySQL. Error messages of statements that carry
- * a password withhold the server's text when it is a syntax error or quotes the password. Names
- * and passwords must be valid UTF-8; names longer than the limit (MariaDB 80 characters, MySQL and
- * Aurora USERNAME_CHARACTER_LIMIT, default 32) are refused before any SQL is sent. Our copies of
- * passwords and statements are wiped; on disconnect we also wipe the library's copy of the login
- * password (MYSQL.passwd) and its network buffer (the last statements sent). What we cannot wipe:
- * the password copy Connector/C frees itself when a login fails, and OpenSSL's record buffers.
+ * (mysql_sql.h): ALTER USER CURRENT_USER() IDENTIFIED BY on MySQL >= 5.7.6 and Aurora 2/3, with
+ * REPLACE '<current password>' on MySQL >= 8.0.13 and Aurora 3 (password_require_current),
+ * SET PASSWORD = PASSWORD(...) on MariaDB and older MySQL; each keeps the account's plugin. Error
+ * messages of statements that carry a password withhold the server's text when it is a syntax
+ * error or quotes a password. Names and passwords must be valid UTF-8; names longer than the limit
+ * (MariaDB 80 characters, MySQL and Aurora USERNAME_CHARACTER_LIMIT, default 32) are refused before
+ * any SQL is sent. Our copies of passwords and statements are wiped; on disconnect we also wipe
+ * the library's copy of the login password (MYSQL.passwd) and its network buffer (the last
+ * statements sent). What we cannot wipe: the password copy Connector/C frees itself when a login
+ * fails, and OpenSSL's record buffers.
  *
- * Alternating users (sync_alternate_user, as an administrator). For every account of the base
- * user in mysql.user (every host part, not only '%'), the alternate account with the same host
- * part is created (CREATE USER, with the base's password plugin when it is a known password
- * plugin) or gets the new password; it gets the base's TLS requirement (ssl_type, cipher,
- * issuer, subject -> ALTER USER ... REQUIRE) and every grant from SHOW GRANTS FOR base@host,
- * rewritten for the alternate with WITH GRANT OPTION / WITH ADMIN OPTION kept (role grants and
- * MariaDB default roles included; IDENTIFIED BY PASSWORD, REQUIRE and resource limits dropped);
- * MySQL 8 default roles are copied from mysql.default_roles. Grants flow both ways, but
- * revocations only from the original to its clone: when alt is base + "_clone", whatever the
- * clone holds beyond the original is revoked (so a privilege removed from X disappears from
- * X_clone at the next rotation); when the call is flipped (base = X_clone, alt = X) missing
- * grants are only added, so nothing granted to X is ever taken away by a rotation. Not copied:
- * resource limits (MAX_QUERIES_PER_HOUR...), password expiry and lock settings; an alternate
- * account whose host part the base no longer has is left alone.
+ * Alternating users (sync_alternate_user, as an administrator). The caller says which user is the
+ * original, which its clone and which one gets the new password. For every account of the
+ * original in mysql.user (every host part, not only '%'), the clone's account with the same host
+ * part is created when missing (CREATE USER, with the original's password plugin when it is a
+ * known password plugin, and the new password when the clone is the target, else a random one no
+ * one knows); it gets the original's TLS requirement (ssl_type, cipher, issuer, subject -> ALTER
+ * USER ... REQUIRE) and exactly the original's grants from SHOW GRANTS FOR original@host,
+ * rewritten for the clone with WITH GRANT OPTION / WITH ADMIN OPTION kept (role grants and MariaDB
+ * default roles included; IDENTIFIED BY PASSWORD, REQUIRE and resource limits dropped), whatever
+ * the clone holds beyond them revoked; MySQL 8 default roles are copied from mysql.default_roles.
+ * A clone account that existed and is about to lose something is announced by one WARN naming the
+ * revocations. The original is never changed but for its password when it is the target (with its
+ * own plugin). Not copied: resource limits (MAX_QUERIES_PER_HOUR...), password expiry and lock
+ * settings; a clone account whose host part the original no longer has is left alone.
  */
 #include "buf.h"
 #include "clock.h"

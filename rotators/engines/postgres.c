@@ -20,31 +20,40 @@
  * for with the same bound on the client side, so a server that stops answering can't hang the
  * invocation.
  *
- * TLS (engine.h policy). REQUIRED and AUTO use sslmode=verify-full with sslrootcert = the CA file
- * (chain and host name are checked; the certificate may name an IP address). AUTO retries once
- * with sslmode=disable only when the first attempt failed because the server does not offer TLS at
- * all ("server does not support SSL, but SSL was required"); never after a certificate, host-name,
- * password or network failure. OFF uses sslmode=disable. GSSAPI encryption is disabled.
+ * TLS (engine.h policy). REQUIRED and AUTO use sslmode=verify-full (or verify-ca with
+ * SMROTATE_DB_TLS_VERIFY=ca: the chain, not the host name) with sslrootcert = opts->ca_file, the
+ * one bundle db_tls.h resolved; without one, a TLS attempt fails (ROT_ERR_DB_TLS naming
+ * SMROTATE_DB_CA_FILE), never falling back to a library default. The certificate may name an IP
+ * address. AUTO retries once with sslmode=disable only when the first attempt failed because the
+ * server does not offer TLS at all; never after a certificate, host-name, password or network
+ * failure. OFF uses sslmode=disable. GSSAPI encryption is disabled. Why a connection failed is
+ * known only from libpq's text: s_pg_failure_texts is the one table that reads it.
  *
- * Passwords. The new password never reaches the server in cleartext: the verifier (SCRAM-SHA-256,
- * or md5) is computed client-side by libpq's PQencryptPasswordConn, using the
+ * Passwords. By default the new password never reaches the server in cleartext: the verifier
+ * (SCRAM-SHA-256, or md5) is computed client-side by libpq's PQencryptPasswordConn, using the
  * algorithm from the PASSWORD_ENCRYPTION environment variable (`md5` or `scram-sha-256`, read by
  * init) or else the server's own password_encryption setting, and sent as an escaped literal.
- * Statement logs (log_statement=ddl/all) therefore hold the verifier, never the password. Our
- * copies of the verifier and of every statement that carried it are wiped. What we cannot wipe:
- * libpq keeps the connection password in the PGconn until PQfinish (which clears it with
- * explicit_bzero since PostgreSQL 13) and leaves the last statements (holding the verifier, not the
- * password) in its unwiped send buffer, freed by PQfinish.
+ * Statement logs (log_statement=ddl/all) therefore hold the verifier, never the password. With
+ * PASSWORD_ENCRYPTION=server (an explicit opt-in for password-check hooks such as pg_tle's
+ * passcheck or credcheck, which reject a password they receive already hashed) the password itself
+ * is sent as a literal escaped by libpq (PQescapeLiteral) and the server hashes it; the cost is
+ * that the cleartext can then reach the server's statement log (log_statement=ddl or all, the
+ * error log of a failing statement) and pg_stat_statements. Our copies of the verifier or password
+ * and of every statement that carried one are wiped. What we cannot wipe: libpq keeps the
+ * connection password in the PGconn until PQfinish (which clears it with explicit_bzero since
+ * PostgreSQL 13) and leaves the last statements in its unwiped send buffer, freed by PQfinish.
  *
- * Alternating users (sync_alternate_user, run as a superuser / rds_superuser). The clone is always
- * a member of the original role (GRANT original TO clone) and inherits its privileges; the plugin
- * works out which of the two names is the original from the existing membership, so the flipped
- * call of the second rotation (base = X_clone, alt = X) resets X's password and never creates a
- * membership cycle. The clone also gets LOGIN, INHERIT and the original's CREATEDB, CREATEROLE and
- * CONNECTION LIMIT. Not copied: SUPERUSER, REPLICATION, BYPASSRLS (they would need a real
- * superuser and silently widen access), VALID UNTIL (an expiry copied from the original could
- * lock the new password out) and per-role settings (ALTER ROLE ... SET). Everything runs in one
- * transaction.
+ * Alternating users (sync_alternate_user, run as a superuser / rds_superuser). The caller says
+ * which role is the original, which its clone and which one gets the new password. The clone is
+ * always a member of the original (GRANT original TO clone) and inherits its privileges; an
+ * original that is a member of its clone is refused (the grant would make a cycle). The clone also
+ * gets LOGIN, INHERIT and the original's CREATEDB, CREATEROLE and CONNECTION LIMIT; the original is
+ * never changed to match its clone. A clone that already exists and differs is announced by one
+ * WARN naming the changes before they are made. A clone created while the original is the target
+ * gets no password (no password login) until its own turn. Not copied: SUPERUSER, REPLICATION,
+ * BYPASSRLS (they would need a real superuser and silently widen access), VALID UNTIL (an expiry
+ * copied from the original could lock the new password out) and per-role settings (ALTER ROLE ...
+ * SET). Extra memberships of the clone are left alone. Everything runs in one transaction.
  *
  * Object ownership (AWS complaint #1): objects a session of X_clone creates are owned by X_clone,
  * and X can't alter or (without grants) read them once the secret flips back. With the environment

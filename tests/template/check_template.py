@@ -389,12 +389,15 @@ def used_names(tmpl):
 def c_sources():
     """(path, text) of the C sources that make up bootstrap (not tests)."""
     out = []
+    root = source_dir()
     for sub in ("bootstrap", "rotators", "runtime"):
-        d = os.path.join(source_dir(), sub)
-        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-            if name.endswith((".c", ".h")):
-                with open(os.path.join(d, name), encoding="utf-8", errors="replace") as f:
-                    out.append((os.path.join(sub, name), f.read()))
+        # Subdirectories too: the engines live in rotators/engines/.
+        for d, dirs, files in sorted(os.walk(os.path.join(root, sub))):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith((".c", ".h")):
+                    with open(os.path.join(d, name), encoding="utf-8", errors="replace") as f:
+                        out.append((os.path.relpath(os.path.join(d, name), root), f.read()))
     return out
 
 
