@@ -1031,14 +1031,15 @@ static bool same_require(const struct rows *a, size_t ra, const struct rows *b, 
     return true;
 }
 
-/* Logs the one warning about a clone account that existed and is about to lose what the original
- * lacks: the correcting statements (names and privileges only) and a TLS requirement change. */
+/* Logs the one warning about a clone account that existed and is about to change: the
+ * statements that take from it what the original lacks (names and privileges only), and a change
+ * of its TLS requirement to the original's ssl_type. */
 static void warn_corrections(const struct sync *s, const char *host,
                              const struct rot_mysql_stmts *plan, bool require_changes,
                              const char *ssl_type) {
     struct sm_buf list;
     struct sm_err ignored;
-    char clone[100], orig[100], h[100], line[SM_ERR_MSG_MAX];
+    char clone[100], orig[100], h[100], line[SM_ERR_MSG_MAX], require[256] = "";
     size_t n = plan->corrections_to - plan->corrections_from;
     sm_buf_init(&list, 1024);
     for (size_t i = plan->corrections_from; i < plan->corrections_to; i++) {
@@ -1051,11 +1052,19 @@ static void warn_corrections(const struct sync *s, const char *host,
     sm_str_printable(s->users->clone, clone, sizeof(clone));
     sm_str_printable(s->users->original, orig, sizeof(orig));
     sm_str_printable(host, h, sizeof(h));
-    SM_WARN("alternating users: user '%s'@'%s' already exists; revoking %zu grant(s) it has that "
-            "'%s'@'%s' lacks%s%s%s: %s",
-            clone, h, n, orig, h, require_changes ? " and changing its TLS requirement to '" : "",
-            require_changes ? ssl_type : "", require_changes ? "'" : "",
-            n > 0 ? line : "(no grants)");
+    if (require_changes) {
+        char type[40];
+        sm_str_printable(ssl_type[0] != '\0' ? ssl_type : "NONE", type, sizeof(type));
+        snprintf(require, sizeof(require), "%schanging its TLS requirement to %s's (%s)",
+                 n > 0 ? "; and " : "", orig, type);
+    }
+    if (n > 0) {
+        SM_WARN("alternating users: user '%s'@'%s' already exists; revoking %zu grant(s) it has "
+                "that '%s'@'%s' lacks: %s%s",
+                clone, h, n, orig, h, line, require);
+    } else {
+        SM_WARN("alternating users: user '%s'@'%s' already exists; %s", clone, h, require);
+    }
     sm_buf_clean_up(&list);
 }
 

@@ -1116,7 +1116,7 @@ static int pg_sync_alternate_user(struct rot_conn *admin, const struct rot_user_
     if (attributes < 0) {
         goto out;
     }
-    char grant[2 * ROT_PG_MAX_NAME + 64];
+    char grant[4 * ROT_PG_MAX_NAME + 64]; /* two quoted identifiers */
     if (clone.exists && !clone_in_orig) {
         snprintf(grant, sizeof(grant), "GRANT %s TO %s", orig_ident, clone_ident);
         if (pg_add_change(NULL, noted, grant, err) != 0) {

@@ -803,7 +803,7 @@ SM_TEST(mysql_plugin_dir_env_is_used_for_auth_plugins) {
         eng_connect(user, "Pa55-word", fx.port, ROT_TLS_REQUIRED, fx.ca_file, &c, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, dir);
-    SM_ASSERT_STR_CONTAINS(err.msg, "client_ed25519");
+    SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_MYSQL_PLUGIN_DIR");
     rmdir(dir);
     drop_user(user, "%");
 }
