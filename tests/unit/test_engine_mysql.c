@@ -1130,11 +1130,11 @@ SM_TEST(mysql_sync_refuses_too_long_alternate_name_before_any_sql) {
     users = (struct rot_user_pair){.original = base, .clone = base, .target = base};
     SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Pa55-word", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
-    /* The target must be one of the two. */
+    /* The target must be one of the two (alt, cut to a valid length, is the clone here). */
     char other[160];
     snprintf(other, sizeof(other), "%s_other", base);
-    users = (struct rot_user_pair){.original = base, .clone = alt, .target = other};
     alt[40] = '\0';
+    users = (struct rot_user_pair){.original = base, .clone = alt, .target = other};
     SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Pa55-word", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     rot_engine_mysql.disconnect(a);

@@ -117,11 +117,14 @@ SM_TEST(engine_support_paths_next_to_the_executable_and_system_store) {
 
 /* ---- rotators/db_tls.h ----------------------------------------------------------------------- */
 
-/* A file under the state directory with content text; returns its path (static ring). */
+static char s_files[4][PATH_MAX];
+static int s_nfiles;
+
+/* A file under the state directory with content text, removed by remove_state_files; returns its
+ * path. */
 static const char *state_file(const char *name, const char *text) {
-    static char ring[4][PATH_MAX];
-    static int next;
-    char *path = ring[next++ % 4];
+    SM_ASSERT(s_nfiles < 4);
+    char *path = s_files[s_nfiles++];
     const char *state = getenv("SMR_STATE_DIR");
     SM_ASSERT(state != NULL);
     mkdir(state, 0755);
@@ -131,6 +134,12 @@ static const char *state_file(const char *name, const char *text) {
     fputs(text, f);
     fclose(f);
     return path;
+}
+
+static void remove_state_files(void) {
+    while (s_nfiles > 0) {
+        unlink(s_files[--s_nfiles]);
+    }
 }
 
 #define PACKAGED_PEM "-----BEGIN CERTIFICATE-----\nPACKAGED\n-----END CERTIFICATE-----"
@@ -179,6 +188,7 @@ SM_TEST(engine_support_trust_sources_decide_the_bundle) {
         rot_db_trust_clean_up(&t);
         rot_db_trust_clean_up(NULL);
     }
+    remove_state_files();
 }
 
 SM_TEST(engine_support_combined_bundle_is_private_whole_and_removed) {
@@ -205,6 +215,7 @@ SM_TEST(engine_support_combined_bundle_is_private_whole_and_removed) {
     SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_DB_CA_FILE");
     rot_db_trust_clean_up(&t);
+    remove_state_files();
 }
 
 SM_TEST(engine_support_tls_verify_setting_values) {
@@ -265,6 +276,7 @@ SM_TEST(engine_support_config_reads_the_database_tls_settings) {
     SM_ASSERT_STR_EQ(cfg.db_tls.ca_file, sm_system_ca_bundle());
     SM_ASSERT_STR_CONTAINS(cfg.db_tls.origin, "the system store");
     rot_config_clean_up(&cfg);
+    remove_state_files();
 }
 
 SM_TEST(engine_support_tls_advice_names_the_setting_that_applies) {
