@@ -2,13 +2,11 @@
 
 #include "mem.h"
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 bool rot_config_parse_bool(const char *value) {
     return strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
@@ -38,37 +36,6 @@ static int env_long(const char *name, long min, long max, long default_value, lo
     }
     *out = n;
     return 0;
-}
-
-/* Writes certs/rds-global-bundle.pem next to the executable (the Lambda package's layout) into
- * out and returns true when that file is readable. */
-static bool packaged_ca_file(char *out, size_t cap) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0) {
-        return false;
-    }
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash == NULL) {
-        return false;
-    }
-    *slash = '\0';
-    int len = snprintf(out, cap, "%s/certs/rds-global-bundle.pem", exe);
-    return len >= 0 && (size_t)len < cap && access(out, R_OK) == 0;
-}
-
-static const char *system_ca_file(void) {
-    static const char *const candidates[] = {
-        "/etc/pki/tls/certs/ca-bundle.crt",   /* Amazon Linux */
-        "/etc/ssl/certs/ca-certificates.crt", /* Debian */
-    };
-    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-        if (access(candidates[i], R_OK) == 0) {
-            return candidates[i];
-        }
-    }
-    return NULL;
 }
 
 int rot_config_from_env(const char *handler, struct rot_config *cfg, struct sm_err *err) {
@@ -107,21 +74,7 @@ int rot_config_from_env(const char *handler, struct rot_config *cfg, struct sm_e
         .include_space = SECRETS_UNSET,
         .require_each_included_type = env_bool("REQUIRE_EACH_INCLUDED_TYPE", true),
     };
-    const char *ca = getenv("SMROTATE_DB_CA_FILE");
-    char packaged[PATH_MAX + 64];
-    if (ca != NULL && ca[0] != '\0') {
-        if (access(ca, R_OK) != 0) {
-            sm_err_set(err, SM_ERR_CONFIG, "SMROTATE_DB_CA_FILE=%s cannot be read", ca);
-            goto out;
-        }
-    } else if (packaged_ca_file(packaged, sizeof(packaged))) {
-        ca = packaged;
-    } else {
-        ca = system_ca_file();
-    }
-    /* Out of memory must fail: falling back to the library's default CA would be silent. */
-    if (ca != NULL && (cfg->db_ca_file = sm_strdup(ca)) == NULL) {
-        sm_err_set(err, SM_ERR_NOMEM, "out of memory reading the database CA setting");
+    if (rot_db_trust_from_env(&cfg->db_tls, err) != 0) {
         goto out;
     }
     result = 0;
@@ -134,6 +87,6 @@ void rot_config_clean_up(struct rot_config *cfg) {
         return;
     }
     sm_free(cfg->exclude_characters);
-    sm_free(cfg->db_ca_file);
+    rot_db_trust_clean_up(&cfg->db_tls);
     memset(cfg, 0, sizeof(*cfg));
 }

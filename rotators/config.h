@@ -5,13 +5,14 @@
  * engine's set), PASSWORD_LENGTH (32), EXCLUDE_NUMBERS, EXCLUDE_PUNCTUATION, EXCLUDE_UPPERCASE,
  * EXCLUDE_LOWERCASE (false), REQUIRE_EACH_INCLUDED_TYPE (true); a boolean is true when its
  * lower-cased value is one of true, 1, y, yes.
- * Database TLS: SMROTATE_DB_CA_FILE, default certs/rds-global-bundle.pem next to the bootstrap
- * executable when present, else the system bundle. SMROTATE_DB_CONNECT_TIMEOUT_MS (5000).
+ * Database TLS: SMROTATE_DB_CA_FILE and SMROTATE_DB_TLS_VERIFY, resolved by db_tls.h.
+ * SMROTATE_DB_CONNECT_TIMEOUT_MS (5000).
  * Strategy: from the Handler setting (_HANDLER), see strategy.h.
  */
 #ifndef ROT_CONFIG_H
 #define ROT_CONFIG_H
 
+#include "db_tls.h"
 #include "errors.h"
 #include "secretsmanager.h"
 #include "strategy.h"
@@ -24,7 +25,7 @@ struct rot_config {
      * applies. The strings are owned by the config. */
     struct secrets_password_policy policy;
     char *exclude_characters;
-    char *db_ca_file; /* NULL: the database library's default */
+    struct rot_db_trust db_tls; /* database TLS trust and verification */
     long db_connect_timeout_ms;
 };
 

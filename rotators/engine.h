@@ -4,8 +4,9 @@
  * An engine is a `const struct rot_engine` of function pointers (one per engine file, designated
  * initializers), listed in a NULL-terminated registry and found by the secret's `engine` field.
  * An engine knows how to log in, run a trivial query, change a password and clone a user; it knows
- * nothing of Secrets Manager, staging labels or rotation steps. Connection state is opaque above
- * this interface.
+ * nothing of Secrets Manager, staging labels, rotation steps or strategies (which user is the
+ * original and which its clone is the caller's to say). Connection state is opaque above this
+ * interface.
  *
  * Error contract for every function that takes a struct sm_err: return 0, or -1 with err set to
  *   ROT_ERR_DB_UNREACHABLE  the server could not be reached (refused, DNS, timeout, no answer)
@@ -42,11 +43,28 @@ struct rot_login {
     enum rot_tls tls;
 };
 
-/* Process-wide connection settings. */
+/* How much of the server's certificate TLS verifies (SMROTATE_DB_TLS_VERIFY, see db_tls.h). */
+enum rot_tls_verify {
+    ROT_TLS_VERIFY_FULL, /* the chain up to a trusted CA, and the host name (the default) */
+    ROT_TLS_VERIFY_CA,   /* the chain only: for endpoints the certificate cannot name */
+};
+
+/* Process-wide connection settings (db_tls.h resolves the trust once, at init). */
 struct rot_connect_opts {
-    const char *ca_file;     /* CA bundle for verify-full; NULL: the engine library's default */
+    const char *ca_file;   /* CA bundle (PEM) TLS is verified against; NULL: none, and every
+                              TLS attempt fails with ROT_ERR_DB_TLS (never a library default) */
+    const char *ca_origin; /* where ca_file's certificates come from, for messages; NULL: ca_file */
+    enum rot_tls_verify tls_verify;
     long connect_timeout_ms; /* per attempt; default 5000 */
     int64_t deadline_ms;     /* invocation deadline (epoch ms), 0 = none: caps every timeout */
+};
+
+/* The two users of the alternating-users strategy, decided by the rotation layer (rotation.c
+ * owns the naming rule). All borrowed. */
+struct rot_user_pair {
+    const char *original; /* the user the secret was made for ("app") */
+    const char *clone;    /* its alternate ("app_clone") */
+    const char *target;   /* the one of the two whose password is set now (the pending user) */
 };
 
 struct rot_conn; /* opaque, engine-defined */
@@ -79,15 +97,20 @@ struct rot_engine {
     /* Runs a trivial query (testSecret). */
     int (*check)(struct rot_conn *conn, struct sm_err *err);
 
-    /* Changes the password of the logged-in user (single user). username is the secret's
-     * username (for engines that need it to hash). Idempotent. */
-    int (*set_own_password)(struct rot_conn *conn, const char *username, const char *password,
+    /* Changes the password of the logged-in user to new_password (single user). username is
+     * the secret's username (for engines that need it to hash); current_password is the password
+     * conn logged in with (may be NULL), for servers that require it to change one's own
+     * password (MySQL's password_require_current). Idempotent. */
+    int (*set_own_password)(struct rot_conn *conn, const char *username,
+                            const char *current_password, const char *new_password,
                             struct sm_err *err);
 
-    /* As a superuser connection: make alt_user exist with the same privileges as base_user,
-     * re-synchronising them when alt_user already exists, and set alt_user's password
-     * (alternating users). Idempotent. */
-    int (*sync_alternate_user)(struct rot_conn *admin, const char *base_user, const char *alt_user,
+    /* As a superuser connection (alternating users): makes users->clone exist with the
+     * privileges of users->original (created, or re-synchronised when it exists; the original
+     * is never changed to match its clone), then sets users->target's password. Changes to a
+     * clone that already existed are announced by one WARN line naming them, before the first.
+     * Idempotent. */
+    int (*sync_alternate_user)(struct rot_conn *admin, const struct rot_user_pair *users,
                                const char *password, struct sm_err *err);
 };
 

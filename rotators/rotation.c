@@ -70,7 +70,9 @@ out:
 static int login(struct run *run, const struct rot_secret *s, const struct rot_login *l,
                  struct rot_conn **conn, struct sm_err *err) {
     struct rot_connect_opts opts = {
-        .ca_file = run->ctx->config->db_ca_file,
+        .ca_file = run->ctx->config->db_tls.ca_file,
+        .ca_origin = run->ctx->config->db_tls.origin,
+        .tls_verify = run->ctx->config->db_tls.verify,
         .connect_timeout_ms = run->ctx->config->db_connect_timeout_ms,
         .deadline_ms = run->deadline_ms,
     };
@@ -560,9 +562,11 @@ static int read_current_and_pending(struct run *run, struct rot_secret *current,
     return 0;
 }
 
-static int set_password(struct run *run, struct rot_conn *conn, const struct rot_secret *pending,
-                        struct sm_err *err) {
-    if (pending->engine->set_own_password(conn, pending->username, pending->password, err) != 0) {
+/* conn logged in with the secret `as`; its password is the current one for the server. */
+static int set_password(struct run *run, struct rot_conn *conn, const struct rot_secret *as,
+                        const struct rot_secret *pending, struct sm_err *err) {
+    if (pending->engine->set_own_password(conn, pending->username, as->password, pending->password,
+                                          err) != 0) {
         return sm_err_prefix(err, "setSecret: could not set the new password for user %s",
                              pending->username);
     }
@@ -591,7 +595,7 @@ static int set_single_user(struct run *run, const struct rot_secret *cur,
     }
 
     if (login_secret(run, &current, &conn, &attempt) == 0) {
-        result = set_password(run, conn, &pending, err);
+        result = set_password(run, conn, &current, &pending, err);
         goto out;
     }
     if (attempt.code != ROT_ERR_DB_LOGIN) {
@@ -636,7 +640,7 @@ static int set_single_user(struct run *run, const struct rot_secret *cur,
         previous.tls = current.tls;
         if (login_secret(run, &previous, &conn, &attempt) == 0) {
             SM_INFO("setSecret: logged in with the AWSPREVIOUS secret of %s", arn);
-            result = set_password(run, conn, &pending, err);
+            result = set_password(run, conn, &previous, &pending, err);
             goto out;
         }
         if (attempt.code != ROT_ERR_DB_LOGIN) {
@@ -717,8 +721,15 @@ static int set_alternating_users(struct run *run, const struct rot_secret *curre
         }
         goto out;
     }
-    if (current->engine->sync_alternate_user(admin, current->username, pending->username,
-                                             pending->password, err) != 0) {
+    /* The naming rule (rot_alternate_username) gives the clone the _clone suffix: of the two
+     * names, the shorter is the original. */
+    bool pending_is_clone = strlen(pending->username) > strlen(current->username);
+    struct rot_user_pair users = {
+        .original = pending_is_clone ? current->username : pending->username,
+        .clone = pending_is_clone ? pending->username : current->username,
+        .target = pending->username,
+    };
+    if (current->engine->sync_alternate_user(admin, &users, pending->password, err) != 0) {
         sm_err_prefix(err, "setSecret: could not set up user %s", pending->username);
         goto out;
     }

@@ -20,25 +20,124 @@ int sm_hex_digit(char c) {
     return -1;
 }
 
-void sm_str_printable(const char *in, char *out, size_t cap) {
-    size_t j = 0;
-    size_t n = in != NULL ? strlen(in) : 0;
-    for (size_t i = 0; i < n && j + 4 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+size_t sm_utf8_seq(const unsigned char *s, size_t len, size_t *bad) {
+    unsigned char c = s[0];
+    size_t need, ignored;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (bad == NULL) {
+        bad = &ignored;
     }
-    if (j < n) {
-        memcpy(out + j, "...", 3);
-        j += 3;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+    } else if (c == 0xe0) {
+        need = 2;
+        lo = 0xa0; /* no overlong forms */
+    } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) {
+        need = 2;
+    } else if (c == 0xed) {
+        need = 2;
+        hi = 0x9f; /* no surrogates */
+    } else if (c == 0xf0) {
+        need = 3;
+        lo = 0x90;
+    } else if (c >= 0xf1 && c <= 0xf3) {
+        need = 3;
+    } else if (c == 0xf4) {
+        need = 3;
+        hi = 0x8f; /* nothing past U+10FFFF */
+    } else {
+        *bad = 1;
+        return 0;
     }
-    out[j] = '\0';
+    for (size_t k = 1; k <= need; k++) {
+        unsigned char lo_k = k == 1 ? lo : 0x80;
+        unsigned char hi_k = k == 1 ? hi : 0xbf;
+        if (k >= len || s[k] < lo_k || s[k] > hi_k) {
+            *bad = k;
+            return 0;
+        }
+    }
+    return need + 1;
 }
 
-void sm_str_one_line(const char *in, char *out, size_t cap) {
-    size_t j = 0;
-    for (const char *p = in; p != NULL && *p != '\0' && j + 1 < cap; p++) {
-        unsigned char c = (unsigned char)*p;
-        out[j++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+bool sm_utf8_valid(const char *s, size_t *chars) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), i = 0, n = 0;
+    while (i < len) {
+        size_t step = sm_utf8_seq(p + i, len - i, NULL);
+        if (step == 0) {
+            return false;
+        }
+        i += step;
+        n++;
     }
-    out[j] = '\0';
+    if (chars != NULL) {
+        *chars = n;
+    }
+    return true;
+}
+
+/* n, moved back to the start of a UTF-8 sequence that s[0..n) would cut. */
+static size_t utf8_cut(const char *s, size_t n) {
+    size_t k = n;
+    while (k > 0 && ((unsigned char)s[k - 1] & 0xc0) == 0x80) {
+        k--;
+    }
+    /* s[k - 1] leads a sequence whose continuation bytes run up to n: keep it only if whole. */
+    if (k > 0 && (unsigned char)s[k - 1] >= 0xc0) {
+        unsigned char lead = (unsigned char)s[k - 1];
+        size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+        if (n - (k - 1) < want) {
+            return k - 1;
+        }
+    }
+    return n;
+}
+
+void sm_str_one_line(const char *src, char *dst, size_t cap) {
+    size_t n = 0;
+    bool space = true; /* drops leading spaces */
+    if (cap == 0) {
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *)(src != NULL ? src : "");
+         *p != '\0' && n + 1 < cap; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == ' ') {
+            if (!space) {
+                dst[n++] = ' ';
+                space = true;
+            }
+            continue;
+        }
+        dst[n++] = (char)*p;
+        space = false;
+    }
+    n = utf8_cut(dst, n);
+    while (n > 0 && dst[n - 1] == ' ') {
+        n--;
+    }
+    dst[n] = '\0';
+}
+
+void sm_str_printable(const char *src, char *dst, size_t cap) {
+    const char *s = src != NULL ? src : "";
+    size_t len = strlen(s), n = 0;
+    if (cap == 0) {
+        return;
+    }
+    bool cut = len >= cap;
+    size_t room = cut ? (cap > 4 ? cap - 4 : 0) : len;
+    for (; n < room; n++) {
+        unsigned char c = (unsigned char)s[n];
+        dst[n] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    if (cut) {
+        n = utf8_cut(dst, n);
+        size_t dots = cap - 1 - n < 3 ? cap - 1 - n : 3;
+        memcpy(dst + n, "...", dots);
+        n += dots;
+    }
+    dst[n] = '\0';
 }

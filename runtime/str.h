@@ -1,6 +1,7 @@
 /*
- * str: character classes shared by the parsers (RFC 3986 unreserved characters, hex digits), and
- * the renderings of untrusted text for messages and log lines.
+ * str: character classes and string helpers shared by the parsers and the error messages
+ * (RFC 3986 unreserved characters, hex digits, UTF-8 well-formedness, names and texts made fit for
+ * one line of a message).
  */
 #ifndef SM_STR_H
 #define SM_STR_H
@@ -14,14 +15,23 @@ bool sm_is_unreserved(unsigned char c);
 /* The value of hex digit c (either case), or -1. */
 int sm_hex_digit(char c);
 
-/* Writes a printable, bounded rendering of untrusted text into out (cap > 4): bytes outside
- * 0x20-0x7e become '?', and a text that does not fit ends in "...". For names and values shown
- * in messages (a step name, an engine value, a user name). NULL reads as "". */
-void sm_str_printable(const char *in, char *out, size_t cap);
+/* Length of the well-formed UTF-8 sequence at s[0..len) (1-4), or 0 when it is not well formed
+ * (overlong forms, surrogates and code points past U+10FFFF are not); then *bad (may be NULL) is
+ * the length of its maximal invalid prefix (>= 1), Unicode's "maximal subpart". len >= 1. */
+size_t sm_utf8_seq(const unsigned char *s, size_t len, size_t *bad);
 
-/* Writes text on one line into out (at most cap-1 bytes): control characters (below 0x20 and
- * 0x7f) become spaces, everything else (UTF-8 included) is kept. For a service's or a library's
- * message quoted in ours. NULL reads as "". */
-void sm_str_one_line(const char *in, char *out, size_t cap);
+/* Whether the NUL-terminated s is well-formed UTF-8; *chars (may be NULL) gets its number of
+ * characters (code points). */
+bool sm_utf8_valid(const char *s, size_t *chars);
+
+/* Copies src (NULL reads as "") into dst (cap bytes) as one line of a message: control
+ * characters become spaces, runs of spaces collapse to one, leading and trailing spaces go. A
+ * longer text is cut at cap - 1 bytes, never inside a UTF-8 sequence. Accepts cap 0. */
+void sm_str_one_line(const char *src, char *dst, size_t cap);
+
+/* Copies a name (NULL reads as "") into dst (cap bytes) for a message: control characters become
+ * '?'; a name that does not fit is cut, never inside a UTF-8 sequence, and ends with "...".
+ * Accepts cap 0. */
+void sm_str_printable(const char *src, char *dst, size_t cap);
 
 #endif

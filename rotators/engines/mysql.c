@@ -24,17 +24,17 @@
  * deadline, at most 60 s. Every timeout is capped by the whole seconds left before the deadline;
  * with less than one second left we fail with SM_ERR_DEADLINE before trying.
  *
- * TLS (engine.h policy). REQUIRED and AUTO: MYSQL_OPT_SSL_ENFORCE +
- * MYSQL_OPT_SSL_VERIFY_SERVER_CERT with MYSQL_OPT_SSL_CA = the CA file (or, when none is given,
- * OpenSSL's default trust store), TLS 1.2 or 1.3: the chain and the host name (or IP address) are
- * verified. Connector/C 3.3 checks the certificate only when VERIFY_SERVER_CERT is on, and with
- * ENFORCE alone it even carries on in plaintext when the server offers no TLS, so both are set;
- * after connecting we also check that the session is encrypted. AUTO retries once without TLS only
- * when the first attempt failed because the server does not offer TLS at all
- * (CR_SSL_CONNECTION_ERROR "SSL is required, but the server does not support it", raised before any
- * credential is sent); never after a certificate, host-name, password or network failure. OFF: no
- * TLS options (VERIFY and ENFORCE explicitly off, which also keeps Connector/C 3.4's TLS-by-default
- * out of the way).
+ * TLS (engine.h policy). REQUIRED and AUTO: MYSQL_OPT_SSL_CA = opts->ca_file (the one bundle
+ * db_tls.h resolved; without one a TLS attempt fails naming SMROTATE_DB_CA_FILE, never a library
+ * default), TLS 1.2 or 1.3, and either MYSQL_OPT_SSL_VERIFY_SERVER_CERT (chain and host name or IP
+ * address) or, with SMROTATE_DB_TLS_VERIFY=ca, an empty peer fingerprint (chain only): both make
+ * Connector/C refuse a server that offers no TLS before any credential is sent, which
+ * MYSQL_OPT_SSL_ENFORCE alone does not do in 3.3 (set_options has the details). After connecting
+ * we also check that the session is encrypted. AUTO retries once without TLS only when the first
+ * attempt failed because the server does not offer TLS at all, as its greeting's capability flags
+ * say; never after a certificate, host-name, password or network failure. OFF: no TLS options
+ * (VERIFY and ENFORCE explicitly off, which also keeps Connector/C 3.4's TLS-by-default out of
+ * the way).
  *
  * caching_sha2_password (MySQL 8 default): over TLS the password is sent inside the TLS session;
  * over plaintext Connector/C encrypts it with the server's RSA public key, which it requests
@@ -49,40 +49,46 @@
  * Passwords. The new password is sent as a string literal escaped by mysql_real_escape_string
  * with the connection's character set (utf8mb4), which also honours NO_BACKSLASH_ESCAPES (the
  * library tracks the server status flag). Which statement is used depends on the server version
- * (mysql_sql.h): ALTER USER CURRENT_USER() IDENTIFIED BY on MySQL >= 5.7.6 and Aurora 2/3,
- * SET PASSWORD = PASSWORD(...) on MariaDB and older MySQL. Error messages of statements that carry
- * a password withhold the server's text when it is a syntax error or quotes the password. Names
- * and passwords must be valid UTF-8; names longer than the limit (MariaDB 80 characters, MySQL and
- * Aurora USERNAME_CHARACTER_LIMIT, default 32) are refused before any SQL is sent. Our copies of
- * passwords and statements are wiped; on disconnect we also wipe the library's copy of the login
- * password (MYSQL.passwd) and its network buffer (the last statements sent). What we cannot wipe:
- * the password copy Connector/C frees itself when a login fails, and OpenSSL's record buffers.
+ * (mysql_sql.h): ALTER USER CURRENT_USER() IDENTIFIED BY on MySQL >= 5.7.6 and Aurora 2/3, with
+ * REPLACE '<current password>' on MySQL >= 8.0.13 and Aurora 3 (password_require_current),
+ * SET PASSWORD = PASSWORD(...) on MariaDB and older MySQL; each keeps the account's plugin. Error
+ * messages of statements that carry a password withhold the server's text when it is a syntax
+ * error or quotes a password. Names and passwords must be valid UTF-8; names longer than the limit
+ * (MariaDB 80 characters, MySQL and Aurora USERNAME_CHARACTER_LIMIT, default 32) are refused before
+ * any SQL is sent. Our copies of passwords and statements are wiped; on disconnect we also wipe
+ * the library's copy of the login password (MYSQL.passwd) and its network buffer (the last
+ * statements sent). What we cannot wipe: the password copy Connector/C frees itself when a login
+ * fails, and OpenSSL's record buffers.
  *
- * Alternating users (sync_alternate_user, as an administrator). For every account of the base
- * user in mysql.user (every host part, not only '%'), the alternate account with the same host
- * part is created (CREATE USER, with the base's password plugin when it is a known password
- * plugin) or gets the new password; it gets the base's TLS requirement (ssl_type, cipher,
- * issuer, subject -> ALTER USER ... REQUIRE) and every grant from SHOW GRANTS FOR base@host,
- * rewritten for the alternate with WITH GRANT OPTION / WITH ADMIN OPTION kept (role grants and
- * MariaDB default roles included; IDENTIFIED BY PASSWORD, REQUIRE and resource limits dropped);
- * MySQL 8 default roles are copied from mysql.default_roles. Grants flow both ways, but
- * revocations only from the original to its clone: when alt is base + "_clone", whatever the
- * clone holds beyond the original is revoked (so a privilege removed from X disappears from
- * X_clone at the next rotation); when the call is flipped (base = X_clone, alt = X) missing
- * grants are only added, so nothing granted to X is ever taken away by a rotation. Not copied:
- * resource limits (MAX_QUERIES_PER_HOUR...), password expiry and lock settings; an alternate
- * account whose host part the base no longer has is left alone.
+ * Alternating users (sync_alternate_user, as an administrator). The caller says which user is the
+ * original, which its clone and which one gets the new password. For every account of the
+ * original in mysql.user (every host part, not only '%'), the clone's account with the same host
+ * part is created when missing (CREATE USER, with the original's password plugin when it is a
+ * known password plugin, and the new password when the clone is the target, else a random one no
+ * one knows); it gets the original's TLS requirement (ssl_type, cipher, issuer, subject -> ALTER
+ * USER ... REQUIRE) and exactly the original's grants from SHOW GRANTS FOR original@host,
+ * rewritten for the clone with WITH GRANT OPTION / WITH ADMIN OPTION kept (role grants and MariaDB
+ * default roles included; IDENTIFIED BY PASSWORD, REQUIRE and resource limits dropped), whatever
+ * the clone holds beyond them revoked; MySQL 8 default roles are copied from mysql.default_roles.
+ * A clone account that existed and is about to lose something is announced by one WARN naming the
+ * revocations. The original is never changed but for its password when it is the target (with its
+ * own plugin). Not copied: resource limits (MAX_QUERIES_PER_HOUR...), password expiry and lock
+ * settings; a clone account whose host part the original no longer has is left alone.
  */
 #include "buf.h"
 #include "clock.h"
+#include "db_tls.h"
 #include "engine.h"
 #include "log.h"
 #include "mem.h"
 #include "mysql_sql.h"
+#include "paths.h"
+#include "str.h"
 
 #include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <openssl/rand.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -131,82 +137,6 @@ struct rot_conn {
  * Small helpers
  */
 
-/* Copies s into out (cap bytes) for an error message: control characters become '?', long
- * strings are cut with "...". */
-static void printable(const char *s, char *out, size_t cap) {
-    size_t j = 0;
-    if (cap == 0) {
-        return;
-    }
-    for (size_t i = 0; s != NULL && s[i] != '\0'; i++) {
-        if (j + 4 >= cap) {
-            /* Don't cut a UTF-8 sequence in half. */
-            while (j > 0 && ((unsigned char)out[j - 1] & 0xc0) == 0x80) {
-                j--;
-            }
-            if (j > 0 && (unsigned char)out[j - 1] >= 0xc0) {
-                j--;
-            }
-            snprintf(out + j, cap - j, "...");
-            return;
-        }
-        unsigned char c = (unsigned char)s[i];
-        out[j++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    out[j] = '\0';
-}
-
-/* The library's error text on one line. */
-static void one_line(const char *s, char *out, size_t cap) {
-    size_t j = 0;
-    for (size_t i = 0; s != NULL && s[i] != '\0' && j + 1 < cap; i++) {
-        char c = s[i];
-        out[j++] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
-    }
-    if (cap > 0) {
-        out[j] = '\0';
-    }
-}
-
-/* Counts the characters of a UTF-8 string; false when it is not valid UTF-8. */
-static bool utf8_chars(const char *s, size_t *chars) {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = 0;
-    while (*p != '\0') {
-        int extra;
-        unsigned int cp;
-        if (*p < 0x80) {
-            extra = 0;
-            cp = *p;
-        } else if ((*p & 0xe0) == 0xc0) {
-            extra = 1;
-            cp = *p & 0x1f;
-        } else if ((*p & 0xf0) == 0xe0) {
-            extra = 2;
-            cp = *p & 0x0f;
-        } else if ((*p & 0xf8) == 0xf0) {
-            extra = 3;
-            cp = *p & 0x07;
-        } else {
-            return false;
-        }
-        p++;
-        for (int k = 0; k < extra; k++, p++) {
-            if ((*p & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (*p & 0x3f);
-        }
-        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-            (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        n++;
-    }
-    *chars = n;
-    return true;
-}
-
 static bool is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -229,7 +159,7 @@ static int parse_username_limit(const char *v, size_t *out, struct sm_err *err) 
     if (errno != 0 || !isdigit((unsigned char)v[0]) || *end != '\0' || n < 1 ||
         n > MY_MAX_USERNAME_LIMIT) {
         char shown[40];
-        printable(v, shown, sizeof(shown));
+        sm_str_printable(v, shown, sizeof(shown));
         return sm_err_set(err, SM_ERR_CONFIG,
                           "USERNAME_CHARACTER_LIMIT must be a whole number from 1 to %d, not "
                           "\"%s\"",
@@ -241,12 +171,10 @@ static int parse_username_limit(const char *v, size_t *out, struct sm_err *err) 
 
 static int choose_plugin_dir(char *out, size_t cap, struct sm_err *err) {
     const char *env = getenv("SMROTATE_MYSQL_PLUGIN_DIR");
-    char exe[PATH_MAX];
-    ssize_t n;
     if (env != NULL && env[0] != '\0') {
         if (strlen(env) >= cap || !is_dir(env)) {
             char shown[120];
-            printable(env, shown, sizeof(shown));
+            sm_str_printable(env, shown, sizeof(shown));
             return sm_err_set(err, SM_ERR_CONFIG,
                               "SMROTATE_MYSQL_PLUGIN_DIR \"%s\" is not a directory (or longer than "
                               "%zu bytes)",
@@ -255,17 +183,8 @@ static int choose_plugin_dir(char *out, size_t cap, struct sm_err *err) {
         snprintf(out, cap, "%s", env);
         return 0;
     }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash != NULL) {
-            *slash = '\0';
-            int w = snprintf(out, cap, "%s/lib/mariadb/plugin", exe);
-            if (w > 0 && (size_t)w < cap && is_dir(out)) {
-                return 0;
-            }
-        }
+    if (sm_exe_relative_path("lib/mariadb/plugin", out, cap) == 0 && is_dir(out)) {
+        return 0;
     }
     snprintf(out, cap, "%s", MARIADB_PLUGINDIR);
     return 0;
@@ -282,7 +201,7 @@ static int my_setup(struct sm_err *err) {
     if (key != NULL && key[0] != '\0') {
         if (strlen(key) >= sizeof(s_my.server_public_key) || access(key, R_OK) != 0) {
             char shown[120];
-            printable(key, shown, sizeof(shown));
+            sm_str_printable(key, shown, sizeof(shown));
             return sm_err_set(err, SM_ERR_CONFIG,
                               "SMROTATE_MYSQL_SERVER_PUBLIC_KEY \"%s\" is not a readable file",
                               shown);
@@ -371,16 +290,16 @@ static const char *tls_words(enum rot_tls tls, bool attempt_tls) {
     return tls == ROT_TLS_REQUIRED ? "TLS required" : "TLS verified when offered";
 }
 
-/* Why a server counts as unreachable, in words, for library error e with text. */
-static const char *unreachable_reason(unsigned int e, const char *text) {
+/* Why a server counts as unreachable, in words, for library error e; timed_out: the attempt
+ * lasted the whole connect timeout (measured by us, not read from the library's text). */
+static const char *unreachable_reason(unsigned int e, bool timed_out) {
     switch (e) {
     case CR_UNKNOWN_HOST:
         return "the host name does not resolve";
     case CR_SERVER_LOST:
     case CR_SERVER_LOST_EXTENDED:
-        return strstr(text, "system error: 110") != NULL
-                   ? "the server accepted the connection but did not answer in time"
-                   : "the server closed the connection";
+        return timed_out ? "the server accepted the connection but did not answer in time"
+                         : "the server closed the connection";
     case ER_CON_COUNT_ERROR:
     case ER_TOO_MANY_USER_CONNECTIONS:
     case ER_HOST_IS_BLOCKED:
@@ -390,35 +309,79 @@ static const char *unreachable_reason(unsigned int e, const char *text) {
     }
 }
 
+/*
+ * Connector/C 3.3 reports every TLS failure as CR_SSL_CONNECTION_ERROR (2026) and tells them apart
+ * only in words (3.4.1 added MARIADB_TLS_VERIFY_* status flags). This table is the one place that
+ * reads those words, and only to choose the advice of the message: the error is ROT_ERR_DB_TLS
+ * whatever they say, and a wording a release changes gets the advice that names both settings.
+ * Whether the server offers TLS at all is read from its capability flags instead (server_offers).
+ */
+static const struct {
+    const char *needle;
+    enum rot_tls_failure kind;
+} s_tls_texts[] = {
+    {"Validation of SSL server certificate failed", ROT_TLS_FAILURE_HOST}, /* 3.3, host name */
+    {"Hostname verification failed", ROT_TLS_FAILURE_HOST},                /* 3.4 */
+    /* OpenSSL's X509_verify_cert_error_string for a chain without a trusted root. */
+    {"self-signed certificate", ROT_TLS_FAILURE_UNTRUSTED},
+    {"self signed certificate", ROT_TLS_FAILURE_UNTRUSTED},
+    {"unable to get local issuer certificate", ROT_TLS_FAILURE_UNTRUSTED},
+    {"unable to get issuer certificate", ROT_TLS_FAILURE_UNTRUSTED},
+    {"Peer certificate is not trusted", ROT_TLS_FAILURE_UNTRUSTED}, /* 3.4 */
+};
+
+static enum rot_tls_failure tls_failure_kind(const char *text) {
+    for (size_t i = 0; i < sizeof(s_tls_texts) / sizeof(s_tls_texts[0]); i++) {
+        if (strstr(text, s_tls_texts[i].needle) != NULL) {
+            return s_tls_texts[i].kind;
+        }
+    }
+    return ROT_TLS_FAILURE_OTHER;
+}
+
+/* After a failed mysql_real_connect: 1 when the server's greeting said it offers TLS, 0 when it
+ * said it does not, -1 when no greeting was read. The flags survive the failure (MYSQL is ours). */
+static int server_offers_tls(const MYSQL *m) {
+    if (m->server_capabilities == 0) {
+        return -1;
+    }
+    return (m->server_capabilities & CLIENT_SSL) != 0;
+}
+
 /* Sets err for a failed mysql_real_connect. */
-static int connect_error(MYSQL *m, const struct rot_conn *c, enum rot_tls tls, bool attempt_tls,
-                         const char *ca_file, unsigned int timeout_s, struct sm_err *err) {
+static int connect_error(MYSQL *m, const struct rot_conn *c, const struct rot_login *login,
+                         bool attempt_tls, const struct rot_connect_opts *opts,
+                         unsigned int timeout_s, bool timed_out, struct sm_err *err) {
     unsigned int e = mysql_errno(m);
     char text[MYSQL_ERRMSG_SIZE + 1];
-    one_line(mysql_error(m), text, sizeof(text));
-    if (e == CR_SSL_CONNECTION_ERROR && strstr(text, "server does not support it") != NULL) {
+    sm_str_one_line(mysql_error(m), text, sizeof(text));
+    if (e == CR_SSL_CONNECTION_ERROR && server_offers_tls(m) == 0) {
         return sm_err_set(err, ROT_ERR_DB_TLS,
                           "the MySQL/MariaDB server at %s does not offer TLS, which the secret "
                           "requires (\"ssl\": true; user '%s'): [%u] %s",
                           c->where, c->user, e, text);
     }
     if (e == CR_SSL_CONNECTION_ERROR) {
+        char advice[512];
+        rot_db_tls_advice(tls_failure_kind(text), opts, login->host, advice, sizeof(advice));
         return sm_err_set(err, ROT_ERR_DB_TLS,
-                          "TLS with the MySQL/MariaDB server at %s failed (user '%s'; %s; "
-                          "certificate chain checked against %s and host name verified; never "
-                          "retried without TLS): [%u] %s",
-                          c->where, c->user, tls_words(tls, attempt_tls),
-                          ca_file != NULL ? ca_file : "the system trust store", e, text);
+                          "TLS with the MySQL/MariaDB server at %s failed (user '%s'; %s; %s; "
+                          "never retried without TLS): [%u] %s; %s",
+                          c->where, c->user, tls_words(login->tls, attempt_tls),
+                          opts->tls_verify == ROT_TLS_VERIFY_CA
+                              ? "certificate chain verified, host name not checked"
+                              : "certificate chain and host name verified",
+                          e, text, advice);
     }
     if (is_unreachable_errno(e)) {
         return sm_err_set(err, ROT_ERR_DB_UNREACHABLE,
                           "cannot reach the MySQL/MariaDB server at %s: %s (user '%s'; %s; "
                           "connect timeout %u s): [%u] %s",
-                          c->where, unreachable_reason(e, text), c->user,
-                          tls_words(tls, attempt_tls), timeout_s, e, text);
+                          c->where, unreachable_reason(e, timed_out), c->user,
+                          tls_words(login->tls, attempt_tls), timeout_s, e, text);
     }
-    /* A missing client plugin: CR_AUTH_PLUGIN_CANNOT_LOAD, or (Connector/C 3.3) 1045 with the
-     * library's "Plugin X could not be loaded: ..." text. */
+    /* A missing client plugin: CR_AUTH_PLUGIN_CANNOT_LOAD, or (Connector/C 3.3, which has no
+     * code of its own for it) 1045 with the library's "Plugin X could not be loaded: ..." text. */
     if (e == CR_AUTH_PLUGIN_CANNOT_LOAD ||
         (e == ER_ACCESS_DENIED_ERROR && (strstr(text, "could not be loaded") != NULL ||
                                          strstr(text, "cannot be loaded") != NULL))) {
@@ -431,7 +394,7 @@ static int connect_error(MYSQL *m, const struct rot_conn *c, enum rot_tls tls, b
         return sm_err_set(err, ROT_ERR_DB_LOGIN,
                           "the MySQL/MariaDB server at %s refused the login of user '%s' (%s): "
                           "[%u] %s",
-                          c->where, c->user, tls_words(tls, attempt_tls), e, text);
+                          c->where, c->user, tls_words(login->tls, attempt_tls), e, text);
     }
     if (e == CR_PLUGIN_NOT_ALLOWED) {
         return sm_err_set(err, ROT_ERR_UNSUPPORTED,
@@ -445,24 +408,25 @@ static int connect_error(MYSQL *m, const struct rot_conn *c, enum rot_tls tls, b
     return sm_err_set(err, ROT_ERR_DB_QUERY,
                       "logging in to the MySQL/MariaDB server at %s as user '%s' failed (%s): "
                       "[%u] %s",
-                      c->where, c->user, tls_words(tls, attempt_tls), e, text);
+                      c->where, c->user, tls_words(login->tls, attempt_tls), e, text);
 }
 
-/* Sets err for a failed statement. secret (may be NULL) is the password the statement carried
- * and esc its escaped form: the server's text is withheld when it is a syntax error (which
- * quotes the statement) or contains either. */
-static int statement_error(const struct rot_conn *c, const char *what, const char *secret,
-                           const char *esc, struct sm_err *err) {
+/* Sets err for a failed statement. secrets (NULL-terminated, or NULL) are the passwords the
+ * statement carried, raw and escaped: the server's text is withheld when it is a syntax error
+ * (which quotes the statement) or contains one of them. */
+static int statement_error(const struct rot_conn *c, const char *what, const char *const *secrets,
+                           struct sm_err *err) {
     unsigned int e = mysql_errno(c->mysql);
     char text[MYSQL_ERRMSG_SIZE + 1];
     const char *raw = mysql_error(c->mysql);
-    bool withhold = secret != NULL &&
-                    (e == ER_PARSE_ERROR || (secret[0] != '\0' && strstr(raw, secret) != NULL) ||
-                     (esc != NULL && esc[0] != '\0' && strstr(raw, esc) != NULL));
+    bool withhold = secrets != NULL && e == ER_PARSE_ERROR;
+    for (size_t i = 0; secrets != NULL && secrets[i] != NULL; i++) {
+        withhold |= secrets[i][0] != '\0' && strstr(raw, secrets[i]) != NULL;
+    }
     if (withhold) {
-        snprintf(text, sizeof(text), "(server message withheld: it may quote the password)");
+        snprintf(text, sizeof(text), "(server message withheld: it may quote a password)");
     } else {
-        one_line(raw, text, sizeof(text));
+        sm_str_one_line(raw, text, sizeof(text));
     }
     const struct sm_code *code = ROT_ERR_DB_QUERY;
     if (e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_SERVER_LOST_EXTENDED ||
@@ -497,11 +461,25 @@ static void close_mysql(MYSQL *m) {
     mysql_close(m);
 }
 
-/* Sets the options of one attempt. 0 or -1 (SM_ERR_INTERNAL naming the option). */
-static int set_options(MYSQL *m, bool tls, const char *ca_file, unsigned int connect_s,
-                       unsigned int io_s, struct sm_err *err) {
+/* Sets the options of one attempt. 0 or -1 (SM_ERR_INTERNAL naming the option).
+ *
+ * TLS with Connector/C 3.3 (plugins/auth/my_auth.c send_client_reply_packet, ma_pvio.c
+ * ma_pvio_start_ssl, secure/openssl.c ma_tls_connect), pinned by the integration tests:
+ *   - A server that offers no TLS is refused before any credential is sent only when
+ *     MYSQL_OPT_SSL_VERIFY_SERVER_CERT is on or a peer fingerprint option is set (a non-NULL
+ *     pointer); MYSQL_OPT_SSL_ENFORCE alone carries on in plaintext.
+ *   - With MYSQL_OPT_SSL_CA set, the chain is verified (SSL_get_verify_result) in every case.
+ *   - VERIFY_SERVER_CERT also checks the host name (X509_check_host / X509_check_ip_asc).
+ * So full verification is VERIFY_SERVER_CERT + SSL_CA; chain-only (SMROTATE_DB_TLS_VERIFY=ca)
+ * is SSL_CA + an empty MARIADB_OPT_TLS_PEER_FP: set, so plaintext is still refused, and empty,
+ * so no fingerprint is compared. After connecting, attempt() also checks the session is
+ * encrypted. */
+static int set_options(MYSQL *m, bool tls, const struct rot_connect_opts *opts,
+                       unsigned int connect_s, unsigned int io_s, struct sm_err *err) {
     unsigned int tcp = MYSQL_PROTOCOL_TCP, no_infile = 0;
     my_bool off = 0, on = 1, tls_on = tls ? 1 : 0;
+    bool chain_only = tls && opts->tls_verify == ROT_TLS_VERIFY_CA;
+    my_bool verify_host = tls && !chain_only ? 1 : 0;
     const char *failed = NULL;
 
     if (mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &tcp) != 0) {
@@ -531,11 +509,13 @@ static int set_options(MYSQL *m, bool tls, const char *ca_file, unsigned int con
         failed = "MYSQL_SERVER_PUBLIC_KEY";
     } else if (mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &tls_on) != 0) {
         failed = "MYSQL_OPT_SSL_ENFORCE";
-    } else if (mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &tls_on) != 0) {
+    } else if (mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify_host) != 0) {
         failed = "MYSQL_OPT_SSL_VERIFY_SERVER_CERT";
+    } else if (chain_only && mysql_optionsv(m, MARIADB_OPT_TLS_PEER_FP, "") != 0) {
+        failed = "MARIADB_OPT_TLS_PEER_FP";
     } else if (tls && mysql_optionsv(m, MARIADB_OPT_TLS_VERSION, MY_TLS_VERSIONS) != 0) {
         failed = "MARIADB_OPT_TLS_VERSION";
-    } else if (tls && ca_file != NULL && mysql_optionsv(m, MYSQL_OPT_SSL_CA, ca_file) != 0) {
+    } else if (tls && mysql_optionsv(m, MYSQL_OPT_SSL_CA, opts->ca_file) != 0) {
         failed = "MYSQL_OPT_SSL_CA";
     }
     if (failed != NULL) {
@@ -545,9 +525,8 @@ static int set_options(MYSQL *m, bool tls, const char *ca_file, unsigned int con
 }
 
 /* One login attempt, with TLS (verified) or without. On failure *no_tls_offered says whether it
- * failed only because the server does not offer TLS (Connector/C checks the server's capability
- * flags before sending any credential: CR_SSL_CONNECTION_ERROR "SSL is required, but the server
- * does not support it"). */
+ * failed only because the server does not offer TLS (Connector/C reads the server's capability
+ * flags, and refuses, before sending any credential). */
 static int attempt(struct rot_conn *c, const struct rot_login *login,
                    const struct rot_connect_opts *opts, int port, bool tls, bool *no_tls_offered,
                    struct sm_err *err) {
@@ -566,6 +545,13 @@ static int attempt(struct rot_conn *c, const struct rot_login *login,
                           "the MySQL/MariaDB server at %s",
                           c->where);
     }
+    if (tls && opts->ca_file == NULL) {
+        char advice[300];
+        rot_db_tls_advice(ROT_TLS_FAILURE_NO_CA, opts, login->host, advice, sizeof(advice));
+        return sm_err_set(err, ROT_ERR_DB_TLS,
+                          "not connecting to the MySQL/MariaDB server at %s with TLS: %s", c->where,
+                          advice);
+    }
     connect_s = (unsigned int)((connect_ms + 999) / 1000);
     if ((int64_t)connect_s > cap_s) {
         connect_s = (unsigned int)cap_s;
@@ -576,15 +562,18 @@ static int attempt(struct rot_conn *c, const struct rot_login *login,
     if (m == NULL) {
         return sm_err_set(err, SM_ERR_NOMEM, "out of memory creating a MySQL connection");
     }
-    if (set_options(m, tls, opts->ca_file, connect_s, io_s, err) != 0) {
+    if (set_options(m, tls, opts, connect_s, io_s, err) != 0) {
         mysql_close(m);
         return -1;
     }
+    int64_t started = sm_monotonic_ms();
     if (mysql_real_connect(m, login->host, login->username, login->password, db, (unsigned int)port,
                            NULL, 0) == NULL) {
-        *no_tls_offered = tls && mysql_errno(m) == CR_SSL_CONNECTION_ERROR &&
-                          strstr(mysql_error(m), "server does not support it") != NULL;
-        connect_error(m, c, login->tls, tls, opts->ca_file, connect_s, err);
+        /* Connector/C gives up after connect_s (whole seconds) at the earliest. */
+        bool timed_out = sm_monotonic_ms() - started >= (int64_t)connect_s * 1000 - 250;
+        *no_tls_offered =
+            tls && mysql_errno(m) == CR_SSL_CONNECTION_ERROR && server_offers_tls(m) == 0;
+        connect_error(m, c, login, tls, opts, connect_s, timed_out, err);
         close_mysql(m);
         return -1;
     }
@@ -638,9 +627,9 @@ static int my_connect(const struct rot_login *login, const struct rot_connect_op
         return sm_err_set(err, SM_ERR_NOMEM, "out of memory connecting to MySQL/MariaDB");
     }
     c->deadline_ms = opts->deadline_ms;
-    printable(login->host, host, sizeof(host));
+    sm_str_printable(login->host, host, sizeof(host));
     snprintf(c->where, sizeof(c->where), "%s:%d", host, port);
-    printable(login->username, c->user, sizeof(c->user));
+    sm_str_printable(login->username, c->user, sizeof(c->user));
 
     if (attempt(c, login, opts, port, login->tls != ROT_TLS_OFF, &no_tls_offered, err) != 0) {
         /* AUTO: plaintext only when the server does not offer TLS at all; every other TLS
@@ -685,28 +674,28 @@ static int before_statement(const struct rot_conn *c, struct sm_err *err) {
     return 0;
 }
 
-/* Runs a statement that returns no rows we need. secret/esc: see statement_error. The network
+/* Runs a statement that returns no rows we need. secrets: see statement_error. The network
  * buffer is wiped afterwards when the statement carried a secret. */
-static int run(struct rot_conn *c, const char *sql, const char *what, const char *secret,
-               const char *esc, struct sm_err *err) {
+static int run(struct rot_conn *c, const char *sql, const char *what, const char *const *secrets,
+               struct sm_err *err) {
     int rc = -1;
     if (before_statement(c, err) != 0) {
         return -1;
     }
     if (mysql_real_query(c->mysql, sql, strlen(sql)) != 0) {
-        statement_error(c, what, secret, esc, err);
+        statement_error(c, what, secrets, err);
         goto out;
     }
     MYSQL_RES *res = mysql_store_result(c->mysql);
     if (res != NULL) {
         mysql_free_result(res);
     } else if (mysql_field_count(c->mysql) != 0) {
-        statement_error(c, what, secret, esc, err);
+        statement_error(c, what, secrets, err);
         goto out;
     }
     rc = 0;
 out:
-    if (secret != NULL) {
+    if (secrets != NULL) {
         wipe_net(c->mysql);
     }
     return rc;
@@ -745,7 +734,7 @@ static int query(struct rot_conn *c, const char *sql, size_t ncols, const char *
     }
     if (mysql_real_query(c->mysql, sql, strlen(sql)) != 0 ||
         (res = mysql_store_result(c->mysql)) == NULL) {
-        statement_error(c, what, NULL, NULL, err);
+        statement_error(c, what, NULL, err);
         goto out;
     }
     if (mysql_num_fields(res) < ncols) {
@@ -837,8 +826,8 @@ static int check_name(const struct rot_conn *c, const char *name, const char *ro
     if (name == NULL || name[0] == '\0') {
         return sm_err_set(err, ROT_ERR_ROTATION, "the %s is empty", role);
     }
-    printable(name, shown, sizeof(shown));
-    if (!utf8_chars(name, &chars)) {
+    sm_str_printable(name, shown, sizeof(shown));
+    if (!sm_utf8_valid(name, &chars)) {
         return sm_err_set(err, ROT_ERR_ROTATION, "the %s '%s' is not valid UTF-8", role, shown);
     }
     if (chars > limit) {
@@ -851,39 +840,50 @@ static int check_name(const struct rot_conn *c, const char *name, const char *ro
 }
 
 static int check_password(const char *password, struct sm_err *err) {
-    size_t chars = 0;
     if (password == NULL || password[0] == '\0') {
         return sm_err_set(err, ROT_ERR_ROTATION, "refusing to set an empty password");
     }
-    if (!utf8_chars(password, &chars)) {
+    if (!sm_utf8_valid(password, NULL)) {
         return sm_err_set(err, ROT_ERR_ROTATION, "the new password is not valid UTF-8");
     }
     return 0;
 }
 
 static int my_check(struct rot_conn *conn, struct sm_err *err) {
-    return run(conn, "SELECT 1", "the test query (SELECT 1)", NULL, NULL, err);
+    return run(conn, "SELECT 1", "the test query (SELECT 1)", NULL, err);
 }
 
-static int my_set_own_password(struct rot_conn *conn, const char *username, const char *password,
+static int my_set_own_password(struct rot_conn *conn, const char *username,
+                               const char *current_password, const char *new_password,
                                struct sm_err *err) {
     struct sm_buf sql;
-    char *esc = NULL;
+    char *esc = NULL, *current_esc = NULL;
     int rc = -1;
     sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
     if (before_statement(conn, err) != 0 || check_name(conn, username, "username", err) != 0 ||
-        check_password(password, err) != 0) {
+        check_password(new_password, err) != 0) {
         goto out;
     }
-    esc = escape(conn, password, err);
-    if (esc == NULL || rot_mysql_sql_set_own_password(&sql, &conn->version, esc, err) != 0 ||
-        run(conn, sql.data, "changing the password", password, esc, err) != 0) {
+    /* REPLACE '<current>' where the server has it (rot_mysql_has_replace_clause): accepted for
+     * one's own account whether or not password_require_current asks for it. */
+    if ((esc = escape(conn, new_password, err)) == NULL ||
+        (current_password != NULL && rot_mysql_has_replace_clause(&conn->version) &&
+         (current_esc = escape(conn, current_password, err)) == NULL)) {
+        goto out;
+    }
+    const char *secrets[] = {new_password, esc, current_password, current_esc, NULL};
+    if (current_esc == NULL) {
+        secrets[2] = NULL; /* not sent */
+    }
+    if (rot_mysql_sql_set_own_password(&sql, &conn->version, esc, current_esc, err) != 0 ||
+        run(conn, sql.data, "changing the password", secrets, err) != 0) {
         goto out;
     }
     rc = 0;
 out:
     sm_buf_clean_up(&sql);
     sm_free(esc);
+    sm_free(current_esc);
     return rc;
 }
 
@@ -928,8 +928,8 @@ static int show_grants(struct rot_conn *c, const char *user, const char *host, c
         out->n++;
         if (!rot_mysql_grant_is_for(&out->v[i], user, host)) {
             char u[100], h[100];
-            printable(user, u, sizeof(u));
-            printable(host, h, sizeof(h));
+            sm_str_printable(user, u, sizeof(u));
+            sm_str_printable(host, h, sizeof(h));
             sm_err_set(err, ROT_ERR_DB_QUERY,
                        "SHOW GRANTS FOR '%s'@'%s' on %s returned a grant for another account", u, h,
                        c->where);
@@ -974,7 +974,7 @@ static int sync_default_roles(struct rot_conn *c, const char *base_esc, const ch
     sm_buf_reset(&sql);
     if (rot_mysql_sql_set_default_roles(&sql, (const char *const *)roles, rows.nrows, alt_esc,
                                         host_esc, err) != 0 ||
-        run(c, sql.data, "SET DEFAULT ROLE", NULL, NULL, err) != 0) {
+        run(c, sql.data, "SET DEFAULT ROLE", NULL, err) != 0) {
         goto out;
     }
     rc = 0;
@@ -988,29 +988,108 @@ out:
     return rc;
 }
 
-/* Whether alt is base + "_clone" (so base is the original account). */
-static bool is_clone_of(const char *alt, const char *base) {
-    size_t nb = strlen(base), na = strlen(alt);
-    return na == nb + 6 && strncmp(alt, base, nb) == 0 && strcmp(alt + nb, "_clone") == 0;
+/* What syncing the alternate user's accounts shares. */
+struct sync {
+    struct rot_conn *c;
+    const struct rot_user_pair *users;
+    const char *orig_esc, *clone_esc; /* escaped bodies */
+    const char *pw, *pw_esc;          /* the target's new password, raw and escaped */
+    bool target_is_clone;
+};
+
+/* A password no one knows, for a clone created while the original is the one being set: 28
+ * random letters and digits, then one of each class a password policy (validate_password) may
+ * ask for. *out is sm_malloc'd (wiped on free). */
+static int unknown_password(char **out, struct sm_err *err) {
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char bytes[28];
+    char *pw = sm_malloc(sizeof(bytes) + 5);
+    if (pw == NULL) {
+        return sm_err_set(err, SM_ERR_NOMEM, "out of memory creating the alternate user");
+    }
+    if (RAND_bytes(bytes, (int)sizeof(bytes)) != 1) {
+        sm_free(pw);
+        return sm_err_set(err, SM_ERR_INTERNAL, "no random bytes for the alternate user");
+    }
+    for (size_t i = 0; i < sizeof(bytes); i++) {
+        pw[i] = alnum[bytes[i] % (sizeof(alnum) - 1)];
+    }
+    memcpy(pw + sizeof(bytes), "aZ7-", 5);
+    sm_wipe(bytes, sizeof(bytes));
+    *out = pw;
+    return 0;
 }
 
-/* Makes alt@host hold base@host's password plugin, TLS requirement and grants. */
-static int sync_account(struct rot_conn *c, const char *base, const char *alt, const char *base_esc,
-                        const char *alt_esc, const char *pw, const char *pw_esc,
-                        const struct rows *accounts, size_t row, bool exists, bool revoke_extras,
-                        struct sm_err *err) {
-    const char *host = cell(accounts, row, 0), *plugin_raw = cell(accounts, row, 1);
+/* Whether two mysql.user rows (Host, plugin, ssl_type, ssl_cipher, x509_issuer, x509_subject)
+ * have the same TLS requirement. */
+static bool same_require(const struct rows *a, size_t ra, const struct rows *b, size_t rb) {
+    for (size_t col = 2; col <= 5; col++) {
+        if (strcmp(cell(a, ra, col), cell(b, rb, col)) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Logs the one warning about a clone account that existed and is about to change: the
+ * statements that take from it what the original lacks (names and privileges only), and a change
+ * of its TLS requirement to the original's ssl_type. */
+static void warn_corrections(const struct sync *s, const char *host,
+                             const struct rot_mysql_stmts *plan, bool require_changes,
+                             const char *ssl_type) {
+    struct sm_buf list;
+    struct sm_err ignored;
+    char clone[100], orig[100], h[100], line[SM_ERR_MSG_MAX], require[256] = "";
+    size_t n = plan->corrections_to - plan->corrections_from;
+    sm_buf_init(&list, 1024);
+    for (size_t i = plan->corrections_from; i < plan->corrections_to; i++) {
+        if (sm_buf_appendf(&list, &ignored, "%s%s", i > plan->corrections_from ? "; " : "",
+                           plan->items[i]) != 0) {
+            break; /* the ceiling: the count still says how many */
+        }
+    }
+    sm_str_one_line(list.data, line, sizeof(line));
+    sm_str_printable(s->users->clone, clone, sizeof(clone));
+    sm_str_printable(s->users->original, orig, sizeof(orig));
+    sm_str_printable(host, h, sizeof(h));
+    if (require_changes) {
+        char type[40];
+        sm_str_printable(ssl_type[0] != '\0' ? ssl_type : "NONE", type, sizeof(type));
+        snprintf(require, sizeof(require), "%schanging its TLS requirement to %s's (%s)",
+                 n > 0 ? "; and " : "", orig, type);
+    }
+    if (n > 0) {
+        SM_WARN("alternating users: user '%s'@'%s' already exists; revoking %zu grant(s) it has "
+                "that '%s'@'%s' lacks: %s%s",
+                clone, h, n, orig, h, line, require);
+    } else {
+        SM_WARN("alternating users: user '%s'@'%s' already exists; %s", clone, h, require);
+    }
+    sm_buf_clean_up(&list);
+}
+
+/* Makes the clone's account at the original's host part `row` hold the original's password
+ * plugin, TLS requirement and grants (creating it when clones has no row for that host:
+ * clone_row < 0), then sets the target's password there. */
+static int sync_account(const struct sync *s, const struct rows *origs, size_t row,
+                        const struct rows *clones, long clone_row, struct sm_err *err) {
+    struct rot_conn *c = s->c;
+    const char *host = cell(origs, row, 0), *plugin_raw = cell(origs, row, 1);
     const char *plugin = rot_mysql_clone_plugin(&c->version, plugin_raw);
     char *host_esc = NULL, *cipher = NULL, *issuer = NULL, *subject = NULL;
+    char *unknown = NULL, *unknown_esc = NULL;
     struct sm_buf sql, account;
-    struct grants bg = {0}, ag = {0};
+    struct grants og = {0}, cg = {0};
     struct rot_mysql_stmts plan = {0};
     char what[256], h[64];
+    bool exists = clone_row >= 0;
+    bool require_changes = !exists || !same_require(origs, row, clones, (size_t)clone_row);
+    const char *secrets[] = {s->pw, s->pw_esc, NULL};
     int rc = -1;
 
     sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
     sm_buf_init(&account, ROT_MYSQL_STMT_MAX);
-    printable(host, h, sizeof(h));
+    sm_str_printable(host, h, sizeof(h));
     host_esc = escape(c, host, err);
     if (host_esc == NULL) {
         goto out;
@@ -1023,47 +1102,76 @@ static int sync_account(struct rot_conn *c, const char *base, const char *alt, c
                 "by name; the alternate account gets the server's default password plugin",
                 h, plugin_raw);
     }
-    /* 1. The account and its password. */
-    snprintf(what, sizeof(what), "%s the alternate account @'%s'",
-             exists ? "setting the password of" : "creating", h);
-    if ((exists ? rot_mysql_sql_set_password_for(&sql, &c->version, alt_esc, host_esc, plugin,
-                                                 pw_esc, err)
-                : rot_mysql_sql_create_user(&sql, &c->version, alt_esc, host_esc, plugin, pw_esc,
-                                            err)) != 0 ||
-        run(c, sql.data, what, pw, pw_esc, err) != 0) {
-        goto out;
-    }
-    /* 2. The TLS requirement. */
-    cipher = escape(c, cell(accounts, row, 3), err);
-    issuer = cipher != NULL ? escape(c, cell(accounts, row, 4), err) : NULL;
-    subject = issuer != NULL ? escape(c, cell(accounts, row, 5), err) : NULL;
-    sm_buf_reset(&sql);
-    if (subject == NULL ||
-        rot_mysql_sql_require(&sql, &c->version, alt_esc, host_esc, cell(accounts, row, 2), cipher,
-                              issuer, subject, err) != 0 ||
-        run(c, sql.data, "copying the TLS requirement (REQUIRE)", NULL, NULL, err) != 0) {
-        goto out;
-    }
-    /* 3. Grants. */
-    if (show_grants(c, base, host, base_esc, host_esc, &bg, err) != 0 ||
-        show_grants(c, alt, host, alt_esc, host_esc, &ag, err) != 0 ||
-        rot_mysql_sql_account(&account, alt_esc, host_esc, err) != 0 ||
-        rot_mysql_grant_plan(bg.v, bg.n, ag.v, ag.n, account.data, revoke_extras, &plan, err) !=
-            0) {
-        goto out;
-    }
-    for (size_t i = 0; i < plan.n; i++) {
-        /* Name the statement by its first words only: grant text can be long. */
-        snprintf(what, sizeof(what), "copying grants to @'%s' (statement %zu of %zu)", h, i + 1,
-                 plan.n);
-        if (run(c, plan.items[i], what, NULL, NULL, err) != 0) {
+    /* 1. A missing clone account: with the new password when it is the target, else with one no
+     * one knows (the original is the target; the clone's turn comes next rotation). */
+    if (!exists) {
+        const char *create_esc = s->pw_esc;
+        const char *created[] = {NULL, NULL, NULL};
+        if (!s->target_is_clone) {
+            if (unknown_password(&unknown, err) != 0 ||
+                (unknown_esc = escape(c, unknown, err)) == NULL) {
+                goto out;
+            }
+            create_esc = unknown_esc;
+        }
+        created[0] = s->target_is_clone ? s->pw : unknown;
+        created[1] = create_esc;
+        snprintf(what, sizeof(what), "creating the alternate account @'%s'", h);
+        if (rot_mysql_sql_create_user(&sql, &c->version, s->clone_esc, host_esc, plugin, create_esc,
+                                      err) != 0 ||
+            run(c, sql.data, what, created, err) != 0) {
             goto out;
         }
     }
-    /* 4. MySQL 8 default roles. */
-    if (rot_mysql_has_default_roles_table(&c->version) &&
-        sync_default_roles(c, base_esc, alt_esc, host_esc, err) != 0) {
+    /* 2. What the clone has beyond the original, announced before the first change. */
+    if (show_grants(c, s->users->original, host, s->orig_esc, host_esc, &og, err) != 0 ||
+        show_grants(c, s->users->clone, host, s->clone_esc, host_esc, &cg, err) != 0 ||
+        rot_mysql_sql_account(&account, s->clone_esc, host_esc, err) != 0 ||
+        rot_mysql_grant_plan(og.v, og.n, cg.v, cg.n, account.data, &plan, err) != 0) {
         goto out;
+    }
+    if (exists && (plan.corrections_to > plan.corrections_from || require_changes)) {
+        warn_corrections(s, host, &plan, require_changes, cell(origs, row, 2));
+    }
+    /* 3. The TLS requirement. */
+    if (require_changes) {
+        cipher = escape(c, cell(origs, row, 3), err);
+        issuer = cipher != NULL ? escape(c, cell(origs, row, 4), err) : NULL;
+        subject = issuer != NULL ? escape(c, cell(origs, row, 5), err) : NULL;
+        sm_buf_reset(&sql);
+        if (subject == NULL ||
+            rot_mysql_sql_require(&sql, &c->version, s->clone_esc, host_esc, cell(origs, row, 2),
+                                  cipher, issuer, subject, err) != 0 ||
+            run(c, sql.data, "copying the TLS requirement (REQUIRE)", NULL, err) != 0) {
+            goto out;
+        }
+    }
+    /* 4. Grants. */
+    for (size_t i = 0; i < plan.n; i++) {
+        /* Name the statement by its position only: grant text can be long. */
+        snprintf(what, sizeof(what), "copying grants to @'%s' (statement %zu of %zu)", h, i + 1,
+                 plan.n);
+        if (run(c, plan.items[i], what, NULL, err) != 0) {
+            goto out;
+        }
+    }
+    /* 5. MySQL 8 default roles. */
+    if (rot_mysql_has_default_roles_table(&c->version) &&
+        sync_default_roles(c, s->orig_esc, s->clone_esc, host_esc, err) != 0) {
+        goto out;
+    }
+    /* 6. The target's password (a clone just created as the target already has it). The
+     * original keeps its own plugin; the clone gets the original's. */
+    if (exists || !s->target_is_clone) {
+        sm_buf_reset(&sql);
+        snprintf(what, sizeof(what), "setting the password of the %s account @'%s'",
+                 s->target_is_clone ? "alternate" : "user's", h);
+        if (rot_mysql_sql_set_password_for(&sql, &c->version,
+                                           s->target_is_clone ? s->clone_esc : s->orig_esc,
+                                           host_esc, plugin, s->pw_esc, err) != 0 ||
+            run(c, sql.data, what, secrets, err) != 0) {
+            goto out;
+        }
     }
     rc = 0;
 out:
@@ -1071,75 +1179,100 @@ out:
     sm_free(cipher);
     sm_free(issuer);
     sm_free(subject);
+    sm_free(unknown);
+    sm_free(unknown_esc);
     sm_buf_clean_up(&sql);
     sm_buf_clean_up(&account);
-    grants_clean_up(&bg);
-    grants_clean_up(&ag);
+    grants_clean_up(&og);
+    grants_clean_up(&cg);
     rot_mysql_stmts_clean_up(&plan);
     return rc;
 }
 
-static int my_sync_alternate_user(struct rot_conn *admin, const char *base_user,
-                                  const char *alt_user, const char *password, struct sm_err *err) {
-    char *base_esc = NULL, *alt_esc = NULL, *pw_esc = NULL;
+/* Checks the pair of users: valid names, two different ones, the target one of them. */
+static int check_users(const struct rot_conn *c, const struct rot_user_pair *users,
+                       const char *password, struct sm_err *err) {
+    if (users == NULL || check_name(c, users->original, "username", err) != 0 ||
+        check_name(c, users->clone, "alternate username", err) != 0 ||
+        check_password(password, err) != 0) {
+        return -1;
+    }
+    if (strcmp(users->original, users->clone) == 0) {
+        return sm_err_set(err, ROT_ERR_ROTATION, "the alternate user must differ from the user");
+    }
+    if (users->target == NULL ||
+        (strcmp(users->target, users->original) != 0 && strcmp(users->target, users->clone) != 0)) {
+        return sm_err_set(err, ROT_ERR_ROTATION,
+                          "the user whose password is set must be the user or its alternate");
+    }
+    return 0;
+}
+
+static int my_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
+                                  const char *password, struct sm_err *err) {
+    char *orig_esc = NULL, *clone_esc = NULL, *pw_esc = NULL;
     struct sm_buf sql;
-    struct rows base_accounts = {0}, alt_accounts = {0};
-    char shown[100];
+    struct rows origs = {0}, clones = {0};
+    char shown[100], clone_shown[100];
     int rc = -1;
 
     sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
-    if (before_statement(admin, err) != 0 || check_name(admin, base_user, "username", err) != 0 ||
-        check_name(admin, alt_user, "alternate username", err) != 0 ||
-        check_password(password, err) != 0) {
+    if (before_statement(admin, err) != 0 || check_users(admin, users, password, err) != 0) {
         goto out;
     }
-    if (strcmp(base_user, alt_user) == 0) {
-        sm_err_set(err, ROT_ERR_ROTATION, "the alternate user must differ from the user");
-        goto out;
-    }
-    base_esc = escape(admin, base_user, err);
-    alt_esc = base_esc != NULL ? escape(admin, alt_user, err) : NULL;
-    pw_esc = alt_esc != NULL ? escape(admin, password, err) : NULL;
+    orig_esc = escape(admin, users->original, err);
+    clone_esc = orig_esc != NULL ? escape(admin, users->clone, err) : NULL;
+    pw_esc = clone_esc != NULL ? escape(admin, password, err) : NULL;
     if (pw_esc == NULL) {
         goto out;
     }
-    if (rot_mysql_sql_select_accounts(&sql, base_esc, err) != 0 ||
-        query(admin, sql.data, 6, "listing the user's accounts in mysql.user", &base_accounts,
-              err) != 0) {
+    if (rot_mysql_sql_select_accounts(&sql, orig_esc, err) != 0 ||
+        query(admin, sql.data, 6, "listing the user's accounts in mysql.user", &origs, err) != 0) {
         goto out;
     }
     sm_buf_reset(&sql);
-    if (rot_mysql_sql_select_accounts(&sql, alt_esc, err) != 0 ||
-        query(admin, sql.data, 1, "listing the alternate user's accounts in mysql.user",
-              &alt_accounts, err) != 0) {
+    if (rot_mysql_sql_select_accounts(&sql, clone_esc, err) != 0 ||
+        query(admin, sql.data, 6, "listing the alternate user's accounts in mysql.user", &clones,
+              err) != 0) {
         goto out;
     }
-    printable(base_user, shown, sizeof(shown));
-    if (base_accounts.nrows == 0) {
+    sm_str_printable(users->original, shown, sizeof(shown));
+    sm_str_printable(users->clone, clone_shown, sizeof(clone_shown));
+    if (origs.nrows == 0) {
         sm_err_set(err, ROT_ERR_ROTATION, "user '%s' has no account in mysql.user on %s", shown,
                    admin->where);
         goto out;
     }
-    for (size_t i = 0; i < base_accounts.nrows; i++) {
-        bool exists = false;
-        for (size_t k = 0; k < alt_accounts.nrows; k++) {
-            exists |= strcmp(cell(&alt_accounts, k, 0), cell(&base_accounts, i, 0)) == 0;
+    struct sync sync = {
+        .c = admin,
+        .users = users,
+        .orig_esc = orig_esc,
+        .clone_esc = clone_esc,
+        .pw = password,
+        .pw_esc = pw_esc,
+        .target_is_clone = strcmp(users->target, users->clone) == 0,
+    };
+    for (size_t i = 0; i < origs.nrows; i++) {
+        long clone_row = -1;
+        for (size_t k = 0; k < clones.nrows; k++) {
+            if (strcmp(cell(&clones, k, 0), cell(&origs, i, 0)) == 0) {
+                clone_row = (long)k;
+            }
         }
-        if (sync_account(admin, base_user, alt_user, base_esc, alt_esc, password, pw_esc,
-                         &base_accounts, i, exists, is_clone_of(alt_user, base_user), err) != 0) {
+        if (sync_account(&sync, &origs, i, &clones, clone_row, err) != 0) {
             goto out;
         }
     }
-    SM_INFO("synchronised %zu account(s) of '%s' to the alternate user on %s", base_accounts.nrows,
-            shown, admin->where);
+    SM_INFO("synchronised %zu account(s) of '%s' to '%s' on %s", origs.nrows, shown, clone_shown,
+            admin->where);
     rc = 0;
 out:
-    sm_free(base_esc);
-    sm_free(alt_esc);
+    sm_free(orig_esc);
+    sm_free(clone_esc);
     sm_free(pw_esc);
     sm_buf_clean_up(&sql);
-    rows_clean_up(&base_accounts);
-    rows_clean_up(&alt_accounts);
+    rows_clean_up(&origs);
+    rows_clean_up(&clones);
     return rc;
 }
 

@@ -148,12 +148,30 @@ static int append_all(struct sm_buf *out, struct sm_err *err, const char *first,
     return rc;
 }
 
-int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v,
-                                   const char *pw, struct sm_err *err) {
-    if (v->flavor != ROT_MYSQL_FLAVOR_MARIADB && rot_mysql_has_alter_user(v)) {
-        return append_all(out, err, "ALTER USER CURRENT_USER() IDENTIFIED BY '", pw, "'", NULL);
+bool rot_mysql_has_replace_clause(const struct rot_mysql_version *v) {
+    switch (v->flavor) {
+    case ROT_MYSQL_FLAVOR_MARIADB:
+        return false;
+    case ROT_MYSQL_FLAVOR_AURORA:
+        return v->major >= 8; /* the string has no MySQL patch level; 3.01 is 8.0.23 */
+    case ROT_MYSQL_FLAVOR_MYSQL:
+        break;
     }
-    return append_all(out, err, "SET PASSWORD = PASSWORD('", pw, "')", NULL);
+    return rot_mysql_version_at_least(v, 8, 0, 13);
+}
+
+int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v,
+                                   const char *pw, const char *current, struct sm_err *err) {
+    if (v->flavor == ROT_MYSQL_FLAVOR_MARIADB || !rot_mysql_has_alter_user(v)) {
+        return append_all(out, err, "SET PASSWORD = PASSWORD('", pw, "')", NULL);
+    }
+    if (append_all(out, err, "ALTER USER CURRENT_USER() IDENTIFIED BY '", pw, "'", NULL) != 0) {
+        return -1;
+    }
+    if (current != NULL && rot_mysql_has_replace_clause(v)) {
+        return append_all(out, err, " REPLACE '", current, "'", NULL);
+    }
+    return 0;
 }
 
 int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host,
@@ -909,7 +927,7 @@ static int union_atoms(const struct rot_mysql_grant *lines, size_t n,
 
 int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
                          const struct rot_mysql_grant *alt, size_t nalt, const char *account,
-                         bool revoke_extras, struct rot_mysql_stmts *out, struct sm_err *err) {
+                         struct rot_mysql_stmts *out, struct sm_err *err) {
     struct atoms a = {0}, b = {0};
     int rc = -1;
     bool base_default_role = false;
@@ -935,7 +953,8 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
     }
 
     /* 2. What the alternate holds beyond the base. */
-    for (size_t i = 0; revoke_extras && i < nalt; i++) {
+    out->corrections_from = out->n;
+    for (size_t i = 0; i < nalt; i++) {
         const struct rot_mysql_grant *g = &alt[i];
         bool base_go = false;
         atoms_clean_up(&a);
@@ -999,6 +1018,8 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
             break;
         }
     }
+
+    out->corrections_to = out->n;
 
     /* 3. The base's partial revokes and default role, now that its grants are in place. */
     for (size_t i = 0; i < nbase; i++) {

@@ -67,15 +67,23 @@ bool rot_mysql_has_default_roles_table(const struct rot_mysql_version *v);
  * MariaDB >= 10.4: mysql_native_password, ed25519. Returns a static string. */
 const char *rot_mysql_clone_plugin(const struct rot_mysql_version *v, const char *plugin);
 
-/* Appends the statement that changes the logged-in account's own password:
+/* Whether ALTER USER / SET PASSWORD take REPLACE '<current password>' (MySQL 8.0.13, WL#11544;
+ * needed when password_require_current or PASSWORD REQUIRE CURRENT applies): MySQL >= 8.0.13,
+ * Aurora MySQL 3 (8.0.23-compatible and later). Never MariaDB, whose grammar has no such clause. */
+bool rot_mysql_has_replace_clause(const struct rot_mysql_version *v);
+
+/* Appends the statement that changes the logged-in account's own password to pw, keeping the
+ * account's authentication plugin:
  *   MySQL >= 5.7.6, 8.x, 9.x and later, Aurora 2/3:  ALTER USER CURRENT_USER() IDENTIFIED BY '<pw>'
+ *       followed by REPLACE '<current>' when current is given and rot_mysql_has_replace_clause
  *   MySQL < 5.7.6, Aurora 1:                           SET PASSWORD = PASSWORD('<pw>')
  *   MariaDB (all versions):                            SET PASSWORD = PASSWORD('<pw>')
- * (MariaDB's ALTER USER needs the CREATE USER privilege even for oneself, and its SET PASSWORD
- * keeps the account's authentication plugin, e.g. ed25519.) pw is an escaped literal body.
- * Returns 0 or -1 (SM_ERR_NOMEM / SM_ERR_TOO_LARGE). */
+ * (MySQL's ALTER USER without IDENTIFIED WITH keeps the plugin, sql_user.cc
+ * set_and_validate_user_attributes; MariaDB's ALTER USER needs the CREATE USER privilege even for
+ * oneself, and its SET PASSWORD keeps the plugin, e.g. ed25519.) pw and current (may be NULL) are
+ * escaped literal bodies. Returns 0 or -1 (SM_ERR_NOMEM / SM_ERR_TOO_LARGE). */
 int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v,
-                                   const char *pw, struct sm_err *err);
+                                   const char *pw, const char *current, struct sm_err *err);
 
 /* Appends "'<user>'@'<host>'". */
 int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host,
@@ -163,24 +171,28 @@ struct rot_mysql_stmts {
     char **items;
     size_t n;
     size_t cap;
+    /* Set by rot_mysql_grant_plan: items[corrections_from, corrections_to) take from the account
+     * what the base lacks (the only statements that narrow an existing account). */
+    size_t corrections_from, corrections_to;
 };
 
 /* Frees every statement and the list. Accepts a zeroed struct. */
 void rot_mysql_stmts_clean_up(struct rot_mysql_stmts *s);
 
 /* Plans the statements that make account (an "'u'@'h'" literal from rot_mysql_sql_account) hold
- * the base account's grants, given the parsed SHOW GRANTS of both (alt may be empty for a new
- * account). Order: base privilege grants (with WITH GRANT OPTION), base role grants (with WITH
- * ADMIN OPTION); then, when revoke_extras, revocations of what the alternate holds and the base
+ * exactly the base account's grants, given the parsed SHOW GRANTS of both (alt may be empty for a
+ * new account). Order: base privilege grants (with WITH GRANT OPTION), base role grants (with
+ * WITH ADMIN OPTION); then the corrections: revocations of what the alternate holds and the base
  * does not (privileges down to single columns, GRANT OPTION per object, roles, partial revokes,
  * MariaDB's default role), so nothing the base holds is ever missing in between; then the base's
  * partial revokes and MariaDB default role. When the alternate holds ALL PRIVILEGES on an object
  * where the base holds fewer, ALL is revoked and the base's grants on it re-applied. Not
  * narrowed: WITH ADMIN OPTION on a role both hold, and GRANT OPTION of an object where the base
- * holds it on any line (MySQL 8 keeps it per dynamic privilege). Appends to out. Returns 0 or -1
- * (SM_ERR_NOMEM, SM_ERR_TOO_LARGE, ROT_ERR_DB_QUERY for a list it cannot split). */
+ * holds it on any line (MySQL 8 keeps it per dynamic privilege). Appends to out and sets its
+ * corrections range. Returns 0 or -1 (SM_ERR_NOMEM, SM_ERR_TOO_LARGE, ROT_ERR_DB_QUERY for a list
+ * it cannot split). */
 int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
                          const struct rot_mysql_grant *alt, size_t nalt, const char *account,
-                         bool revoke_extras, struct rot_mysql_stmts *out, struct sm_err *err);
+                         struct rot_mysql_stmts *out, struct sm_err *err);
 
 #endif

@@ -20,31 +20,40 @@
  * for with the same bound on the client side, so a server that stops answering can't hang the
  * invocation.
  *
- * TLS (engine.h policy). REQUIRED and AUTO use sslmode=verify-full with sslrootcert = the CA file
- * (chain and host name are checked; the certificate may name an IP address). AUTO retries once
- * with sslmode=disable only when the first attempt failed because the server does not offer TLS at
- * all ("server does not support SSL, but SSL was required"); never after a certificate, host-name,
- * password or network failure. OFF uses sslmode=disable. GSSAPI encryption is disabled.
+ * TLS (engine.h policy). REQUIRED and AUTO use sslmode=verify-full (or verify-ca with
+ * SMROTATE_DB_TLS_VERIFY=ca: the chain, not the host name) with sslrootcert = opts->ca_file, the
+ * one bundle db_tls.h resolved; without one, a TLS attempt fails (ROT_ERR_DB_TLS naming
+ * SMROTATE_DB_CA_FILE), never falling back to a library default. The certificate may name an IP
+ * address. AUTO retries once with sslmode=disable only when the first attempt failed because the
+ * server does not offer TLS at all; never after a certificate, host-name, password or network
+ * failure. OFF uses sslmode=disable. GSSAPI encryption is disabled. Why a connection failed is
+ * known only from libpq's text: s_pg_failure_texts is the one table that reads it.
  *
- * Passwords. The new password never reaches the server in cleartext: the verifier (SCRAM-SHA-256,
- * or md5) is computed client-side by libpq's PQencryptPasswordConn, using the
+ * Passwords. By default the new password never reaches the server in cleartext: the verifier
+ * (SCRAM-SHA-256, or md5) is computed client-side by libpq's PQencryptPasswordConn, using the
  * algorithm from the PASSWORD_ENCRYPTION environment variable (`md5` or `scram-sha-256`, read by
  * init) or else the server's own password_encryption setting, and sent as an escaped literal.
- * Statement logs (log_statement=ddl/all) therefore hold the verifier, never the password. Our
- * copies of the verifier and of every statement that carried it are wiped. What we cannot wipe:
- * libpq keeps the connection password in the PGconn until PQfinish (which clears it with
- * explicit_bzero since PostgreSQL 13) and leaves the last statements (holding the verifier, not the
- * password) in its unwiped send buffer, freed by PQfinish.
+ * Statement logs (log_statement=ddl/all) therefore hold the verifier, never the password. With
+ * PASSWORD_ENCRYPTION=server (an explicit opt-in for password-check hooks such as pg_tle's
+ * passcheck or credcheck, which reject a password they receive already hashed) the password itself
+ * is sent as a literal escaped by libpq (PQescapeLiteral) and the server hashes it; the cost is
+ * that the cleartext can then reach the server's statement log (log_statement=ddl or all, the
+ * error log of a failing statement) and pg_stat_statements. Our copies of the verifier or password
+ * and of every statement that carried one are wiped. What we cannot wipe: libpq keeps the
+ * connection password in the PGconn until PQfinish (which clears it with explicit_bzero since
+ * PostgreSQL 13) and leaves the last statements in its unwiped send buffer, freed by PQfinish.
  *
- * Alternating users (sync_alternate_user, run as a superuser / rds_superuser). The clone is always
- * a member of the original role (GRANT original TO clone) and inherits its privileges; the plugin
- * works out which of the two names is the original from the existing membership, so the flipped
- * call of the second rotation (base = X_clone, alt = X) resets X's password and never creates a
- * membership cycle. The clone also gets LOGIN, INHERIT and the original's CREATEDB, CREATEROLE and
- * CONNECTION LIMIT. Not copied: SUPERUSER, REPLICATION, BYPASSRLS (they would need a real
- * superuser and silently widen access), VALID UNTIL (an expiry copied from the original could
- * lock the new password out) and per-role settings (ALTER ROLE ... SET). Everything runs in one
- * transaction.
+ * Alternating users (sync_alternate_user, run as a superuser / rds_superuser). The caller says
+ * which role is the original, which its clone and which one gets the new password. The clone is
+ * always a member of the original (GRANT original TO clone) and inherits its privileges; an
+ * original that is a member of its clone is refused (the grant would make a cycle). The clone also
+ * gets LOGIN, INHERIT and the original's CREATEDB, CREATEROLE and CONNECTION LIMIT; the original is
+ * never changed to match its clone. A clone that already exists and differs is announced by one
+ * WARN naming the changes before they are made. A clone created while the original is the target
+ * gets no password (no password login) until its own turn. Not copied: SUPERUSER, REPLICATION,
+ * BYPASSRLS (they would need a real superuser and silently widen access), VALID UNTIL (an expiry
+ * copied from the original could lock the new password out) and per-role settings (ALTER ROLE ...
+ * SET). Extra memberships of the clone are left alone. Everything runs in one transaction.
  *
  * Object ownership (AWS complaint #1): objects a session of X_clone creates are owned by X_clone,
  * and X can't alter or (without grants) read them once the secret flips back. With the environment
@@ -57,15 +66,15 @@
  * still names the login), anything that runs `RESET ROLE`/`SET ROLE` can switch back, and the
  * owner role needs CREATE on the schemas the application writes to.
  */
+#include "buf.h"
 #include "clock.h"
+#include "db_tls.h"
 #include "engine.h"
 #include "log.h"
 #include "mem.h"
-
-#include "buf.h"
+#include "str.h"
 
 #include <libpq-fe.h>
-#include <openssl/x509.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -102,51 +111,12 @@ struct rot_conn {
 
 /* Process-wide settings read by pg_init. */
 static char s_password_encryption[ROT_PG_ALGO_MAX]; /* "" = the server's password_encryption */
-static char s_owner_role[ROT_PG_MAX_NAME + 1];      /* "" = no shared owner role */
+static bool s_server_hashes; /* PASSWORD_ENCRYPTION=server: the server hashes the password */
+static char s_owner_role[ROT_PG_MAX_NAME + 1]; /* "" = no shared owner role */
 
 static const char *const s_engine_values[] = {"postgres", "aurora-postgresql", NULL};
 
 /* ---- small helpers ------------------------------------------------------------------------- */
-
-/* Copies src into dst as one printable line: control characters become spaces, runs of spaces
- * collapse, leading/trailing spaces go; truncated to cap - 1 bytes. */
-static void pg_one_line(const char *src, char *dst, size_t cap) {
-    size_t n = 0;
-    bool space = true; /* drop leading spaces */
-    if (cap == 0) {
-        return;
-    }
-    for (const unsigned char *p = (const unsigned char *)(src ? src : ""); *p && n + 1 < cap; p++) {
-        unsigned char ch = *p;
-        if (ch < 0x20 || ch == 0x7f || ch == ' ') {
-            if (!space) {
-                dst[n++] = ' ';
-                space = true;
-            }
-            continue;
-        }
-        dst[n++] = (char)ch;
-        space = false;
-    }
-    while (n > 0 && dst[n - 1] == ' ') {
-        n--;
-    }
-    dst[n] = '\0';
-}
-
-/* Copies a role name for a message: control characters become '?', truncated with "...". */
-static void pg_printable_name(const char *src, char *dst, size_t cap) {
-    size_t n = 0, len = strlen(src);
-    for (size_t i = 0; i < len && n + 4 < cap; i++) {
-        unsigned char ch = (unsigned char)src[i];
-        dst[n++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-    }
-    if (n < len && n + 4 <= cap) {
-        memcpy(dst + n, "...", 3);
-        n += 3;
-    }
-    dst[n] = '\0';
-}
 
 /* 0 when name is a role name PostgreSQL accepts (1..63 bytes), else -1 with ROT_ERR_ROTATION. */
 static int pg_check_name(const char *what, const char *name, struct sm_err *err) {
@@ -156,7 +126,7 @@ static int pg_check_name(const char *what, const char *name, struct sm_err *err)
     }
     size_t len = strlen(name);
     if (len > ROT_PG_MAX_NAME) {
-        pg_printable_name(name, shown, 40);
+        sm_str_printable(name, shown, 40);
         return sm_err_set(err, ROT_ERR_ROTATION,
                           "PostgreSQL %s \"%s\" is %zu bytes long; PostgreSQL allows at most %d",
                           what, shown, len, ROT_PG_MAX_NAME);
@@ -189,29 +159,18 @@ static void pg_scrub_environment(void) {
     }
 }
 
-/* Default CA bundle when the caller gives none: $SSL_CERT_FILE, else OpenSSL's default file. */
-static const char *pg_default_ca_file(void) {
-    const char *env = getenv(X509_get_default_cert_file_env());
-    if (env != NULL && env[0] != '\0') {
-        return env;
-    }
-    return X509_get_default_cert_file();
-}
-
-/* Notices (NOTICE/WARNING from the server) go to our log instead of libpq's stderr default. */
-static void pg_notice(void *arg, const char *message) {
+/* Notices (NOTICE/WARNING from the server) go to our log instead of libpq's stderr default: a
+ * WARNING at INFO, the rest at DEBUG, by the untranslated severity field. */
+static void pg_notice(void *arg, const PGresult *res) {
     char line[ROT_PG_TEXT_MAX];
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
     (void)arg;
-    pg_one_line(message, line, sizeof(line));
-    if (strncmp(line, "WARNING", 7) == 0) {
+    sm_str_one_line(PQresultErrorMessage(res), line, sizeof(line));
+    if (severity != NULL && strcmp(severity, "WARNING") == 0) {
         SM_INFO("PostgreSQL: %s", line);
     } else {
         SM_DEBUG("PostgreSQL: %s", line);
     }
-}
-
-static bool has(const char *text, const char *needle) {
-    return strstr(text, needle) != NULL;
 }
 
 /* The server's text of a failed result: "SQLSTATE: primary message" (never the statement, which
@@ -220,7 +179,7 @@ static void pg_result_text(const PGresult *res, PGconn *pg, char *dst, size_t ca
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char text[ROT_PG_TEXT_MAX];
-    pg_one_line(primary != NULL ? primary : PQerrorMessage(pg), text, sizeof(text));
+    sm_str_one_line(primary != NULL ? primary : PQerrorMessage(pg), text, sizeof(text));
     if (state != NULL) {
         snprintf(dst, cap, "%s (SQLSTATE %s)", text, state);
     } else {
@@ -286,61 +245,151 @@ static void pg_blank_quoted(const char *text, char *dst, size_t cap) {
     dst[n] = '\0';
 }
 
-/* Which error a failed connection attempt is (libpq's and the server's English texts; our
- * bootstrap never calls setlocale, so libpq's messages are untranslated). */
-static const struct sm_code *pg_classify(const char *text, bool tls, bool used_password) {
-    /* The peer went away (also in the middle of a TLS handshake): a network problem. */
-    if (has(text, "SSL SYSCALL error") || has(text, "server closed the connection unexpectedly") ||
-        has(text, "SSL connection has been closed unexpectedly")) {
-        return ROT_ERR_DB_UNREACHABLE;
-    }
-    if (has(text, "server does not support SSL") || has(text, "does not match host name") ||
-        has(text, "certificate") || has(text, "SSL error") || has(text, "sslrootcert") ||
-        has(text, "could not establish SSL") || has(text, "SSL library")) {
-        return ROT_ERR_DB_TLS;
-    }
-    if (has(text, "pg_hba.conf")) {
-        /* The server refuses this login without TLS (hostssl / hostnossl ... reject). */
-        if (!tls && (has(text, "no encryption") || has(text, "SSL off"))) {
-            return ROT_ERR_DB_TLS;
+/* What a failed connection attempt was. */
+enum pg_failure {
+    PG_FAIL_NETWORK,          /* ROT_ERR_DB_UNREACHABLE */
+    PG_FAIL_LOGIN,            /* ROT_ERR_DB_LOGIN */
+    PG_FAIL_TLS_NOT_OFFERED,  /* ROT_ERR_DB_TLS; the only failure AUTO retries in plaintext */
+    PG_FAIL_TLS_HOST,         /* ROT_ERR_DB_TLS, the certificate does not name the host */
+    PG_FAIL_TLS_UNTRUSTED,    /* ROT_ERR_DB_TLS, the chain is not trusted by the CA bundle */
+    PG_FAIL_TLS,              /* ROT_ERR_DB_TLS, another TLS failure */
+    PG_FAIL_PLAINTEXT_REFUSED /* ROT_ERR_DB_TLS, pg_hba.conf refuses this login without TLS */
+};
+
+/*
+ * libpq tells why a connection attempt failed only in words: PQerrorMessage holds libpq's own
+ * messages and the server's (there is no SQLSTATE for a connection that never completed, and
+ * PQstatus is just CONNECTION_BAD). bootstrap never calls setlocale, so libpq's texts are its
+ * English ones; the server's follow its lc_messages (English on RDS). This table is the one place
+ * that reads them: the first row whose needle occurs in the text, with double-quoted names
+ * blanked out, decides; plaintext rows apply only to an attempt without TLS. The order matters:
+ * "server does not support SSL" (which lets AUTO retry in plaintext) counts only when no other
+ * TLS or login needle occurs. A wording that a libpq release changes falls through to the last
+ * resort (a login failure when the server asked for a password, else unreachable): it can misname
+ * an error, never turn a TLS failure into a plaintext retry. Tests assert the classification
+ * (error codes), not these texts.
+ */
+static const struct pg_failure_text {
+    const char *needle;
+    bool plaintext_only;
+    enum pg_failure failure;
+} s_pg_failure_texts[] = {
+    /* The peer went away, also in the middle of a TLS handshake. */
+    {"SSL SYSCALL error", false, PG_FAIL_NETWORK},
+    {"server closed the connection unexpectedly", false, PG_FAIL_NETWORK},
+    {"SSL connection has been closed unexpectedly", false, PG_FAIL_NETWORK},
+    /* TLS: fe-secure-common.c (host name), fe-secure-openssl.c (chain, root file). */
+    {"does not match host name", false, PG_FAIL_TLS_HOST},
+    {"certificate verify failed", false, PG_FAIL_TLS_UNTRUSTED},
+    {"root certificate file", false, PG_FAIL_TLS_UNTRUSTED},
+    {"certificate", false, PG_FAIL_TLS},
+    {"SSL error", false, PG_FAIL_TLS},
+    {"sslrootcert", false, PG_FAIL_TLS},
+    {"could not establish SSL", false, PG_FAIL_TLS},
+    {"SSL library", false, PG_FAIL_TLS},
+    /* pg_hba.conf: "... no encryption" when hostssl or hostnossl ... reject refuses plaintext. */
+    {"no encryption", true, PG_FAIL_PLAINTEXT_REFUSED},
+    {"SSL off", true, PG_FAIL_PLAINTEXT_REFUSED},
+    {"pg_hba.conf", false, PG_FAIL_LOGIN},
+    /* Authentication and authorisation. */
+    {"password authentication failed", false, PG_FAIL_LOGIN},
+    {"authentication failed", false, PG_FAIL_LOGIN},
+    {"no password supplied", false, PG_FAIL_LOGIN},
+    {"does not exist", false, PG_FAIL_LOGIN},
+    {"not permitted to log in", false, PG_FAIL_LOGIN},
+    {"SCRAM", false, PG_FAIL_LOGIN},
+    {"permission denied for database", false, PG_FAIL_LOGIN},
+    {"password", false, PG_FAIL_LOGIN},
+    /* fe-connect.c: the answer to SSLRequest was "no". */
+    {"server does not support SSL", false, PG_FAIL_TLS_NOT_OFFERED},
+    /* The network and the server's availability. */
+    {"Connection refused", false, PG_FAIL_NETWORK},
+    {"could not translate host name", false, PG_FAIL_NETWORK},
+    {"timeout expired", false, PG_FAIL_NETWORK},
+    {"No route to host", false, PG_FAIL_NETWORK},
+    {"Network is unreachable", false, PG_FAIL_NETWORK},
+    {"Connection reset", false, PG_FAIL_NETWORK},
+    {"could not connect", false, PG_FAIL_NETWORK},
+    {"the database system is", false, PG_FAIL_NETWORK},
+    {"too many clients", false, PG_FAIL_NETWORK},
+    {"connection slots", false, PG_FAIL_NETWORK},
+};
+
+/* Which failure text (names already blanked) describes, for an attempt with or without TLS. */
+static enum pg_failure pg_classify(const char *text, bool tls, bool used_password) {
+    for (size_t i = 0; i < sizeof(s_pg_failure_texts) / sizeof(s_pg_failure_texts[0]); i++) {
+        const struct pg_failure_text *row = &s_pg_failure_texts[i];
+        if ((!row->plaintext_only || !tls) && strstr(text, row->needle) != NULL) {
+            return row->failure;
         }
-        return ROT_ERR_DB_LOGIN;
-    }
-    if (has(text, "password authentication failed") || has(text, "authentication failed") ||
-        has(text, "no password supplied") || has(text, "does not exist") ||
-        has(text, "not permitted to log in") || has(text, "SCRAM") ||
-        has(text, "permission denied for database") || has(text, "password")) {
-        return ROT_ERR_DB_LOGIN;
-    }
-    if (has(text, "Connection refused") || has(text, "could not translate host name") ||
-        has(text, "timeout expired") || has(text, "No route to host") ||
-        has(text, "Network is unreachable") || has(text, "Connection reset") ||
-        has(text, "could not connect") || has(text, "the database system is") ||
-        has(text, "too many clients") || has(text, "connection slots")) {
-        return ROT_ERR_DB_UNREACHABLE;
     }
     /* The server asked for a password and then refused the session: a login failure. */
-    return used_password ? ROT_ERR_DB_LOGIN : ROT_ERR_DB_UNREACHABLE;
+    return used_password ? PG_FAIL_LOGIN : PG_FAIL_NETWORK;
 }
 
-/* True when a verify-full attempt failed only because the server offers no TLS at all. */
-static bool pg_tls_not_offered(const char *text) {
-    return has(text, "server does not support SSL") && !has(text, "certificate") &&
-           !has(text, "SSL error") && !has(text, "does not match host name") &&
-           !has(text, "password") && !has(text, "pg_hba.conf");
+static const struct sm_code *pg_failure_code(enum pg_failure failure) {
+    switch (failure) {
+    case PG_FAIL_NETWORK:
+        return ROT_ERR_DB_UNREACHABLE;
+    case PG_FAIL_LOGIN:
+        return ROT_ERR_DB_LOGIN;
+    case PG_FAIL_TLS_NOT_OFFERED:
+    case PG_FAIL_TLS_HOST:
+    case PG_FAIL_TLS_UNTRUSTED:
+    case PG_FAIL_TLS:
+    case PG_FAIL_PLAINTEXT_REFUSED:
+        break;
+    }
+    return ROT_ERR_DB_TLS;
 }
 
-/* One connection attempt with the given sslmode. On failure *not_offered tells the caller whether
- * the only problem was a server without TLS (AUTO may then retry in plaintext). */
+/* Sets err for an attempt that failed over TLS (failure), ending the message with what to do. */
+static int pg_tls_error(const struct rot_conn *c, const struct rot_connect_opts *opts,
+                        const char *host, const char *sslmode, enum pg_failure failure,
+                        const char *text, struct sm_err *err) {
+    char advice[512];
+    enum rot_tls_failure kind = ROT_TLS_FAILURE_OTHER;
+    if (failure == PG_FAIL_TLS_HOST) {
+        kind = ROT_TLS_FAILURE_HOST;
+    } else if (failure == PG_FAIL_TLS_UNTRUSTED) {
+        kind = ROT_TLS_FAILURE_UNTRUSTED;
+    }
+    if (failure == PG_FAIL_TLS_NOT_OFFERED) {
+        snprintf(advice, sizeof(advice),
+                 "the server does not offer TLS, which the secret requires (\"ssl\": true)");
+    } else if (failure == PG_FAIL_PLAINTEXT_REFUSED) {
+        snprintf(advice, sizeof(advice),
+                 "the server requires TLS for this login, which the secret turns off "
+                 "(\"ssl\": false)");
+    } else {
+        rot_db_tls_advice(kind, opts, host, advice, sizeof(advice));
+    }
+    return sm_err_set(err, ROT_ERR_DB_TLS,
+                      "connecting to PostgreSQL at %s as \"%s\" (sslmode=%s) failed: %s; %s",
+                      c->endpoint, c->user, sslmode, text, advice);
+}
+
+/* One connection attempt: with TLS (sslmode verify-full or verify-ca, from opts) or without
+ * (disable). On failure *not_offered tells the caller whether the only problem was a server
+ * without TLS (AUTO may then retry in plaintext). */
 static int pg_connect_once(const struct rot_login *login, const struct rot_connect_opts *opts,
-                           const char *sslmode, struct rot_conn *c, bool *not_offered,
-                           struct sm_err *err) {
+                           bool tls, struct rot_conn *c, bool *not_offered, struct sm_err *err) {
     PGconn *pg = NULL;
     char port[16], connect_timeout[24], options[64], text[1024];
-    bool tls = strcmp(sslmode, "disable") != 0;
+    const char *sslmode = "disable";
     int status = -1;
 
     *not_offered = false;
+    if (tls) {
+        sslmode = opts->tls_verify == ROT_TLS_VERIFY_CA ? "verify-ca" : "verify-full";
+        if (opts->ca_file == NULL) {
+            char advice[300];
+            rot_db_tls_advice(ROT_TLS_FAILURE_NO_CA, opts, login->host, advice, sizeof(advice));
+            return sm_err_set(err, ROT_ERR_DB_TLS,
+                              "not connecting to PostgreSQL at %s as \"%s\" (sslmode=%s): %s",
+                              c->endpoint, c->user, sslmode, advice);
+        }
+    }
     int64_t left = sm_remaining_ms(opts->deadline_ms);
     if (left < ROT_PG_MIN_CONNECT_MS) {
         return sm_err_set(err, SM_ERR_DEADLINE,
@@ -362,7 +411,6 @@ static int pg_connect_once(const struct rot_login *login, const struct rot_conne
     snprintf(connect_timeout, sizeof(connect_timeout), "%lld",
              (long long)(attempt_ms < 2000 ? 2 : (attempt_ms + 999) / 1000));
     snprintf(options, sizeof(options), "-c statement_timeout=%ld", c->statement_timeout_ms);
-    const char *ca = opts->ca_file != NULL ? opts->ca_file : pg_default_ca_file();
 
     const char *keys[24], *vals[24];
     size_t n = 0;
@@ -375,7 +423,7 @@ static int pg_connect_once(const struct rot_login *login, const struct rot_conne
     PG_KV("connect_timeout", connect_timeout);
     PG_KV("sslmode", sslmode);
     if (tls) {
-        PG_KV("sslrootcert", ca);
+        PG_KV("sslrootcert", opts->ca_file);
         PG_KV("ssl_min_protocol_version", "TLSv1.2");
         PG_KV("sslsni", "1");
     }
@@ -397,7 +445,7 @@ static int pg_connect_once(const struct rot_login *login, const struct rot_conne
         sm_err_set(err, SM_ERR_NOMEM, "out of memory starting a PostgreSQL connection");
         goto out;
     }
-    PQsetNoticeProcessor(pg, pg_notice, NULL);
+    PQsetNoticeReceiver(pg, pg_notice, NULL);
     PostgresPollingStatusType st =
         PQstatus(pg) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
     while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
@@ -420,12 +468,17 @@ static int pg_connect_once(const struct rot_login *login, const struct rot_conne
     }
     if (st == PGRES_POLLING_FAILED) {
         char scan[sizeof(text)];
-        pg_one_line(PQerrorMessage(pg), text, sizeof(text));
+        sm_str_one_line(PQerrorMessage(pg), text, sizeof(text));
         pg_blank_quoted(text, scan, sizeof(scan));
-        const struct sm_code *code = pg_classify(scan, tls, PQconnectionUsedPassword(pg) != 0);
-        *not_offered = tls && pg_tls_not_offered(scan);
-        sm_err_set(err, code, "connecting to PostgreSQL at %s as \"%s\" (sslmode=%s) failed: %s",
-                   c->endpoint, c->user, sslmode, text);
+        enum pg_failure failure = pg_classify(scan, tls, PQconnectionUsedPassword(pg) != 0);
+        *not_offered = tls && failure == PG_FAIL_TLS_NOT_OFFERED;
+        if (pg_failure_code(failure) == ROT_ERR_DB_TLS) {
+            pg_tls_error(c, opts, login->host, sslmode, failure, text, err);
+        } else {
+            sm_err_set(err, pg_failure_code(failure),
+                       "connecting to PostgreSQL at %s as \"%s\" (sslmode=%s) failed: %s",
+                       c->endpoint, c->user, sslmode, text);
+        }
         goto out;
     }
     if (PQsetnonblocking(pg, 1) != 0) {
@@ -474,10 +527,10 @@ static int pg_connect(const struct rot_login *login, const struct rot_connect_op
     c->deadline_ms = opts->deadline_ms;
     {
         char host[256];
-        pg_printable_name(login->host, host, sizeof(host));
+        sm_str_printable(login->host, host, sizeof(host));
         snprintf(c->endpoint, sizeof(c->endpoint), "%s:%d", host, login->port);
     }
-    pg_printable_name(login->username, c->user, sizeof(c->user));
+    sm_str_printable(login->username, c->user, sizeof(c->user));
 
     if (login->password == NULL || login->password[0] == '\0') {
         /* libpq would fall back to PGPASSWORD or a password file for an empty password. */
@@ -489,25 +542,25 @@ static int pg_connect(const struct rot_login *login, const struct rot_connect_op
 
     switch (login->tls) {
     case ROT_TLS_OFF:
-        if (pg_connect_once(login, opts, "disable", c, &not_offered, err) != 0) {
+        if (pg_connect_once(login, opts, false, c, &not_offered, err) != 0) {
             goto out;
         }
         break;
     case ROT_TLS_REQUIRED:
-        if (pg_connect_once(login, opts, "verify-full", c, &not_offered, err) != 0) {
+        if (pg_connect_once(login, opts, true, c, &not_offered, err) != 0) {
             goto out;
         }
         break;
     case ROT_TLS_AUTO:
     default:
-        if (pg_connect_once(login, opts, "verify-full", c, &not_offered, err) != 0) {
+        if (pg_connect_once(login, opts, true, c, &not_offered, err) != 0) {
             if (!not_offered) {
                 goto out;
             }
             SM_WARN("PostgreSQL at %s does not offer TLS; connecting without TLS (the secret has "
                     "no \"ssl\" key)",
                     c->endpoint);
-            if (pg_connect_once(login, opts, "disable", c, &not_offered, err) != 0) {
+            if (pg_connect_once(login, opts, false, c, &not_offered, err) != 0) {
                 goto out;
             }
         }
@@ -556,7 +609,7 @@ static int pg_exec(struct rot_conn *c, const char *sql, int nparams, const char 
     int64_t until =
         pg_bound(c->statement_timeout_ms + ROT_PG_RESULT_GRACE_MS, c->deadline_ms, &by_deadline);
     if (!PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)) {
-        pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
+        sm_str_one_line(PQerrorMessage(c->pg), text, sizeof(text));
         sm_err_set(err,
                    PQstatus(c->pg) == CONNECTION_BAD ? ROT_ERR_DB_UNREACHABLE : ROT_ERR_DB_QUERY,
                    "PostgreSQL at %s: %s could not be sent: %s", c->endpoint, what, text);
@@ -611,7 +664,7 @@ static int pg_exec(struct rot_conn *c, const char *sql, int nparams, const char 
     status = 0;
     goto out;
 lost:
-    pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
+    sm_str_one_line(PQerrorMessage(c->pg), text, sizeof(text));
     sm_err_set(err, ROT_ERR_DB_UNREACHABLE, "PostgreSQL at %s: connection lost during %s: %s",
                c->endpoint, what, text);
 out:
@@ -638,7 +691,7 @@ static char *pg_ident(struct rot_conn *c, const char *name, struct sm_err *err) 
     char *copy = NULL;
     if (q == NULL) {
         char text[ROT_PG_TEXT_MAX];
-        pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
+        sm_str_one_line(PQerrorMessage(c->pg), text, sizeof(text));
         sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL: cannot quote a role name: %s", text);
         return NULL;
     }
@@ -656,7 +709,7 @@ static char *pg_literal(struct rot_conn *c, const char *value, struct sm_err *er
     char *copy = NULL;
     if (q == NULL) {
         char text[ROT_PG_TEXT_MAX];
-        pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
+        sm_str_one_line(PQerrorMessage(c->pg), text, sizeof(text));
         sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL: cannot quote a literal: %s", text);
         return NULL;
     }
@@ -692,19 +745,24 @@ static int pg_algorithm(struct rot_conn *c, char *algo, size_t cap, struct sm_er
     return 0;
 }
 
-/* The escaped literal of role's password verifier (computed client-side), in our allocator; the
- * caller frees it with sm_free (which wipes). Every intermediate copy is wiped. */
-static char *pg_verifier_literal(struct rot_conn *c, const char *role, const char *password,
+/* The escaped literal the password statement carries for role, in our allocator (the caller
+ * frees it with sm_free, which wipes): the verifier computed client-side, or with
+ * PASSWORD_ENCRYPTION=server the password itself, for the server to hash. Every intermediate
+ * copy is wiped. */
+static char *pg_password_literal(struct rot_conn *c, const char *role, const char *password,
                                  struct sm_err *err) {
     char algo[ROT_PG_ALGO_MAX];
     char *verifier = NULL, *lit = NULL;
+    if (s_server_hashes) {
+        return pg_literal(c, password, err);
+    }
     if (pg_algorithm(c, algo, sizeof(algo), err) != 0) {
         return NULL;
     }
     verifier = PQencryptPasswordConn(c->pg, password, role, algo);
     if (verifier == NULL) {
         char text[ROT_PG_TEXT_MAX];
-        pg_one_line(PQerrorMessage(c->pg), text, sizeof(text));
+        sm_str_one_line(PQerrorMessage(c->pg), text, sizeof(text));
         sm_err_set(err, ROT_ERR_DB_QUERY,
                    "PostgreSQL: cannot compute the password verifier (algorithm %s): %s", algo,
                    text);
@@ -721,6 +779,7 @@ static char *pg_verifier_literal(struct rot_conn *c, const char *role, const cha
 static int pg_init(struct sm_err *err) {
     pg_scrub_environment();
     s_password_encryption[0] = '\0';
+    s_server_hashes = false;
     s_owner_role[0] = '\0';
 
     const char *pe = getenv("PASSWORD_ENCRYPTION");
@@ -729,12 +788,16 @@ static int pg_init(struct sm_err *err) {
             snprintf(s_password_encryption, sizeof(s_password_encryption), "scram-sha-256");
         } else if (strcasecmp(pe, "md5") == 0) {
             snprintf(s_password_encryption, sizeof(s_password_encryption), "md5");
+        } else if (strcasecmp(pe, "server") == 0) {
+            s_server_hashes = true;
         } else {
             char shown[40];
-            pg_printable_name(pe, shown, sizeof(shown));
+            sm_str_printable(pe, shown, sizeof(shown));
             return sm_err_set(
                 err, SM_ERR_CONFIG,
-                "PASSWORD_ENCRYPTION must be \"scram-sha-256\" or \"md5\", not \"%s\"", shown);
+                "PASSWORD_ENCRYPTION must be \"scram-sha-256\", \"md5\" or \"server\", "
+                "not \"%s\"",
+                shown);
         }
     }
     const char *owner = getenv("PG_OWNER_ROLE");
@@ -767,17 +830,21 @@ static int pg_check(struct rot_conn *conn, struct sm_err *err) {
     return 0;
 }
 
-static int pg_set_own_password(struct rot_conn *conn, const char *username, const char *password,
+/* PostgreSQL lets a role change its own password without the current one: current_password is
+ * not used. */
+static int pg_set_own_password(struct rot_conn *conn, const char *username,
+                               const char *current_password, const char *new_password,
                                struct sm_err *err) {
     struct sm_buf sql;
     char *ident = NULL, *lit = NULL;
     int status = -1;
 
+    (void)current_password;
     sm_buf_init(&sql, ROT_PG_SQL_MAX);
     if (pg_check_name("user name", username, err) != 0) {
         goto out;
     }
-    if (password == NULL || password[0] == '\0') {
+    if (new_password == NULL || new_password[0] == '\0') {
         sm_err_set(err, ROT_ERR_ROTATION, "refusing to set an empty PostgreSQL password");
         goto out;
     }
@@ -787,7 +854,7 @@ static int pg_set_own_password(struct rot_conn *conn, const char *username, cons
         goto out;
     }
     if ((ident = pg_ident(conn, username, err)) == NULL ||
-        (lit = pg_verifier_literal(conn, username, password, err)) == NULL) {
+        (lit = pg_password_literal(conn, username, new_password, err)) == NULL) {
         goto out;
     }
     if (sm_buf_appendf(&sql, err, "ALTER USER %s WITH PASSWORD %s", ident, lit) != 0 ||
@@ -814,6 +881,7 @@ static int pg_role_get(struct rot_conn *c, const char *name, struct pg_role *r,
     PGresult *res = NULL;
     const char *params[1] = {name};
     memset(r, 0, sizeof(*r));
+    r->connlimit = -1;
     if (pg_exec(c,
                 "SELECT rolcanlogin, rolinherit, rolcreatedb, rolcreaterole, rolconnlimit "
                 "FROM pg_catalog.pg_roles WHERE rolname = $1",
@@ -844,40 +912,68 @@ static int pg_is_member(struct rot_conn *c, const char *member, const char *grou
                      2, params, "reading role memberships", yes, err);
 }
 
-/* Appends the attribute clauses that make clone match original (only those that differ). */
-static int pg_append_attributes(struct sm_buf *sql, const struct pg_role *original,
-                                const struct pg_role *clone, struct sm_err *err) {
-    if (!clone->exists || !clone->inherit) {
-        if (sm_buf_append_str(sql, " INHERIT", err) != 0) {
-            return -1;
-        }
-    }
-    if (clone->createdb != original->createdb &&
-        sm_buf_append_str(sql, original->createdb ? " CREATEDB" : " NOCREATEDB", err) != 0) {
+/* Appends clause to the statement and, for a clone that exists, to the list of its changes. */
+static int pg_add_change(struct sm_buf *sql, struct sm_buf *changes, const char *clause,
+                         struct sm_err *err) {
+    if (sql != NULL && sm_buf_appendf(sql, err, " %s", clause) != 0) {
         return -1;
     }
-    if (clone->createrole != original->createrole &&
-        sm_buf_append_str(sql, original->createrole ? " CREATEROLE" : " NOCREATEROLE", err) != 0) {
-        return -1;
-    }
-    long clone_limit = clone->exists ? clone->connlimit : -1;
-    if (clone_limit != original->connlimit &&
-        sm_buf_appendf(sql, err, " CONNECTION LIMIT %ld", original->connlimit) != 0) {
+    if (changes != NULL &&
+        sm_buf_appendf(changes, err, "%s%s", changes->len > 0 ? ", " : "", clause) != 0) {
         return -1;
     }
     return 0;
 }
 
-/* Makes role a member of owner and starts its sessions as owner (PG_OWNER_ROLE). */
-static int pg_apply_owner(struct rot_conn *c, const char *role, const char *role_ident,
+/* Appends the attribute clauses that make clone match original (only those that differ), noting
+ * them in changes (NULL for a new clone). Returns how many, or -1. */
+static int pg_append_attributes(struct sm_buf *sql, struct sm_buf *changes,
+                                const struct pg_role *original, const struct pg_role *clone,
+                                struct sm_err *err) {
+    char limit[48];
+    int n = 0;
+    if (clone->exists && !clone->login) {
+        /* The statement always says LOGIN: only the change is noted. */
+        if (pg_add_change(NULL, changes, "LOGIN", err) != 0) {
+            return -1;
+        }
+        n++;
+    }
+    if (!clone->inherit) {
+        if (pg_add_change(sql, changes, "INHERIT", err) != 0) {
+            return -1;
+        }
+        n++;
+    }
+    if (clone->createdb != original->createdb) {
+        if (pg_add_change(sql, changes, original->createdb ? "CREATEDB" : "NOCREATEDB", err) != 0) {
+            return -1;
+        }
+        n++;
+    }
+    if (clone->createrole != original->createrole) {
+        if (pg_add_change(sql, changes, original->createrole ? "CREATEROLE" : "NOCREATEROLE",
+                          err) != 0) {
+            return -1;
+        }
+        n++;
+    }
+    if (clone->connlimit != original->connlimit) {
+        snprintf(limit, sizeof(limit), "CONNECTION LIMIT %ld", original->connlimit);
+        if (pg_add_change(sql, changes, limit, err) != 0) {
+            return -1;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Makes role a member of owner (unless it is) and starts its sessions as owner (PG_OWNER_ROLE). */
+static int pg_apply_owner(struct rot_conn *c, bool member, const char *role_ident,
                           const char *owner_ident, const char *owner_lit, struct sm_err *err) {
     struct sm_buf sql;
-    bool member = false;
     int status = -1;
     sm_buf_init(&sql, ROT_PG_SQL_MAX);
-    if (pg_is_member(c, role, s_owner_role, &member, err) != 0) {
-        goto out;
-    }
     if (!member &&
         (sm_buf_appendf(&sql, err, "GRANT %s TO %s", owner_ident, role_ident) != 0 ||
          pg_exec(c, sql.data, 0, NULL, "GRANT <PG_OWNER_ROLE> TO <user>", NULL, err) != 0)) {
@@ -895,32 +991,52 @@ out:
     return status;
 }
 
-static int pg_sync_alternate_user(struct rot_conn *admin, const char *base_user,
-                                  const char *alt_user, const char *password, struct sm_err *err) {
-    struct sm_buf sql;
-    char *base_ident = NULL, *alt_ident = NULL, *lit = NULL, *owner_ident = NULL, *owner_lit = NULL;
-    struct pg_role base, alt;
-    bool in_tx = false, base_in_alt = false, clone_in_original = false;
+/* Checks the pair of users: valid names, two different ones, the target one of them. */
+static int pg_check_users(const struct rot_user_pair *users, const char *password,
+                          struct sm_err *err) {
+    if (users == NULL || pg_check_name("user name", users->original, err) != 0 ||
+        pg_check_name("alternate user name", users->clone, err) != 0 ||
+        pg_check_name("user name to set the password of", users->target, err) != 0) {
+        return -1;
+    }
+    if (strcmp(users->original, users->clone) == 0) {
+        char shown[80];
+        sm_str_printable(users->original, shown, sizeof(shown));
+        return sm_err_set(err, ROT_ERR_ROTATION,
+                          "PostgreSQL alternate user is the user itself (\"%s\")", shown);
+    }
+    if (strcmp(users->target, users->original) != 0 && strcmp(users->target, users->clone) != 0) {
+        return sm_err_set(err, ROT_ERR_ROTATION,
+                          "PostgreSQL: the user whose password is set must be the user or its "
+                          "alternate");
+    }
+    if (password == NULL || password[0] == '\0') {
+        return sm_err_set(err, ROT_ERR_ROTATION, "refusing to set an empty PostgreSQL password");
+    }
+    return 0;
+}
+
+static int pg_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
+                                  const char *password, struct sm_err *err) {
+    struct sm_buf sql, changes;
+    char *orig_ident = NULL, *clone_ident = NULL, *lit = NULL, *owner_ident = NULL;
+    char *owner_lit = NULL;
+    struct pg_role orig, clone;
+    bool in_tx = false, clone_in_orig = false, orig_in_clone = false;
+    bool orig_in_owner = false, clone_in_owner = false;
+    char orig_shown[80], clone_shown[80];
     int status = -1;
 
     sm_buf_init(&sql, ROT_PG_SQL_MAX);
-    if (pg_check_name("user name", base_user, err) != 0 ||
-        pg_check_name("alternate user name", alt_user, err) != 0) {
+    sm_buf_init(&changes, 1024);
+    if (pg_check_users(users, password, err) != 0) {
         goto out;
     }
-    if (strcmp(base_user, alt_user) == 0) {
-        char shown[80];
-        pg_printable_name(base_user, shown, sizeof(shown));
-        sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL alternate user is the user itself (\"%s\")",
-                   shown);
-        goto out;
-    }
-    if (password == NULL || password[0] == '\0') {
-        sm_err_set(err, ROT_ERR_ROTATION, "refusing to set an empty PostgreSQL password");
-        goto out;
-    }
-    if ((base_ident = pg_ident(admin, base_user, err)) == NULL ||
-        (alt_ident = pg_ident(admin, alt_user, err)) == NULL) {
+    bool target_is_clone = strcmp(users->target, users->clone) == 0;
+    sm_str_printable(users->original, orig_shown, sizeof(orig_shown));
+    sm_str_printable(users->clone, clone_shown, sizeof(clone_shown));
+    if ((orig_ident = pg_ident(admin, users->original, err)) == NULL ||
+        (clone_ident = pg_ident(admin, users->clone, err)) == NULL) {
         goto out;
     }
     if (pg_exec(admin, "BEGIN", 0, NULL, "BEGIN", NULL, err) != 0) {
@@ -932,8 +1048,8 @@ static int pg_sync_alternate_user(struct rot_conn *admin, const char *base_user,
         bool found = false;
         const char *params[1] = {s_owner_role};
         char shown[80];
-        pg_printable_name(s_owner_role, shown, sizeof(shown));
-        if (strcmp(s_owner_role, base_user) == 0 || strcmp(s_owner_role, alt_user) == 0) {
+        sm_str_printable(s_owner_role, shown, sizeof(shown));
+        if (strcmp(s_owner_role, users->original) == 0 || strcmp(s_owner_role, users->clone) == 0) {
             sm_err_set(err, SM_ERR_CONFIG,
                        "PG_OWNER_ROLE \"%s\" must be a role of its own, not one of the rotated "
                        "users",
@@ -952,75 +1068,104 @@ static int pg_sync_alternate_user(struct rot_conn *admin, const char *base_user,
             goto out;
         }
         if ((owner_ident = pg_ident(admin, s_owner_role, err)) == NULL ||
-            (owner_lit = pg_literal(admin, s_owner_role, err)) == NULL) {
+            (owner_lit = pg_literal(admin, s_owner_role, err)) == NULL ||
+            pg_is_member(admin, users->original, s_owner_role, &orig_in_owner, err) != 0) {
             goto out;
         }
     }
 
-    if (pg_role_get(admin, base_user, &base, err) != 0 ||
-        pg_role_get(admin, alt_user, &alt, err) != 0) {
+    if (pg_role_get(admin, users->original, &orig, err) != 0 ||
+        pg_role_get(admin, users->clone, &clone, err) != 0) {
         goto out;
     }
-    if (!base.exists) {
-        char shown[80];
-        pg_printable_name(base_user, shown, sizeof(shown));
-        sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL role \"%s\" does not exist at %s", shown,
+    if (!orig.exists) {
+        sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL role \"%s\" does not exist at %s", orig_shown,
                    admin->endpoint);
         goto out;
     }
-    /* Which one is the original: the clone is a member of the original. On the first rotation
-     * base is the original; on the flipped call (base = X_clone, alt = X) base is already a
-     * member of alt. */
-    if (alt.exists && pg_is_member(admin, base_user, alt_user, &base_in_alt, err) != 0) {
-        goto out;
-    }
-    const char *original_user = base_in_alt ? alt_user : base_user;
-    const char *clone_user = base_in_alt ? base_user : alt_user;
-    const char *original_ident = base_in_alt ? alt_ident : base_ident;
-    const char *clone_ident = base_in_alt ? base_ident : alt_ident;
-    const struct pg_role *original = base_in_alt ? &alt : &base;
-    const struct pg_role *clone = base_in_alt ? &base : &alt;
-
-    if ((lit = pg_verifier_literal(admin, alt_user, password, err)) == NULL) {
-        goto out;
-    }
-    if (sm_buf_appendf(&sql, err, "%s ROLE %s WITH LOGIN PASSWORD %s",
-                       alt.exists ? "ALTER" : "CREATE", alt_ident, lit) != 0) {
-        goto out;
-    }
-    if (!base_in_alt && pg_append_attributes(&sql, original, clone, err) != 0) {
-        goto out;
-    }
-    if (pg_exec(admin, sql.data, 0, NULL,
-                alt.exists ? "ALTER ROLE <alternate> WITH LOGIN PASSWORD"
-                           : "CREATE ROLE <alternate> WITH LOGIN PASSWORD",
-                NULL, err) != 0) {
-        goto out;
-    }
-    sm_buf_reset(&sql);
-    if (base_in_alt) {
-        /* alt is the original: bring the clone (base) in line with it. */
-        if (sm_buf_appendf(&sql, err, "ALTER ROLE %s WITH LOGIN", clone_ident) != 0 ||
-            pg_append_attributes(&sql, original, clone, err) != 0 ||
-            pg_exec(admin, sql.data, 0, NULL, "ALTER ROLE <clone> (attributes)", NULL, err) != 0) {
+    if (clone.exists) {
+        if (pg_is_member(admin, users->original, users->clone, &orig_in_clone, err) != 0 ||
+            pg_is_member(admin, users->clone, users->original, &clone_in_orig, err) != 0 ||
+            (owner_ident != NULL &&
+             pg_is_member(admin, users->clone, s_owner_role, &clone_in_owner, err) != 0)) {
             goto out;
         }
-        sm_buf_reset(&sql);
+        /* The clone inherits through membership: the other way round would make a cycle. */
+        if (orig_in_clone) {
+            sm_err_set(err, ROT_ERR_ROTATION,
+                       "PostgreSQL role \"%s\" is a member of its alternate \"%s\"; alternating "
+                       "users needs \"%s\" to be a member of \"%s\" instead (REVOKE the first)",
+                       orig_shown, clone_shown, clone_shown, orig_shown);
+            goto out;
+        }
     }
-    if (alt.exists &&
-        pg_is_member(admin, clone_user, original_user, &clone_in_original, err) != 0) {
+    if (target_is_clone &&
+        (lit = pg_password_literal(admin, users->clone, password, err)) == NULL) {
         goto out;
     }
-    if (!clone_in_original &&
-        (sm_buf_appendf(&sql, err, "GRANT %s TO %s", original_ident, clone_ident) != 0 ||
-         pg_exec(admin, sql.data, 0, NULL, "GRANT <user> TO <clone>", NULL, err) != 0)) {
+
+    /* 1. The clone: created, or brought in line with the original; its password if it is the
+     * target. A new clone that is not the target gets no password (no password login). */
+    struct sm_buf *noted = clone.exists ? &changes : NULL;
+    if (sm_buf_appendf(&sql, err, "%s ROLE %s WITH LOGIN", clone.exists ? "ALTER" : "CREATE",
+                       clone_ident) != 0 ||
+        (target_is_clone && sm_buf_appendf(&sql, err, " PASSWORD %s", lit) != 0)) {
         goto out;
+    }
+    int attributes = pg_append_attributes(&sql, noted, &orig, &clone, err);
+    if (attributes < 0) {
+        goto out;
+    }
+    char grant[4 * ROT_PG_MAX_NAME + 64]; /* two quoted identifiers */
+    if (clone.exists && !clone_in_orig) {
+        snprintf(grant, sizeof(grant), "GRANT %s TO %s", orig_ident, clone_ident);
+        if (pg_add_change(NULL, noted, grant, err) != 0) {
+            goto out;
+        }
+    }
+    if (clone.exists && owner_ident != NULL && !clone_in_owner) {
+        snprintf(grant, sizeof(grant), "GRANT %s TO %s", owner_ident, clone_ident);
+        if (pg_add_change(NULL, noted, grant, err) != 0) {
+            goto out;
+        }
+    }
+    if (changes.len > 0) {
+        char line[SM_ERR_MSG_MAX];
+        sm_str_one_line(changes.data, line, sizeof(line));
+        SM_WARN("alternating users: PostgreSQL role \"%s\" already exists; changing it to match "
+                "\"%s\": %s",
+                clone_shown, orig_shown, line);
+    }
+    if (!clone.exists || target_is_clone || attributes > 0) {
+        if (pg_exec(admin, sql.data, 0, NULL,
+                    clone.exists ? "ALTER ROLE <alternate> WITH LOGIN"
+                                 : "CREATE ROLE <alternate> WITH LOGIN",
+                    NULL, err) != 0) {
+            goto out;
+        }
     }
     sm_buf_reset(&sql);
-    if (owner_ident != NULL &&
-        (pg_apply_owner(admin, base_user, base_ident, owner_ident, owner_lit, err) != 0 ||
-         pg_apply_owner(admin, alt_user, alt_ident, owner_ident, owner_lit, err) != 0)) {
+    if (!clone_in_orig &&
+        (sm_buf_appendf(&sql, err, "GRANT %s TO %s", orig_ident, clone_ident) != 0 ||
+         pg_exec(admin, sql.data, 0, NULL, "GRANT <user> TO <alternate>", NULL, err) != 0)) {
         goto out;
+    }
+    if (owner_ident != NULL &&
+        (pg_apply_owner(admin, orig_in_owner, orig_ident, owner_ident, owner_lit, err) != 0 ||
+         pg_apply_owner(admin, clone_in_owner, clone_ident, owner_ident, owner_lit, err) != 0)) {
+        goto out;
+    }
+
+    /* 2. The original's password, when it is the target. */
+    if (!target_is_clone) {
+        sm_buf_reset(&sql);
+        if ((lit = pg_password_literal(admin, users->original, password, err)) == NULL ||
+            sm_buf_appendf(&sql, err, "ALTER ROLE %s WITH LOGIN PASSWORD %s", orig_ident, lit) !=
+                0 ||
+            pg_exec(admin, sql.data, 0, NULL, "ALTER ROLE <user> WITH LOGIN PASSWORD", NULL, err) !=
+                0) {
+            goto out;
+        }
     }
     if (pg_exec(admin, "COMMIT", 0, NULL, "COMMIT", NULL, err) != 0) {
         goto out;
@@ -1034,8 +1179,9 @@ out:
         (void)pg_exec(admin, "ROLLBACK", 0, NULL, "ROLLBACK", NULL, &ignored);
     }
     sm_buf_clean_up(&sql);
-    sm_free(base_ident);
-    sm_free(alt_ident);
+    sm_buf_clean_up(&changes);
+    sm_free(orig_ident);
+    sm_free(clone_ident);
     sm_free(lit);
     sm_free(owner_ident);
     sm_free(owner_lit);

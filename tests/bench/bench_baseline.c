@@ -165,6 +165,7 @@ static int bench_login(const char *engine_name, long n) {
                           .password = password,
                           .tls = ROT_TLS_AUTO};
     struct rot_connect_opts opts = {.ca_file = ca, .connect_timeout_ms = 5000, .deadline_ms = 0};
+    struct rot_user_pair users = {.original = user, .clone = clone, .target = clone};
     if (n_series == N_SERIES) {
         struct rot_login a = l;
         a.username = admin_user;
@@ -195,13 +196,13 @@ static int bench_login(const char *engine_name, long n) {
             rc = -1;
         }
         t[3] = monotonic_us();
-        if (rc == 0 && engine->set_own_password(conn, user, password, &err) != 0) {
+        if (rc == 0 && engine->set_own_password(conn, user, password, password, &err) != 0) {
             fprintf(stderr, "bench_baseline: set_own_password failed: %s\n", err.msg);
             rc = -1;
         }
         t[4] = monotonic_us();
         if (rc == 0 && admin != NULL &&
-            engine->sync_alternate_user(admin, user, clone, password, &err) != 0) {
+            engine->sync_alternate_user(admin, &users, password, &err) != 0) {
             fprintf(stderr, "bench_baseline: sync_alternate_user failed: %s\n", err.msg);
             rc = -1;
         }

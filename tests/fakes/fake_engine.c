@@ -56,7 +56,8 @@ static int fake_connect(const struct rot_login *login, const struct rot_connect_
                           login->host, login->port);
     }
     struct fake_user *u = find(login->username);
-    if (u == NULL || strcmp(u->password, login->password) != 0) {
+    if (u == NULL || strcmp(u->password, FAKE_NO_PASSWORD) == 0 ||
+        strcmp(u->password, login->password) != 0) {
         return sm_err_set(err, ROT_ERR_DB_LOGIN, "password authentication failed for user \"%s\"",
                           login->username);
     }
@@ -83,7 +84,8 @@ static int fake_check(struct rot_conn *conn, struct sm_err *err) {
     return 0;
 }
 
-static int fake_set_own_password(struct rot_conn *conn, const char *username, const char *password,
+static int fake_set_own_password(struct rot_conn *conn, const char *username,
+                                 const char *current_password, const char *new_password,
                                  struct sm_err *err) {
     if (fake_db.fail_set) {
         return sm_err_set(err, ROT_ERR_DB_QUERY, "permission denied to alter role");
@@ -91,23 +93,39 @@ static int fake_set_own_password(struct rot_conn *conn, const char *username, co
     if (strcmp(conn->user, username) != 0) {
         return sm_err_set(err, ROT_ERR_DB_QUERY, "logged in as %s, not %s", conn->user, username);
     }
-    fake_db_set_user(username, password);
+    /* Like a server that requires the current password: it must be the one conn logged in with. */
+    const char *stored = fake_db_password(username);
+    if (current_password == NULL || stored == NULL || strcmp(stored, current_password) != 0) {
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "the current password of %s is not the one given",
+                          username);
+    }
+    fake_db_set_user(username, new_password);
     fake_db.password_sets++;
     return 0;
 }
 
-static int fake_sync_alternate_user(struct rot_conn *admin, const char *base_user,
-                                    const char *alt_user, const char *password,
-                                    struct sm_err *err) {
+static int fake_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
+                                    const char *password, struct sm_err *err) {
     (void)admin;
+    snprintf(fake_db.last_sync.original, sizeof(fake_db.last_sync.original), "%s", users->original);
+    snprintf(fake_db.last_sync.clone, sizeof(fake_db.last_sync.clone), "%s", users->clone);
+    snprintf(fake_db.last_sync.target, sizeof(fake_db.last_sync.target), "%s", users->target);
     if (fake_db.fail_set) {
         return sm_err_set(err, ROT_ERR_DB_QUERY, "permission denied to create role");
     }
-    if (find(base_user) == NULL) {
-        return sm_err_set(err, ROT_ERR_DB_QUERY, "role \"%s\" does not exist", base_user);
+    if (strcmp(users->target, users->original) != 0 && strcmp(users->target, users->clone) != 0) {
+        return sm_err_set(err, ROT_ERR_ROTATION, "target %s is neither %s nor %s", users->target,
+                          users->original, users->clone);
     }
-    fake_db_set_user(alt_user, password);
-    snprintf(find(alt_user)->member_of, sizeof(find(alt_user)->member_of), "%s", base_user);
+    if (find(users->original) == NULL) {
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "role \"%s\" does not exist", users->original);
+    }
+    if (find(users->clone) == NULL) {
+        fake_db_set_user(users->clone, FAKE_NO_PASSWORD);
+    }
+    snprintf(find(users->clone)->member_of, sizeof(find(users->clone)->member_of), "%s",
+             users->original);
+    fake_db_set_user(users->target, password);
     fake_db.password_sets++;
     return 0;
 }

@@ -2,9 +2,11 @@
  * fake_engine: an in-memory database engine for testing the rotation steps without a server.
  *
  * Serves the secret engine values "fake" and "aurora-fake" (for the Aurora paths). Users and
- * passwords live in fake_db; connect succeeds when the user exists and the password matches.
- * Faults: fake_db.unreachable makes every connect fail with ROT_ERR_DB_UNREACHABLE;
- * fake_db.fail_set makes password changes fail.
+ * passwords live in fake_db; connect succeeds when the user exists and the password matches, and
+ * records the host it was asked for. Faults: fake_db.unreachable makes every connect fail with
+ * ROT_ERR_DB_UNREACHABLE; fake_db.fail_set makes password changes fail. Changing one's own
+ * password needs the current one (as MySQL's password_require_current does); syncing the
+ * alternate user records who rotation.c said was who in fake_db.last_sync.
  */
 #ifndef FAKE_ENGINE_H
 #define FAKE_ENGINE_H
@@ -15,6 +17,8 @@
 
 #define FAKE_MAX_USERS 16
 #define FAKE_MAX_CONNECTS 64
+/* The password of a clone created without one: no login matches it. */
+#define FAKE_NO_PASSWORD "\x01(no password)"
 
 struct fake_user {
     char name[128];
@@ -31,6 +35,9 @@ struct fake_db {
     char hosts[FAKE_MAX_CONNECTS][128]; /* the host of each connect attempt, in order */
     int password_sets;                  /* successful password changes */
     int open_conns;                     /* connections not yet closed */
+    struct {
+        char original[128], clone[128], target[128];
+    } last_sync; /* the users of the last sync_alternate_user call */
 };
 
 extern struct fake_db fake_db;

@@ -17,10 +17,11 @@ static void check_builders(const struct rot_mysql_version *v) {
     struct sm_buf b;
     struct sm_err err;
     sm_buf_init(&b, ROT_MYSQL_STMT_MAX);
-    FUZZ_CHECK(rot_mysql_sql_set_own_password(&b, v, "pw\\'x", &err) == 0);
+    FUZZ_CHECK(rot_mysql_sql_set_own_password(&b, v, "pw\\'x", "cur", &err) == 0);
     FUZZ_CHECK(
         (strncmp(b.data, "ALTER USER ", 11) == 0 || strncmp(b.data, "SET PASSWORD", 12) == 0) &&
         strstr(b.data, "'pw\\'x'") != NULL);
+    FUZZ_CHECK((strstr(b.data, " REPLACE 'cur'") != NULL) == rot_mysql_has_replace_clause(v));
     const char *plugins[] = {NULL, "mysql_native_password", "caching_sha2_password", "ed25519",
                              "auth_socket"};
     for (size_t i = 0; i < sizeof(plugins) / sizeof(plugins[0]); i++) {

@@ -389,12 +389,15 @@ def used_names(tmpl):
 def c_sources():
     """(path, text) of the C sources that make up bootstrap (not tests)."""
     out = []
+    root = source_dir()
     for sub in ("bootstrap", "rotators", "runtime"):
-        d = os.path.join(source_dir(), sub)
-        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-            if name.endswith((".c", ".h")):
-                with open(os.path.join(d, name), encoding="utf-8", errors="replace") as f:
-                    out.append((os.path.join(sub, name), f.read()))
+        # Subdirectories too: the engines live in rotators/engines/.
+        for d, dirs, files in sorted(os.walk(os.path.join(root, sub))):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith((".c", ".h")):
+                    with open(os.path.join(d, name), encoding="utf-8", errors="replace") as f:
+                        out.append((os.path.relpath(os.path.join(d, name), root), f.read()))
     return out
 
 
@@ -421,10 +424,22 @@ def env_vars_read_by_code():
     call = re.compile(r"\b(%s)\s*\(\s*\"([A-Za-z_][A-Za-z0-9_]*)\"" % alternatives)
     # wrapper(table[i]) reads every name in `table[] = { "A", "B" }` of the same file.
     table_call = re.compile(r"\b(%s)\s*\(\s*([A-Za-z_]\w*)\s*\[" % alternatives)
+    # A function that reads table[i] of a table it was given (aws_endpoint_from_env(vars, ...))
+    # reads every name of the table its callers pass.
+    table_readers = set()
+    for _, text in sources:
+        defs = [(m.start(), m.group(1)) for m in FUNC_DEF.finditer(text)]
+        for m in table_call.finditer(text):
+            enclosing = [name for start, name in defs if start < m.start()]
+            if enclosing and not re.search(r"\b%s\s*\[[^\]]*\]\s*=" % re.escape(m.group(2)), text):
+                table_readers.add(enclosing[-1])
+    reader_call = re.compile(r"\b(%s)\s*\(\s*([A-Za-z_]\w*)\s*," % "|".join(
+        sorted(map(re.escape, table_readers)))) if table_readers else None
     for path, text in sources:
         for m in call.finditer(text):
             names.setdefault(m.group(2), "%s (%s)" % (path, m.group(1)))
-        for m in table_call.finditer(text):
+        tables = list(table_call.finditer(text)) + (list(reader_call.finditer(text)) if reader_call else [])
+        for m in tables:
             table = re.search(r"\b%s\s*\[[^\]]*\]\s*=\s*\{(.*?)\}\s*;" % re.escape(m.group(2)),
                               text, re.S)
             for lit in re.findall(r"\"([A-Za-z_][A-Za-z0-9_]*)\"", table.group(1) if table else ""):

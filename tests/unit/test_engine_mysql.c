@@ -3,12 +3,16 @@
  * offer TLS (MARIADB_PORT_NOTLS). Setup and assertions go through Connector/C directly as the
  * fixture's admin, with escaped literals; each test makes its own uniquely named users. */
 #include "clock.h"
+#include "db_tls.h"
 #include "engine.h"
 #include "err.h"
 #include "harness.h"
+#include "log.h"
 #include "mem.h"
+#include "paths.h"
 
 #include <mysql.h>
+#include <mysqld_error.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -318,7 +322,7 @@ SM_TEST(mysql_connect_wrong_password_is_db_login_without_password) {
         eng_connect(user, "wrong-Pa55word", fx.port, ROT_TLS_REQUIRED, fx.ca_file, &c, &err), -1);
     SM_ASSERT(c == NULL);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
-    SM_ASSERT_STR_CONTAINS(err.msg, "Access denied");
+    SM_ASSERT_STR_CONTAINS(err.msg, "[1045]"); /* ER_ACCESS_DENIED_ERROR, the server's code */
     SM_ASSERT_STR_CONTAINS(err.msg, user);
     SM_ASSERT_STR_CONTAINS(err.msg, "127.0.0.1:");
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "wrong-Pa55word");
@@ -347,12 +351,12 @@ SM_TEST(mysql_connect_closed_port_is_db_unreachable) {
 SM_TEST(mysql_connect_silent_listener_fails_within_the_timeout) {
     struct rot_login login = {
         .host = "127.0.0.1", .username = "u", .password = "Secret-1", .tls = ROT_TLS_AUTO};
-    struct rot_connect_opts o = {
-        .ca_file = NULL, .connect_timeout_ms = 2000, .deadline_ms = sm_now_ms() + 60000};
+    struct rot_connect_opts o = {.connect_timeout_ms = 2000, .deadline_ms = sm_now_ms() + 60000};
     struct rot_conn *c = NULL;
     struct sm_err err;
     int fd;
     setup();
+    o.ca_file = fx.ca_file;
     fd = silent_listener(&login.port);
     int64_t t0 = sm_monotonic_ms();
     sm_err_clear(&err);
@@ -376,6 +380,7 @@ SM_TEST(mysql_connect_timeout_is_capped_by_the_deadline) {
     struct sm_err err;
     int fd;
     setup();
+    o.ca_file = fx.ca_file;
     fd = silent_listener(&login.port);
     /* 1.9 s left: the 30 s connect timeout becomes 1 s. */
     o.deadline_ms = sm_now_ms() + 1900;
@@ -427,10 +432,28 @@ SM_TEST(mysql_connect_system_trust_store_rejects_test_ca) {
     struct rot_conn *c = NULL;
     struct sm_err err;
     setup();
-    /* No CA file: OpenSSL's default store, which does not hold the fixture's test CA. */
+    /* The system store does not hold the fixture's test CA. */
+    SM_ASSERT(sm_system_ca_bundle() != NULL);
+    SM_ASSERT_INT_EQ(eng_connect(fx.admin_user, fx.admin_password, fx.port, ROT_TLS_AUTO,
+                                 sm_system_ca_bundle(), &c, &err),
+                     -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
+    SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_DB_CA_FILE");
+}
+
+SM_TEST(mysql_connect_without_a_ca_bundle_is_db_tls_naming_the_setting) {
+    struct rot_conn *c = NULL;
+    struct sm_err err;
+    setup();
+    /* No bundle at all (none packaged, no system store): TLS fails, never a library default. */
     SM_ASSERT_INT_EQ(
         eng_connect(fx.admin_user, fx.admin_password, fx.port, ROT_TLS_AUTO, NULL, &c, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
+    SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_DB_CA_FILE");
+    /* Without TLS there is nothing to verify. */
+    SM_ASSERT_OK(
+        eng_connect(fx.admin_user, fx.admin_password, fx.port, ROT_TLS_OFF, NULL, &c, &err), err);
+    rot_engine_mysql.disconnect(c);
 }
 
 SM_TEST(mysql_connect_host_name_mismatch_is_db_tls) {
@@ -449,10 +472,146 @@ SM_TEST(mysql_connect_host_name_mismatch_is_db_tls) {
     sm_err_clear(&err);
     SM_ASSERT_INT_EQ(rot_engine_mysql.connect(&login, &o, &c, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
+    /* The message says which setting would apply. */
+    SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_DB_TLS_VERIFY=ca");
+    SM_ASSERT_STR_CONTAINS(err.msg, "127.1");
     /* ... while the certificate's own names work. */
     login.host = "localhost";
     SM_ASSERT_OK(rot_engine_mysql.connect(&login, &o, &c, &err), err);
     rot_engine_mysql.disconnect(c);
+}
+
+/* Logs in over TLS as a REQUIRE SSL user (which proves the transport) with verification mode
+ * verify at host; returns the connect result, err set. */
+static int tls_login(const char *host, int port, enum rot_tls tls, const char *ca_file,
+                     enum rot_tls_verify verify, const char *user, const char *password,
+                     struct sm_err *err) {
+    struct rot_login login = {
+        .host = host, .port = port, .username = user, .password = password, .tls = tls};
+    struct rot_connect_opts o = opts_with(ca_file);
+    struct rot_conn *c = NULL;
+    o.tls_verify = verify;
+    sm_err_clear(err);
+    int rc = rot_engine_mysql.connect(&login, &o, &c, err);
+    if (rc == 0) {
+        rc = rot_engine_mysql.check(c, err);
+    }
+    rot_engine_mysql.disconnect(c);
+    return rc;
+}
+
+SM_TEST(mysql_tls_verify_ca_accepts_a_host_the_certificate_does_not_name) {
+    const char *user = uniq("vca");
+    struct sm_err err;
+    setup();
+    create_user(user, "%", "Pa55-word", "REQUIRE SSL");
+    /* 127.1 is 127.0.0.1 under a name the certificate does not hold. */
+    SM_ASSERT_OK(tls_login("127.1", fx.port, ROT_TLS_REQUIRED, fx.ca_file, ROT_TLS_VERIFY_CA, user,
+                           "Pa55-word", &err),
+                 err);
+    SM_ASSERT_OK(tls_login("127.1", fx.port, ROT_TLS_AUTO, fx.ca_file, ROT_TLS_VERIFY_CA, user,
+                           "Pa55-word", &err),
+                 err);
+    SM_ASSERT_INT_EQ(tls_login("127.1", fx.port, ROT_TLS_REQUIRED, fx.ca_file, ROT_TLS_VERIFY_FULL,
+                               user, "Pa55-word", &err),
+                     -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
+    SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_DB_TLS_VERIFY=ca");
+    drop_user(user, "%");
+}
+
+SM_TEST(mysql_tls_verify_ca_still_verifies_the_chain) {
+    struct sm_err err;
+    setup();
+    SM_ASSERT_INT_EQ(tls_login("127.1", fx.port, ROT_TLS_AUTO, fx.bad_ca_file, ROT_TLS_VERIFY_CA,
+                               fx.admin_user, fx.admin_password, &err),
+                     -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
+    SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_DB_CA_FILE");
+    SM_ASSERT_STR_CONTAINS(err.msg, fx.bad_ca_file);
+    SM_ASSERT_STR_NOT_CONTAINS(err.msg, "SMROTATE_DB_TLS_VERIFY=ca");
+}
+
+SM_TEST(mysql_tls_verify_ca_never_falls_back_to_plaintext) {
+    struct sm_err err;
+    setup();
+    /* Refused when the greeting says no TLS, before any credential is sent; a plaintext login
+     * would have succeeded (the admin has no REQUIRE). */
+    SM_ASSERT_INT_EQ(tls_login(fx.host, fx.port_notls, ROT_TLS_REQUIRED, fx.ca_file,
+                               ROT_TLS_VERIFY_CA, fx.admin_user, fx.admin_password, &err),
+                     -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
+    SM_ASSERT_STR_CONTAINS(err.msg, "does not offer TLS");
+    /* AUTO keeps its meaning: plaintext only when the server offers no TLS at all. */
+    SM_ASSERT_OK(tls_login(fx.host, fx.port_notls, ROT_TLS_AUTO, fx.ca_file, ROT_TLS_VERIFY_CA,
+                           fx.admin_user, fx.admin_password, &err),
+                 err);
+}
+
+SM_TEST(mysql_tls_default_trust_is_the_packaged_bundle_and_the_system_store) {
+    struct rot_db_trust trust;
+    struct sm_err err;
+    const char *user = uniq("trust");
+    setup();
+    create_user(user, "%", "Pa55-word", "REQUIRE SSL");
+    /* The fixture's test CA plays the packaged RDS bundle. */
+    struct rot_db_trust_sources src = {.packaged = fx.ca_file,
+                                       .system = sm_system_ca_bundle(),
+                                       .tmp_dir = getenv("SMR_STATE_DIR")};
+    SM_ASSERT(src.system != NULL);
+    SM_ASSERT_OK(rot_db_trust_resolve(&src, &trust, &err), err);
+    SM_ASSERT(trust.temp_file != NULL);
+    struct rot_login login = {.host = "localhost",
+                              .port = fx.port,
+                              .username = user,
+                              .password = "Pa55-word",
+                              .tls = ROT_TLS_REQUIRED};
+    struct rot_connect_opts o = opts_with(trust.ca_file);
+    struct rot_conn *c = NULL;
+    o.ca_origin = trust.origin;
+    SM_ASSERT_OK(rot_engine_mysql.connect(&login, &o, &c, &err), err);
+    rot_engine_mysql.disconnect(c);
+    rot_db_trust_clean_up(&trust);
+    /* An unrelated "packaged" CA: not trusted, and the message says by what. */
+    src.packaged = fx.bad_ca_file;
+    SM_ASSERT_OK(rot_db_trust_resolve(&src, &trust, &err), err);
+    o.ca_file = trust.ca_file;
+    o.ca_origin = trust.origin;
+    SM_ASSERT_INT_EQ(rot_engine_mysql.connect(&login, &o, &c, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_TLS);
+    SM_ASSERT_STR_CONTAINS(err.msg, "the packaged RDS bundle");
+    SM_ASSERT_STR_CONTAINS(err.msg, "the system store");
+    SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_DB_CA_FILE");
+    rot_db_trust_clean_up(&trust);
+    drop_user(user, "%");
+}
+
+SM_TEST(mysql_mariadb_has_no_replace_clause_so_none_is_sent) {
+    const char *user = uniq("norepl");
+    struct rot_conn *c = NULL;
+    struct sm_err err;
+    setup();
+    create_user(user, "%", "Old-pa55", "");
+    /* The current password is known, and not sent: MariaDB's grammar has no REPLACE clause. */
+    SM_ASSERT_OK(eng_connect(user, "Old-pa55", fx.port, ROT_TLS_REQUIRED, fx.ca_file, &c, &err),
+                 err);
+    SM_ASSERT_OK(rot_engine_mysql.set_own_password(c, user, "Old-pa55", "New-pa55", &err), err);
+    rot_engine_mysql.disconnect(c);
+    SM_ASSERT(eng_can_login(user, "New-pa55", ROT_TLS_REQUIRED));
+    MYSQL *m = raw_connect(user, "New-pa55", fx.port, true);
+    SM_ASSERT(m != NULL);
+    const char *with_replace[] = {"SET PASSWORD = PASSWORD('x-Pa55') REPLACE 'New-pa55'",
+                                  "ALTER USER CURRENT_USER() IDENTIFIED BY 'x-Pa55' REPLACE "
+                                  "'New-pa55'"};
+    for (size_t i = 0; i < 2; i++) {
+        SM_ASSERT(mysql_query(m, with_replace[i]) != 0);
+        SM_ASSERT_INT_EQ(mysql_errno(m), ER_PARSE_ERROR);
+    }
+    /* ... and no password_require_current to ask for one. */
+    SM_ASSERT(mysql_query(m, "SELECT @@GLOBAL.password_require_current") != 0);
+    SM_ASSERT_INT_EQ(mysql_errno(m), ER_UNKNOWN_SYSTEM_VARIABLE);
+    mysql_close(m);
+    drop_user(user, "%");
 }
 
 SM_TEST(mysql_connect_auto_against_plain_server_uses_plaintext) {
@@ -494,7 +653,7 @@ SM_TEST(mysql_connect_unknown_database_is_db_query) {
     sm_err_clear(&err);
     SM_ASSERT_INT_EQ(rot_engine_mysql.connect(&login, &o, &c, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
-    SM_ASSERT_STR_CONTAINS(err.msg, "Unknown database");
+    SM_ASSERT_STR_CONTAINS(err.msg, "[1049]"); /* ER_BAD_DB_ERROR */
     admin_exec("CREATE DATABASE `%s`", db);
     SM_ASSERT_OK(rot_engine_mysql.connect(&login, &o, &c, &err), err);
     rot_engine_mysql.disconnect(c);
@@ -510,9 +669,9 @@ static void rotate_own(const char *user, const char *old_pw, const char *new_pw,
     struct rot_conn *c = NULL;
     struct sm_err err;
     SM_ASSERT_OK(eng_connect(user, old_pw, fx.port, tls, fx.ca_file, &c, &err), err);
-    SM_ASSERT_OK(rot_engine_mysql.set_own_password(c, user, new_pw, &err), err);
+    SM_ASSERT_OK(rot_engine_mysql.set_own_password(c, user, old_pw, new_pw, &err), err);
     /* Idempotent. */
-    SM_ASSERT_OK(rot_engine_mysql.set_own_password(c, user, new_pw, &err), err);
+    SM_ASSERT_OK(rot_engine_mysql.set_own_password(c, user, new_pw, new_pw, &err), err);
     rot_engine_mysql.disconnect(c);
     SM_ASSERT(eng_can_login(user, new_pw, tls));
     c = NULL;
@@ -556,14 +715,16 @@ SM_TEST(mysql_set_own_password_refuses_bad_names_before_any_sql) {
     /* MariaDB's limit is 80 characters. */
     memset(long_name, 'a', 81);
     long_name[81] = '\0';
-    SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, long_name, "New-pa55", &err), -1);
+    SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, long_name, "Old-pa55", "New-pa55", &err),
+                     -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_STR_CONTAINS(err.msg, "81 characters");
-    SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, "bad\xff", "New-pa55", &err), -1);
+    SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, "bad\xff", "Old-pa55", "New-pa55", &err),
+                     -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
-    SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, user, "", &err), -1);
+    SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, user, "Old-pa55", "", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
-    SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, user, "bad\xc3(", &err), -1);
+    SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, user, "Old-pa55", "bad\xc3(", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     /* 80 characters (multi-byte ones count once) is fine for the check. */
     rot_engine_mysql.disconnect(c);
@@ -586,7 +747,7 @@ SM_TEST(mysql_set_own_password_under_no_backslash_escapes) {
     admin_exec("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')");
     rc_connect = eng_connect(user, "Old-pa55", fx.port, ROT_TLS_AUTO, fx.ca_file, &c, &err);
     if (rc_connect == 0) {
-        rc_set = rot_engine_mysql.set_own_password(c, user, new_pw, &err);
+        rc_set = rot_engine_mysql.set_own_password(c, user, "Old-pa55", new_pw, &err);
     }
     rot_engine_mysql.disconnect(c);
     admin_exec("SET GLOBAL sql_mode = %s", lit(saved));
@@ -642,7 +803,7 @@ SM_TEST(mysql_plugin_dir_env_is_used_for_auth_plugins) {
         eng_connect(user, "Pa55-word", fx.port, ROT_TLS_REQUIRED, fx.ca_file, &c, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     SM_ASSERT_STR_CONTAINS(err.msg, dir);
-    SM_ASSERT_STR_CONTAINS(err.msg, "client_ed25519");
+    SM_ASSERT_STR_CONTAINS(err.msg, "SMROTATE_MYSQL_PLUGIN_DIR");
     rmdir(dir);
     drop_user(user, "%");
 }
@@ -660,12 +821,20 @@ static struct rot_conn *admin_conn(void) {
     return c;
 }
 
-static void sync_ok(const char *base, const char *alt, const char *password) {
+/* Syncs clone to original and sets target's password. */
+static void sync_to(const char *original, const char *clone, const char *target,
+                    const char *password) {
     struct rot_conn *a = admin_conn();
+    struct rot_user_pair users = {.original = original, .clone = clone, .target = target};
     struct sm_err err;
     sm_err_clear(&err);
-    SM_ASSERT_OK(rot_engine_mysql.sync_alternate_user(a, base, alt, password, &err), err);
+    SM_ASSERT_OK(rot_engine_mysql.sync_alternate_user(a, &users, password, &err), err);
     rot_engine_mysql.disconnect(a);
+}
+
+/* The first rotation's call: the clone is the target. */
+static void sync_ok(const char *original, const char *clone, const char *password) {
+    sync_to(original, clone, clone, password);
 }
 
 /* A query as user over TLS; the first column of every row joined by "\n", or NULL on error. */
@@ -789,7 +958,37 @@ SM_TEST(mysql_sync_rerun_resyncs_grants_and_changes_password) {
     admin_exec("DROP DATABASE `%s`", db);
 }
 
-SM_TEST(mysql_sync_flipped_call_only_adds_grants_to_the_original) {
+/* Log capture: the engine's WARN lines. */
+static FILE *s_log;
+
+static void log_capture_begin(void) {
+    s_log = tmpfile();
+    SM_ASSERT(s_log != NULL);
+    sm_log_configure(false, SM_LOG_INFO);
+    sm_log_set_stream(s_log);
+}
+
+/* The lines logged since log_capture_begin (malloc'd; free). */
+static char *log_capture_end(void) {
+    sm_log_set_stream(NULL);
+    long n = ftell(s_log);
+    char *text = calloc(1, (size_t)n + 1);
+    SM_ASSERT(text != NULL);
+    rewind(s_log);
+    SM_ASSERT(fread(text, 1, (size_t)n, s_log) == (size_t)n);
+    fclose(s_log);
+    return text;
+}
+
+static int count_of(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+        n++;
+    }
+    return n;
+}
+
+SM_TEST(mysql_sync_targeting_the_original_sets_its_password_and_never_touches_its_grants) {
     const char *orig = uniq("flip"), *db = uniq("fdb");
     char clone[160], expect[512];
     setup();
@@ -799,17 +998,65 @@ SM_TEST(mysql_sync_flipped_call_only_adds_grants_to_the_original) {
     create_user(orig, "%", "Orig-pa55", "");
     admin_exec("GRANT SELECT ON `%s`.* TO %s@'%%'", db, lit(orig));
     drop_user(clone, "%");
-    sync_ok(orig, clone, "Clone-pa55");
-    /* While the clone is current, someone grants INSERT to the original only, and UPDATE to the
-     * clone only. The flipped rotation (base = clone, alt = original) must keep INSERT. */
+    sync_ok(orig, clone, "Clone-pa55"); /* 1st rotation: the clone is the target */
+    /* While the clone is current, INSERT is granted to the original only and UPDATE to the clone
+     * only. The 2nd rotation sets the original's password and brings the clone in line with the
+     * original: never the other way round. */
     admin_exec("GRANT INSERT ON `%s`.* TO %s@'%%'", db, lit(orig));
     admin_exec("GRANT UPDATE ON `%s`.* TO %s@'%%'", db, lit(clone));
-    sync_ok(clone, orig, "Orig-pa55-2");
-    snprintf(expect, sizeof(expect), "GRANT SELECT, INSERT, UPDATE ON `%s`.* TO `%s`@`%%`", db,
-             orig);
+    log_capture_begin();
+    sync_to(orig, clone, orig, "Orig-pa55-2");
+    char *log = log_capture_end();
+    snprintf(expect, sizeof(expect), "GRANT SELECT, INSERT ON `%s`.* TO `%s`@`%%`", db, orig);
     SM_ASSERT_STR_CONTAINS(grants_of(orig, "%"), expect);
+    SM_ASSERT_STR_NOT_CONTAINS(grants_of(orig, "%"), "UPDATE");
+    snprintf(expect, sizeof(expect), "GRANT SELECT, INSERT ON `%s`.* TO `%s`@`%%`", db, clone);
+    SM_ASSERT_STR_CONTAINS(grants_of(clone, "%"), expect);
+    SM_ASSERT_STR_NOT_CONTAINS(grants_of(clone, "%"), "UPDATE");
     SM_ASSERT(eng_can_login(orig, "Orig-pa55-2", ROT_TLS_AUTO));
     SM_ASSERT(!eng_can_login(orig, "Orig-pa55", ROT_TLS_AUTO));
+    SM_ASSERT(eng_can_login(clone, "Clone-pa55", ROT_TLS_AUTO)); /* the clone's is untouched */
+    /* One warning, before the revocation, naming it; never a password. */
+    SM_ASSERT_INT_EQ(count_of(log, "\tWARN\t"), 1);
+    SM_ASSERT_STR_CONTAINS(log, "already exists; revoking 1 grant(s)");
+    snprintf(expect, sizeof(expect), "REVOKE UPDATE ON `%s`.* FROM '%s'@'%%'", db, clone);
+    SM_ASSERT_STR_CONTAINS(log, expect);
+    SM_ASSERT_STR_NOT_CONTAINS(log, "pa55");
+    free(log);
+    /* In line now: no warning the next time. */
+    log_capture_begin();
+    sync_ok(orig, clone, "Clone-pa55-3");
+    log = log_capture_end();
+    SM_ASSERT_INT_EQ(count_of(log, "\tWARN\t"), 0);
+    free(log);
+    drop_user(clone, "%");
+    drop_user(orig, "%");
+    admin_exec("DROP DATABASE `%s`", db);
+}
+
+SM_TEST(mysql_sync_creates_a_missing_clone_with_no_known_password_when_the_original_is_the_target) {
+    const char *orig = uniq("noclone"), *db = uniq("ndb");
+    char clone[160], expect[512];
+    setup();
+    snprintf(clone, sizeof(clone), "%s_clone", orig);
+    admin_exec("DROP DATABASE IF EXISTS `%s`", db);
+    admin_exec("CREATE DATABASE `%s`", db);
+    create_user(orig, "%", "Orig-pa55", "");
+    admin_exec("GRANT SELECT ON `%s`.* TO %s@'%%'", db, lit(orig));
+    drop_user(clone, "%");
+    log_capture_begin();
+    sync_to(orig, clone, orig, "Orig-new-pa55");
+    char *log = log_capture_end();
+    SM_ASSERT_INT_EQ(count_of(log, "\tWARN\t"), 0); /* a new clone has nothing to lose */
+    free(log);
+    SM_ASSERT(eng_can_login(orig, "Orig-new-pa55", ROT_TLS_AUTO));
+    snprintf(expect, sizeof(expect), "GRANT SELECT ON `%s`.* TO `%s`@`%%`", db, clone);
+    SM_ASSERT_STR_CONTAINS(grants_of(clone, "%"), expect);
+    /* No password anyone knows: not the new one, not an empty one. */
+    SM_ASSERT(!eng_can_login(clone, "Orig-new-pa55", ROT_TLS_AUTO));
+    SM_ASSERT_STR_EQ(
+        admin_rows("SELECT authentication_string = '' FROM mysql.user WHERE User = %s", lit(clone)),
+        "0");
     drop_user(clone, "%");
     drop_user(orig, "%");
     admin_exec("DROP DATABASE `%s`", db);
@@ -876,10 +1123,19 @@ SM_TEST(mysql_sync_refuses_too_long_alternate_name_before_any_sql) {
     alt[81] = '\0';
     a = admin_conn();
     sm_err_clear(&err);
-    SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, base, alt, "Pa55-word", &err), -1);
+    struct rot_user_pair users = {.original = base, .clone = alt, .target = alt};
+    SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Pa55-word", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_STR_CONTAINS(err.msg, "at most 80");
-    SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, base, base, "Pa55-word", &err), -1);
+    users = (struct rot_user_pair){.original = base, .clone = base, .target = base};
+    SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Pa55-word", &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
+    /* The target must be one of the two (alt, cut to a valid length, is the clone here). */
+    char other[160];
+    snprintf(other, sizeof(other), "%s_other", base);
+    alt[40] = '\0';
+    users = (struct rot_user_pair){.original = base, .clone = alt, .target = other};
+    SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Pa55-word", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     rot_engine_mysql.disconnect(a);
     SM_ASSERT_STR_EQ(admin_rows("SELECT COUNT(*) FROM mysql.user WHERE User = %s", lit(alt)), "0");
@@ -895,7 +1151,8 @@ SM_TEST(mysql_sync_missing_base_user_fails_cleanly) {
     snprintf(alt, sizeof(alt), "%s_clone", base);
     a = admin_conn();
     sm_err_clear(&err);
-    SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, base, alt, "Pa55-word", &err), -1);
+    struct rot_user_pair users = {.original = base, .clone = alt, .target = alt};
+    SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Pa55-word", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_STR_CONTAINS(err.msg, "no account");
     rot_engine_mysql.disconnect(a);
@@ -911,7 +1168,8 @@ SM_TEST(mysql_sync_without_privileges_is_db_query) {
     create_user(weak, "%", "Weak-pa55", "");
     create_user(base, "%", "Pa55-word", "");
     SM_ASSERT_OK(eng_connect(weak, "Weak-pa55", fx.port, ROT_TLS_AUTO, fx.ca_file, &a, &err), err);
-    SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, base, alt, "Secret-Pa55", &err), -1);
+    struct rot_user_pair users = {.original = base, .clone = alt, .target = alt};
+    SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Secret-Pa55", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "Secret-Pa55");
     rot_engine_mysql.disconnect(a);

@@ -344,8 +344,15 @@ SM_TEST(rotation_steps_alternating_users_clone_then_flip_back) {
     SM_ASSERT_STR_EQ(user, "app_clone");
     SM_ASSERT_SECRET_EQ(fake_db_password("app_clone"), pw);
     SM_ASSERT_SECRET_EQ(fake_db_password("app"), INITIAL_PW); /* previous keeps working */
+    /* rotation.c says who is who: app is the original whichever user is current. */
+    SM_ASSERT_STR_EQ(fake_db.last_sync.original, "app");
+    SM_ASSERT_STR_EQ(fake_db.last_sync.clone, "app_clone");
+    SM_ASSERT_STR_EQ(fake_db.last_sync.target, "app_clone");
     fake_secrets_rotate(f.arn, TOKEN2);
     all_steps(&f, TOKEN2);
+    SM_ASSERT_STR_EQ(fake_db.last_sync.original, "app");
+    SM_ASSERT_STR_EQ(fake_db.last_sync.clone, "app_clone");
+    SM_ASSERT_STR_EQ(fake_db.last_sync.target, "app");
     field(&f, NULL, "AWSCURRENT", "username", user, sizeof(user));
     SM_ASSERT_STR_EQ(user, "app");
     field(&f, NULL, "AWSCURRENT", "password", pw, sizeof(pw));

@@ -215,7 +215,7 @@ static int run_config(void *ctx, struct sm_err *err) {
     }
     /* A run that succeeds must have every setting, not a silently dropped one. */
     SM_ASSERT_STR_EQ(rc_cfg.exclude_characters, "/@\"'\\");
-    SM_ASSERT_STR_EQ(rc_cfg.db_ca_file, getenv("SMROTATE_DB_CA_FILE"));
+    SM_ASSERT_STR_EQ(rc_cfg.db_tls.ca_file, getenv("SMROTATE_DB_CA_FILE"));
     SM_ASSERT_INT_EQ(rc_cfg.policy.length, 40);
     SM_ASSERT(rc_cfg.strategy->alternates_users);
     SM_ASSERT_STR_EQ(endpoint, "http://127.0.0.1:1");
