@@ -21,6 +21,13 @@ if [ ! -x "$dir/bin/bash" ]; then
     debootstrap --variant=minbase --include=git,ca-certificates bookworm "$dir"
 fi
 cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
+# The machine's network trust, not the project's: a host behind a TLS-inspecting egress proxy
+# trusts its CA through /usr/local/share/ca-certificates, and so must a new machine on it.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$dir/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+    chroot "$dir" update-ca-certificates >/dev/null 2>&1 || true
+fi
 
 mounted=()
 cleanup() {

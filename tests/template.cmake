@@ -8,8 +8,10 @@ find_program(SM_NPM npm)
 set(SM_TEMPLATE_NPM_DIR ${CMAKE_BINARY_DIR}/template-npm)
 
 if(SM_NODE AND SM_NPM)
+  # npm trusts only Node's built-in CAs; the system store is added so that a machine whose
+  # egress goes through a TLS-inspecting proxy (its CA installed system-wide) reaches the registry.
   add_test(NAME template_npm_ci
-           COMMAND sh -c "mkdir -p \"$1\" && cp \"$2/package.json\" \"$2/package-lock.json\" \"$1/\" && cd \"$1\" && \"$3\" ci --no-audit --no-fund --loglevel=error"
+           COMMAND sh -c "[ -z \"$NODE_EXTRA_CA_CERTS\" ] && [ -r /etc/ssl/certs/ca-certificates.crt ] && export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt; mkdir -p \"$1\" && cp \"$2/package.json\" \"$2/package-lock.json\" \"$1/\" && cd \"$1\" && \"$3\" ci --no-audit --no-fund --loglevel=error"
                    sh ${SM_TEMPLATE_NPM_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/template ${SM_NPM})
 else()
   add_test(NAME template_npm_ci
