@@ -13,7 +13,7 @@
 # Python emulator, servers) are not traced. Suppressions: tests/valgrind.supp, proven third-party
 # noise only, each entry documented there.
 option(SM_VALGRIND "Register valgrind_<test> twins of the C tests (label valgrind)" OFF)
-set(SM_VALGRIND_LABELS "unit;integration" CACHE STRING
+set(SM_VALGRIND_LABELS "unit;client;integration" CACHE STRING
     "Labels whose C test cases get a valgrind_<name> twin")
 
 if(SM_VALGRIND)

@@ -80,8 +80,8 @@ static void print_log(const struct fake_sm *f) {
     fclose(log);
 }
 
-void fake_sm_start(struct fake_sm *f, const char *access_key, const char *secret_key,
-                   const char *const *extra_args) {
+static void start(struct fake_sm *f, const char *script_rel, const char *access_key,
+                  const char *secret_key, const char *const *extra_args) {
     memset(f, 0, sizeof(*f));
     if (!s_http_ready) {
         struct sm_err err;
@@ -103,7 +103,7 @@ void fake_sm_start(struct fake_sm *f, const char *access_key, const char *secret
     char port_file[600], log_file[600], script[4096];
     snprintf(port_file, sizeof(port_file), "%s/port", f->dir);
     snprintf(log_file, sizeof(log_file), "%s/fake.log", f->dir);
-    snprintf(script, sizeof(script), "%s", sm_test_path("fakes/fake_secretsmanager.py"));
+    snprintf(script, sizeof(script), "%s", sm_test_path(script_rel));
     const char *python = getenv("SMR_PYTHON");
     if (python == NULL || python[0] == '\0') {
         python = "/usr/bin/python3";
@@ -186,6 +186,16 @@ void fake_sm_start(struct fake_sm *f, const char *access_key, const char *secret
     snprintf(f->endpoint, sizeof(f->endpoint), "http://127.0.0.1:%d", f->port);
     struct sm_err err;
     SM_ASSERT_OK(http_client_init(&f->control, &err), err);
+}
+
+void fake_sm_start(struct fake_sm *f, const char *access_key, const char *secret_key,
+                   const char *const *extra_args) {
+    start(f, "fakes/fake_secretsmanager.py", access_key, secret_key, extra_args);
+}
+
+void fake_rds_start(struct fake_sm *f, const char *access_key, const char *secret_key,
+                    const char *const *extra_args) {
+    start(f, "fakes/fake_rds.py", access_key, secret_key, extra_args);
 }
 
 cJSON *fake_sm_control(struct fake_sm *f, const char *method, const char *path, const char *json) {

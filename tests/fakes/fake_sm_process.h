@@ -1,6 +1,6 @@
 /*
  * fake_sm_process: runs tests/fakes/fake_secretsmanager.py (the local Secrets Manager emulator)
- * as a child process of a C test.
+ * or tests/fakes/fake_rds.py (the local RDS) as a child process of a C test.
  *
  * The emulator listens on a random free port of 127.0.0.1 (--port 0; the port arrives through
  * --port-file), its output goes to a log file in a private directory under $SMR_STATE_DIR (else
@@ -30,6 +30,10 @@ struct fake_sm {
  * command-line arguments, NULL-terminated, or NULL. Calls http_global_init once per process. */
 void fake_sm_start(struct fake_sm *f, const char *access_key, const char *secret_key,
                    const char *const *extra_args);
+
+/* The same for the local RDS (tests/fakes/fake_rds.py), whose control API has the same shape. */
+void fake_rds_start(struct fake_sm *f, const char *access_key, const char *secret_key,
+                    const char *const *extra_args);
 
 /* Sends an unsigned control request (method "GET"/"POST", path "/_fake/...", json body or NULL)
  * and returns the parsed JSON answer (caller frees with cJSON_Delete). Fails the test unless the
