@@ -13,7 +13,7 @@ add_executable(bench_cold_floor ${CMAKE_CURRENT_SOURCE_DIR}/bench/cold_floor.c)
 # the suite-wide secret hygiene check (fixture `hygiene`).
 add_test(NAME bench_rotation_runs
          COMMAND ${SM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench.py --runs 2 --baseline-runs 3
-                 --loop-invocations 20 --no-zip-build --build ${CMAKE_BINARY_DIR}
+                 --loop-invocations 20 --no-zip-build --build ${CMAKE_BINARY_DIR} --static-build none
                  --state-dir ${SM_STATE_DIR})
 set_tests_properties(bench_rotation_runs PROPERTIES LABELS bench TIMEOUT 300
                      FIXTURES_REQUIRED "postgres;mariadb;hygiene"
