@@ -9,6 +9,8 @@
 #                                 write them to /etc/apt/sources.list.d/smrotate-deb-src.{list,sources},
 #                                 and run apt-get update when they are new. No mirror is named here:
 #                                 the machine's own entries are reused.
+#   cmake/deps.sh derive-deb-src  prints the entries enable-deb-src would write (DEPS_APT_DIR: read
+#                                 another directory than /etc/apt)
 #   cmake/deps.sh install-tools   (root) apt-get install what the recipe needs (dpkg-dev, compilers)
 #   cmake/deps.sh versions        the source package versions apt would fetch, one "name version"
 #                                 per line
@@ -43,8 +45,9 @@ set -euo pipefail
 
 PACKAGES=(openssl curl postgresql-15 mariadb expat cjson)
 DEBIAN_SUITES_RE='^bookworm(-updates|-security)?$'
-SRC_LIST=/etc/apt/sources.list.d/smrotate-deb-src.list
-SRC_DEB822=/etc/apt/sources.list.d/smrotate-deb-src.sources
+APT_DIR="${DEPS_APT_DIR:-/etc/apt}" # another directory only to test derive-deb-src
+SRC_LIST="$APT_DIR/sources.list.d/smrotate-deb-src.list"
+SRC_DEB822="$APT_DIR/sources.list.d/smrotate-deb-src.sources"
 
 die() {
     echo "deps.sh: error: $*" >&2
@@ -64,11 +67,17 @@ as_root() {
 
 # --- deb-src ---------------------------------------------------------------------------------
 
-# One-line entries: `deb [options] URI SUITE COMPONENT...` -> the same with deb-src.
+# One-line entries: `deb [options] URI SUITE COMPONENT...` -> the same with deb-src, unless that
+# deb-src line is there already.
 derive_one_line() {
-    local f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -f "$f" ] && [ "$f" != "$SRC_LIST" ] || continue
+    local f files=()
+    for f in "$APT_DIR/sources.list" "$APT_DIR"/sources.list.d/*.list; do
+        [ -f "$f" ] && [ "$f" != "$SRC_LIST" ] && files+=("$f")
+    done
+    [ ${#files[@]} -gt 0 ] || return 0
+    local have
+    have="$(sed -n 's/^[ \t]*\(deb-src[ \t].*\)$/\1/p' "${files[@]}" | tr -s ' \t' '  ' | sed 's/ *$//')"
+    for f in "${files[@]}"; do
         awk -v re="$DEBIAN_SUITES_RE" '
             /^[ \t]*deb[ \t]/ {
                 line = $0
@@ -83,14 +92,16 @@ derive_one_line() {
                 if (n >= 3 && w[2] ~ re)
                     print "deb-src " (opts == "" ? "" : opts " ") line
             }' "$f"
-    done | sort -u
+    done | tr -s ' \t' '  ' | sed 's/ *$//' | sort -u | while IFS= read -r line; do
+        [ -n "$have" ] && printf '%s\n' "$have" | grep -qxF -- "$line" || printf '%s\n' "$line"
+    done
 }
 
 # deb822 stanzas with `Types:` listing deb (and not deb-src): the same stanza with
 # `Types: deb-src`, when one of its suites is Debian 12's.
 derive_deb822() {
     local f
-    for f in /etc/apt/sources.list.d/*.sources; do
+    for f in "$APT_DIR"/sources.list.d/*.sources; do
         [ -f "$f" ] && [ "$f" != "$SRC_DEB822" ] || continue
         awk -v re="$DEBIAN_SUITES_RE" '
             function flush(   i, ok, n, s) {
@@ -159,7 +170,7 @@ enable_deb_src() {
     have_sources_index || die "apt has no source index after enabling deb-src (see $SRC_LIST / $SRC_DEB822)"
 }
 
-TOOLS=(dpkg-dev build-essential cmake perl pkg-config make binutils zip unzip file)
+TOOLS=(dpkg-dev build-essential cmake perl pkg-config make binutils zip unzip)
 
 install_tools() {
     local missing=() p
@@ -280,7 +291,7 @@ build_libpq() {
         --without-readline --without-icu --without-zlib --without-lz4 --without-zstd \
         --without-libxml --without-libxslt --without-llvm --without-perl --without-python \
         --without-tcl --without-pam --without-bsd-auth --without-systemd --without-selinux \
-        --without-uuid --disable-nls --disable-rpath \
+        --disable-nls --disable-rpath \
         CFLAGS="$CFLAGS_DEPS" CPPFLAGS="-I$PREFIX/include" LDFLAGS="-L$PREFIX/lib" &&
         make -C src/backend generated-headers &&
         make -j"$JOBS" -C src/common libpgcommon_shlib.a &&
@@ -391,6 +402,7 @@ main() {
     case "${1:-}" in
     prepare) enable_deb_src && install_tools ;;
     enable-deb-src) enable_deb_src ;;
+    derive-deb-src) echo "# $SRC_LIST" && derive_one_line && echo "# $SRC_DEB822" && derive_deb822 ;;
     install-tools) install_tools ;;
     versions) versions ;;
     build) build "${2:-}" ;;

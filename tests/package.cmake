@@ -2,7 +2,7 @@
 # cmake/package.cmake), label `package`.
 #
 # Every tree: tests/package/check_dockerfile.py (docker/Dockerfile runs the recipe CI runs, the
-# zip names, template.yaml's CodeUri).
+# zip names, template.yaml's CodeUri) and check_deps.py (how cmake/deps.sh derives deb-src).
 #
 # Trees configured with -DSM_STATIC_DEPS=ON (tests/run.sh's build-package/) also get:
 #   fixture glibc_root   package_glibc_root_is_ready: tests/package/glibc_root.sh unpacks Debian's
@@ -19,6 +19,7 @@
 set(SM_PACKAGE_STATE ${SM_STATE_DIR}/package)
 
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_dockerfile.py LABELS package TIMEOUT 60)
+sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_deps.py LABELS package TIMEOUT 60)
 
 if(NOT SM_STATIC_DEPS)
   return()
@@ -46,6 +47,12 @@ if(SM_HAVE_ARC4RANDOM)
   set(SM_GLIBC_NEWER_PROBE $<TARGET_FILE:package_glibc_newer_probe>)
 else()
   set(SM_GLIBC_NEWER_PROBE "")  # glibc < 2.36 here: that one check fails, saying so
+endif()
+
+# What the package tests run (tests/run.sh builds only this and lambda-zip in build-package/).
+add_custom_target(package-tests DEPENDS bootstrap package_probe_bootstrap package_rpath_probe)
+if(SM_HAVE_ARC4RANDOM)
+  add_dependencies(package-tests package_glibc_newer_probe)
 endif()
 
 add_test(NAME package_glibc_root_is_ready

@@ -53,7 +53,9 @@ fi
 
 if [[ ${PACKAGE:-1} != 0 ]]; then
     started=$SECONDS
-    configure_build build-package -DSM_STATIC_DEPS=ON
+    echo "== build build-package (the first configure builds the static dependencies)"
+    cmake -S "$root" -B "$root/build-package" -DSM_WERROR=ON -DSM_TESTS=ON -DSM_STATIC_DEPS=ON >/dev/null
+    cmake --build "$root/build-package" -j"$jobs" --target lambda-zip package-tests >/dev/null
     echo "== the package, in a root with nothing but glibc and libgcc (build-package: $((SECONDS - started)) s)"
     ctest --test-dir "$root/build-package" --output-on-failure -j"$jobs" -L package
 fi

@@ -40,13 +40,21 @@ LICENSE_DIRS = ["cjson", "curl", "expat", "mariadb-connector-c", "openssl", "pos
 TASK = "/var/task"
 
 
+def state_dir():
+    """SMR_STATE_DIR, created if no fixture has yet (None outside ctest: the system's temp)."""
+    d = os.environ.get("SMR_STATE_DIR")
+    if d:
+        os.makedirs(d, exist_ok=True)
+    return d
+
+
 def extract(zip_path, dest=None):
     """Unzips into dest (default: a fresh temporary directory), restoring the Unix modes stored in
     the zip. Returns dest."""
     if not os.path.isfile(zip_path):
         raise AssertionError("%s does not exist (its fixture failed?)" % zip_path)
     if dest is None:
-        dest = tempfile.mkdtemp(prefix="smrotate-pkg-", dir=os.environ.get("SMR_STATE_DIR"))
+        dest = tempfile.mkdtemp(prefix="smrotate-pkg-", dir=state_dir())
     with zipfile.ZipFile(zip_path) as z:
         for info in z.infolist():
             path = z.extract(info, dest)
@@ -81,7 +89,7 @@ class Root:
         base = smtest.env("SMR_GLIBC_ROOT")
         if not os.path.isfile(os.path.join(base, ".complete")):
             raise AssertionError("%s is not a complete root (fixture glibc_root failed?)" % base)
-        self.tmp = tempfile.mkdtemp(prefix="smrotate-root-", dir=os.environ.get("SMR_STATE_DIR"))
+        self.tmp = tempfile.mkdtemp(prefix="smrotate-root-", dir=state_dir())
         self.dir = os.path.join(self.tmp, "root")
         r = run(["cp", "-al", base, self.dir])
         if r.returncode != 0:
@@ -300,7 +308,7 @@ def package_sh(*args):
 
 
 def scratch():
-    return tempfile.mkdtemp(prefix="smrotate-pkg-", dir=os.environ.get("SMR_STATE_DIR"))
+    return tempfile.mkdtemp(prefix="smrotate-pkg-", dir=state_dir())
 
 
 def test_package_probe_zip_has_elf_bootstrap_at_root():
