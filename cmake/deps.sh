@@ -267,6 +267,7 @@ build_openssl() {
 build_curl() {
     local src="$1"
     (cd "$src" && ./configure --prefix="$PREFIX" --disable-shared --enable-static --with-pic \
+        --disable-dependency-tracking \
         --with-openssl="$PREFIX" --without-ca-bundle --without-ca-path --without-ca-fallback \
         --enable-http --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp \
         --disable-dict --disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb \
@@ -317,10 +318,16 @@ build_mariadb() {
         -DCLIENT_PLUGIN_SHA256_PASSWORD=STATIC -DCLIENT_PLUGIN_DIALOG=OFF \
         -DCLIENT_PLUGIN_MYSQL_CLEAR_PASSWORD=OFF -DCLIENT_PLUGIN_MYSQL_OLD_PASSWORD=OFF \
         -DCLIENT_PLUGIN_AUTH_GSSAPI_CLIENT=OFF -DCLIENT_PLUGIN_REMOTE_IO=OFF \
-        -DCLIENT_PLUGIN_ZSTD=OFF -DCLIENT_PLUGIN_REPLICATION=OFF \
-        -DDEFAULT_SSL_VERIFY_SERVER_CERT=OFF || die "mariadb (libmariadb) configure failed"
-    (cmake --build "$src/build" -j"$JOBS" --target mariadbclient &&
-        cmake --install "$src/build" --component Development) || die "libmariadb build failed"
+        -DCLIENT_PLUGIN_ZSTD=OFF -DCLIENT_PLUGIN_REPLICATION=OFF || die "mariadb (libmariadb) configure failed"
+    cmake --build "$src/build" -j"$JOBS" --target mariadbclient || die "libmariadb build failed"
+    # Installed by hand: its install rules also want the shared library, which is not built.
+    mkdir -p "$PREFIX/lib" "$PREFIX/include/mariadb/mysql" "$PREFIX/include/mariadb/mariadb"
+    cp "$src/build/libmariadb/libmariadbclient.a" "$PREFIX/lib/"
+    cp "$src/build/include/mariadb_version.h" "$src"/include/{mariadb_com.h,mysql.h,mariadb_stmt.h} \
+        "$src"/include/{ma_pvio.h,ma_tls.h,ma_list.h,errmsg.h,mariadb_dyncol.h,mariadb_ctype.h} \
+        "$src"/include/{mariadb_rpl.h,mysqld_error.h} "$PREFIX/include/mariadb/"
+    cp "$src"/include/mysql/{client_plugin.h,plugin_auth.h} "$PREFIX/include/mariadb/mysql/"
+    cp "$src/include/mariadb/ma_io.h" "$PREFIX/include/mariadb/mariadb/"
     licence "$src" mariadb-connector-c COPYING.LIB
     licence "$src/external/zlib" zlib LICENSE
 }
@@ -334,6 +341,12 @@ build_expat() {
         -DEXPAT_BUILD_EXAMPLES=OFF -DEXPAT_BUILD_TESTS=OFF -DEXPAT_BUILD_DOCS=OFF \
         -DEXPAT_BUILD_PKGCONFIG=OFF -DEXPAT_WITH_LIBBSD=OFF \
         -DHAVE_ARC4RANDOM_BUF=OFF -DHAVE_ARC4RANDOM=OFF || die "expat configure failed"
+    # Debian's CVE-2024-8176 backport tests `#if XML_DTD == 1`, as autotools (Debian's own build)
+    # defines it; expat's CMake template defines an empty XML_DTD.
+    sed -i 's/^#define XML_DTD$/#define XML_DTD 1/; s/^#define XML_NS$/#define XML_NS 1/' \
+        "$src/build/expat_config.h"
+    grep -q '^#define XML_DTD 1$' "$src/build/expat_config.h" || die "expat: XML_DTD not defined"
+    ! grep -q '^#define HAVE_ARC4RANDOM' "$src/build/expat_config.h" || die "expat: arc4random is on"
     (cmake --build "$src/build" -j"$JOBS" && cmake --install "$src/build") || die "expat build failed"
     licence "$src" expat COPYING
 }

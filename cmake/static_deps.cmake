@@ -21,20 +21,26 @@ endif()
 
 set(SM_DEPS_DIR ${CMAKE_BINARY_DIR}/deps CACHE PATH
     "Where cmake/deps.sh builds and keeps the static dependencies")
-message(STATUS "Static dependencies: cmake/deps.sh build ${SM_DEPS_DIR} (the first time: minutes)")
-execute_process(COMMAND bash ${PROJECT_SOURCE_DIR}/cmake/deps.sh build ${SM_DEPS_DIR}
-                OUTPUT_VARIABLE sm_deps_out RESULT_VARIABLE sm_deps_rc)
-if(NOT sm_deps_rc EQUAL 0)
-  message(FATAL_ERROR "cmake/deps.sh failed (${sm_deps_rc}); run `cmake/deps.sh prepare` as root "
-                      "first (tests/setup.sh does) to enable deb-src and install the tools")
+set(SM_DEPS_PREFIX "" CACHE PATH
+    "A prefix cmake/deps.sh built elsewhere (empty: run cmake/deps.sh build SM_DEPS_DIR)")
+if(SM_DEPS_PREFIX)
+  set(sm_deps_prefix ${SM_DEPS_PREFIX})
+else()
+  message(STATUS "Static dependencies: cmake/deps.sh build ${SM_DEPS_DIR} (the first time: minutes)")
+  execute_process(COMMAND bash ${PROJECT_SOURCE_DIR}/cmake/deps.sh build ${SM_DEPS_DIR}
+                  OUTPUT_VARIABLE sm_deps_out RESULT_VARIABLE sm_deps_rc)
+  if(NOT sm_deps_rc EQUAL 0)
+    message(FATAL_ERROR "cmake/deps.sh failed (${sm_deps_rc}); run `cmake/deps.sh prepare` as "
+                        "root first (tests/setup.sh does) to enable deb-src and install the tools")
+  endif()
+  string(STRIP "${sm_deps_out}" sm_deps_out)
+  string(REGEX REPLACE ".*\n" "" sm_deps_prefix "${sm_deps_out}")
 endif()
-string(STRIP "${sm_deps_out}" sm_deps_out)
-string(REGEX REPLACE ".*\n" "" SM_DEPS_PREFIX "${sm_deps_out}")
-if(NOT EXISTS ${SM_DEPS_PREFIX}/.complete)
-  message(FATAL_ERROR "cmake/deps.sh printed no complete prefix: ${sm_deps_out}")
+if(NOT EXISTS ${sm_deps_prefix}/.complete)
+  message(FATAL_ERROR "${sm_deps_prefix} is not a complete build of cmake/deps.sh")
 endif()
-file(STRINGS ${SM_DEPS_PREFIX}/VERSIONS sm_deps_versions REGEX "^[a-z]")
-message(STATUS "Static dependencies in ${SM_DEPS_PREFIX}: ${sm_deps_versions}")
+file(STRINGS ${sm_deps_prefix}/VERSIONS sm_deps_versions REGEX "^[a-z]")
+message(STATUS "Static dependencies in ${sm_deps_prefix}: ${sm_deps_versions}")
 set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
              ${PROJECT_SOURCE_DIR}/cmake/deps.sh)
 
@@ -43,9 +49,9 @@ find_package(Threads REQUIRED)
 
 function(sm_static_lib name archive)
   cmake_parse_arguments(L "" "" "INCLUDES;LINK;DEFINES" ${ARGN})
-  set(path ${SM_DEPS_PREFIX}/lib/${archive})
+  set(path ${sm_deps_prefix}/lib/${archive})
   if(NOT EXISTS ${path})
-    message(FATAL_ERROR "${path} missing: delete ${SM_DEPS_PREFIX} and configure again")
+    message(FATAL_ERROR "${path} missing: delete ${sm_deps_prefix} and configure again")
   endif()
   add_library(${name} STATIC IMPORTED GLOBAL)
   set_target_properties(${name} PROPERTIES IMPORTED_LOCATION ${path}
@@ -54,7 +60,7 @@ function(sm_static_lib name archive)
                         INTERFACE_COMPILE_DEFINITIONS "${L_DEFINES}")
 endfunction()
 
-set(inc ${SM_DEPS_PREFIX}/include)
+set(inc ${sm_deps_prefix}/include)
 sm_static_lib(OpenSSL::Crypto libcrypto.a INCLUDES ${inc} LINK Threads::Threads)
 sm_static_lib(OpenSSL::SSL libssl.a INCLUDES ${inc} LINK OpenSSL::Crypto)
 sm_static_lib(CURL::libcurl libcurl.a INCLUDES ${inc} LINK OpenSSL::SSL Threads::Threads
@@ -69,6 +75,6 @@ sm_static_lib(PkgConfig::MARIADB libmariadbclient.a INCLUDES ${inc}/mariadb
 sm_static_lib(EXPAT::EXPAT libexpat.a INCLUDES ${inc} DEFINES XML_STATIC)
 
 # Licence texts of everything linked in (docker/package.sh puts them in the zip).
-set(SM_DEPS_LICENSES ${SM_DEPS_PREFIX}/share/licenses)
+set(SM_DEPS_LICENSES ${sm_deps_prefix}/share/licenses)
 # Sections the linker can drop: the dependencies are compiled with -ffunction-sections.
 add_link_options(-Wl,--gc-sections -Wl,--as-needed)

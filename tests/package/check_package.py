@@ -86,7 +86,7 @@ class Root:
     unzipped into /var/task; run() executes a program inside it (chroot, /proc mounted)."""
 
     def __init__(self, zip_path):
-        base = smtest.env("SMR_GLIBC_ROOT")
+        base = os.path.realpath(smtest.env("SMR_GLIBC_ROOT"))
         if not os.path.isfile(os.path.join(base, ".complete")):
             raise AssertionError("%s is not a complete root (fixture glibc_root failed?)" % base)
         self.tmp = tempfile.mkdtemp(prefix="smrotate-root-", dir=state_dir())
