@@ -258,7 +258,8 @@ build_openssl() {
     (cd "$src" && ./Configure "$target" --prefix="$PREFIX" --libdir=lib --openssldir=/usr/lib/ssl \
         no-shared no-module no-dso no-engine no-tests no-ui-console no-afalgeng \
         no-comp no-ssl3 no-dtls no-srp no-idea no-seed no-camellia no-aria no-sm2 no-sm3 no-sm4 \
-        no-whirlpool no-mdc2 no-rc2 no-rc4 no-rc5 no-bf no-cast no-gost no-legacy \
+        no-whirlpool no-mdc2 no-rc2 no-rc4 no-rc5 no-bf no-cast no-gost no-legacy no-dsa \
+        no-ec2m no-ocsp no-ct no-cms no-ts no-srtp no-nextprotoneg no-rfc3779 \
         $CFLAGS_DEPS &&
         make -j"$JOBS" build_libs && make install_dev) || die "openssl build failed"
     licence "$src" openssl LICENSE.txt
@@ -272,8 +273,9 @@ build_curl() {
         --enable-http --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp \
         --disable-dict --disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb \
         --disable-smtp --disable-gopher --disable-mqtt --disable-proxy --disable-manual \
-        --disable-verbose --disable-ntlm --disable-ntlm-wb --disable-kerberos-auth \
-        --disable-negotiate-auth --disable-cookies --disable-alt-svc --disable-hsts --disable-doh \
+        --disable-verbose --disable-http-auth --disable-ntlm --disable-ntlm-wb \
+        --disable-kerberos-auth --disable-negotiate-auth --disable-get-easy-options \
+        --disable-headers-api --disable-cookies --disable-alt-svc --disable-hsts --disable-doh \
         --disable-mime --disable-netrc --disable-progress-meter --disable-dateparse \
         --disable-aws --disable-tls-srp --disable-unix-sockets --enable-threaded-resolver \
         --without-zlib --without-brotli --without-zstd --without-libpsl --without-libidn2 \
@@ -368,11 +370,13 @@ build() {
     mkdir -p "$root"
     root="$(cd "$root" && pwd)"
     wanted="$(versions)"
-    # The key: the versions, the machine, and this recipe without its comments.
-    key="$( (echo "$wanted"; uname -m; grep -v '^[[:space:]]*#' "$0") | sha256sum | cut -c1-16)"
+    # The key: the versions, the machine, and the recipe (the flags and the build_* functions,
+    # without comments), so a change to how a library is built builds them all anew.
+    key="$( (echo "$wanted"; uname -m; sed -n '/^CFLAGS_DEPS=/,/^build() {/p' "$0" |
+        grep -v '^[[:space:]]*#') | sha256sum | cut -c1-16)"
     PREFIX="$root/$(uname -m)-$key"
     if [ -f "$PREFIX/.complete" ]; then
-        note "reusing $PREFIX ($(tr '\n' ' ' <"$PREFIX/VERSIONS"))"
+        note "reusing $PREFIX ($(grep -v "^#" "$PREFIX/VERSIONS" | awk '{print $1 " " $2}' | paste -sd, -))"
         echo "$PREFIX"
         return 0
     fi
@@ -407,6 +411,10 @@ build() {
     mv "$PREFIX/VERSIONS.tmp" "$PREFIX/VERSIONS"
     [ "${DEPS_KEEP_SOURCES:-0}" = 1 ] || rm -rf "$SRC"
     touch "$PREFIX/.complete"
+    # Earlier builds (other versions or recipes) are not used again.
+    for p in "$root/$(uname -m)"-*; do
+        [ "$p" = "$PREFIX" ] || [ "$p" = "$PREFIX.log" ] || rm -rf "$p"
+    done
     echo "$PREFIX"
 }
 
