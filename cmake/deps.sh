@@ -16,16 +16,26 @@
 #                                 per line
 #   cmake/deps.sh build DIR       builds the libraries into DIR/<arch>-<key>/ unless a complete
 #                                 build with that key is there, and prints that prefix as its last
-#                                 line. The key hashes the source versions and this script, so a
-#                                 new Debian point release (or a change here) builds anew.
+#                                 line. The key hashes the source versions apt offers and the
+#                                 recipe (the flags and the build_* functions), so a new Debian
+#                                 point release, or a change to how a library is built, builds
+#                                 them anew; older builds in DIR are then removed.
 #
 # Sources: `apt-get source NAME=VERSION` - apt verifies the Release signature of the archive and
 # the hashes of the .dsc and tarballs it names; dpkg-source unpacks them with Debian's patches.
+# The newest version apt knows is taken; when a mirror does not serve it (a mirror without the
+# security archive's sources, say), the next older one of Debian 12's suites, with a warning.
+# <prefix>/VERSIONS records what was wanted and what was built.
 #
-# What is built, each configured for the least bootstrap needs, all static (.a, -fPIC):
-#   openssl        libssl, libcrypto           no-shared no-module no-dso no-engine, no tests
-#   curl           libcurl                     HTTP and HTTPS only (OpenSSL), no IDN/PSL/zlib/
-#                                              brotli/zstd/nghttp2/ssh/LDAP, threaded resolver
+# What is built, each configured for the least bootstrap needs, all static (.a, -fPIC,
+# -ffunction-sections -fdata-sections):
+#   openssl        libssl, libcrypto           no-shared no-module no-dso no-engine, no tests, and
+#                                              none of the protocols and algorithms the clients do
+#                                              not use (legacy ciphers, DTLS, SSLv3, SRP, DSA,
+#                                              binary curves, OCSP, CT, CMS, TS, SRTP, NPN, ...)
+#   curl           libcurl                     HTTP and HTTPS only (OpenSSL), no proxy, HTTP auth,
+#                                              cookies, IDN/PSL/zlib/brotli/zstd/nghttp2/ssh/LDAP;
+#                                              threaded resolver
 #   postgresql-15  libpq, libpgcommon_shlib,   src/common, src/port, src/interfaces/libpq only;
 #                  libpgport_shlib             --with-ssl=openssl, no GSSAPI, LDAP, readline,
 #                                              ICU or zlib
@@ -33,12 +43,13 @@
 #                  Connector/C)                project) with caching_sha2_password, client_ed25519
 #                                              and sha256_password built in (no plugin directory
 #                                              needed), its bundled zlib, no remote_io/GSSAPI
-#   expat          libexpat
-#   cjson          libcjson
-# Debian 12 has glibc 2.36; the package must run on glibc 2.34 (Amazon Linux 2023). Every
-# function newer than GLIBC_2.34 that a configure script would find is turned off explicitly
-# (arc4random*, getentropy-based paths, ...); cmake/package.sh's checks (docker/package.sh) verify
-# the result on the linked bootstrap. Licence texts are copied to <prefix>/share/licenses/.
+#   expat          libexpat                    the library only
+#   cjson          libcjson                    the library only
+# Debian 12 has glibc 2.36; the package must run on glibc 2.34 (Amazon Linux 2023). Of the
+# configure checks only expat's find functions newer than GLIBC_2.34 (arc4random_buf and
+# arc4random, 2.36): they are turned off. docker/package.sh and the package tests check every
+# symbol version of the linked bootstrap (and of a probe that links all six libraries).
+# Licence texts are copied to <prefix>/share/licenses/<name>/.
 #
 # Environment: JOBS (default nproc), DEPS_KEEP_SOURCES=1 keeps the unpacked sources.
 set -euo pipefail
