@@ -11,6 +11,8 @@
 #   PkgConfig::MARIADB EXPAT::EXPAT
 # Every one is a static archive: bootstrap then needs only glibc (and libgcc). The development
 # build (SM_STATIC_DEPS=OFF, the default) links Debian's shared libraries instead.
+# -DSM_DEPS_DIR=DIR keeps the cache elsewhere (docker/Dockerfile builds it in a layer of its own);
+# -DSM_DEPS_PREFIX=DIR uses a complete prefix cmake/deps.sh built before, without asking apt.
 #
 # Included by CMakeLists.txt before its targets; include_guard keeps the cmake/*.cmake glob from
 # including it a second time.
