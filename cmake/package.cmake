@@ -1,11 +1,14 @@
-# lambda-zip: the deployable Lambda package of this build.
+# lambda-zip: the deployable Lambda package, from a tree configured with -DSM_STATIC_DEPS=ON.
 #
-#   cmake --build <build> --target lambda-zip   ->   <build>/smrotate-lambda-<arch>.zip
+#   cmake -S . -B build-package -DSM_STATIC_DEPS=ON [-DSM_RDS_CA_BUNDLE=/path/global-bundle.pem]
+#   cmake --build build-package --target lambda-zip   ->  build-package/smrotate-lambda-<arch>.zip
 #
-# docker/package.sh puts bootstrap (the ELF, 0755) at the root, the shared libraries Amazon Linux
-# 2023 lacks in lib/ (found through bootstrap's DT_RPATH $ORIGIN/lib), the MariaDB auth plugins in
-# lib/mariadb/plugin/ and, when SM_RDS_CA_BUNDLE names the file, the Amazon RDS CA bundle as
-# certs/rds-global-bundle.pem. Not part of `all`. The container build is docker/Dockerfile.
+# docker/package.sh checks that bootstrap needs nothing but glibc (no symbol newer than
+# GLIBC_2.34) and libgcc, then zips it (stripped, 0755, at the root) with LICENSE,
+# THIRD_PARTY_NOTICES.md, the licence texts of the static dependencies in licenses/ and, when
+# SM_RDS_CA_BUNDLE names the file, the Amazon RDS CA bundle as certs/rds-global-bundle.pem.
+# Not part of `all`. In a tree linked against Debian's shared libraries (the default) the target
+# only explains this. The container build is docker/Dockerfile.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
   set(SM_LAMBDA_ARCH arm64)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
@@ -17,8 +20,22 @@ set(SM_RDS_CA_BUNDLE "" CACHE FILEPATH
     "Amazon RDS CA bundle (global-bundle.pem) to ship as certs/rds-global-bundle.pem")
 set(SM_LAMBDA_ZIP ${CMAKE_BINARY_DIR}/smrotate-lambda-${SM_LAMBDA_ARCH}.zip)
 
-set(sm_package_args --bootstrap $<TARGET_FILE:bootstrap> --output ${SM_LAMBDA_ZIP})
-set(sm_package_deps bootstrap ${PROJECT_SOURCE_DIR}/docker/package.sh)
+if(NOT SM_STATIC_DEPS)
+  add_custom_target(lambda-zip
+    COMMAND ${CMAKE_COMMAND} -E echo
+            "lambda-zip: this tree links Debian's shared libraries; the package is built in a tree configured with -DSM_STATIC_DEPS=ON, e.g. cmake -S ${PROJECT_SOURCE_DIR} -B build-package -DSM_STATIC_DEPS=ON"
+    COMMAND ${CMAKE_COMMAND} -E false
+    VERBATIM)
+  return()
+endif()
+
+set(SM_PACKAGE_NOTICES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/THIRD_PARTY_NOTICES.md)
+set(sm_package_args --bootstrap $<TARGET_FILE:bootstrap> --output ${SM_LAMBDA_ZIP}
+    --licenses ${SM_DEPS_LICENSES})
+set(sm_package_deps bootstrap ${PROJECT_SOURCE_DIR}/docker/package.sh ${SM_PACKAGE_NOTICES})
+foreach(n IN LISTS SM_PACKAGE_NOTICES)
+  list(APPEND sm_package_args --notice ${n})
+endforeach()
 if(SM_RDS_CA_BUNDLE)
   list(APPEND sm_package_args --rds-ca-bundle ${SM_RDS_CA_BUNDLE})
   list(APPEND sm_package_deps ${SM_RDS_CA_BUNDLE})

@@ -7,13 +7,20 @@
 #   build-torture/  allocation failure N = 1, 2, ... through every parser, client call and
 #                   rotation step, and the wipe checks (SM_TORTURE)
 #   build-fuzz/     clang + libFuzzer: every target replays its corpus, then fuzzes a bounded time
+#   build-package/  the deployable package (-DSM_STATIC_DEPS=ON: cmake/deps.sh builds OpenSSL,
+#                   libcurl, libpq, MariaDB Connector/C, expat and cJSON from Debian 12's source
+#                   packages on the first run and keeps them in build-package/deps/), and the
+#                   package tests (label package): bootstrap needs only glibc and libgcc, and
+#                   rotates both engines with both strategies chrooted into a root that holds
+#                   nothing but glibc and libgcc
 #   build/          the main build (warnings as errors) with valgrind twins of every C test case:
 #                   unit, integration against real PostgreSQL and MariaDB started by the tests,
 #                   end to end, the fault matrix, packaging, the SAM template. Its ctest summary
 #                   ends the run.
 #
-# QUICK=1 runs only build/ without the valgrind twins. JOBS defaults to the number of CPUs;
-# SM_FUZZ_SECONDS (default 20) bounds each fuzz target.
+# QUICK=1 runs only build-package/ and build/ without the valgrind twins; PACKAGE=0 skips
+# build-package/. JOBS defaults to the number of CPUs; SM_FUZZ_SECONDS (default 20) bounds each
+# fuzz target.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-$(nproc)}
@@ -42,6 +49,15 @@ if [[ ${QUICK:-0} != 1 ]]; then
     valgrind=ON
 else
     valgrind=OFF
+fi
+
+if [[ ${PACKAGE:-1} != 0 ]]; then
+    started=$SECONDS
+    echo "== build build-package (the first configure builds the static dependencies)"
+    cmake -S "$root" -B "$root/build-package" -DSM_WERROR=ON -DSM_TESTS=ON -DSM_STATIC_DEPS=ON >/dev/null
+    cmake --build "$root/build-package" -j"$jobs" --target lambda-zip package-tests >/dev/null
+    echo "== the package, in a root with nothing but glibc and libgcc (build-package: $((SECONDS - started)) s)"
+    ctest --test-dir "$root/build-package" --output-on-failure -j"$jobs" -L package
 fi
 
 configure_build build -DSM_VALGRIND="$valgrind"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what smrotate needs to build and test on Debian 12, from Debian's archive. Idempotent:
-# apt runs only when a package is missing. Needs root (or sudo).
+# Installs what smrotate needs to build and test on Debian 12, from Debian's archive, and prepares
+# the static package build: cmake/deps.sh prepare enables deb-src (derived from this machine's
+# own apt sources) and installs the recipe's tools (dpkg-dev, compilers). Idempotent: apt runs
+# only when a package is missing or the deb-src entries are new. Needs root (or sudo).
 set -euo pipefail
 
 packages=(
-    build-essential cmake pkg-config clang-format
+    build-essential cmake pkg-config clang-format dpkg-dev
     libcurl4-openssl-dev libssl-dev libcjson-dev libpq-dev libmariadb-dev libexpat1-dev
     postgresql postgresql-client mariadb-server mariadb-client
     python3 openssl zip unzip binutils procps
@@ -26,12 +28,14 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     done
     missing=("${filtered[@]}")
 fi
-if [ ${#missing[@]} -eq 0 ]; then
-    echo "setup: all packages present"
-    exit 0
-fi
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all packages present"
+    bash "$root/cmake/deps.sh" prepare
+    exit 0
+fi
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
@@ -42,4 +46,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+bash "$root/cmake/deps.sh" prepare
 echo "setup: done"

@@ -2,9 +2,19 @@
 """The rotation benchmark: what a rotation costs, per engine and strategy, against local
 PostgreSQL and MariaDB servers, the local Secrets Manager emulator and the fake Lambda Runtime API.
 
-    python3 tests/bench/bench.py [--runs N] [--build DIR] [--state-dir DIR] [--json FILE]
+    python3 tests/bench/bench.py [--runs N] [--build DIR] [--static-build DIR] [--state-dir DIR]
+                                 [--json FILE]
 
-It builds nothing (bootstrap and tests/bench_baseline come from --build, default ./build); it
+Two bootstraps side by side: the development build's (--build, default ./build: Debian's shared
+libraries) and the deployable, self-contained one (--static-build, default ./build-package when
+it has a bootstrap: -DSM_STATIC_DEPS=ON, only glibc and libgcc shared; `none` skips it). Every
+table is printed for each, then a summary puts their figures next to each other and next to the
+cold-start floor: bench_cold_floor, a trivial glibc-only program that makes the same Runtime API
+round trips before its first /next (extension registration, /next), timed the same way against a
+fresh fake Lambda, interleaved with both bootstraps. The package is the static tree's zip.
+
+It builds nothing (bootstrap, tests/bench_baseline and tests/bench_cold_floor come from --build
+and --static-build, except the zip: lambda-zip is built unless --no-zip-build); it
 starts its own throwaway PostgreSQL and MariaDB (tests/scripts/*.sh, state under a temp dir) unless
 --state-dir names running fixtures (ctest's SMR_STATE_DIR). It prints one table per engine x
 strategy, then the runtime loop, the package and the machine. Timing is never asserted (ctest
@@ -68,10 +78,7 @@ sys.path.insert(0, HERE)
 SETTLE_S = 0.02  # after reading the counters, before the first step
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 SHORT = {"createSecret": "create", "setSecret": "set", "testSecret": "test", "finishSecret": "finish"}
-# The libraries Debian's libldap (needed by libpq) drags in through GnuTLS. Amazon Linux 2023's
-# libldap is built against OpenSSL, so an AL2023-built package carries none of them.
-GNUTLS_CHAIN = ("libgnutls", "libunistring", "libp11-kit", "libgmp", "libhogweed", "libnettle",
-                "libtasn1", "libidn2", "libffi")
+TARGETS = {"cold_ratio": 1.5, "rss_mib": 6.0, "zip_mib": 2.0}
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -486,19 +493,89 @@ def print_table(title, n, s, logins, sm_rtt):
 
 
 def zip_report(build, build_zip):
-    zips = sorted(f for f in os.listdir(build) if f.startswith("smrotate-lambda-") and f.endswith(".zip"))
-    if not zips and build_zip:
+    """The lambda-zip output of a -DSM_STATIC_DEPS=ON tree (built when missing and build_zip)."""
+    def zips():
+        return sorted(f for f in os.listdir(build)
+                      if f.startswith("smrotate-lambda-") and f.endswith(".zip"))
+    if not zips() and build_zip:
         r = run_quiet(["cmake", "--build", build, "--target", "lambda-zip"], timeout=600)
         if r.returncode != 0:
             return {"error": "cmake --build %s --target lambda-zip failed:\n%s" % (build, r.stdout[-2000:])}
-        zips = sorted(f for f in os.listdir(build) if f.startswith("smrotate-lambda-") and f.endswith(".zip"))
-    if not zips:
+    if not zips():
         return None
-    path = os.path.join(build, zips[0])
+    path = os.path.join(build, zips()[0])
     with zipfile.ZipFile(path) as z:
         entries = [(i.filename, i.compress_size, i.file_size) for i in z.infolist()]
-    chain = sum(c for n, c, _ in entries if os.path.basename(n).startswith(GNUTLS_CHAIN))
-    return {"path": path, "bytes": os.path.getsize(path), "entries": entries, "gnutls_chain_bytes": chain}
+    return {"path": path, "bytes": os.path.getsize(path), "entries": entries}
+
+
+def cold_starts(programs, runs):
+    """Spawn -> the fake Lambda seeing the first GET /next, for each (label, path), interleaved
+    run by run against one fresh fake Lambda (reset before every spawn). Returns {label: [ms]}."""
+    import bench_runtime  # noqa: E402
+    import fake_lambda  # noqa: E402
+    proc, client = fake_lambda.start_fake()
+    out = {label: [] for label, _ in programs}
+    try:
+        for _ in range(runs):
+            for label, path in programs:
+                client.reset()
+                t0 = time.monotonic()
+                pid = bench_runtime.spawn(path, bench_runtime.base_env(client.port))
+                snap = client.wait(next_calls=1, timeout=10, bodies="0")
+                out[label].append((snap["next_times"][0] - t0) * 1000.0)
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+    finally:
+        proc.terminate()
+        proc.wait()
+    return out
+
+
+def print_comparison(results, cold, z):
+    """The static build next to the dynamic one, per case, and against the targets."""
+    cases = results["cases"]
+    print("\n== static (self-contained, the package) vs dynamic (Debian's shared libraries); medians ==")
+    L = "  %-34s %-22s %-22s %s"
+    print(L % ("", "dynamic", "static", "static / dynamic"))
+    if cold:
+        floor = med(cold["floor"])
+        for label in ("dynamic", "static"):
+            if label in cold:
+                print("  cold start, %s: %.2f ms = %.2fx the floor (target <= %.1fx)"
+                      % (label, med(cold[label]), med(cold[label]) / floor, TARGETS["cold_ratio"]))
+        print("  floor (glibc-only program, same round trips): %.2f ms [%.2f-%.2f]; N=%d each"
+              % (floor, min(cold["floor"]), max(cold["floor"]), len(cold["floor"])))
+
+    def row(what, d, s, fmt, unit):
+        ratio = ("%.2fx" % (s / d)) if d and s == s and d == d else "-"
+        print(L % (what, (fmt % d) + " " + unit, (fmt % s) + " " + unit, ratio))
+    for key, by in cases.items():
+        if "static" not in by or "dynamic" not in by:
+            continue
+        d, s = by["dynamic"]["summary"], by["static"]["summary"]
+        print("  -- %s" % key)
+        row("cold start (full stack env)", med(d["cold_start_ms"]), med(s["cold_start_ms"]),
+            "%.2f", "ms")
+        row("  spawn -> main", med(d["spawn_to_main_ms"]), med(s["spawn_to_main_ms"]), "%.2f", "ms")
+        row("peak RSS, life to 1st rotation", med(d["peak_rss_first_kb"]) / 1024,
+            med(s["peak_rss_first_kb"]) / 1024, "%.2f", "MiB")
+        row("peak RSS, warm rotation", med(d["peak_rss_warm_kb"]) / 1024,
+            med(s["peak_rss_warm_kb"]) / 1024, "%.2f", "MiB")
+        row("  file-backed after warm", med(d["rss_file_after_warm_kb"]) / 1024,
+            med(s["rss_file_after_warm_kb"]) / 1024, "%.2f", "MiB")
+        row("first rotation (handler)", med(d["first"]["handler_ms"]),
+            med(s["first"]["handler_ms"]), "%.1f", "ms")
+        row("warm rotation (handler)", med(d["warm"]["handler_ms"]), med(s["warm"]["handler_ms"]),
+            "%.1f", "ms")
+        row("CPU, warm rotation", med(d["warm"]["cpu_ms"]), med(s["warm"]["cpu_ms"]), "%.2f", "ms")
+        print("  %-34s static peak RSS %s the %.0f MiB target" % (
+            "", "within" if med(s["peak_rss_first_kb"]) / 1024 <= TARGETS["rss_mib"] else "OVER",
+            TARGETS["rss_mib"]))
+    if z and "bytes" in z:
+        print("  zip (static tree): %.2f MiB, %s the %.0f MiB target"
+              % (z["bytes"] / 1048576, "within" if z["bytes"] / 1048576 <= TARGETS["zip_mib"]
+                 else "OVER", TARGETS["zip_mib"]))
 
 
 def machine():
@@ -521,6 +598,9 @@ def main():
     ap = argparse.ArgumentParser(description="Rotation benchmark (see the module docstring).")
     ap.add_argument("--runs", type=int, default=10, help="runs per engine x strategy (default 10)")
     ap.add_argument("--build", default=os.environ.get("SMR_BUILD_DIR", os.path.join(REPO, "build")))
+    ap.add_argument("--static-build", default=os.path.join(REPO, "build-package"),
+                    help="tree configured with -DSM_STATIC_DEPS=ON (default ./build-package when "
+                         "it has a bootstrap); 'none' skips the static bootstrap")
     ap.add_argument("--state-dir", help="use the running fixtures of this SMR_STATE_DIR")
     ap.add_argument("--engines", default="postgres,mariadb")
     ap.add_argument("--strategies", default="single,multi")
@@ -537,10 +617,20 @@ def main():
     build = os.path.abspath(args.build)
     bootstrap = os.path.join(build, "bootstrap")
     baseline = os.environ.get("SMR_BENCH_BASELINE", os.path.join(build, "tests", "bench_baseline"))
-    for path in (bootstrap, baseline):
+    floor = os.environ.get("SMR_BENCH_COLD_FLOOR", os.path.join(build, "tests", "bench_cold_floor"))
+    for path in (bootstrap, baseline, floor):
         if not os.access(path, os.X_OK):
             ap.error("%s is missing: build first (cmake --build %s)" % (path, args.build))
-    os.environ["SMR_BOOTSTRAP"] = bootstrap
+    builds = [("dynamic", bootstrap)]
+    static = None
+    if args.static_build != "none":
+        static = os.path.abspath(args.static_build)
+        if os.access(os.path.join(static, "bootstrap"), os.X_OK):
+            builds.append(("static", os.path.join(static, "bootstrap")))
+        else:
+            print("(no static bootstrap in %s: configure it with -DSM_STATIC_DEPS=ON and build, "
+                  "or pass --static-build none)" % static)
+            static = None
     engines = [e for e in args.engines.split(",") if e]
     strategies = [s for s in args.strategies.split(",") if s]
     nbase = args.baseline_runs or max(10, 2 * args.runs)
@@ -548,9 +638,11 @@ def main():
     import db as dbmod  # noqa: E402
 
     m0 = machine()
-    results = {"machine": m0, "runs": args.runs, "cases": {}}
+    results = {"machine": m0, "runs": args.runs, "builds": dict(builds), "cases": {}}
     print("smrotate rotation benchmark: %s, %s CPUs, Linux %s; load average %.2f %.2f %.2f at start"
           % (m0["model"], m0["cpus"], m0["kernel"], *m0["load"]))
+    for label, path in builds:
+        print("  %s bootstrap: %s" % (label, path))
     fixtures = Fixtures(os.path.abspath(args.state_dir) if args.state_dir else None, engines)
     try:
         for engine in engines:
@@ -559,24 +651,37 @@ def main():
             try:
                 logins = login_baseline(baseline, db, engine, nbase)
                 for strategy in strategies:
-                    b = Bench(args, db, counter, strategy)
-                    try:
-                        steady, runs = b.run()
-                        sm_rtt = b.sm_baseline(baseline, nbase)
-                    finally:
-                        b.close()
-                    s = summarize(steady, runs, logins, sm_rtt, strategy)
-                    title = "%s, %s" % ("PostgreSQL" if engine == "postgres" else "MariaDB",
-                                        "single user" if strategy == "single" else "alternating users")
-                    print_table(title, args.runs, s, logins, sm_rtt)
-                    sys.stdout.flush()
-                    results["cases"]["%s-%s" % (engine, strategy)] = {
-                        "summary": s, "steady": steady, "runs": runs, "logins_ms": logins,
-                        "sm_rtt_us": sm_rtt}
+                    key = "%s-%s" % (engine, strategy)
+                    results["cases"][key] = {}
+                    for label, path in builds:
+                        os.environ["SMR_BOOTSTRAP"] = path
+                        b = Bench(args, db, counter, strategy)
+                        try:
+                            steady, runs = b.run()
+                            sm_rtt = b.sm_baseline(baseline, nbase)
+                        finally:
+                            b.close()
+                        s = summarize(steady, runs, logins, sm_rtt, strategy)
+                        title = "%s, %s - %s bootstrap" % (
+                            "PostgreSQL" if engine == "postgres" else "MariaDB",
+                            "single user" if strategy == "single" else "alternating users", label)
+                        print_table(title, args.runs, s, logins, sm_rtt)
+                        sys.stdout.flush()
+                        results["cases"][key][label] = {
+                            "summary": s, "steady": steady, "runs": runs, "logins_ms": logins,
+                            "sm_rtt_us": sm_rtt}
             finally:
                 counter.close()
     finally:
         fixtures.close()
+
+    cold = cold_starts([("floor", floor)] + builds, max(10, 2 * args.runs))
+    results["cold_start_ms"] = cold
+    print("\n== cold start against a fresh fake Lambda (spawn -> first /next seen), N=%d each ==" %
+          len(cold["floor"]))
+    for label, xs in cold.items():
+        print("  %-8s %s%s" % (label, span(xs, "%.2f"), "" if label == "floor" else
+                                "   %.2fx the floor" % (med(xs) / med(cold["floor"]))))
 
     if args.loop_invocations >= 2:
         import bench_runtime  # noqa: E402
@@ -599,21 +704,22 @@ def main():
         else:
             print("\n(runtime loop skipped: %s not built)" % echo)
 
-    z = zip_report(build, not args.no_zip_build)
+    z = zip_report(static, not args.no_zip_build) if static else None
     results["zip"] = z
     print("\n== package ==")
     if z is None:
-        print("  zip: not built (cmake --build %s --target lambda-zip)" % args.build)
+        print("  zip: not built (cmake -S . -B build-package -DSM_STATIC_DEPS=ON; "
+              "cmake --build build-package --target lambda-zip)")
     elif "error" in z:
         print("  zip: %s" % z["error"])
     else:
-        print("  %s: %d bytes = %.2f MiB = %.2f MB (target <= 4 MB)"
-              % (os.path.basename(z["path"]), z["bytes"], z["bytes"] / 1048576, z["bytes"] / 1e6))
-        top = sorted(z["entries"], key=lambda e: -e[1])[:6]
-        print("  largest (compressed): " + ", ".join("%s %d KiB" % (os.path.basename(n), c // 1024)
+        print("  %s: %d bytes = %.2f MiB (target <= %.0f MiB)"
+              % (os.path.basename(z["path"]), z["bytes"], z["bytes"] / 1048576, TARGETS["zip_mib"]))
+        top = sorted(z["entries"], key=lambda e: -e[1])[:4]
+        print("  largest (compressed): " + ", ".join("%s %d KiB" % (n, c // 1024)
                                                        for n, c, _ in top))
-        print("  of which Debian's libldap -> GnuTLS chain (not in an AL2023 build): %d KiB"
-              % (z["gnutls_chain_bytes"] // 1024))
+    if static:
+        print_comparison(results, cold, z)
     m1 = machine()
     results["machine_end"] = m1
     print("\nload average %.2f %.2f %.2f at the end" % m1["load"])

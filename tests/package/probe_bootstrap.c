@@ -1,11 +1,12 @@
 /*
- * probe_bootstrap: a stand-in for bootstrap that links every library the real one links (libcurl,
- * OpenSSL, cJSON, libpq, MariaDB Connector/C) and calls into each, so the packaging checks cover
- * the full set even while bootstrap itself does not use all of them yet (the linker drops unused
- * libraries with --as-needed). `--version` prints the versions of the libraries it loaded.
+ * probe_bootstrap: a stand-in for bootstrap that links every static dependency of the package
+ * (libcurl, OpenSSL, cJSON, libpq, MariaDB Connector/C, expat) and calls into each, so the
+ * packaging checks prove each library self-contained (only glibc needed, no symbol newer than
+ * GLIBC_2.34) even before bootstrap uses it. `--version` prints the versions it linked.
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <expat.h>
 #include <libpq-fe.h>
 #include <mysql.h>
 #include <openssl/crypto.h>
@@ -18,8 +19,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: probe_bootstrap --version\n");
         return 2;
     }
-    printf("probe libpq=%d mariadb=%lu cjson=%s curl=%s openssl=%s\n", PQlibVersion(),
+    printf("probe libpq=%d mariadb=%lu cjson=%s curl=%s openssl=%s expat=%s\n", PQlibVersion(),
            mysql_get_client_version(), cJSON_Version(), curl_version_info(CURLVERSION_NOW)->version,
-           OpenSSL_version(OPENSSL_VERSION));
+           OpenSSL_version(OPENSSL_VERSION), XML_ExpatVersion());
     return 0;
 }

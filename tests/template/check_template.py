@@ -730,5 +730,137 @@ def test_template_outputs_function_and_role_arns():
     smtest.assert_in({"Fn::GetAtt": ["RotationFunctionRole", "Arn"]}, values, "Outputs")
 
 
+
+def test_template_outputs_rotation_lambda_arn_for_cdk():
+    # AWS's rotation applications output the function's ARN as RotationLambdaARN; CDK's
+    # SecretRotation (and anything written against those applications) reads that name.
+    out = template()["Outputs"].get("RotationLambdaARN")
+    if out is None:
+        raise AssertionError("no RotationLambdaARN output: %s" % sorted(template()["Outputs"]))
+    smtest.assert_eq(out["Value"], {"Fn::GetAtt": ["RotationFunction", "Arn"]},
+                     "RotationLambdaARN's value")
+
+
+# ----- Rules ---------------------------------------------------------------------------------
+
+# Functions CloudFormation allows in Rules (RuleCondition and Assert).
+RULE_FUNCTIONS = {"Fn::And", "Fn::Contains", "Fn::EachMemberEquals", "Fn::EachMemberIn",
+                  "Fn::Equals", "Fn::Not", "Fn::Or", "Fn::RefAll", "Fn::ValueOf",
+                  "Fn::ValueOfAll", "Ref"}
+
+
+def rule_problems(tmpl):
+    problems = []
+    params = set(tmpl.get("Parameters", {}))
+    for name, rule in tmpl.get("Rules", {}).items():
+        path = "Rules.%s" % name
+        extra = set(rule) - {"RuleCondition", "Assertions"}
+        if extra:
+            problems.append("%s: unknown keys %s" % (path, sorted(extra)))
+        assertions = rule.get("Assertions")
+        if not isinstance(assertions, list) or not assertions:
+            problems.append("%s: Assertions must be a non-empty list" % path)
+            assertions = []
+        for i, a in enumerate(assertions):
+            if not isinstance(a, dict) or "Assert" not in a:
+                problems.append("%s.Assertions[%d]: no Assert" % (path, i))
+                continue
+            if set(a) - {"Assert", "AssertDescription"}:
+                problems.append("%s.Assertions[%d]: unknown keys" % (path, i))
+            if not a.get("AssertDescription"):
+                problems.append("%s.Assertions[%d]: no AssertDescription (the operator sees it)"
+                                % (path, i))
+        for where, node in walk(rule, path):
+            if isinstance(node, dict) and len(node) == 1:
+                key = next(iter(node))
+                if key.startswith("Fn::") or key == "Ref" or key == "Condition":
+                    if key not in RULE_FUNCTIONS:
+                        problems.append("%s: %s is not allowed in Rules" % (where, key))
+                    elif key == "Ref" and node["Ref"] not in params:
+                        problems.append("%s: Rules may only Ref parameters, not %r" %
+                                        (where, node["Ref"]))
+    return problems
+
+
+def rule_value(node, values):
+    """Evaluates a rule expression against parameter values (the subset of rule functions the
+    template uses: Ref, Equals, Not, And, Or, Contains)."""
+    fn = intrinsic(node)
+    if fn is None:
+        return node
+    arg = node[fn]
+    if fn == "Ref":
+        return values[arg]
+    if fn == "Fn::Equals":
+        a, b = (rule_value(x, values) for x in arg)
+        return str(a) == str(b)
+    if fn == "Fn::Not":
+        return not rule_value(arg[0], values)
+    if fn == "Fn::And":
+        return all(rule_value(x, values) for x in arg)
+    if fn == "Fn::Or":
+        return any(rule_value(x, values) for x in arg)
+    if fn == "Fn::Contains":
+        return str(rule_value(arg[1], values)) in [str(rule_value(x, values)) for x in arg[0]]
+    raise AssertionError("rule function %s: not evaluated by this check" % fn)
+
+
+def failed_rules(**given):
+    """Names of the rules that reject a deployment with these parameter values (the rest from
+    the defaults), as CloudFormation evaluates them before creating anything."""
+    tmpl = template()
+    values = {k: p.get("Default", "") for k, p in tmpl["Parameters"].items()}
+    values.update(given)
+    failed = []
+    for name, rule in tmpl.get("Rules", {}).items():
+        if "RuleCondition" in rule and not rule_value(rule["RuleCondition"], values):
+            continue
+        if not all(rule_value(a["Assert"], values) for a in rule["Assertions"]):
+            failed.append(name)
+    return sorted(failed)
+
+
+def test_template_rules_are_well_formed():
+    fail_if(rule_problems(template()), "Rules")
+    smtest.assert_eq(sorted(template().get("Rules", {})),
+                     ["MultiUserNeedsMasterSecret", "SubnetsNeedSecurityGroups"], "rules")
+
+
+def test_template_checker_rejects_broken_rules():
+    broken = copy.deepcopy(template())
+    rules = broken["Rules"]
+    rules["SubnetsNeedSecurityGroups"]["Assertions"][0]["Assert"] = {
+        "Fn::If": ["InVpc", True, False]}
+    rules["MultiUserNeedsMasterSecret"]["RuleCondition"] = {
+        "Fn::Equals": [{"Ref": "RotationFunction"}, "x"]}
+    rules["Empty"] = {"Assertions": []}
+    problems = "\n".join(rule_problems(broken))
+    for needle in ("Fn::If is not allowed in Rules", "may only Ref parameters, not 'RotationFunction'",
+                   "Rules.Empty: Assertions must be a non-empty list"):
+        smtest.assert_in(needle, problems, "checker output for broken rules")
+
+
+def test_template_rules_reject_subnets_without_security_groups():
+    smtest.assert_eq(failed_rules(), [], "defaults (no VPC)")
+    smtest.assert_eq(failed_rules(vpcSubnetIds="subnet-a,subnet-b"),
+                     ["SubnetsNeedSecurityGroups"], "subnets without security groups")
+    smtest.assert_eq(failed_rules(vpcSubnetIds="subnet-a", vpcSecurityGroupIds="sg-1"), [],
+                     "subnets with security groups")
+    # The rule and the InVpc condition agree: whenever the rule passes with subnets, the
+    # function is placed in the VPC.
+    cond = template()["Conditions"]["InVpc"]
+    smtest.assert_eq(rule_value(cond, {"vpcSubnetIds": "subnet-a", "vpcSecurityGroupIds": "sg-1"}),
+                     True, "InVpc with both")
+
+
+def test_template_rules_reject_multi_user_without_master_secret():
+    smtest.assert_eq(failed_rules(rotationStrategy="multi-user"), ["MultiUserNeedsMasterSecret"],
+                     "multi-user without masterSecretArn")
+    smtest.assert_eq(failed_rules(rotationStrategy="multi-user",
+                                  masterSecretArn="arn:aws:secretsmanager:us-east-1:1:secret:m"),
+                     [], "multi-user with masterSecretArn")
+    smtest.assert_eq(failed_rules(rotationStrategy="single-user"), [], "single-user without it")
+
+
 if __name__ == "__main__":
     smtest.run(globals())

@@ -1,0 +1,82 @@
+# Static dependencies (SM_STATIC_DEPS=ON): the build of the deployable, self-contained bootstrap.
+#
+#   cmake -S . -B build-package -DSM_STATIC_DEPS=ON      (after tests/setup.sh, or deps.sh prepare)
+#
+# At configure time cmake/deps.sh builds OpenSSL, libcurl, libpq, MariaDB Connector/C, expat and
+# cJSON from Debian 12's source packages into ${SM_DEPS_DIR}/<arch>-<key>/ (key: the source
+# versions and the recipe; a complete build with the same key is reused, so only the first
+# configure pays) and this file defines the imported targets the rest of the build links, under
+# the names the shared-library build gets from find_package / pkg-config:
+#   OpenSSL::Crypto OpenSSL::SSL CURL::libcurl PkgConfig::CJSON PkgConfig::LIBPQ
+#   PkgConfig::MARIADB EXPAT::EXPAT
+# Every one is a static archive: bootstrap then needs only glibc (and libgcc). The development
+# build (SM_STATIC_DEPS=OFF, the default) links Debian's shared libraries instead.
+# -DSM_DEPS_DIR=DIR keeps the cache elsewhere (docker/Dockerfile builds it in a layer of its own);
+# -DSM_DEPS_PREFIX=DIR uses a complete prefix cmake/deps.sh built before, without asking apt.
+#
+# Included by CMakeLists.txt before its targets; include_guard keeps the cmake/*.cmake glob from
+# including it a second time.
+include_guard(GLOBAL)
+if(NOT SM_STATIC_DEPS)
+  return()
+endif()
+
+set(SM_DEPS_DIR ${CMAKE_BINARY_DIR}/deps CACHE PATH
+    "Where cmake/deps.sh builds and keeps the static dependencies")
+set(SM_DEPS_PREFIX "" CACHE PATH
+    "A prefix cmake/deps.sh built elsewhere (empty: run cmake/deps.sh build SM_DEPS_DIR)")
+if(SM_DEPS_PREFIX)
+  set(sm_deps_prefix ${SM_DEPS_PREFIX})
+else()
+  message(STATUS "Static dependencies: cmake/deps.sh build ${SM_DEPS_DIR} (the first time: minutes)")
+  execute_process(COMMAND bash ${PROJECT_SOURCE_DIR}/cmake/deps.sh build ${SM_DEPS_DIR}
+                  OUTPUT_VARIABLE sm_deps_out RESULT_VARIABLE sm_deps_rc)
+  if(NOT sm_deps_rc EQUAL 0)
+    message(FATAL_ERROR "cmake/deps.sh failed (${sm_deps_rc}); run `cmake/deps.sh prepare` as "
+                        "root first (tests/setup.sh does) to enable deb-src and install the tools")
+  endif()
+  string(STRIP "${sm_deps_out}" sm_deps_out)
+  string(REGEX REPLACE ".*\n" "" sm_deps_prefix "${sm_deps_out}")
+endif()
+if(NOT EXISTS ${sm_deps_prefix}/.complete)
+  message(FATAL_ERROR "${sm_deps_prefix} is not a complete build of cmake/deps.sh")
+endif()
+file(STRINGS ${sm_deps_prefix}/VERSIONS sm_deps_versions REGEX "^[a-z]")
+message(STATUS "Static dependencies in ${sm_deps_prefix}: ${sm_deps_versions}")
+set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${PROJECT_SOURCE_DIR}/cmake/deps.sh)
+
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+
+function(sm_static_lib name archive)
+  cmake_parse_arguments(L "" "" "INCLUDES;LINK;DEFINES" ${ARGN})
+  set(path ${sm_deps_prefix}/lib/${archive})
+  if(NOT EXISTS ${path})
+    message(FATAL_ERROR "${path} missing: delete ${sm_deps_prefix} and configure again")
+  endif()
+  add_library(${name} STATIC IMPORTED GLOBAL)
+  set_target_properties(${name} PROPERTIES IMPORTED_LOCATION ${path}
+                        INTERFACE_INCLUDE_DIRECTORIES "${L_INCLUDES}"
+                        INTERFACE_LINK_LIBRARIES "${L_LINK}"
+                        INTERFACE_COMPILE_DEFINITIONS "${L_DEFINES}")
+endfunction()
+
+set(inc ${sm_deps_prefix}/include)
+sm_static_lib(OpenSSL::Crypto libcrypto.a INCLUDES ${inc} LINK Threads::Threads)
+sm_static_lib(OpenSSL::SSL libssl.a INCLUDES ${inc} LINK OpenSSL::Crypto)
+sm_static_lib(CURL::libcurl libcurl.a INCLUDES ${inc} LINK OpenSSL::SSL Threads::Threads
+              DEFINES CURL_STATICLIB)
+sm_static_lib(PkgConfig::CJSON libcjson.a INCLUDES ${inc} LINK m)
+sm_static_lib(sm_pgcommon libpgcommon_shlib.a LINK OpenSSL::Crypto)
+sm_static_lib(sm_pgport libpgport_shlib.a)
+sm_static_lib(PkgConfig::LIBPQ libpq.a INCLUDES ${inc}
+              LINK sm_pgcommon sm_pgport OpenSSL::SSL Threads::Threads m)
+sm_static_lib(PkgConfig::MARIADB libmariadbclient.a INCLUDES ${inc}/mariadb
+              LINK OpenSSL::SSL Threads::Threads m ${CMAKE_DL_LIBS})
+sm_static_lib(EXPAT::EXPAT libexpat.a INCLUDES ${inc} DEFINES XML_STATIC)
+
+# Licence texts of everything linked in (docker/package.sh puts them in the zip).
+set(SM_DEPS_LICENSES ${sm_deps_prefix}/share/licenses)
+# Sections the linker can drop: the dependencies are compiled with -ffunction-sections.
+add_link_options(-Wl,--gc-sections -Wl,--as-needed)
