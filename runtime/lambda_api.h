@@ -7,7 +7,8 @@
  * has one thread. No shutdown hook: a rotation step holds nothing that must be flushed, and
  * Lambda only sends SIGTERM to runtimes that register an extension.
  *
- * Protocol decisions (see ../shared/reference/lambda-runtime.md, section 1.5):
+ * Protocol decisions (AWS Lambda Developer Guide, "Using the Lambda runtime API for custom
+ * runtimes", and the Runtime Interface Emulator's behaviour):
  *   - Base URL: "http://" + AWS_LAMBDA_RUNTIME_API + "/2018-06-01". No proxy (http.c sets
  *     CURLOPT_PROXY ""), HTTP/1.1, connect timeout 1 s, no total timeout on /next (the process may
  *     be frozen for hours between request and reply). SIGPIPE is ignored.

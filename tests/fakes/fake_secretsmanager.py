@@ -8,10 +8,10 @@
 --access-key/--secret-key default to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. The port file gets
 "<port>\n", written atomically once the socket listens. SIGTERM/SIGINT exit 0.
 
-Behaviour follows AWS, not moto: see ../shared/reference/secretsmanager-api-and-sigv4.md (sections
-1, 2 and 4; section 3 lists moto's deviations, which this fake does not copy) and
-../shared/reference/rotation-templates.md section 7. Where the real service's behaviour is not
-verified, the choice made here is marked [assumed] in a comment.
+Behaviour follows AWS (the AWS Secrets Manager API Reference and User Guide: staging labels,
+RotateSecret's pending version, PutSecretValue idempotency, error shapes), not moto, whose
+deviations this fake does not copy. Where the real service's behaviour is not verified, the choice
+made here is marked [assumed] in a comment.
 
 Wire: `POST /`, `X-Amz-Target: secretsmanager.<Op>`, `Content-Type: application/x-amz-json-1.1`, JSON
 body; every API request is SigV4-verified (sm_sigv4.verify). Responses are application/x-amz-json-1.1
@@ -680,8 +680,8 @@ class Store:
         if CURRENT in labels:
             s.move_current(version)
             # A new current value made outside a rotation abandons it: AWSPENDING goes away
-            # (rotation-templates.md section 7, "RotationAbandoned"; the AWS recording in
-            # secretsmanager-api-and-sigv4.md 2.1 shows the old current losing AWSPENDING).
+            # (the service records it as RotationAbandoned; a recorded AWS session shows the old
+            # current losing AWSPENDING).
             if PENDING not in labels:
                 s.detach(PENDING)
         self._rotation_label_moved(s)

@@ -1,7 +1,7 @@
 """AWS Signature Version 4 (header auth) for the test fakes: signer and verifier.
 
-Standard library only. Written from the algorithm in
-../shared/reference/secretsmanager-api-and-sigv4.md section 5 and checked against the AWS
+Standard library only. Written from the algorithm in AWS's "Signature Version 4 signing process"
+documentation (IAM User Guide) and checked against the AWS
 SigV4 test suite (tests/data/sigv4) and the Secrets Manager vectors
 (tests/data/sigv4-secretsmanager); it shares no code with the C signer it is used to test.
 

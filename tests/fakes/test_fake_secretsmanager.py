@@ -2,8 +2,7 @@
 and the signed client (sm_client.py). Every test_<name> is ctest <name> (tests/secretsmanager_fake.cmake).
 
 Each live test starts its own emulator on a free port. Expected behaviour is the real service's, per
-../shared/reference/secretsmanager-api-and-sigv4.md; the fixture texts come from
-tests/data/secretsmanager/errors.
+the AWS Secrets Manager API Reference; the fixture texts come from tests/data/secretsmanager/errors.
 """
 import base64
 import datetime

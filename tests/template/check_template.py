@@ -41,7 +41,7 @@ NEWER_THAN_SPEC = {
     },
 }
 
-# The least-privilege set (reference rotation-templates.md §6 and AWS's "Lambda rotation function
+# The least-privilege set (AWS's rotation templates' policies and AWS's "Lambda rotation function
 # execution role permissions" page), statement by statement: Sid -> actions.
 EXPECTED_STATEMENTS = {
     "RotateSecretsThatNameThisFunction": {
