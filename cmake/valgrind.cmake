@@ -10,8 +10,15 @@
 #            --track-origins=no
 # so any invalid read/write, use of uninitialised memory in a branch or system call, bad free, or
 # definite/indirect leak fails that twin in the ordinary ctest summary. Child processes (the
-# Python emulator, servers) are not traced. Suppressions: tests/valgrind.supp, proven third-party
-# noise only, each entry documented there.
+# Python emulator, servers) are not traced. A twin shares its original's RUN_SERIAL and
+# RESOURCE_LOCK (copied once the directory's tests are all defined), so a test that must run alone
+# does so under valgrind too, where it lasts many times longer.
+#
+# Third-party libraries (libpq, OpenSSL, libcurl, Connector/C, cJSON, libexpat): tests/valgrind.supp
+# states the policy. In short, memory errors fail wherever valgrind sees them (a library faults on
+# what we hand it), and so do definite/indirect leaks, because every such leak reachable from a
+# test has a root we allocated or asked a library to allocate for us; a library's own caches are
+# "still reachable" and not counted. A suppression needs a report proven to be the library's alone.
 option(SM_VALGRIND "Register valgrind_<test> twins of the C tests (label valgrind)" OFF)
 set(SM_VALGRIND_LABELS "unit;client;integration" CACHE STRING
     "Labels whose C test cases get a valgrind_<name> twin")
@@ -48,4 +55,26 @@ function(sm_valgrind_twin name binary labels fixtures environment)
   if(fixtures)
     set_tests_properties(valgrind_${name} PROPERTIES FIXTURES_REQUIRED "${fixtures}")
   endif()
+  # The area file sets RUN_SERIAL / RESOURCE_LOCK on the original after sm_c_tests returns: copy
+  # them at the end of this directory, when every test and property is known.
+  set_property(DIRECTORY APPEND PROPERTY SM_VALGRIND_TWINS ${name})
+  get_property(deferred DIRECTORY PROPERTY SM_VALGRIND_COPY_DEFERRED)
+  if(NOT deferred)
+    set_property(DIRECTORY PROPERTY SM_VALGRIND_COPY_DEFERRED TRUE)
+    cmake_language(DEFER CALL sm_valgrind_copy_scheduling)
+  endif()
+endfunction()
+
+# Deferred to the end of the directory that registered twins: each twin gets its original's
+# RUN_SERIAL and RESOURCE_LOCK.
+function(sm_valgrind_copy_scheduling)
+  get_property(twins DIRECTORY PROPERTY SM_VALGRIND_TWINS)
+  foreach(name IN LISTS twins)
+    foreach(prop IN ITEMS RUN_SERIAL RESOURCE_LOCK)
+      get_test_property(${name} ${prop} value)
+      if(value)
+        set_tests_properties(valgrind_${name} PROPERTIES ${prop} "${value}")
+      endif()
+    endforeach()
+  endforeach()
 endfunction()

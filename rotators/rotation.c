@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "str.h"
 #include "secret.h"
 #include "strategy.h"
 
@@ -436,14 +437,11 @@ static const struct rot_strategy *strategy_of(struct run *run, const struct rot_
 
 /* --- createSecret --- */
 
-/* A name's length as the engine measures it: bytes, or UTF-8 characters (lead bytes). */
+/* A name's length as the engine measures it: bytes, or UTF-8 characters. */
 static size_t username_length(const struct rot_engine *engine, const char *name) {
-    if (!engine->username_limit_counts_characters) {
-        return strlen(name);
-    }
     size_t chars = 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
-        chars += (*p & 0xC0) != 0x80;
+    if (!engine->username_limit_counts_characters || !sm_utf8_valid(name, &chars)) {
+        return strlen(name);
     }
     return chars;
 }

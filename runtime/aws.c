@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "log.h"
 #include "mem.h"
+#include "paths.h"
 #include "sigv4.h"
 #include "str.h"
 
@@ -122,10 +123,8 @@ int aws_config_from_env(struct aws_config *cfg, struct sm_err *err) {
             sm_err_set(err, SM_ERR_CONFIG, "SMROTATE_CA_FILE (%s) cannot be read", ca);
             goto out;
         }
-    } else if (access("/etc/pki/tls/certs/ca-bundle.crt", R_OK) == 0) {
-        ca = "/etc/pki/tls/certs/ca-bundle.crt";
-    } else if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
-        ca = "/etc/ssl/certs/ca-certificates.crt";
+    } else {
+        ca = sm_system_ca_bundle();
     }
     if (ca != NULL && dup_env(&cfg->ca_file, ca, "SMROTATE_CA_FILE", err) != 0) {
         goto out;

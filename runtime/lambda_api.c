@@ -78,48 +78,6 @@ bool lambda_valid_header_value(const char *s) {
     return true;
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0..len), or 0 when it is not well formed; then
- * *bad is the length of its maximal invalid prefix (>= 1), the unit replaced by one U+FFFD
- * (Unicode's "maximal subpart" practice, as Python's decoder does it). */
-static size_t utf8_seq(const unsigned char *s, size_t len, size_t *bad) {
-    unsigned char c = s[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        need = 1;
-    } else if (c == 0xe0) {
-        need = 2;
-        lo = 0xa0;
-    } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) {
-        need = 2;
-    } else if (c == 0xed) {
-        need = 2;
-        hi = 0x9f; /* no surrogates */
-    } else if (c == 0xf0) {
-        need = 3;
-        lo = 0x90;
-    } else if (c >= 0xf1 && c <= 0xf3) {
-        need = 3;
-    } else if (c == 0xf4) {
-        need = 3;
-        hi = 0x8f; /* nothing past U+10FFFF */
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        unsigned char lo_k = k == 1 ? lo : 0x80;
-        unsigned char hi_k = k == 1 ? hi : 0xbf;
-        if (k >= len || s[k] < lo_k || s[k] > hi_k) {
-            *bad = k;
-            return 0;
-        }
-    }
-    return need + 1;
-}
-
 int lambda_utf8_sanitize(const char *s, size_t len, struct sm_buf *out, struct sm_err *err) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -128,7 +86,7 @@ int lambda_utf8_sanitize(const char *s, size_t len, struct sm_buf *out, struct s
         size_t start = i;
         size_t bad = 0;
         size_t n;
-        while (i < len && (n = utf8_seq(p + i, len - i, &bad)) != 0) {
+        while (i < len && (n = sm_utf8_seq((const unsigned char *)p + i, len - i, &bad)) != 0) {
             i += n;
         }
         if (i > start && sm_buf_append(out, s + start, i - start, err) != 0) {

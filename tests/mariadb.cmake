@@ -21,5 +21,7 @@ sm_c_tests(test_engine_mysql
            SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_engine_mysql.c
            LABELS integration
            FIXTURES mariadb)
-# Changes the server's global sql_mode for a moment: must not overlap other MariaDB tests.
+# Changes the server's global sql_mode for a moment (every new session inherits it): must not
+# overlap any other test. Its valgrind twin, which holds the setting for seconds, gets RUN_SERIAL
+# too (cmake/valgrind.cmake copies it). tests/lib/db.py's admin sessions set their own sql_mode.
 set_tests_properties(mysql_set_own_password_under_no_backslash_escapes PROPERTIES RUN_SERIAL TRUE)

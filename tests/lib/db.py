@@ -2,6 +2,11 @@
 real command-line clients (psql, mariadb), so assertions do not depend on our C code.
 
 Credentials travel in environment variables (PGPASSWORD, MYSQL_PWD), never in argv or output.
+
+literal() escapes for the session settings the admin sessions set themselves (PostgreSQL:
+standard_conforming_strings=on; MariaDB: an explicit sql_mode without NO_BACKSLASH_ESCAPES), so it
+does not depend on server-wide settings a test may change for a moment (test_engine_mysql.c's
+mysql_set_own_password_under_no_backslash_escapes sets the global sql_mode).
 """
 import os
 import subprocess
@@ -39,7 +44,9 @@ class Postgres:
         env = dict(os.environ)
         env.update({"PGHOST": self.host, "PGPORT": str(port or self.port), "PGUSER": user,
                     "PGPASSWORD": password, "PGDATABASE": dbname, "PGSSLMODE": sslmode,
-                    "PGCONNECT_TIMEOUT": "5", "PGAPPNAME": "smrotate-test"})
+                    "PGCONNECT_TIMEOUT": "5", "PGAPPNAME": "smrotate-test",
+                    # literal() doubles quotes only: right when backslashes are ordinary.
+                    "PGOPTIONS": "-c standard_conforming_strings=on"})
         if sslmode.startswith("verify"):
             env["PGSSLROOTCERT"] = self.ca_file
         return subprocess.run([self.psql, "-X", "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql],
@@ -131,11 +138,18 @@ class MariaDB:
         client = os.path.join(bindir, "mariadb") if bindir else "mariadb"
         self.client = client if os.path.exists(client) else "mariadb"
 
-    def _run(self, user, password, sql, dbname=None, ssl=False):
+    # The session sql_mode of every admin session: MariaDB 10.11's default, spelled out, so that a
+    # global sql_mode a test sets for a moment (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) cannot change
+    # how literal() and the admin SQL read.
+    SESSION_SQL_MODE = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION"
+
+    def _run(self, user, password, sql, dbname=None, ssl=False, admin=False):
         env = dict(os.environ)
         env["MYSQL_PWD"] = password
         argv = [self.client, "--no-defaults", "-h", self.host, "-P", str(self.port),
                 "--protocol=TCP", "-u", user, "-N", "-B", "--connect-timeout=5", "-e", sql]
+        if admin:
+            argv[2:2] = ["--init-command=SET SESSION sql_mode = '%s'" % self.SESSION_SQL_MODE]
         if ssl:
             argv[2:2] = ["--ssl", "--ssl-ca=" + self.ca_file]
         else:
@@ -145,7 +159,7 @@ class MariaDB:
         return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
 
     def admin(self, sql, dbname=None):
-        r = self._run(self.admin_user, self.admin_password, sql, dbname)
+        r = self._run(self.admin_user, self.admin_password, sql, dbname, admin=True)
         if r.returncode != 0:
             raise RuntimeError("admin SQL failed: %s" % r.stderr.strip())
         return r.stdout.strip()
@@ -161,7 +175,8 @@ class MariaDB:
 
     @staticmethod
     def literal(value):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        """A string literal for admin SQL (whose sessions have backslash escapes: SESSION_SQL_MODE)."""
+        return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
     def account(self, name, host="%"):
         return "%s@%s" % (self.literal(name), self.literal(host))

@@ -3,9 +3,15 @@
     fake Lambda (tests/fakes/fake_lambda.py)      Runtime API + RIE-style invoke endpoint
     fake Secrets Manager (fake_secretsmanager.py) SigV4-verified JSON 1.1; RotateSecret invokes
                                                   the function through the fake Lambda
-    bootstrap                                     our real binary, polling the fake Lambda
+    fake RDS (tests/fakes/fake_rds.py)            SigV4-verified Query API (DescribeDBInstances,
+                                                  DescribeDBClusters), same credentials; empty
+                                                  until a test seeds it (rds_seed)
+    bootstrap                                     our real binary, polling the fake Lambda, with
+                                                  AWS_ENDPOINT_URL_RDS at the fake RDS
 
 Standard library only. Every process binds 127.0.0.1 on a random port, so tests run in parallel.
+The fake RDS always runs (it starts alongside the others, so it costs no wall time): bootstrap
+never has a real RDS endpoint to reach, and a test that expects no RDS call can check its log.
 """
 import json
 import os
@@ -30,6 +36,7 @@ ACCESS_KEY = "AKIDSMROTATETEST01"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYsmrotateKEY"
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLEsmrotateSESSIONtoken//////////wEaCXVzLWVhc3QtMSJHMEUCIQ"
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
 
 
 def python():
@@ -75,11 +82,17 @@ def http_json(method, url, body=None, headers=None, timeout=60):
 class Stack:
     """Starts the fakes and bootstrap; close() stops them. Use as a context manager."""
 
-    def __init__(self, handler="single-user", env=None, rotation_retries=0, start_bootstrap=True):
+    def __init__(self, handler="single-user", env=None, rotation_retries=0, start_bootstrap=True,
+                 rds_seed=None):
         self.tmp = tempfile.mkdtemp(prefix="smr-stack-")
         self.procs = []
         self.handler = handler
         self.extra_env = dict(env or {})
+        rds = self._spawn(
+            "fake-rds",
+            [python(), os.path.join(TESTS, "fakes", "fake_rds.py"), "--port", "0",
+             "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
+             "--session-token", SESSION_TOKEN, "--region", REGION, "--account", ACCOUNT])
         self.lambda_port = self._start(
             "fake-lambda",
             [python(), os.path.join(TESTS, "fakes", "fake_lambda.py"), "--port", "0"])
@@ -95,25 +108,34 @@ class Stack:
         self.sm_endpoint = "http://127.0.0.1:%d" % self.sm_port
         self.sm = sm_client.Client(self.sm_endpoint, region=REGION, access_key=ACCESS_KEY,
                                    secret_key=SECRET_KEY, session_token=SESSION_TOKEN)
+        self.rds_port = _wait_port(*rds)
+        self.rds_endpoint = "http://127.0.0.1:%d" % self.rds_port
+        if rds_seed is not None:
+            self.rds_seed(rds_seed)
         self.bootstrap = None
         self.log_path = os.path.join(self.tmp, "bootstrap.log")
         if start_bootstrap:
             self.start_bootstrap()
 
-    def _start(self, name, argv):
+    def _spawn(self, name, argv):
+        """Starts a fake; returns what _wait_port needs to wait for its port."""
         port_file = os.path.join(self.tmp, name + ".port")
         log = open(os.path.join(self.tmp, name + ".log"), "wb")
         proc = subprocess.Popen(argv + ["--port-file", port_file], stdout=log,
                                 stderr=subprocess.STDOUT)
         log.close()
         self.procs.append(proc)
-        return _wait_port(port_file, proc, name)
+        return port_file, proc, name
+
+    def _start(self, name, argv):
+        return _wait_port(*self._spawn(name, argv))
 
     def bootstrap_env(self):
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % self.lambda_port,
             "SECRETS_MANAGER_ENDPOINT": self.sm_endpoint,
+            "AWS_ENDPOINT_URL_RDS": self.rds_endpoint,
             "AWS_ACCESS_KEY_ID": ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "AWS_SESSION_TOKEN": SESSION_TOKEN,
@@ -140,11 +162,15 @@ class Stack:
 
     def kill_bootstrap(self):
         """SIGKILL, as a crash or Lambda's own kill; the invocation in flight then fails with
-        Runtime.ExitError, as in Lambda."""
+        Runtime.ExitError, as in Lambda. Returns the time (time.time()) by which the process was
+        dead, or None when it was not running."""
         if self.bootstrap is not None and self.bootstrap.poll() is None:
             self.bootstrap.kill()
             self.bootstrap.wait()
+            dead_by = time.time()
             http_json("POST", "http://127.0.0.1:%d/_fake/runtime-exited" % self.lambda_port, {})
+            return dead_by
+        return None
 
     def restart_bootstrap(self):
         self.kill_bootstrap()
@@ -205,7 +231,7 @@ class Stack:
         raise AssertionError("rotation %s did not finish" % token)
 
     def lambda_arn(self):
-        return "arn:aws:lambda:%s:123456789012:function:smrotate-test" % REGION
+        return "arn:aws:lambda:%s:%s:function:smrotate-test" % (REGION, ACCOUNT)
 
     # --- the emulator's test door ---
 
@@ -226,11 +252,15 @@ class Stack:
     def calls(self):
         return self.sm_control("GET", "/_fake/calls")
 
-    def create_secret(self, name, value):
-        out = self.sm.call("CreateSecret", {"Name": name, "SecretString": json.dumps(value)
-                                            if not isinstance(value, str) else value,
-                                            "ClientRequestToken": str(uuid.uuid4())})
-        return out["ARN"]
+    def create_secret(self, name, value, tags=None):
+        """tags: {key: value}, e.g. the aws:rds:primaryDBInstanceArn tag RDS puts on the master
+        secrets it manages."""
+        args = {"Name": name, "SecretString": json.dumps(value)
+                if not isinstance(value, str) else value,
+                "ClientRequestToken": str(uuid.uuid4())}
+        if tags:
+            args["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        return self.sm.call("CreateSecret", args)["ARN"]
 
     def stages(self, secret_id):
         """{version_id: sorted labels} from DescribeSecret."""
@@ -248,6 +278,44 @@ class Stack:
             if stage in labels:
                 return vid
         return None
+
+    # --- the fake RDS's test door (tests/fakes/fake_rds.py documents it) ---
+
+    def rds_control(self, method, path, body=None):
+        status, _, raw = http_json(method, self.rds_endpoint + path, body)
+        if status >= 300:
+            raise RuntimeError("RDS %s %s -> %d %s" % (method, path, status, raw[:300]))
+        return json.loads(raw) if raw.strip() else None
+
+    def rds_seed(self, state):
+        """Replaces the fake's instances and clusters: {"instances": [...], "clusters": [...]}."""
+        return self.rds_control("POST", "/_fake/state", state)
+
+    def rds_fault(self, operation, error, count=1, **extra):
+        """The next `count` calls of operation (after `skip`) fail with error: an RDS code
+        (Throttling, InternalFailure, AccessDenied, ...), "reset", "close" or "delay"."""
+        body = {"operation": operation, "error": error, "count": count}
+        body.update(extra)
+        self.rds_control("POST", "/_fake/faults", body)
+
+    def rds_faults(self):
+        return self.rds_control("GET", "/_fake/faults")
+
+    def rds_deny(self, actions, **extra):
+        """IAM deny rules (replacing any): e.g. ["rds:DescribeDBClusters"]."""
+        body = {"actions": list(actions)}
+        body.update(extra)
+        return self.rds_control("POST", "/_fake/deny", body)
+
+    def rds_calls(self):
+        return self.rds_control("GET", "/_fake/calls")
+
+    def rds_stats(self):
+        return self.rds_control("GET", "/_fake/stats")
+
+    def rds_reset(self):
+        """Clears faults, the call log and deny rules; the seeded state stays."""
+        self.rds_control("POST", "/_fake/reset", {})
 
     # --- output ---
 
@@ -292,6 +360,7 @@ class Stack:
         stem = os.path.join(directory, uuid.uuid4().hex)
         try:
             material = self.sm_control("GET", "/_fake/secret-material")["material"]
+            material += self.rds_control("GET", "/_fake/secret-material")["material"]
             _, _, raw = http_json("GET", "http://127.0.0.1:%d/_fake/state?bodies=full"
                                   % self.lambda_port)
             posts = json.loads(raw)

@@ -6,9 +6,11 @@
 # copies it, and runs two servers on 127.0.0.1 with random free ports:
 #   - the TLS instance  (ssl-ca/ssl-cert/ssl-key set)          MARIADB_PORT
 #   - the plain instance (no TLS: the server does not offer it) MARIADB_PORT_NOTLS
-# both with skip-name-resolve and an admin user (all privileges, WITH GRANT OPTION) that logs in
-# over TCP with a random password. Waits until both accept logins, then writes
-# STATE_DIR/mariadb.env (KEY=value lines, shell-sourceable).
+# both with skip-name-resolve, the ed25519 authentication plugin loaded (--plugin-load-add: the
+# tests only check it is there, so none of them races another to INSTALL it) and an admin user
+# (all privileges, WITH GRANT OPTION) that logs in over TCP with a random password. A port another
+# process takes between picking and binding it costs a retry with a new one. Waits until both
+# accept logins, then writes STATE_DIR/mariadb.env (KEY=value lines, shell-sourceable).
 # stop: stops both servers (by their pid files) and removes the data.
 #
 # Runs as root (CI) with --user=root, or as any other user directly. Needs the Debian packages
@@ -104,7 +106,8 @@ make_certs() {
     chmod 0600 "$d"/*.key
 }
 
-# start_instance DIR PORT SOCKET [TLS options...]
+# start_instance DIR PORT SOCKET [TLS options...]: starts the server in the background; its pid
+# goes to STARTED_PID.
 start_instance() {
     local dir=$1 port=$2 sock=$3
     shift 3
@@ -118,28 +121,65 @@ start_instance() {
         --log-error="$dir/error.log" --skip-log-bin --innodb-buffer-pool-size=16M \
         --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=0 --skip-innodb-doublewrite \
         --max-connections=200 --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+        --plugin-load-add=auth_ed25519 \
         "$@" </dev/null >>"$dir/error.log" 2>&1 &
+    STARTED_PID=$!
 }
 
+# wait_ready DIR PORT PID: 0 once the server accepts logins; 1 when it exited (a port someone else
+# took first ends it at once) or did not answer within a minute.
 wait_ready() {
-    local dir=$1 port=$2 i
+    local dir=$1 port=$2 pid=$3 i
     for ((i = 0; i < 600; i++)); do
         if "$CLIENT" --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$ADMIN_USER" \
             --password="$ADMIN_PASSWORD" --connect-timeout=2 -N -e 'SELECT 1' >/dev/null 2>&1; then
             return 0
         fi
-        if [[ -f $dir/mariadbd.pid ]]; then
-            local pid
-            pid=$(cat "$dir/mariadbd.pid" 2>/dev/null || true)
-            if [[ $pid =~ ^[0-9]+$ ]] && ! kill -0 "$pid" 2>/dev/null; then
-                break
-            fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
         fi
         sleep 0.1
     done
     echo "mariadb.sh: server in $dir did not accept logins on port $port; error log:" >&2
     tail -n 40 "$dir/error.log" >&2 || true
     return 1
+}
+
+# start_with_retry DIR SOCKET VAR [options...]: starts the server on a free port, retrying with a
+# new port if another process takes it first, and sets VAR to the port.
+start_with_retry() {
+    local dir=$1 sock=$2 var=$3 try_port attempt
+    shift 3
+    for ((attempt = 0; attempt < 5; attempt++)); do
+        try_port=$(free_port)
+        start_instance "$dir" "$try_port" "$sock" "$@"
+        if wait_ready "$dir" "$try_port" "$STARTED_PID"; then
+            printf -v "$var" '%s' "$try_port"
+            return 0
+        fi
+        stop_instance "$dir"
+        if kill -0 "$STARTED_PID" 2>/dev/null; then
+            kill -KILL "$STARTED_PID" 2>/dev/null || true
+        fi
+        wait "$STARTED_PID" 2>/dev/null || true
+        rm -f "$dir/mariadbd.pid"
+    done
+    echo "mariadb.sh: could not start the server in $dir" >&2
+    return 1
+}
+
+# assert_ed25519 PORT [client options...]: the server has the ed25519 plugin loaded.
+assert_ed25519() {
+    local port=$1 status
+    shift
+    status=$("$CLIENT" --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$ADMIN_USER" \
+        --password="$ADMIN_PASSWORD" "$@" -N -e \
+        "SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'ed25519'")
+    if [[ $status != ACTIVE ]]; then
+        echo "mariadb.sh: the server on port $port did not load auth_ed25519 (status '$status';" \
+            "it ships with mariadb-server in its plugin directory)" >&2
+        return 1
+    fi
 }
 
 do_start() {
@@ -195,15 +235,11 @@ EOF
     cp -a "$state/tls/data" "$state/notls/data"
 
     local port port_notls
-    port=$(free_port)
-    port_notls=$(free_port)
-    while [[ $port_notls == "$port" ]]; do port_notls=$(free_port); done
-
-    start_instance "$state/tls" "$port" "$sockdir/tls.sock" \
+    start_with_retry "$state/tls" "$sockdir/tls.sock" port \
         --ssl-ca="$certs/ca.pem" --ssl-cert="$certs/server.pem" --ssl-key="$certs/server.key"
-    start_instance "$state/notls" "$port_notls" "$sockdir/notls.sock" --skip-ssl
-    wait_ready "$state/tls" "$port"
-    wait_ready "$state/notls" "$port_notls"
+    start_with_retry "$state/notls" "$sockdir/notls.sock" port_notls --skip-ssl
+    assert_ed25519 "$port"
+    assert_ed25519 "$port_notls" --skip-ssl
 
     # The TLS instance must offer TLS and the plain one must not: the tests depend on both.
     local have
