@@ -2,8 +2,8 @@
 
 #include "log.h"
 #include "mem.h"
-#include "str.h"
 #include "secret.h"
+#include "str.h"
 #include "strategy.h"
 
 #include <arpa/inet.h>

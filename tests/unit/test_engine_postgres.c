@@ -494,8 +494,8 @@ SM_TEST(pg_engine_deadline_passed_fails_before_connecting) {
     struct sm_err err;
     int fd = -1;
     /* A listener as the target: had the engine tried, the connection would be in its queue. */
-    struct rot_login l =
-        login(silent_listener(&fd), env("PG_ADMIN_USER"), env("PG_ADMIN_PASSWORD"), ROT_TLS_REQUIRED);
+    struct rot_login l = login(silent_listener(&fd), env("PG_ADMIN_USER"), env("PG_ADMIN_PASSWORD"),
+                               ROT_TLS_REQUIRED);
     struct rot_connect_opts o = opts();
     o.deadline_ms = sm_now_ms() - 1000;
     expect_connect_fails(&l, &o, SM_ERR_DEADLINE, &err);
