@@ -7,6 +7,13 @@ sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_mariadb_rotation.py
             LABELS e2e FIXTURES mariadb hygiene TIMEOUT 120)
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_fault_matrix.py
             LABELS e2e faults FIXTURES postgres mariadb hygiene TIMEOUT 900)
+# RDS-managed masters, read replicas, Aurora readers and Handler auto: host names of their own
+# in /etc/hosts (tests/e2e/hosts.py, root needed), the fake RDS beside the Secrets Manager one.
+sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_rds_masters.py
+            LABELS e2e FIXTURES postgres mariadb hygiene TIMEOUT 120)
+# AWS calls through HTTP(S)_PROXY, never the Runtime API; NO_PROXY (tests/lib/egress_proxy.py).
+sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_egress_proxy.py
+            LABELS e2e FIXTURES postgres hygiene TIMEOUT 120)
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_hygiene.py LABELS e2e hygiene)
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_bad_input.py
             LABELS e2e FIXTURES postgres hygiene TIMEOUT 300)

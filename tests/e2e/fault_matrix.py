@@ -15,6 +15,23 @@ Faults per database step (setSecret, testSecret), through a TCP proxy:
     db-down      connection refused                 -> DatabaseUnreachable, nothing changed
     db-refuse    the login is refused (password changed behind our back), then restored
     db-stall-kill  the server never answers and bootstrap is killed meanwhile
+
+A kill case waits, after the kill, until the emulator has recorded the held call (its delayed
+answer), and asserts from that record that it was answered after bootstrap had died: the call was
+in flight, and (kill-after) has landed before the re-drive starts, so a late PutSecretValue can
+never fall between the re-driven createSecret's read and its own put.
+
+The managed-master matrix (Matrix(..., managed=True)) rotates alternating users whose master
+secret is RDS-managed (only username and password, tagged aws:rds:primaryDBInstanceArn; the fake
+RDS says where the database is), and faults the calls that flow adds, in every step that makes
+them (createSecret and setSecret):
+    RDS DescribeDBInstances   rds-throttle (Throttling), rds-server (InternalFailure 500),
+                              rds-lost (the connection is reset, no answer)  -> retried, the step
+                              succeeds; rds-permanent (AccessDenied) -> the step fails naming
+                              rds:DescribeDBInstances; rds-kill (bootstrap SIGKILLed while the
+                              call is held, answered after it died)
+    Secrets Manager DescribeSecret of the master (its tags): throttle, server, permanent,
+                              kill-before, as above
 """
 import json
 import os
@@ -25,11 +42,13 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-from stack import Stack  # noqa: E402
+from stack import ACCOUNT, REGION, Stack  # noqa: E402
 from tcpproxy import TcpProxy  # noqa: E402
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 MUTATING = ("PutSecretValue", "UpdateSecretVersionStage")
+MANAGED_INSTANCE = "fm-main"
+HOLD_MS = 1200  # how long a kill case's call is held before its answer: the kill comes first
 
 
 class Subject:
@@ -48,8 +67,17 @@ class Subject:
             m.db.create_superuser(master, mpw)
             m.users.append(master)
             m.seen.append(mpw)
-            msecret = m.db.secret(master, mpw, host="127.0.0.1", port=m.proxy.port)
-            secret["masterarn"] = m.stack.create_secret("fm/master-" + uuid.uuid4().hex[:8], msecret)
+            if m.managed:
+                # As RDS keeps it: credentials only; the fake RDS gives host 127.0.0.1 and the
+                # proxy's port, the user's own, so no replica check is involved.
+                secret["masterarn"] = m.stack.create_secret(
+                    "rds!db-%s" % uuid.uuid4(), {"username": master, "password": mpw},
+                    tags={"aws:rds:primaryDBInstanceArn": "arn:aws:rds:%s:%s:db:%s"
+                          % (REGION, ACCOUNT, MANAGED_INSTANCE)})
+            else:
+                msecret = m.db.secret(master, mpw, host="127.0.0.1", port=m.proxy.port)
+                secret["masterarn"] = m.stack.create_secret("fm/master-" + uuid.uuid4().hex[:8],
+                                                            msecret)
         self.arn = m.stack.create_secret("fm/" + uuid.uuid4().hex[:10], secret)
         m.seen.append(self.password)
         self.token = m.stack.start_rotation(self.arn)
@@ -79,14 +107,18 @@ class Subject:
 
 
 class Matrix:
-    def __init__(self, db, handler):
+    def __init__(self, db, handler, managed=False):
         self.db = db
-        self.handler = handler
+        self.handler = "multi-user" if managed else handler
+        self.managed = managed
         self.users = []
         self.seen = []
         self.proxy = TcpProxy(db.host, db.port)
-        self.stack = Stack(handler=handler, env={"SMROTATE_DB_CA_FILE": db.ca_file,
-                                                 "SMROTATE_DB_CONNECT_TIMEOUT_MS": "2000"})
+        seed = {"instances": [{"identifier": MANAGED_INSTANCE, "engine": db.engine,
+                               "address": "127.0.0.1", "port": self.proxy.port}]}
+        self.stack = Stack(handler=self.handler, env={"SMROTATE_DB_CA_FILE": db.ca_file,
+                                                      "SMROTATE_DB_CONNECT_TIMEOUT_MS": "2000"},
+                           rds_seed=seed if managed else None)
         self.results = []
 
     # --- driving ---
@@ -107,27 +139,55 @@ class Matrix:
         t.start()
         return t, box
 
-    def calls_len(self):
-        return len(self.stack.calls())
-
     def step_calls(self):
-        """The Secrets Manager operations each step makes, from one clean rotation."""
+        """The calls each step makes, from one clean rotation: {step: ([(Secrets Manager
+        operation, on the subject's own secret?)], [RDS operation])}."""
         s = Subject(self)
         seq = {}
         for step in STEPS:
-            before = self.calls_len()
+            before, rds_before = len(self.stack.calls()), len(self.stack.rds_calls())
             ok, payload = self.invoke(s, step)
             assert ok, "clean run: %s failed: %s" % (step, payload)
-            seq[step] = [c["operation"] for c in self.stack.calls()[before:]]
+            seq[step] = ([(c["operation"], c.get("secret_id") == s.arn)
+                          for c in self.stack.calls()[before:]],
+                         [c["operation"] for c in self.stack.rds_calls()[rds_before:]])
         return seq
 
-    def wait_fault_taken(self, timeout=10):
+    def wait_fault_taken(self, service="sm", timeout=10):
+        pending = self.stack.rds_faults if service == "rds" else (
+            lambda: self.stack.sm_control("GET", "/_fake/faults"))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.stack.sm_control("GET", "/_fake/faults"):
+            if not pending():
                 return
             time.sleep(0.01)
         raise AssertionError("the faulted call never arrived")
+
+    def wait_in_flight_call(self, inflight, dead_by, timeout=10):
+        """After a kill: waits until the emulator has recorded the held call (it records a call
+        just before answering it), so that nothing of the killed invocation is still on its way
+        when the re-drive starts; asserts it was answered only after bootstrap had died, i.e. it
+        was in flight, and how it ended (0: connection reset, 200: it landed)."""
+        service, op, fault, status = inflight
+        calls = self.stack.rds_calls if service == "rds" else self.stack.calls
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for c in calls():
+                if c.get("operation") == op and c.get("fault") == fault:
+                    if dead_by is None or c["time"] < dead_by:
+                        raise AssertionError(
+                            "the held %s was answered at %s, before bootstrap died at %s: it "
+                            "was not in flight" % (op, c["time"], dead_by))
+                    if c["status"] != status:
+                        raise AssertionError("the held %s ended with status %r, expected %r"
+                                             % (op, c["status"], status))
+                    return
+            time.sleep(0.02)
+        raise AssertionError("the held %s was never recorded" % op)
+
+    def reset_fakes(self):
+        self.stack.sm_control("POST", "/_fake/reset")
+        self.stack.rds_reset()
 
     def check_invariant(self, subject, where):
         if subject.some_staged_login_works() is None:
@@ -147,8 +207,10 @@ class Matrix:
         if not self.db.can_login(cur["username"], cur["password"]):
             raise AssertionError("the new AWSCURRENT does not log in")
 
-    def case(self, name, step, arm, expect, disarm=None, kill=False):
-        """Runs one fault case on a fresh subject; records whether it converged."""
+    def case(self, name, step, arm, expect, disarm=None, kill=False, inflight=None):
+        """Runs one fault case on a fresh subject; records whether it converged. kill cases:
+        kill(subject) returns once the call is held; inflight = (service, operation, fault,
+        final status) names the held call (see wait_in_flight_call)."""
         t0 = time.monotonic()
         try:
             subject = Subject(self)
@@ -159,18 +221,20 @@ class Matrix:
             if kill:
                 t, box = self.invoke_async(subject, step)
                 kill(subject)
-                self.stack.kill_bootstrap()
+                dead_by = self.stack.kill_bootstrap()
                 t.join(60)
                 ok, payload = box.get("result", (False, {}))
+                if inflight:
+                    self.wait_in_flight_call(inflight, dead_by)
                 if disarm:
                     disarm(subject)
-                self.stack.sm_control("POST", "/_fake/reset")
+                self.reset_fakes()
                 self.stack.start_bootstrap()
             else:
                 ok, payload = self.invoke(subject, step)
                 if disarm:
                     disarm(subject)
-                self.stack.sm_control("POST", "/_fake/reset")
+                self.reset_fakes()
                 if expect == "ok" and not ok:
                     raise AssertionError("step failed: %s" % payload.get("errorMessage"))
                 if expect not in ("ok", None):
@@ -187,40 +251,64 @@ class Matrix:
             self.results.append((name, False, str(e)[:300]))
             print("FAILED    %-45s %.1f s: %s" % (name, time.monotonic() - t0, str(e)[:200]),
                   flush=True)
-            self.stack.sm_control("POST", "/_fake/reset")
+            self.reset_fakes()
             self.proxy.set_mode("up")
             if self.stack.bootstrap is None or self.stack.bootstrap.poll() is not None:
                 self.stack.start_bootstrap()
 
     # --- the matrix ---
 
+    def sm_fault(self, op, k, error, **extra):
+        def arm(_subject):
+            body = {"operation": op, "error": error, "count": 1, "skip": k}
+            body.update(extra)
+            self.stack.sm_control("POST", "/_fake/faults", body)
+        return arm
+
+    def rds_fault(self, op, k, error, **extra):
+        def arm(_subject):
+            self.stack.rds_fault(op, error, count=1, skip=k, **extra)
+        return arm
+
+    def held(self, service):
+        return lambda _s: (self.wait_fault_taken(service), time.sleep(0.05))
+
+    def sm_cases(self, step, op, k):
+        where = "%s/%s#%d" % (step, op, k + 1)
+        self.case("throttle " + where, step, self.sm_fault(op, k, "ThrottlingException"), "ok")
+        self.case("server " + where, step, self.sm_fault(op, k, "InternalServiceError"), "ok")
+        self.case("permanent " + where, step, self.sm_fault(op, k, "AccessDeniedException"),
+                  "AccessDeniedException")
+        self.case("kill-before " + where, step, self.sm_fault(op, k, "reset", delay_ms=HOLD_MS),
+                  None, kill=self.held("sm"), inflight=("sm", op, "reset", 0))
+        if op in MUTATING:
+            self.case("lost " + where, step,
+                      self.sm_fault(op, k, "InternalServiceError", apply=True), "ok")
+            self.case("kill-after " + where, step, self.sm_fault(op, k, "delay", delay_ms=HOLD_MS),
+                      None, kill=self.held("sm"), inflight=("sm", op, "delay", 200))
+
+    def rds_cases(self, step, op, k):
+        where = "%s/%s#%d" % (step, op, k + 1)
+        permission = "rds:" + op
+        self.case("rds-throttle " + where, step, self.rds_fault(op, k, "Throttling"), "ok")
+        self.case("rds-server " + where, step, self.rds_fault(op, k, "InternalFailure"), "ok")
+        self.case("rds-lost " + where, step, self.rds_fault(op, k, "reset"), "ok")
+        self.case("rds-permanent " + where, step, self.rds_fault(op, k, "AccessDenied"),
+                  permission)
+        self.case("rds-kill " + where, step, self.rds_fault(op, k, "delay", delay_ms=HOLD_MS),
+                  None, kill=self.held("rds"), inflight=("rds", op, "delay", 200))
+
     def run(self):
         seq = self.step_calls()
+        if self.managed:
+            self.run_managed(seq)
+            return
         for step in STEPS:
             counts = {}
-            for op in seq[step]:
+            for op, _own in seq[step][0]:
                 k = counts.get(op, 0)
                 counts[op] = k + 1
-                where = "%s/%s#%d" % (step, op, k + 1)
-
-                def fault(error, op=op, k=k, **extra):
-                    def arm(_subject):
-                        body = {"operation": op, "error": error, "count": 1, "skip": k}
-                        body.update(extra)
-                        self.stack.sm_control("POST", "/_fake/faults", body)
-                    return arm
-
-                self.case("throttle " + where, step, fault("ThrottlingException"), "ok")
-                self.case("server " + where, step, fault("InternalServiceError"), "ok")
-                self.case("permanent " + where, step, fault("AccessDeniedException"),
-                          "AccessDeniedException")
-                self.case("kill-before " + where, step,
-                          fault("reset", delay_ms=800), None,
-                          kill=lambda _s: (self.wait_fault_taken(), time.sleep(0.05)))
-                if op in MUTATING:
-                    self.case("lost " + where, step, fault("InternalServiceError", apply=True), "ok")
-                    self.case("kill-after " + where, step, fault("delay", delay_ms=800), None,
-                              kill=lambda _s: (self.wait_fault_taken(), time.sleep(0.05)))
+                self.sm_cases(step, op, k)
         for step in ("setSecret", "testSecret"):
             self.case("db-down " + step, step, lambda _s: self.proxy.set_mode("down"),
                       "DatabaseUnreachable", disarm=lambda _s: self.proxy.set_mode("up"))
@@ -245,6 +333,26 @@ class Matrix:
                   None, disarm=lambda _s: self.proxy.set_mode("up"),
                   kill=lambda _s: time.sleep(0.5))
 
+    def run_managed(self, seq):
+        """The calls an RDS-managed master adds: every RDS call, and the master's DescribeSecret
+        (its tags), in each step that makes them."""
+        rds_steps = [step for step in STEPS if seq[step][1]]
+        if rds_steps != ["createSecret", "setSecret"]:
+            raise AssertionError("RDS calls in steps %r, expected createSecret and setSecret"
+                                 % rds_steps)
+        for step in STEPS:
+            counts = {}
+            for op in seq[step][1]:
+                k = counts.get(op, 0)
+                counts[op] = k + 1
+                self.rds_cases(step, op, k)
+            counts = {}
+            for op, own in seq[step][0]:
+                k = counts.get(op, 0)
+                counts[op] = k + 1
+                if op == "DescribeSecret" and not own:
+                    self.sm_cases(step, op, k)
+
     def close(self):
         try:
             self.stack.assert_no_secrets(self.seen)
@@ -264,8 +372,8 @@ class Matrix:
                                  % (len(self.results) - ok, len(self.results)))
 
 
-def run(db, handler, label):
-    m = Matrix(db, handler)
+def run(db, handler, label, managed=False):
+    m = Matrix(db, handler, managed=managed)
     try:
         m.run()
         m.report(label)

@@ -26,4 +26,12 @@ def test_fault_matrix_mysql_multi_user_converges():
     fault_matrix.run(MariaDB(), "multi-user", "mariadb/multi-user")
 
 
+def test_fault_matrix_pg_managed_master_converges():
+    fault_matrix.run(Postgres(), "multi-user", "postgres/managed-master", managed=True)
+
+
+def test_fault_matrix_mysql_managed_master_converges():
+    fault_matrix.run(MariaDB(), "multi-user", "mariadb/managed-master", managed=True)
+
+
 smtest.run(globals())

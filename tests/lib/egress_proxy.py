@@ -146,7 +146,8 @@ class EgressProxy:
                 if url.scheme != "http" or not url.hostname:
                     self._count(method, "invalid", target[:80])
                     self._reply(wfile, 400, "Bad Request", [],
-                                b"this proxy forwards absolute http:// URLs and CONNECT only\n", True)
+                                b"this proxy forwards absolute http:// URLs and CONNECT only\n",
+                                True)
                     return
                 expect = self._header(headers, "expect")
                 if expect and expect.lower() == "100-continue":

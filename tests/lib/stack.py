@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -66,13 +67,13 @@ def _wait_port(port_file, proc, what, timeout=15.0):
     raise RuntimeError("%s did not start within %.0f s" % (what, timeout))
 
 
-def http_json(method, url, body=None, headers=None, timeout=60):
+def http_json(method, url, body=None, headers=None, timeout=60, context=None):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
             raw = resp.read()
             return resp.status, dict(resp.headers), raw
     except urllib.error.HTTPError as e:
@@ -83,16 +84,25 @@ class Stack:
     """Starts the fakes and bootstrap; close() stops them. Use as a context manager."""
 
     def __init__(self, handler="single-user", env=None, rotation_retries=0, start_bootstrap=True,
-                 rds_seed=None):
+                 rds_seed=None, tls=None):
+        """tls: (certificate file, key file) to serve Secrets Manager and RDS over HTTPS with a
+        self-signed certificate for 127.0.0.1, which bootstrap then trusts (SMROTATE_CA_FILE)."""
         self.tmp = tempfile.mkdtemp(prefix="smr-stack-")
         self.procs = []
         self.handler = handler
         self.extra_env = dict(env or {})
+        tls_args, scheme, self.ssl_context, self.ca_file = [], "http", None, None
+        if tls:
+            self.ca_file = tls[0]
+            tls_args = ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            scheme = "https"
+            self.ssl_context = ssl.create_default_context(cafile=tls[0])
         rds = self._spawn(
             "fake-rds",
             [python(), os.path.join(TESTS, "fakes", "fake_rds.py"), "--port", "0",
              "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
-             "--session-token", SESSION_TOKEN, "--region", REGION, "--account", ACCOUNT])
+             "--session-token", SESSION_TOKEN, "--region", REGION, "--account", ACCOUNT]
+            + tls_args)
         self.lambda_port = self._start(
             "fake-lambda",
             [python(), os.path.join(TESTS, "fakes", "fake_lambda.py"), "--port", "0"])
@@ -104,12 +114,13 @@ class Stack:
              "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
              "--session-token", SESSION_TOKEN, "--region", REGION,
              "--lambda-invoke-url", self.invoke_url,
-             "--rotation-retries", str(rotation_retries)])
-        self.sm_endpoint = "http://127.0.0.1:%d" % self.sm_port
+             "--rotation-retries", str(rotation_retries)] + tls_args)
+        self.sm_endpoint = "%s://127.0.0.1:%d" % (scheme, self.sm_port)
         self.sm = sm_client.Client(self.sm_endpoint, region=REGION, access_key=ACCESS_KEY,
-                                   secret_key=SECRET_KEY, session_token=SESSION_TOKEN)
+                                   secret_key=SECRET_KEY, session_token=SESSION_TOKEN,
+                                   ca_file=self.ca_file)
         self.rds_port = _wait_port(*rds)
-        self.rds_endpoint = "http://127.0.0.1:%d" % self.rds_port
+        self.rds_endpoint = "%s://127.0.0.1:%d" % (scheme, self.rds_port)
         if rds_seed is not None:
             self.rds_seed(rds_seed)
         self.bootstrap = None
@@ -142,6 +153,7 @@ class Stack:
             "AWS_REGION": REGION,
             "_HANDLER": self.handler,
             "AWS_LAMBDA_FUNCTION_NAME": "smrotate-test",
+            "SMROTATE_CA_FILE": self.ca_file,
         }
         env.update(self.extra_env)
         return {k: v for k, v in env.items() if v is not None}
@@ -236,7 +248,8 @@ class Stack:
     # --- the emulator's test door ---
 
     def sm_control(self, method, path, body=None):
-        status, _, raw = http_json(method, self.sm_endpoint + path, body)
+        status, _, raw = http_json(method, self.sm_endpoint + path, body,
+                                   context=self.ssl_context)
         if status >= 300:
             raise RuntimeError("%s %s -> %d %s" % (method, path, status, raw[:200]))
         return json.loads(raw) if raw.strip() else None
@@ -282,7 +295,8 @@ class Stack:
     # --- the fake RDS's test door (tests/fakes/fake_rds.py documents it) ---
 
     def rds_control(self, method, path, body=None):
-        status, _, raw = http_json(method, self.rds_endpoint + path, body)
+        status, _, raw = http_json(method, self.rds_endpoint + path, body,
+                                   context=self.ssl_context)
         if status >= 300:
             raise RuntimeError("RDS %s %s -> %d %s" % (method, path, status, raw[:300]))
         return json.loads(raw) if raw.strip() else None

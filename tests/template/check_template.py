@@ -50,8 +50,9 @@ EXPECTED_STATEMENTS = {
     "GenerateRandomPassword": {"secretsmanager:GetRandomPassword"},
     "WriteLogs": {"logs:CreateLogStream", "logs:PutLogEvents"},
     "UseSecretsKey": {"kms:Decrypt", "kms:GenerateDataKey"},
-    "ReadMasterSecret": {"secretsmanager:GetSecretValue"},
+    "ReadMasterSecret": {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
     "UseMasterSecretKey": {"kms:Decrypt"},
+    "DescribeRdsDatabases": {"rds:DescribeDBInstances", "rds:DescribeDBClusters"},
     "ManageVpcNetworkInterfaces": {
         "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
         "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
@@ -62,8 +63,15 @@ EXPECTED_STATEMENT_CONDITIONS = {
     "UseSecretsKey": "HasKmsKey",
     "ReadMasterSecret": "HasMasterSecret",
     "UseMasterSecretKey": "HasMasterSecretKmsKey",
+    "DescribeRdsDatabases": "AlternatesUsers",
     "ManageVpcNetworkInterfaces": "InVpc",
 }
+# RDS's Describe actions are granted on every instance and cluster of the account and region
+# (which ones a rotation asks about is known only at run time), never on "*".
+RDS_RESOURCES = [
+    {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:*"},
+    {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:*"},
+]
 # Only these may use Resource "*" (the actions have no resource-level permissions).
 WILDCARD_RESOURCE_OK = {"GenerateRandomPassword", "ManageVpcNetworkInterfaces"}
 
@@ -448,12 +456,29 @@ def env_vars_read_by_code():
 
 
 def handler_names_in_code():
-    """String literals of the form <word>-user(s) in bootstrap/ and rotators/ (strategy names)."""
+    """The Handler names the strategies accept: the strings of every table a strategy names as
+    its `.handler_names` (rotators/strategy.c), plus literals of the form <word>-user(s) in
+    bootstrap/ and rotators/."""
     found = {}
     for path, text in c_sources():
         if path.startswith("runtime/"):
             continue
-        for lit in re.findall(r"\"([a-z]+-users?)\"", strip_comments(text)):
+        text = strip_comments(text)
+        for lit in re.findall(r"\"([a-z]+-users?)\"", text):
+            found.setdefault(lit, path)
+        for table in re.findall(r"\.handler_names\s*=\s*([A-Za-z_]\w*)", text):
+            m = re.search(r"\b%s\s*\[[^\]]*\]\s*=\s*\{(.*?)\}\s*;" % re.escape(table), text, re.S)
+            for lit in re.findall(r"\"([^\"]+)\"", m.group(1) if m else ""):
+                found.setdefault(lit, "%s (%s)" % (path, table))
+    return found
+
+
+def rds_permissions_in_code():
+    """The RDS permissions the C code names (in AccessDenied messages: "the function's role
+    needs rds:X"), with the file that names each."""
+    found = {}
+    for path, text in c_sources():
+        for lit in re.findall(r"\"(rds:[A-Za-z]+)\"", strip_comments(text)):
             found.setdefault(lit, path)
     return found
 
@@ -598,6 +623,7 @@ def test_template_handler_values_match_code_strategies():
             "strategies the code accepts that the template does not offer (or add the name to "
             "HANDLER_ALIASES)")
     smtest.assert_eq(param["Default"], "single-user", "default strategy (code: empty = single-user)")
+    smtest.assert_in("auto", offered, "Handler auto (per secret) offered")
 
 
 def test_template_env_vars_are_read_by_code():
@@ -632,10 +658,10 @@ def test_template_env_check_finds_wrapper_reads():
                      "names read")
 
 
-def role_statements():
+def role_statements(tmpl=None):
     """[(statement, condition name or None)] of every policy of every IAM role in the template."""
     out = []
-    for res in template()["Resources"].values():
+    for res in (tmpl or template())["Resources"].values():
         if res["Type"] != "AWS::IAM::Role":
             continue
         props = res["Properties"]
@@ -686,6 +712,78 @@ def test_template_iam_actions_are_least_privilege():
     for st, _ in statements:
         if st["Sid"] in ("UseSecretsKey", "UseMasterSecretKey"):
             smtest.assert_in("kms:ViaService", st["Condition"]["StringEquals"], st["Sid"])
+
+
+def condition_value(tmpl, name, **given):
+    """A condition of tmpl, evaluated for these parameter values (the rest defaults)."""
+    values = {k: p.get("Default", "") for k, p in tmpl["Parameters"].items()}
+    values.update(given)
+    return rule_value(tmpl["Conditions"][name], values)
+
+
+def rds_grant_problems(tmpl):
+    """What is wrong with the grants an RDS-managed master or a replica needs, in tmpl."""
+    problems = []
+    statements = {st["Sid"]: (st, cond) for st, cond in role_statements(tmpl)}
+    if "DescribeRdsDatabases" not in statements:
+        return ["no DescribeRdsDatabases statement"]
+    # RDS: both Describe actions the code calls, on the account's instances and clusters.
+    st, cond = statements["DescribeRdsDatabases"]
+    if st.get("Resource") != RDS_RESOURCES:
+        problems.append("DescribeRdsDatabases resources: %r, expected %r"
+                        % (st.get("Resource"), RDS_RESOURCES))
+    missing = sorted(set(rds_permissions_in_code()) - set(as_list(st.get("Action", []))))
+    if missing:
+        problems.append("RDS permissions the code needs, not granted: %s" % missing)
+    # Granted exactly when a rotation can call RDS: alternating users, by name or per secret.
+    for strategy, expected in (("single-user", False), ("multi-user", True), ("auto", True)):
+        if cond is None or condition_value(tmpl, cond, rotationStrategy=strategy) != expected:
+            problems.append("DescribeRdsDatabases %s with rotationStrategy=%s"
+                            % ("missing" if expected else "granted", strategy))
+    # The master secret: its value and its tags (DescribeSecret), and its customer managed key.
+    st, cond = statements.get("ReadMasterSecret", ({}, None))
+    if sorted(as_list(st.get("Action", []))) != ["secretsmanager:DescribeSecret",
+                                                 "secretsmanager:GetSecretValue"]:
+        problems.append("ReadMasterSecret actions: %r" % st.get("Action"))
+    if st.get("Resource") != {"Ref": "masterSecretArn"}:
+        problems.append("ReadMasterSecret resource: %r" % st.get("Resource"))
+    st, cond = statements.get("UseMasterSecretKey", ({}, None))
+    if as_list(st.get("Action", [])) != ["kms:Decrypt"] or \
+            st.get("Resource") != {"Ref": "masterSecretKmsKeyArn"}:
+        problems.append("UseMasterSecretKey: %r on %r" % (st.get("Action"), st.get("Resource")))
+    elif not (condition_value(tmpl, cond, masterSecretKmsKeyArn="arn:aws:kms:us-east-1:1:key/k")
+              and not condition_value(tmpl, cond)):
+        problems.append("UseMasterSecretKey is not conditional on masterSecretKmsKeyArn")
+    return problems
+
+
+def test_template_grants_what_rds_managed_masters_and_replicas_need():
+    in_code = rds_permissions_in_code()
+    print("RDS permissions the code names: %s" % in_code)
+    smtest.assert_eq(sorted(in_code), sorted(EXPECTED_STATEMENTS["DescribeRdsDatabases"]),
+                     "RDS permissions the code names in its AccessDenied messages")
+    fail_if(rds_grant_problems(template()), "grants for RDS-managed masters and replicas")
+
+
+def test_template_checker_rejects_wrong_rds_grants():
+    broken = copy.deepcopy(template())
+    statements = broken["Resources"]["RotationFunctionRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"]["Statement"]
+    for st in statements:
+        if intrinsic(st) == "Fn::If":
+            cond, yes, _ = st["Fn::If"]
+            if yes.get("Sid") == "DescribeRdsDatabases":
+                yes["Resource"] = "*"
+                yes["Action"] = ["rds:DescribeDBInstances"]
+                st["Fn::If"][0] = "HasMasterSecret"
+            elif yes.get("Sid") == "ReadMasterSecret":
+                yes["Action"] = "secretsmanager:GetSecretValue"
+    problems = "\n".join(rds_grant_problems(broken))
+    for needle in ("DescribeRdsDatabases resources: '*'",
+                   "not granted: ['rds:DescribeDBClusters']",
+                   "DescribeRdsDatabases missing with rotationStrategy=auto",
+                   "ReadMasterSecret actions"):
+        smtest.assert_in(needle, problems, "checker output for wrong RDS grants")
 
 
 def test_template_permission_allows_secretsmanager_from_own_account():
@@ -860,6 +958,9 @@ def test_template_rules_reject_multi_user_without_master_secret():
                                   masterSecretArn="arn:aws:secretsmanager:us-east-1:1:secret:m"),
                      [], "multi-user with masterSecretArn")
     smtest.assert_eq(failed_rules(rotationStrategy="single-user"), [], "single-user without it")
+    # auto rotates single-user secrets without one; its alternating secrets need it to read
+    # their master (their error then names the secret and the permission).
+    smtest.assert_eq(failed_rules(rotationStrategy="auto"), [], "auto without it")
 
 
 if __name__ == "__main__":
