@@ -122,19 +122,28 @@ void sm_str_one_line(const char *src, char *dst, size_t cap) {
 }
 
 void sm_str_printable(const char *src, char *dst, size_t cap) {
-    const char *s = src != NULL ? src : "";
-    size_t len = strlen(s), n = 0;
+    const unsigned char *s = (const unsigned char *)(src != NULL ? src : "");
+    size_t len = strlen((const char *)s), i = 0, n = 0;
     if (cap == 0) {
         return;
     }
-    bool cut = len >= cap;
-    size_t room = cut ? (cap > 4 ? cap - 4 : 0) : len;
-    for (; n < room; n++) {
-        unsigned char c = (unsigned char)s[n];
-        dst[n] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    size_t room = len >= cap ? (cap > 4 ? cap - 4 : 0) : len;
+    while (i < len) {
+        size_t bad = 1, step = sm_utf8_seq(s + i, len - i, &bad);
+        size_t out = step > 0 ? step : 1;
+        if (n + out > room) {
+            break;
+        }
+        if (step == 0 || s[i] < 0x20 || s[i] == 0x7f) {
+            dst[n++] = '?'; /* a control character, or bytes that are not UTF-8 */
+            i += step > 0 ? step : bad;
+        } else {
+            memcpy(dst + n, s + i, step);
+            n += step;
+            i += step;
+        }
     }
-    if (cut) {
-        n = utf8_cut(dst, n);
+    if (i < len) {
         size_t dots = cap - 1 - n < 3 ? cap - 1 - n : 3;
         memcpy(dst + n, "...", dots);
         n += dots;

@@ -29,9 +29,10 @@ bool sm_utf8_valid(const char *s, size_t *chars);
  * longer text is cut at cap - 1 bytes, never inside a UTF-8 sequence. Accepts cap 0. */
 void sm_str_one_line(const char *src, char *dst, size_t cap);
 
-/* Copies a name (NULL reads as "") into dst (cap bytes) for a message: control characters become
- * '?'; a name that does not fit is cut, never inside a UTF-8 sequence, and ends with "...".
- * Accepts cap 0. */
+/* Copies a name (NULL reads as "") into dst (cap bytes) for a message: control characters and
+ * bytes that are not well-formed UTF-8 become '?', so the copy is valid UTF-8 whatever the input;
+ * a name that does not fit is cut, never inside a UTF-8 sequence, and ends with "...". Accepts
+ * cap 0. */
 void sm_str_printable(const char *src, char *dst, size_t cap);
 
 #endif

@@ -182,7 +182,9 @@ def seed_fixture_world(fake, pending_value=False):
 class StubLambda:
     """A tiny invoke endpoint acting like the AWS template rotation function (against the
     emulator, through sm_client), recording every event. fail: {step: times} makes that step
-    fail (200 + X-Amz-Function-Error: Unhandled) the first `times` calls."""
+    fail (200 + X-Amz-Function-Error: Unhandled) the first `times` calls. While `gate` is clear
+    every invocation waits (recorded in `events`, not yet run, not counted in `released`) until
+    the test sets it."""
 
     def __init__(self, sm_endpoint, fail=None, forward_rotation_token=True, finish=True):
         self.sm = Client(sm_endpoint, region="us-east-1", access_key=AK, secret_key=SK, session_token="")
@@ -190,6 +192,9 @@ class StubLambda:
         self.forward = forward_rotation_token
         self.finish = finish
         self.events = []
+        self.released = 0  # invocations past the gate (running or answered)
+        self.gate = threading.Event()
+        self.gate.set()
         self.lock = threading.Lock()
         stub = self
 
@@ -203,6 +208,9 @@ class StubLambda:
                 event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with stub.lock:
                     stub.events.append(dict(event, _path=self.path))
+                stub.gate.wait(60)
+                with stub.lock:
+                    stub.released += 1
                     failing = stub.fail.get(event["Step"], 0) > 0
                     if failing:
                         stub.fail[event["Step"]] -= 1
@@ -838,9 +846,13 @@ def test_fake_sm_rotation_driver_runs_four_steps_in_order():
         c = client(fake)
         cur = c.create_secret("drv", SecretString="old")["VersionId"]
         tok = token()
-        t0 = time.monotonic()
+        # The stub answers no step until released: RotateSecret must return all the same.
+        stub.gate.clear()
         out = c.rotate_secret("drv", ClientRequestToken=tok, RotationLambdaARN=FX_LAMBDA)
-        assert time.monotonic() - t0 < 2, "RotateSecret returns before the steps finish"
+        with stub.lock:
+            released = stub.released
+        stub.gate.set()
+        assert_eq(released, 0, "steps run before RotateSecret returned")
         assert_eq(out["VersionId"], tok, "version id")
         recs = wait_rotations(fake)
         assert_eq(len(recs), 1, "one rotation")
@@ -968,16 +980,18 @@ def test_fake_sm_rotate_immediately_false_runs_only_test_secret():
 
 
 def test_fake_sm_rotation_driver_reports_unreachable_lambda():
+    # Bound and not listening for the whole test: connections are refused, and no other process
+    # can take the port meanwhile.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
-    with start(lambda_invoke_url="http://127.0.0.1:%d/x" % dead, lambda_timeout=2) as fake:
-        c = client(fake)
-        c.create_secret("dead", SecretString="v")
-        c.rotate_secret("dead", RotationLambdaARN=FX_LAMBDA)
-        rec = wait_rotations(fake)[0]
-        assert_eq(rec["status"], "failed", "status")
-        assert_eq(rec["steps"][0]["error_type"], "InvokeError", "error type")
+        with start(lambda_invoke_url="http://127.0.0.1:%d/x" % dead, lambda_timeout=2) as fake:
+            c = client(fake)
+            c.create_secret("dead", SecretString="v")
+            c.rotate_secret("dead", RotationLambdaARN=FX_LAMBDA)
+            rec = wait_rotations(fake)[0]
+            assert_eq(rec["status"], "failed", "status")
+            assert_eq(rec["steps"][0]["error_type"], "InvokeError", "error type")
 
 
 def test_fake_sm_replays_happy_path_scenario():

@@ -9,6 +9,7 @@
  */
 #include "event.h"
 #include "fuzz_common.h"
+#include "str.h"
 
 FUZZ_INIT_HOOKS()
 
@@ -41,10 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(err.code == SM_ERR_EVENT || err.code == ROT_ERR_ROTATION ||
                    err.code == SM_ERR_NOMEM);
         FUZZ_CHECK(strnlen(err.msg, sizeof(err.msg)) < sizeof(err.msg));
-        /* The message may quote the sanitised Step and the checked SecretId, nothing raw. */
+        /* The message may quote the sanitised Step and the checked SecretId, nothing raw: one
+         * line of valid UTF-8. */
         for (const char *m = err.msg; *m != '\0'; m++) {
-            FUZZ_CHECK((unsigned char)*m >= 0x20 && (unsigned char)*m < 0x7f);
+            FUZZ_CHECK((unsigned char)*m >= 0x20 && (unsigned char)*m != 0x7f);
         }
+        FUZZ_CHECK(sm_utf8_valid(err.msg, NULL));
     }
     rot_event_clean_up(&ev);
     FUZZ_CHECK(ev.secret_id == NULL && ev.token == NULL && ev.rotation_token == NULL);

@@ -106,7 +106,9 @@ def assert_no_sanitizer_report(text):
             raise AssertionError("sanitizer report in the runtime's output:\n%s" % text[-4000:])
 
 
-def wait_exit(p, timeout=5.0):
+# Waits below are "does not hang" guards, far above what the slowest build (ASan on two loaded
+# cores) needs; what a test asserts is counts and contents, never how fast.
+def wait_exit(p, timeout=30.0):
     try:
         return p.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -133,7 +135,7 @@ def body_json(rec):
 
 
 def run_simple(args, env):
-    r = subprocess.run(args, env=env, capture_output=True, timeout=10)
+    r = subprocess.run(args, env=env, capture_output=True, timeout=30)
     assert_no_sanitizer_report(r.stderr.decode("utf-8", "replace"))
     return r
 
@@ -194,7 +196,7 @@ def test_runtime_known_handler_strategies_pass_init():
     for handler in (None, "", "single-user", "multi-user", "alternating-users"):
         with Harness() as h:
             p = h.start(bootstrap(), env={"_HANDLER": handler})
-            h.c.wait(next_calls=1, timeout=5)
+            h.c.wait(next_calls=1, timeout=30)
             assert_running(p, "bootstrap with _HANDLER=%r" % handler)
             assert_eq(len(h.c.state()["init_errors"]), 0, "init errors for %r" % handler)
 
@@ -352,16 +354,15 @@ def test_runtime_next_connection_reset_three_times_exits_non_zero():
 
 
 def test_runtime_next_connection_refused_exits_after_bounded_retries():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there now
-    env = base_env()
-    env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:%d" % port
-    t0 = time.monotonic()
-    r = run_simple([bootstrap()], env)
+    # Bound and not listening: the kernel refuses every connection, and no other process can take
+    # the port while the socket is open.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        env = base_env()
+        env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:%d" % s.getsockname()[1]
+        # The retry count is the assertion; run_simple's timeout only guards against a hang.
+        r = run_simple([bootstrap()], env)
     assert r.returncode != 0, "exit code"
-    assert time.monotonic() - t0 < 3, "gives up quickly"
     assert_eq(r.stderr.decode().count("retrying"), 2, "two retries logged")
 
 
@@ -627,7 +628,7 @@ def test_runtime_is_single_threaded_and_registers_no_extension():
         assert_eq(threads_of(p.pid), 1, "threads of bootstrap waiting in /next")
         assert_eq(st["extensions"], [], "no extension registered")
         p.send_signal(signal.SIGTERM)
-        assert_eq(wait_exit(p, 5), -signal.SIGTERM, "SIGTERM's default action ends the process")
+        assert_eq(wait_exit(p), -signal.SIGTERM, "SIGTERM's default action ends the process")
 
 
 # ---- the fake itself (contracts other tests and the Secrets Manager emulator rely on) --------
