@@ -12,7 +12,7 @@
  * Wipe checking (also SM_TORTURE builds): every block is kept on a live list, and between
  * sm_mem_check_begin and sm_mem_check_end sm_free wipes a block and keeps it in a quarantine
  * instead of returning it to libc, so a test can search all live and freed blocks for a password
- * and check that every freed block is zero (tests/unit/test_wipe.c).
+ * and check that every freed block is zero (tests/torture/test_wipe.c).
  */
 #ifndef SM_MEM_H
 #define SM_MEM_H

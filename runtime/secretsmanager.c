@@ -429,7 +429,10 @@ int secrets_put_secret_value(struct aws_client *c, const char *secret_id,
         cJSON_Delete(value);
         goto nomem;
     }
-    cJSON_AddItemToObject(req, "SecretString", value);
+    if (!cJSON_AddItemToObject(req, "SecretString", value)) {
+        cJSON_Delete(value); /* not in the tree: the key's copy failed */
+        goto nomem;
+    }
     if (!add_str(req, "ClientRequestToken", client_request_token)) {
         goto nomem;
     }

@@ -18,7 +18,7 @@ set_tests_properties(mariadb_server_stop PROPERTIES FIXTURES_CLEANUP mariadb LAB
                      TIMEOUT 60)
 
 sm_c_tests(test_engine_mysql
-           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_engine_mysql.c
+           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_engine_mysql.c
            LABELS integration
            FIXTURES mariadb)
 # Changes the server's global sql_mode for a moment (every new session inherits it): must not

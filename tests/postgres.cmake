@@ -11,6 +11,6 @@ set_tests_properties(postgres_server_stop PROPERTIES FIXTURES_CLEANUP postgres L
                      TIMEOUT 60)
 
 sm_c_tests(test_engine_postgres
-           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_engine_postgres.c
+           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_engine_postgres.c
            LABELS integration
            FIXTURES postgres)

@@ -1,11 +1,11 @@
-# Allocation-failure walks (tests/unit/test_torture.c): only in SM_TORTURE builds, where
+# Allocation-failure walks (tests/torture/test_torture.c): only in SM_TORTURE builds, where
 # sm_mem_fail_at makes the Nth allocation fail. Label `torture`.
 #
 #   cmake -S . -B build-torture -DSM_TORTURE=ON && cmake --build build-torture -j2
 #   ctest --test-dir build-torture -L torture -j2
 if(SM_TORTURE)
   sm_c_tests(test_torture
-             SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_torture.c
+             SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/torture/test_torture.c
                      ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_sm_process.c
              LIBS smfakes LABELS torture)
   foreach(t torture_rotation_single_user_all_steps torture_rotation_alternating_users_all_steps
@@ -14,12 +14,12 @@ if(SM_TORTURE)
   endforeach()
 endif()
 
-# Wiping proof (tests/unit/test_wipe.c): the checking allocator (quarantine of wiped freed blocks)
+# Wiping proof (tests/torture/test_wipe.c): the checking allocator (quarantine of wiped freed blocks)
 # exists in SM_TORTURE builds only. Labels `torture` and `wipe`; the PostgreSQL case needs the
 # `postgres` fixture (tests/postgres.cmake), which ctest starts on demand.
 if(SM_TORTURE)
   sm_c_tests(test_wipe
-             SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_wipe.c
+             SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/torture/test_wipe.c
                      ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_sm_process.c
              LIBS smfakes LABELS torture wipe ENVIRONMENT LD_BIND_NOW=1)
   # No lazy symbol resolution: it saves the vector registers on the stack, where the whole-process
