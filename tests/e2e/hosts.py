@@ -32,6 +32,9 @@ import sys
 import threading
 import uuid
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tcpproxy  # noqa: E402
+
 HOSTS_FILE = os.environ.get("SMR_HOSTS_FILE", "/etc/hosts")
 LOCK_FILE = os.environ.get("SMR_HOSTS_LOCK") or (
     "/run/lock/smrotate-etc-hosts.lock" if os.path.isdir("/run/lock")
@@ -180,33 +183,10 @@ class Alias:
                 return
             with self.lock:
                 self.connections += 1
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self.lock:
-                self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            upstream = tcpproxy.splice(client, self.target)
+            if upstream is not None:
+                with self.lock:
+                    self.sockets += [client, upstream]
 
     def count(self):
         with self.lock:

@@ -11,6 +11,38 @@ import socket
 import threading
 
 
+def pump(src, dst):
+    """Copies src to dst until either side ends, then shuts both down."""
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def splice(client, target):
+    """Connects to target and copies bytes both ways, each in a thread of its own. Returns the
+    upstream socket, or None (client closed) when target cannot be reached."""
+    try:
+        upstream = socket.create_connection(target, timeout=5)
+    except OSError:
+        client.close()
+        return None
+    upstream.settimeout(None)
+    for a, b in ((client, upstream), (upstream, client)):
+        threading.Thread(target=pump, args=(a, b), daemon=True).start()
+    return upstream
+
+
 class TcpProxy:
     def __init__(self, target_host, target_port):
         self.target = (target_host, target_port)
@@ -43,33 +75,10 @@ class TcpProxy:
                 if self.mode == "stall":
                     self.held.append(client)
                     continue
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self.lock:
-                self.conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            upstream = splice(client, self.target)
+            if upstream is not None:
+                with self.lock:
+                    self.conns += [client, upstream]
 
     def set_mode(self, mode):
         with self.lock:
