@@ -402,3 +402,41 @@ def multi_username_too_long(db):
         payload = case.fails("createSecret", token)
         assert_in("Unable to clone user, username length with _clone appended would exceed %d"
                   % db.max_username, payload["errorMessage"])
+
+
+def multi_pending_login_finishes_a_rerun(db):
+    """setSecret landed, then the current user's password changed elsewhere (or its login broke):
+    the rerun finds the pending login working and is done, as the template's order has it."""
+    with MultiCase(db) as case:
+        token = case.stack.start_rotation(case.arn)
+        case.run(token, ("createSecret", "setSecret"))
+        db.set_password(case.username, new_password())  # current no longer logs in
+        case.run(token, ("setSecret", "testSecret", "finishSecret"))
+        assert_in("AWSPENDING secret is already set as password", case.stack.output())
+        new = case.current()
+        assert db.can_login(new["username"], new["password"])
+
+
+def multi_existing_clone_changes_are_warned_first(db, revokes_grants):
+    """A clone that already exists and differs from the original (PostgreSQL: not a member of it;
+    MySQL: a grant the original lacks): one WARN line names what changes before the rotation
+    changes it; on MySQL the extra grant is revoked."""
+    with MultiCase(db) as case:
+        clone = case.username + "_clone"
+        db.create_user(clone, new_password())
+        table = db.create_readable_table(clone)  # a privilege only the clone has
+        token = case.stack.start_rotation(case.arn)
+        case.run(token)
+        warns = [line for line in case.stack.output().splitlines()
+                 if "WARN" in line and clone in line]
+        assert len(warns) >= 1, "a WARN line names the clone's changes"
+        new = case.current()
+        assert_eq(new["username"], clone, "the clone is current")
+        assert db.can_login(clone, new["password"])
+        if revokes_grants:
+            try:
+                db.query_as(clone, new["password"], table)
+            except Exception:
+                pass
+            else:
+                raise AssertionError("the clone kept a grant the original does not have")

@@ -131,4 +131,12 @@ def test_rotation_mysql_multi_user_keeps_grant_option_and_host():
         assert db.can_login(clone["username"], clone["password"])
 
 
+def test_rotation_mysql_multi_user_pending_login_finishes_a_rerun():
+    cases.multi_pending_login_finishes_a_rerun(MariaDB())
+
+
+def test_rotation_mysql_multi_user_existing_clone_changes_are_warned_first():
+    cases.multi_existing_clone_changes_are_warned_first(MariaDB(), revokes_grants=True)
+
+
 smtest.run(globals())

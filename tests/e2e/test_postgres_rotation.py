@@ -127,4 +127,24 @@ def test_rotation_pg_multi_user_username_too_long():
     cases.multi_username_too_long(Postgres())
 
 
+def test_rotation_pg_multi_user_pending_login_finishes_a_rerun():
+    cases.multi_pending_login_finishes_a_rerun(Postgres())
+
+
+def test_rotation_pg_multi_user_existing_clone_changes_are_warned_first():
+    cases.multi_existing_clone_changes_are_warned_first(Postgres(), revokes_grants=False)
+
+
+def test_rotation_pg_password_encryption_server_lets_the_server_hash():
+    # The opt-in for password-check hooks: the server hashes the password it receives, and
+    # stores the verifier its own password_encryption says.
+    db = Postgres()
+    with cases.Case(db, env={"PASSWORD_ENCRYPTION": "server"}) as case:
+        case.run(case.stack.start_rotation(case.arn))
+        verifier = db.admin("SELECT rolpassword FROM pg_authid WHERE rolname = %s"
+                            % db.literal(case.username))
+        assert verifier.startswith("SCRAM-SHA-256$"), "hashed by the server as SCRAM"
+        assert db.can_login(case.username, case.current()["password"])
+
+
 smtest.run(globals())
