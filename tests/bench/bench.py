@@ -698,9 +698,9 @@ def main():
             print("\n== runtime loop (trivial handler, %d invocations) ==" % args.loop_invocations)
             print("  CPU per invocation (user+sys, incl. libcurl and the kernel): %.1f us"
                   % loop["cpu_us_per_invocation"])
-            o = loop["in_loop"]["overhead_us"]
-            print("  in-loop overhead outside the HTTP exchanges: %.0f us [%.0f-%.0f] (target <= 50 us)"
-                  % (o["median"], o["min"], o["max"]))
+            t = loop["turnaround_us"]
+            print("  turnaround (/next answered -> result posted, seen by the fake): %s"
+                  % bench_runtime.fmt(t))
         else:
             print("\n(runtime loop skipped: %s not built)" % echo)
 
