@@ -109,6 +109,11 @@ class Root:
         return self
 
     def __exit__(self, *exc):
+        # in_root.sh's fallback mounts /proc in this namespace; a launcher killed with SIGKILL
+        # leaves it behind, and rmtree must not walk into a live /proc.
+        proc = self.path("/proc")
+        if os.path.ismount(proc):
+            run(["umount", "-l", proc])
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def path(self, inside):
