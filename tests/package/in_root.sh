@@ -11,8 +11,8 @@ if unshare --mount --propagation private true 2>/dev/null; then
         /bin/sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$@"
 fi
 
-# Run inside a chroot whose "/" is no mount point (tests/fresh_debian.sh, or a builder's chroot),
-# no mount namespace can be made private: a /proc mounted there would reach the outside namespace
+# Inside a chroot whose "/" is no mount point (tests/fresh_debian.sh, or a builder's chroot), no
+# mount namespace can be made private: a /proc mounted in one would reach the outside namespace
 # through shared propagation and outlive the process. So /proc is mounted here, in this namespace,
 # and unmounted when PROGRAM ends; this shell stays in between and passes signals on.
 root=$1
