@@ -1,4 +1,5 @@
 #include "http.h"
+#include "http_testing.h"
 
 #include "mem.h"
 

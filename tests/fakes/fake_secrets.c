@@ -1,6 +1,6 @@
 #include "fake_secrets.h"
 
-#include "aws.h"
+#include "aws_testing.h"
 #include "harness.h"
 #include "mem.h"
 

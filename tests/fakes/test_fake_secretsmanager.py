@@ -1052,7 +1052,7 @@ def test_fake_sm_error_texts_match_fixtures():
 # Fault injection and the control API
 
 
-def test_fake_sm_faults_count_down_and_have_aws_shapes():
+def test_fake_aws_faults_count_down_and_have_aws_shapes():
     with start() as fake:
         c = client(fake, retry_stale=False)
         c.create_secret("flt", SecretString="v")
@@ -1110,7 +1110,7 @@ def test_fake_sm_faults_count_down_and_have_aws_shapes():
         expect_error(lambda: c.describe_secret("flt"), "ResourceNotFoundException")
 
 
-def test_fake_sm_control_state_shows_versions_and_values():
+def test_fake_aws_control_state_shows_versions_and_values():
     with start() as fake:
         c = client(fake)
         v1 = c.create_secret("st", SecretString="s1")["VersionId"]

@@ -11,7 +11,7 @@
  * and destroyed after each run, so its connection cache is part of the balance.
  *
  * The client walks run against the local Secrets Manager emulator and retry with zero backoff
- * (random01 pinned to 0), so a failing attempt costs no sleep. The rotation walks run in process
+ * (fake_aws_no_jitter), so a failing attempt costs no sleep. The rotation walks run in process
  * against the fake Secrets Manager and the fake engine (whose own storage is not ours, so only
  * our allocations fail); every run starts on a fresh secret mid-rotation and, after a failed run,
  * reruns the four steps with memory back (as Secrets Manager retries a rotation): they must
@@ -27,11 +27,11 @@
 #include "event.h"
 #include "fake_engine.h"
 #include "fake_secrets.h"
-#include "fakes/fake_sm_process.h"
+#include "fakes/fake_aws_process.h"
 #include "harness.h"
 #include "http.h"
 #include "log.h"
-#include "mem.h"
+#include "mem_testing.h"
 #include "rotation.h"
 #include "secret.h"
 #include "secretsmanager.h"
@@ -248,7 +248,7 @@ SM_TEST(torture_config_from_env) {
 /* ---- the Secrets Manager client against the emulator ------------------------------------- */
 
 struct sm_fixture {
-    struct fake_sm sm;
+    struct fake_aws sm;
     struct aws_config cfg;
     char *endpoint;
     struct http_client http; /* created and destroyed around every run */
@@ -256,15 +256,11 @@ struct sm_fixture {
     char arn[512];
 };
 
-static double no_jitter(void) {
-    return 0.0;
-}
-
 static void sm_setup(struct sm_fixture *f) {
     struct sm_err err;
     memset(f, 0, sizeof(*f));
     quiet_logs();
-    fake_sm_start(&f->sm, AKID, SECRET_KEY, NULL);
+    fake_aws_start_secretsmanager(&f->sm, AKID, SECRET_KEY, NULL);
     setenv("AWS_REGION", "us-east-1", 1);
     setenv("AWS_ACCESS_KEY_ID", AKID, 1);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
@@ -277,13 +273,13 @@ static void sm_setup(struct sm_fixture *f) {
     SM_ASSERT_OK(aws_config_from_env(&f->cfg, &err), err);
     SM_ASSERT_OK(secrets_endpoint_from_env(&f->cfg, &f->endpoint, &err), err);
     SM_ASSERT_OK(secrets_client_init(&f->client, &f->cfg, f->endpoint, &f->http, &err), err);
-    f->client.random01 = no_jitter;
+    fake_aws_no_jitter(&f->client);
 }
 
 static void sm_teardown(struct sm_fixture *f) {
     aws_config_clean_up(&f->cfg);
     sm_free(f->endpoint);
-    fake_sm_stop(&f->sm);
+    fake_aws_stop(&f->sm);
 }
 
 /* A fresh easy handle (outside the walk's failure window). */

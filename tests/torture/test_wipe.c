@@ -35,12 +35,12 @@
 #include "config.h"
 #include "engine.h"
 #include "fake_engine.h"
-#include "fakes/fake_sm_process.h"
+#include "fakes/fake_aws_process.h"
 #include "harness.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
-#include "mem.h"
+#include "mem_testing.h"
 #include "rotation.h"
 #include "secretsmanager.h"
 
@@ -306,7 +306,7 @@ SM_TEST(wipe_cjson_secret_string_leaves_no_copy) {
 /* ---- a full rotation: emulator + fake engine ------------------------------------------------- */
 
 SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
-    struct fake_sm sm;
+    struct fake_aws sm;
     struct http_client http = {0};
     struct aws_config cfg;
     char *endpoint = NULL;
@@ -316,7 +316,7 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     sm_log_configure(false, SM_LOG_WARN);
     fake_db_reset();
     fake_db_set_user("app", INITIAL_PW);
-    fake_sm_start(&sm, AKID, SECRET_KEY, NULL);
+    fake_aws_start_secretsmanager(&sm, AKID, SECRET_KEY, NULL);
     setenv("AWS_REGION", "us-east-1", 1);
     setenv("AWS_ACCESS_KEY_ID", AKID, 1);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
@@ -379,7 +379,7 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     rot_config_clean_up(&rcfg);
     aws_config_clean_up(&cfg);
     sm_free(endpoint);
-    fake_sm_stop(&sm);
+    fake_aws_stop(&sm);
 }
 
 /* ---- the PostgreSQL engine ------------------------------------------------------------------- */

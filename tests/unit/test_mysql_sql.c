@@ -7,7 +7,7 @@
 #include "buf.h"
 #include "err.h"
 #include "harness.h"
-#include "mem.h"
+#include "mem_testing.h"
 #include "mysql_sql.h"
 
 static struct rot_mysql_version parse_ok(const char *s) {
