@@ -181,10 +181,8 @@ int aws_endpoint_from_env(const char *const *vars, const char *prefix, const cha
 /* Endpoint                                                                                     */
 
 int aws_endpoint_parse(const char *endpoint, struct aws_endpoint *out, struct sm_err *err) {
+    assert(endpoint != NULL);
     memset(out, 0, sizeof(*out));
-    if (endpoint == NULL) {
-        return sm_err_set(err, SM_ERR_CONFIG, "no endpoint URL");
-    }
     const char *default_port;
     size_t scheme_len;
     if (strncasecmp(endpoint, "https://", 8) == 0) {
@@ -654,6 +652,7 @@ out:
 
 int aws_send(struct aws_client *c, const struct aws_request *req, int64_t deadline_ms,
              struct http_response *resp, struct sm_err *err) {
+    assert(c->service != NULL && c->cfg != NULL && req->operation != NULL);
     char what[400];
     describe_target(what, sizeof(what), req->operation, req->resource);
     int max_attempts = c->cfg->max_attempts > 0 ? c->cfg->max_attempts : DEFAULT_MAX_ATTEMPTS;

@@ -142,43 +142,31 @@ static const struct sm_code *classify(CURLcode rc) {
     }
 }
 
-int http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp,
-                 struct sm_err *err) {
-    int result = -1;
-    CURL *curl = c->curl;
-    struct curl_slist *headers = NULL;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct capture cap = {.resp = resp};
-    sm_err_clear(&cap.err);
-
-    resp->status = 0;
-    sm_buf_reset(&resp->body);
-    sm_buf_reset(&resp->headers);
-
-    /* Reset keeps the connection cache: keep-alive survives across requests. */
-    curl_easy_reset(curl);
-    for (size_t i = 0; i < req->n_headers; i++) {
-        struct curl_slist *next = curl_slist_append(headers, req->headers[i]);
+/* The header list of req: its own lines, and for a POST no Expect (no 100-continue round trip)
+ * and no chunked upload. Returns 0, or -1 with err set (out of memory; *out is then NULL). */
+static int header_list(const struct http_request *req, struct curl_slist **out,
+                       struct sm_err *err) {
+    bool post = strcmp(req->method, "POST") == 0;
+    size_t n = req->n_headers + (post ? 2 : 0);
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *line = i < req->n_headers    ? req->headers[i]
+                           : i == req->n_headers ? "Expect:"
+                                                 : "Transfer-Encoding:";
+        struct curl_slist *next = curl_slist_append(*out, line);
         if (next == NULL) {
-            sm_err_set(err, SM_ERR_NOMEM, "out of memory building %s %s", req->method, req->url);
-            goto out;
+            curl_slist_free_all(*out);
+            *out = NULL;
+            return sm_err_set(err, SM_ERR_NOMEM, "out of memory building %s %s", req->method,
+                              req->url);
         }
-        headers = next;
+        *out = next;
     }
-    if (strcmp(req->method, "POST") == 0) {
-        /* No 100-continue round trip; no chunked upload. */
-        const char *extra[] = {"Expect:", "Transfer-Encoding:"};
-        for (size_t i = 0; i < 2; i++) {
-            struct curl_slist *next = curl_slist_append(headers, extra[i]);
-            if (next == NULL) {
-                sm_err_set(err, SM_ERR_NOMEM, "out of memory building %s %s", req->method,
-                           req->url);
-                goto out;
-            }
-            headers = next;
-        }
-    }
+    return 0;
+}
 
+static void set_options(CURL *curl, const struct http_request *req, struct curl_slist *headers,
+                        struct capture *cap, char *errbuf) {
     curl_easy_setopt(curl, CURLOPT_URL, req->url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -192,9 +180,9 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req->timeout_ms);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &cap);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, cap);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &cap);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, cap);
     if (req->ca_file != NULL) {
         curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
     }
@@ -206,7 +194,26 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+}
 
+int http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp,
+                 struct sm_err *err) {
+    int result = -1;
+    CURL *curl = c->curl;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct capture cap = {.resp = resp};
+    sm_err_clear(&cap.err);
+
+    resp->status = 0;
+    sm_buf_reset(&resp->body);
+    sm_buf_reset(&resp->headers);
+    /* Reset keeps the connection cache: keep-alive survives across requests. */
+    curl_easy_reset(curl);
+    struct curl_slist *headers = NULL;
+    if (header_list(req, &headers, err) != 0) {
+        goto out;
+    }
+    set_options(curl, req, headers, &cap, errbuf);
     CURLcode rc = curl_easy_perform(curl);
     if (cap.failed) {
         *err = cap.err;

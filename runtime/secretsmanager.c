@@ -5,6 +5,7 @@
 #include "mem.h"
 #include "str.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -411,18 +412,10 @@ int secrets_put_secret_value(struct aws_client *c, const char *secret_id,
                    secret_id, len, SM_LIMIT_SECRET_STRING);
         goto out;
     }
-    /* The string is referenced, not copied, so it must end exactly at len. */
-    if (secret_string == NULL || strlen(secret_string) != len) {
-        sm_err_set(err, SM_ERR_INTERNAL,
-                   "PutSecretValue on secret %.256s: SecretString is missing or holds a NUL byte",
-                   secret_id);
-        goto out;
-    }
-    if (client_request_token == NULL || client_request_token[0] == '\0') {
-        sm_err_set(err, SM_ERR_INTERNAL, "PutSecretValue on secret %.256s: no ClientRequestToken",
-                   secret_id);
-        goto out;
-    }
+    /* The string is referenced, not copied, so it must end exactly at len; the version id is
+     * the caller's, never made up. */
+    assert(secret_string != NULL && strlen(secret_string) == len);
+    assert(client_request_token != NULL && client_request_token[0] != '\0');
     req = new_request(secret_id);
     cJSON *value = cJSON_CreateStringReference(secret_string);
     if (value == NULL || req == NULL) {

@@ -320,7 +320,7 @@ SM_TEST(secrets_endpoint_host_keeps_non_default_port) {
                          "http://host:123456",
                          "http://[::1",
                          NULL};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; bad[i] != NULL; i++) {
         SM_ASSERT_INT_EQ(aws_endpoint_parse(bad[i], &ep, &err), -1);
         SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
     }
