@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-int function_function_init(struct function_function *fn, const char *handler,
-                           struct http_client *http, struct sm_err *err) {
+int function_init(struct function *fn, const char *handler, struct http_client *http,
+                  struct sm_err *err) {
     memset(fn, 0, sizeof(*fn));
     if (rot_config_from_env(handler, &fn->config, err) != 0 ||
         aws_config_from_env(&fn->aws, err) != 0 ||
-        secrets_endpoint_from_env(&fn->aws, &fn->sm_endpoint, err) != 0 ||
-        secrets_client_init(&fn->sm, &fn->aws, fn->sm_endpoint, http, err) != 0 ||
+        secrets_endpoint_from_env(&fn->aws, &fn->secrets_endpoint, err) != 0 ||
+        secrets_client_init(&fn->secrets, &fn->aws, fn->secrets_endpoint, http, err) != 0 ||
         rds_endpoint_from_env(&fn->aws, &fn->rds_endpoint, err) != 0 ||
         rds_client_init(&fn->rds, &fn->aws, fn->rds_endpoint, http, err) != 0) {
         return -1;
@@ -25,30 +25,28 @@ int function_function_init(struct function_function *fn, const char *handler,
         }
     }
     fn->rotation = (struct rot_context){
-        .sm = &secrets_client_ops,
-        .sm_impl = &fn->sm,
-        .rds = &rds_client_ops,
-        .rds_impl = &fn->rds,
+        .secrets = {&secrets_client_ops, &fn->secrets},
+        .rds = {&rds_client_ops, &fn->rds},
         .engines = rot_engines,
         .config = &fn->config,
     };
     return 0;
 }
 
-void function_function_clean_up(struct function_function *fn) {
+void function_clean_up(struct function *fn) {
     if (fn == NULL) {
         return;
     }
     rot_config_clean_up(&fn->config);
     aws_config_clean_up(&fn->aws);
-    sm_free(fn->sm_endpoint);
+    sm_free(fn->secrets_endpoint);
     sm_free(fn->rds_endpoint);
-    fn->sm_endpoint = fn->rds_endpoint = NULL;
+    fn->secrets_endpoint = fn->rds_endpoint = NULL;
 }
 
-int function_function_handle(void *ctx, const struct lambda_invocation *inv,
-                             struct sm_buf *response, struct sm_err *err) {
-    struct function_function *fn = ctx;
+int function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
+                    struct sm_err *err) {
+    struct function *fn = ctx;
     int result = -1;
     struct rot_event ev;
 
@@ -63,11 +61,11 @@ int function_function_handle(void *ctx, const struct lambda_invocation *inv,
     }
     SM_INFO("%s: starting for secret %s, version %s", rot_step_name(ev.step), ev.secret_id,
             ev.token);
-    uint64_t calls_before = fn->sm.calls, rds_before = fn->rds.calls;
+    uint64_t calls_before = fn->secrets.calls, rds_before = fn->rds.calls;
     unsigned logins_before = fn->rotation.stats.db_logins;
     int rc = rot_run_step(&fn->rotation, &ev, deadline_ms, err);
     SM_DEBUG("%s: %llu Secrets Manager requests, %llu RDS requests, %u database logins",
-             rot_step_name(ev.step), (unsigned long long)(fn->sm.calls - calls_before),
+             rot_step_name(ev.step), (unsigned long long)(fn->secrets.calls - calls_before),
              (unsigned long long)(fn->rds.calls - rds_before),
              fn->rotation.stats.db_logins - logins_before);
     if (rc != 0) {

@@ -28,10 +28,8 @@ struct rot_stats {
 };
 
 struct rot_context {
-    const struct secrets_ops *sm;            /* Secrets Manager: the client's or a fake's */
-    void *sm_impl;                           /* its state, borrowed */
-    const struct rds_ops *rds;               /* RDS: the client's or a fake's; NULL: none */
-    void *rds_impl;                          /* its state, borrowed */
+    struct secrets_api secrets;              /* the client's or a fake's, borrowed */
+    struct rds_api rds;                      /* the client's or a fake's; zero: none */
     const struct rot_engine *const *engines; /* registry, borrowed (rot_engines by default) */
     const struct rot_config *config;         /* borrowed */
     struct rot_stats stats;
