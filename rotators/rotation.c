@@ -4,6 +4,7 @@
 #include "master.h"
 #include "mem.h"
 #include "secret.h"
+#include "settings.h"
 #include "str.h"
 #include "strategy.h"
 
@@ -23,7 +24,7 @@ struct run {
     const struct rot_event *ev;
     int64_t deadline_ms;
     struct secrets_description desc; /* from the prologue's DescribeSecret */
-    bool warned_master;
+    struct rot_settings settings;    /* resolved with the current secret (resolve_settings) */
 };
 
 int rot_alternate_username(const char *username, char *out, size_t cap) {
@@ -118,19 +119,27 @@ static int prologue(struct run *run, struct sm_err *err) {
 
 /* --- the strategy of a secret --- */
 
-/* The configured strategy, or for Handler auto the one the secret calls for: alternating users
- * when it names a master, single user otherwise. Under single user, a master it names is
- * ignored: said once per invocation, since that is rarely what was meant. */
-static const struct rot_strategy *strategy_of(struct run *run, const struct rot_secret *current) {
-    const struct rot_strategy *s =
-        rot_strategy_for_secret(run->ctx->config->strategy, current->masterarn != NULL);
-    if (!s->alternates_users && current->masterarn != NULL && !run->warned_master) {
+/* Resolves how this secret rotates (settings.h: the function's configuration and the secret's
+ * smrotate: tags) once per invocation. Under single user, a master the secret names is ignored:
+ * said once per invocation, since that is rarely what was meant. */
+static int resolve_settings(struct run *run, const struct rot_secret *current, struct sm_err *err) {
+    if (run->settings.strategy != NULL) {
+        return 0;
+    }
+    if (rot_settings_resolve(run->ctx->config, &run->desc, current->masterarn != NULL,
+                             &run->settings, err) != 0) {
+        return -1;
+    }
+    const char *step = rot_step_name(run->ev->step);
+    if (run->settings.from_tags[0] != '\0') {
+        SM_DEBUG("%s: from the secret's tags: %s", step, run->settings.from_tags);
+    }
+    if (!run->settings.strategy->set_by_master && current->masterarn != NULL) {
         SM_WARN("%s: the secret names a master secret (masterarn), which the single-user "
                 "strategy ignores; use Handler multi-user or auto to rotate alternating users",
-                rot_step_name(run->ev->step));
-        run->warned_master = true;
+                step);
     }
-    return s;
+    return 0;
 }
 
 /* --- createSecret --- */
@@ -147,7 +156,6 @@ static size_t username_length(const struct rot_engine *engine, const char *name)
 static int create_secret(struct run *run, struct sm_err *err) {
     int result = -1;
     const char *arn = run->ev->secret_id;
-    const struct rot_config *cfg = run->ctx->config;
     struct rot_secret current = {0}, pending = {0}, master = {0};
     struct sm_buf password, rendered;
     sm_buf_init(&password, 4096);
@@ -174,7 +182,11 @@ static int create_secret(struct run *run, struct sm_err *err) {
     }
 
     const char *username = NULL;
-    if (strategy_of(run, &current)->alternates_users) {
+    if (resolve_settings(run, &current, err) != 0) {
+        sm_err_prefix(err, "createSecret (nothing was staged)");
+        goto out;
+    }
+    if (run->settings.strategy->alternates_users) {
         if (rot_alternate_username(current.username, alt, sizeof(alt)) != 0) {
             sm_err_set(err, ROT_ERR_ROTATION, "Unable to clone user, username is too long");
             goto out;
@@ -198,7 +210,7 @@ static int create_secret(struct run *run, struct sm_err *err) {
         username = alt;
     }
 
-    struct secrets_password_policy policy = cfg->policy;
+    struct secrets_password_policy policy = run->settings.policy;
     if (policy.exclude_characters == NULL) {
         policy.exclude_characters = current.engine->default_exclude_characters;
     }
@@ -447,9 +459,11 @@ static int set_secret(struct run *run, struct sm_err *err) {
     struct rot_secret current = {0}, pending = {0};
     int result = -1;
     if (read_current_and_pending(run, &current, &pending, err) == 0) {
-        result = strategy_of(run, &current)->alternates_users
-                     ? set_alternating_users(run, &current, &pending, err)
-                     : set_single_user(run, &current, &pending, err);
+        if (resolve_settings(run, &current, err) == 0) {
+            result = run->settings.strategy->alternates_users
+                         ? set_alternating_users(run, &current, &pending, err)
+                         : set_single_user(run, &current, &pending, err);
+        }
     }
     rot_secret_clean_up(&current);
     rot_secret_clean_up(&pending);
@@ -559,5 +573,6 @@ out:
     /* The step and secret stay on later lines (the loop's post of this result) until the next
      * invocation sets or clears them. */
     secrets_description_clean_up(&run.desc);
+    rot_settings_clean_up(&run.settings);
     return result;
 }
