@@ -146,6 +146,124 @@ static int choose_strategy(const struct rot_config *cfg, const struct rot_strate
     return 0;
 }
 
+/* The months a cron month field lists (1-12, JAN-DEC, ranges, steps, lists) as a bit set; 0
+ * when the field cannot be read. */
+static unsigned cron_months(const char *field, size_t len) {
+    static const char names[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
+    unsigned set = 0;
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%.*s", (int)len, field);
+    for (char *item = buf, *next; item != NULL; item = next) {
+        next = strchr(item, ',');
+        if (next != NULL) {
+            *next++ = '\0';
+        }
+        long lo = 1, hi = 12, step = 1;
+        char *slash = strchr(item, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            step = strtol(slash + 1, NULL, 10);
+        }
+        if (strcmp(item, "*") != 0) {
+            char *dash = strchr(item, '-');
+            if (dash != NULL) {
+                *dash = '\0';
+            }
+            for (int part = 0; part < (dash != NULL ? 2 : 1); part++) {
+                const char *v = part == 0 ? item : dash + 1;
+                const char *name = strlen(v) == 3 ? strstr(names, v) : NULL;
+                long m = name != NULL ? (name - names) / 3 + 1 : strtol(v, NULL, 10);
+                *(part == 0 ? &lo : &hi) = m;
+            }
+            if (dash == NULL && slash == NULL) {
+                hi = lo;
+            }
+        }
+        if (lo < 1 || hi > 12 || lo > hi || step < 1) {
+            return 0;
+        }
+        for (long m = lo; m <= hi; m += step) {
+            set |= 1u << (m - 1);
+        }
+    }
+    return set;
+}
+
+/* The longest gap between two rotations a schedule allows, in days (an upper bound); 0 when no
+ * schedule is known. rate(N days|hours), AutomaticallyAfterDays, and cron(min hour dom month dow
+ * year): every day when both day fields are wildcards, 7 days for days of the week, 35 for
+ * "nth weekday" or "last weekday" forms, 31 for days of the month, times the longest gap between
+ * the months listed. */
+long rot_rotation_interval_days(const struct secrets_description *d) {
+    const char *e = d->rotation_schedule;
+    long n = 0;
+    char unit[8] = "";
+    if (e == NULL) {
+        return d->rotation_after_days;
+    }
+    if (sscanf(e, "rate(%ld %7[a-z])", &n, unit) == 2 && n > 0) {
+        return strncmp(unit, "hour", 4) == 0 ? (n + 23) / 24 : n;
+    }
+    const char *f[6];
+    size_t flen[6], nf = 0;
+    if (strncmp(e, "cron(", 5) != 0) {
+        return 0;
+    }
+    for (const char *p = e + 5; nf < 6 && *p != '\0' && *p != ')';) {
+        p += strspn(p, " ");
+        f[nf] = p;
+        flen[nf] = strcspn(p, " )");
+        p += flen[nf++];
+    }
+    if (nf != 6) {
+        return 0;
+    }
+    bool any_dom = flen[2] == 1 && strchr("*?", f[2][0]) != NULL;
+    bool any_dow = flen[4] == 1 && strchr("*?", f[4][0]) != NULL;
+    long per_month = 31; /* days of the month */
+    if (any_dom && any_dow) {
+        per_month = 1;
+    } else if (!any_dow) {
+        bool nth = memchr(f[4], '#', flen[4]) != NULL || memchr(f[4], 'L', flen[4]) != NULL;
+        per_month = nth ? 35 : 7;
+    }
+    unsigned months = cron_months(f[3], flen[3]);
+    if (months == 0) {
+        return 0;
+    }
+    int gap = 0;
+    for (int m = 0; m < 12; m++) {
+        int g = 1;
+        while (g <= 12 && !(months & (1u << ((m + g) % 12)))) {
+            g++;
+        }
+        if ((months & (1u << m)) && g > gap) {
+            gap = g;
+        }
+    }
+    return gap <= 1 ? per_month : 31L * gap;
+}
+
+/* A password lifetime must outlast two rotation periods, or a password can expire before the
+ * next rotation replaces it (one late or failed rotation away from a broken login). */
+static int check_lifetime(const struct rot_settings *s, const struct secrets_description *d,
+                          struct sm_err *err) {
+    long interval = rot_rotation_interval_days(d);
+    if (s->password_lifetime_days == 0 || interval == 0 ||
+        s->password_lifetime_days >= 2 * interval) {
+        return 0;
+    }
+    return sm_err_set(err, ROT_ERR_SECRET_INVALID,
+                      "the password lifetime (%ld days, from %s) is shorter than twice the "
+                      "secret's rotation interval (%ld days): a password could expire before the "
+                      "next rotation replaces it; set it to %ld days or more",
+                      s->password_lifetime_days,
+                      strstr(s->from_tags, "password-lifetime-days") != NULL
+                          ? "the tag " ROT_TAG_PREFIX "password-lifetime-days"
+                          : "SMROTATE_PASSWORD_LIFETIME_DAYS",
+                      interval, 2 * interval);
+}
+
 int rot_settings_resolve(const struct rot_config *cfg, const struct secrets_description *desc,
                          bool has_master, struct rot_settings *out, struct sm_err *err) {
     memset(out, 0, sizeof(*out));
@@ -165,7 +283,10 @@ int rot_settings_resolve(const struct rot_config *cfg, const struct secrets_desc
             return -1;
         }
     }
-    return choose_strategy(cfg, tagged, has_master, out, err);
+    if (choose_strategy(cfg, tagged, has_master, out, err) != 0) {
+        return -1;
+    }
+    return check_lifetime(out, desc, err);
 }
 
 void rot_settings_clean_up(struct rot_settings *s) {

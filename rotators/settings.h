@@ -33,11 +33,16 @@ struct rot_settings {
 /* Resolves the settings of the secret desc describes: cfg's, overridden by desc's smrotate: tags.
  * has_master: the secret names a master (masterarn), which Handler auto reads. Returns 0, or -1
  * with err (ROT_ERR_SECRET_INVALID naming the tag: an unknown setting, a bad value, a strategy
- * other than a fixed Handler's, settings that contradict each other; SM_ERR_NOMEM). out is the
+ * other than a fixed Handler's, settings that contradict each other, a password lifetime shorter
+ * than twice the rotation interval; SM_ERR_NOMEM). out is the
  * caller's to clean up in every case. */
 int rot_settings_resolve(const struct rot_config *cfg, const struct secrets_description *desc,
                          bool has_master, struct rot_settings *out, struct sm_err *err);
 
 void rot_settings_clean_up(struct rot_settings *s);
+
+/* The longest gap between two rotations d's RotationRules allow, in days (an upper bound for a
+ * cron expression; README, "Per-secret settings"); 0 when the secret has no schedule. */
+long rot_rotation_interval_days(const struct secrets_description *d);
 
 #endif

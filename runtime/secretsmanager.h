@@ -39,6 +39,9 @@ struct secrets_tag {
 struct secrets_description {
     char *arn;
     int rotation_enabled;             /* -1: absent from the response, 0: false, 1: true */
+    char *rotation_lambda_arn;        /* RotationLambdaARN; NULL when absent */
+    long rotation_after_days;         /* RotationRules.AutomaticallyAfterDays; 0 when absent */
+    char *rotation_schedule;          /* RotationRules.ScheduleExpression; NULL when absent */
     struct secrets_version *versions; /* VersionIdsToStages */
     size_t n_versions;
     struct secrets_tag *tags;

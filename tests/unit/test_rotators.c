@@ -490,3 +490,69 @@ SM_TEST(rotation_settings_bad_tags_are_named) {
     SM_ASSERT_STR_EQ(s.pair[1], "app_green");
     rot_settings_clean_up(&s);
 }
+
+SM_TEST(rotation_settings_rotation_interval_from_the_rules) {
+    struct {
+        long after_days;
+        const char *schedule;
+        long days;
+    } cases[] = {
+        {0, NULL, 0},
+        {30, NULL, 30},
+        {0, "rate(10 days)", 10},
+        {0, "rate(1 day)", 1},
+        {0, "rate(4 hours)", 1},
+        {0, "rate(30 hours)", 2},
+        {0, "cron(0 16 * * ? *)", 1},
+        {0, "cron(0 8 ? * MON *)", 7},
+        {0, "cron(0 8 ? * 2#1 *)", 35},
+        {0, "cron(0 8 ? * 6L *)", 35},
+        {0, "cron(0 4 1 * ? *)", 31},
+        {0, "cron(0 4 1 1,4,7,10 ? *)", 93},
+        {0, "cron(0 4 1 JAN,JUL ? *)", 186},
+        {0, "cron(0 4 1 1-6 ? *)", 217},
+        {0, "cron(0 4 1 */3 ? *)", 93},
+        {0, "cron(0 4 1 13 ? *)", 0},
+        {0, "cron(0 4 1)", 0},
+        {0, "at(2030-01-01T00:00:00)", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct secrets_description d = {.rotation_after_days = cases[i].after_days,
+                                        .rotation_schedule = (char *)cases[i].schedule};
+        long got = rot_rotation_interval_days(&d);
+        if (got != cases[i].days) {
+            fprintf(stderr, "case %zu (%s)\n", i, cases[i].schedule ? cases[i].schedule : "-");
+        }
+        SM_ASSERT_INT_EQ(got, cases[i].days);
+    }
+}
+
+SM_TEST(rotation_settings_lifetime_must_outlast_two_rotations) {
+    struct rot_config cfg;
+    struct rot_settings s;
+    struct sm_err err;
+    struct secrets_tag tag = {.key = "smrotate:password-lifetime-days", .value = "59"};
+    struct secrets_description d = {
+        .rotation_schedule = "rate(30 days)", .tags = &tag, .n_tags = 1};
+    SM_ASSERT_OK(rot_config_from_env("single-user", &cfg, &err), err);
+    SM_ASSERT_INT_EQ(rot_settings_resolve(&cfg, &d, false, &s, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_SECRET_INVALID);
+    SM_ASSERT_STR_CONTAINS(err.msg, "the password lifetime (59 days, from the tag "
+                                    "smrotate:password-lifetime-days) is shorter than twice the "
+                                    "secret's rotation interval (30 days)");
+    SM_ASSERT_STR_CONTAINS(err.msg, "set it to 60 days or more");
+    rot_settings_clean_up(&s);
+    tag.value = "60";
+    SM_ASSERT_OK(rot_settings_resolve(&cfg, &d, false, &s, &err), err);
+    SM_ASSERT_INT_EQ(s.password_lifetime_days, 60);
+    rot_settings_clean_up(&s);
+    rot_config_clean_up(&cfg);
+    setenv("SMROTATE_PASSWORD_LIFETIME_DAYS", "10", 1);
+    d.n_tags = 0;
+    SM_ASSERT_OK(rot_config_from_env("single-user", &cfg, &err), err);
+    SM_ASSERT_INT_EQ(rot_settings_resolve(&cfg, &d, false, &s, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "(10 days, from SMROTATE_PASSWORD_LIFETIME_DAYS)");
+    rot_settings_clean_up(&s);
+    rot_config_clean_up(&cfg);
+    unsetenv("SMROTATE_PASSWORD_LIFETIME_DAYS");
+}
