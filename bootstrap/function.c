@@ -1,8 +1,10 @@
 #include "function.h"
 
+#include "clock.h"
 #include "event.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,15 +46,49 @@ void function_clean_up(struct function *fn) {
     fn->secrets_endpoint = fn->rds_endpoint = NULL;
 }
 
+/* One EMF object per invocation (runtime/metrics.h): the step's outcome, duration, database
+ * logins and AWS calls, by step, engine and strategy; the secret and the error type are
+ * properties, not dimensions, to keep the metrics' cardinality low. */
+static void emit_metrics(const char *step, const struct rot_stats *st, const char *secret_id,
+                         int64_t started_ms, uint64_t calls, unsigned logins,
+                         const struct sm_err *failure) {
+    static const struct rot_stats unknown = {0};
+    if (st == NULL) {
+        st = &unknown;
+    }
+    struct sm_log_field dims[] = {
+        {"Step", step}, {"Engine", st->engine}, {"Strategy", st->strategy}};
+    struct sm_metric metrics[] = {
+        {"Duration", "Milliseconds", (double)(sm_monotonic_ms() - started_ms)},
+        {"Succeeded", "Count", failure == NULL},
+        {"Failed", "Count", failure != NULL},
+        {"DatabaseLogins", "Count", logins},
+        {"AWSCalls", "Count", (double)calls},
+        {"RotationsCompleted", "Count", st->rotation_completed},
+    };
+    struct sm_log_field props[] = {{"SecretId", secret_id},
+                                   {"ErrorType", failure != NULL ? sm_err_type(failure) : NULL}};
+    size_t n_dims = st->engine != NULL && st->strategy != NULL ? 3 : 1;
+    struct sm_err err;
+    if (sm_metrics_emit(FUNCTION_METRICS_NAMESPACE, dims, n_dims, metrics,
+                        sizeof(metrics) / sizeof(metrics[0]), props, 2, &err) != 0) {
+        SM_WARN("%s", err.msg);
+    }
+}
+
 int function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
                     struct sm_err *err) {
     struct function *fn = ctx;
     int result = -1;
     struct rot_event ev;
+    int64_t started_ms = sm_monotonic_ms();
+    uint64_t calls_before = fn->secrets.calls + fn->rds.calls;
+    unsigned logins_before = fn->rotation.stats.db_logins;
 
     /* Failures are logged once, by the loop, when it posts them (with this step's context). */
     rot_log_context(ROT_STEP_CREATE, NULL);
     if (rot_event_parse(inv->payload, inv->payload_len, &ev, err) != 0) {
+        emit_metrics("invalid-event", NULL, NULL, started_ms, 0, 0, err);
         goto out;
     }
     int64_t deadline_ms = inv->deadline_ms;
@@ -61,13 +97,15 @@ int function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_bu
     }
     SM_INFO("%s: starting for secret %s, version %s", rot_step_name(ev.step), ev.secret_id,
             ev.token);
-    uint64_t calls_before = fn->secrets.calls, rds_before = fn->rds.calls;
-    unsigned logins_before = fn->rotation.stats.db_logins;
+    uint64_t rds_before = fn->rds.calls;
     int rc = rot_run_step(&fn->rotation, &ev, deadline_ms, err);
+    uint64_t calls = fn->secrets.calls + fn->rds.calls - calls_before;
+    unsigned logins = fn->rotation.stats.db_logins - logins_before;
     SM_DEBUG("%s: %llu Secrets Manager requests, %llu RDS requests, %u database logins",
-             rot_step_name(ev.step), (unsigned long long)(fn->secrets.calls - calls_before),
-             (unsigned long long)(fn->rds.calls - rds_before),
-             fn->rotation.stats.db_logins - logins_before);
+             rot_step_name(ev.step), (unsigned long long)(calls - (fn->rds.calls - rds_before)),
+             (unsigned long long)(fn->rds.calls - rds_before), logins);
+    emit_metrics(rot_step_name(ev.step), &fn->rotation.stats, ev.secret_id, started_ms, calls,
+                 logins, rc != 0 ? err : NULL);
     if (rc != 0) {
         goto out;
     }

@@ -23,6 +23,9 @@
  * clear error before Lambda stops the process. */
 #define FUNCTION_DEADLINE_MARGIN_MS 500
 
+/* The CloudWatch namespace of the function's metrics (EMF, one object per invocation). */
+#define FUNCTION_METRICS_NAMESPACE "smrotate"
+
 struct function {
     struct aws_config aws;
     char *secrets_endpoint;    /* owned */

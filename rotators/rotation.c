@@ -63,6 +63,7 @@ static int read_secret(struct run *run, const char *secret_id, const char *versi
         sm_err_prefix(err, "the %s version of secret %s", stage, secret_id);
         goto out;
     }
+    run->ctx->stats.engine = out->engine->name;
     result = 0;
 out:
     secrets_value_clean_up(&value);
@@ -120,8 +121,9 @@ static int prologue(struct run *run, struct sm_err *err) {
 /* --- the strategy of a secret --- */
 
 /* Resolves how this secret rotates (settings.h: the function's configuration and the secret's
- * smrotate: tags) once per invocation. Under single user, a master the secret names is ignored:
- * said once per invocation, since that is rarely what was meant. */
+ * smrotate: tags) once per invocation, from the current secret (testSecret: the pending one, of
+ * the same shape). Under single user, a master the secret names is ignored: said once per
+ * invocation, since that is rarely what was meant. */
 static int resolve_settings(struct run *run, const struct rot_secret *current, struct sm_err *err) {
     if (run->settings.strategy != NULL) {
         return 0;
@@ -131,10 +133,13 @@ static int resolve_settings(struct run *run, const struct rot_secret *current, s
         return -1;
     }
     const char *step = rot_step_name(run->ev->step);
+    run->ctx->stats.strategy = run->settings.strategy->name;
     if (run->settings.from_tags[0] != '\0') {
         SM_DEBUG("%s: from the secret's tags: %s", step, run->settings.from_tags);
     }
-    if (!run->settings.strategy->set_by_master && current->masterarn != NULL) {
+    /* Only the steps that would use the master say it is ignored. */
+    if (!run->settings.strategy->set_by_master && current->masterarn != NULL &&
+        run->ev->step != ROT_STEP_TEST) {
         SM_WARN("%s: the secret names a master secret (masterarn), which the single-user "
                 "strategy ignores; use Handler multi-user or auto to rotate alternating users",
                 step);
@@ -480,7 +485,8 @@ static int test_secret(struct run *run, struct sm_err *err) {
     struct rot_secret pending = {0};
     struct rot_conn *conn = NULL;
 
-    if (read_secret(run, arn, run->ev->token, STAGE_PENDING, &pending, err) != 0) {
+    if (read_secret(run, arn, run->ev->token, STAGE_PENDING, &pending, err) != 0 ||
+        resolve_settings(run, &pending, err) != 0) {
         goto out;
     }
     if (login_secret(run, &pending, &conn, err) != 0) {
@@ -533,6 +539,7 @@ static int finish_secret(struct run *run, struct sm_err *err) {
             return -1;
         }
     }
+    run->ctx->stats.rotation_completed = true;
     SM_INFO("finishSecret: Successfully set AWSCURRENT stage to version %s for secret %s.", token,
             arn);
     return 0;
@@ -548,6 +555,8 @@ int rot_run_step(struct rot_context *ctx, const struct rot_event *ev, int64_t de
     int result = -1;
     struct run run = {.ctx = ctx, .ev = ev, .deadline_ms = deadline_ms};
     memset(&run.desc, 0, sizeof(run.desc));
+    ctx->stats.engine = ctx->stats.strategy = NULL;
+    ctx->stats.rotation_completed = false;
     rot_log_context(ev->step, ev->secret_id);
 
     int pro = prologue(&run, err);

@@ -21,10 +21,15 @@
 #include "rds.h"
 #include "secretsmanager.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
+/* What the last step did, for its log lines and metrics. Reset by each rot_run_step. */
 struct rot_stats {
-    unsigned db_logins; /* database connection attempts (benchmarks) */
+    unsigned db_logins;      /* database connection attempts */
+    const char *engine;      /* the secret's engine family ("postgres", "mysql"); NULL: unknown */
+    const char *strategy;    /* the strategy that rotated it; NULL: unknown */
+    bool rotation_completed; /* finishSecret moved AWSCURRENT */
 };
 
 struct rot_context {

@@ -231,6 +231,19 @@ def managed_master_requests_per_step(db):
                       {"createSecret": (7, 1, 0), "setSecret": (5, 1, 2),
                        "testSecret": (2, 0, 1), "finishSecret": (2, 0, 0)},
                       "Secrets Manager requests, RDS requests and logins per step")
+            # The same counts in the metrics (EMF), with the dimensions each step knows.
+            metrics = {}
+            for line in case.stack.output().splitlines():
+                if line.startswith("{") and '"_aws"' in line:
+                    m = json.loads(line)
+                    metrics[m["Step"]] = (m["AWSCalls"], m["DatabaseLogins"], m.get("Engine"),
+                                          m.get("Strategy"), m["Succeeded"],
+                                          m["RotationsCompleted"])
+            family = "postgres" if db.engine == "postgres" else "mysql"
+            assert_eq(metrics, {"createSecret": (8, 0, family, "multi-user", 1, 0),
+                                "setSecret": (6, 2, family, "multi-user", 1, 0),
+                                "testSecret": (2, 1, family, "multi-user", 1, 0),
+                                "finishSecret": (2, 0, None, None, 1, 1)}, "metrics per step")
 
 
 def unknown_instance_in_tag(db):
