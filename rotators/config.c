@@ -53,7 +53,9 @@ int rot_config_from_env(const char *handler, struct rot_config *cfg, struct sm_e
     long length = 0;
     if (env_long("PASSWORD_LENGTH", 1, 4096, 32, &length, err) != 0 ||
         env_long("SMROTATE_DB_CONNECT_TIMEOUT_MS", 100, 60000, 5000, &cfg->db_connect_timeout_ms,
-                 err) != 0) {
+                 err) != 0 ||
+        env_long("SMROTATE_PASSWORD_LIFETIME_DAYS", 1, ROT_MAX_LIFETIME_DAYS, 0,
+                 &cfg->password_lifetime_days, err) != 0) {
         goto out;
     }
     const char *exclude = getenv("EXCLUDE_CHARACTERS");
@@ -74,6 +76,7 @@ int rot_config_from_env(const char *handler, struct rot_config *cfg, struct sm_e
         .include_space = SECRETS_UNSET,
         .require_each_included_type = env_bool("REQUIRE_EACH_INCLUDED_TYPE", true),
     };
+    cfg->mysql_dual_password = env_bool("SMROTATE_MYSQL_DUAL_PASSWORD", false) == SECRETS_TRUE;
     if (rot_db_trust_from_env(&cfg->db_tls, err) != 0) {
         goto out;
     }

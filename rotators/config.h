@@ -7,6 +7,8 @@
  * lower-cased value is one of true, 1, y, yes.
  * Database TLS: SMROTATE_DB_CA_FILE and SMROTATE_DB_TLS_VERIFY, resolved by db_tls.h.
  * SMROTATE_DB_CONNECT_TIMEOUT_MS (5000).
+ * SMROTATE_PASSWORD_LIFETIME_DAYS (none) and SMROTATE_MYSQL_DUAL_PASSWORD (false): defaults of
+ * the per-secret settings of the same names (settings.h).
  * Strategy: from the Handler setting (_HANDLER), see strategy.h.
  */
 #ifndef ROT_CONFIG_H
@@ -27,7 +29,12 @@ struct rot_config {
     char *exclude_characters;
     struct rot_db_trust db_tls; /* database TLS trust and verification */
     long db_connect_timeout_ms;
+    long password_lifetime_days; /* 0: passwords do not expire */
+    bool mysql_dual_password;
 };
+
+/* The longest password lifetime, in days (ten years). */
+#define ROT_MAX_LIFETIME_DAYS 3650
 
 /* Reads the settings. handler is the _HANDLER value (may be NULL). Returns 0, or -1 with err
  * (SM_ERR_CONFIG naming the variable and the accepted values). Caller releases cfg with

@@ -21,6 +21,7 @@
 #include "aws.h"
 #include "err.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,31 @@ struct rds_ops {
 
 /* The real client's table; impl is a struct aws_client bound with rds_client_init. */
 extern const struct rds_ops rds_client_ops;
+
+/* RDS as its callers hold it: a table and its state, one object, both borrowed. The zero value
+ * means no RDS is configured (rds_api_available). */
+struct rds_api {
+    const struct rds_ops *ops;
+    void *impl;
+};
+
+static inline bool rds_api_available(const struct rds_api *api) {
+    return api->ops != NULL;
+}
+
+static inline int rds_api_describe_instance(const struct rds_api *api, const char *identifier,
+                                            int64_t deadline_ms, struct rds_instance *out,
+                                            struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->describe_instance(api->impl, identifier, deadline_ms, out, err);
+}
+
+static inline int rds_api_describe_cluster(const struct rds_api *api, const char *identifier,
+                                           int64_t deadline_ms, struct rds_cluster *out,
+                                           struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->describe_cluster(api->impl, identifier, deadline_ms, out, err);
+}
 
 extern const struct aws_service rds_service;
 

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "err.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,9 @@ struct secrets_tag {
 struct secrets_description {
     char *arn;
     int rotation_enabled;             /* -1: absent from the response, 0: false, 1: true */
+    char *rotation_lambda_arn;        /* RotationLambdaARN; NULL when absent */
+    long rotation_after_days;         /* RotationRules.AutomaticallyAfterDays; 0 when absent */
+    char *rotation_schedule;          /* RotationRules.ScheduleExpression; NULL when absent */
     struct secrets_version *versions; /* VersionIdsToStages */
     size_t n_versions;
     struct secrets_tag *tags;
@@ -116,6 +120,55 @@ struct secrets_ops {
 
 /* The real client's table; impl is a struct aws_client bound with secrets_client_init. */
 extern const struct secrets_ops secrets_client_ops;
+
+/* Secrets Manager as its callers hold it: a table and its state, one object. Both borrowed. */
+struct secrets_api {
+    const struct secrets_ops *ops;
+    void *impl;
+};
+
+static inline int secrets_api_describe(const struct secrets_api *api, const char *secret_id,
+                                       int64_t deadline_ms, struct secrets_description *out,
+                                       struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->describe(api->impl, secret_id, deadline_ms, out, err);
+}
+
+static inline int secrets_api_get_value(const struct secrets_api *api, const char *secret_id,
+                                        const char *version_id, const char *version_stage,
+                                        int64_t deadline_ms, struct secrets_value *out,
+                                        struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->get_value(api->impl, secret_id, version_id, version_stage, deadline_ms, out,
+                               err);
+}
+
+static inline int secrets_api_put_value(const struct secrets_api *api, const char *secret_id,
+                                        const char *client_request_token, const char *secret_string,
+                                        size_t len, const char *const *stages, size_t n_stages,
+                                        const char *rotation_token, int64_t deadline_ms,
+                                        struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->put_value(api->impl, secret_id, client_request_token, secret_string, len,
+                               stages, n_stages, rotation_token, deadline_ms, err);
+}
+
+static inline int secrets_api_random_password(const struct secrets_api *api,
+                                              const struct secrets_password_policy *policy,
+                                              int64_t deadline_ms, struct sm_buf *out,
+                                              struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->random_password(api->impl, policy, deadline_ms, out, err);
+}
+
+static inline int secrets_api_move_stage(const struct secrets_api *api, const char *secret_id,
+                                         const char *stage, const char *move_to_version_id,
+                                         const char *remove_from_version_id, int64_t deadline_ms,
+                                         struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->move_stage(api->impl, secret_id, stage, move_to_version_id,
+                                remove_from_version_id, deadline_ms, err);
+}
 
 /* --- the client --------------------------------------------------------------------------- */
 

@@ -44,5 +44,5 @@ if(SM_VALGRIND)
 endif()
 set_tests_properties(hygiene_collection_starts_empty PROPERTIES FIXTURES_SETUP hygiene
                      FIXTURES_REQUIRED "")
-set_tests_properties(hygiene_no_secret_in_any_output PROPERTIES FIXTURES_CLEANUP hygiene
-                     FIXTURES_REQUIRED "")
+set_tests_properties(hygiene_no_secret_in_any_output hygiene_every_metrics_object_follows_emf
+                     PROPERTIES FIXTURES_CLEANUP hygiene FIXTURES_REQUIRED "")

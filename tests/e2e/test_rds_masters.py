@@ -64,6 +64,14 @@ def test_rds_mysql_user_on_aurora_reader_instance():
     rds_cases.user_on_aurora_reader_instance(MariaDB())
 
 
+def test_rds_pg_plain_engine_user_on_aurora_reader():
+    rds_cases.plain_engine_user_on_aurora_reader(Postgres())
+
+
+def test_rds_mysql_plain_engine_user_on_aurora_reader():
+    rds_cases.plain_engine_user_on_aurora_reader(MariaDB())
+
+
 def test_rds_pg_host_that_is_no_replica_refused_nothing_staged():
     rds_cases.host_that_is_no_replica_refused(Postgres())
 

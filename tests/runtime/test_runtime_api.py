@@ -563,7 +563,8 @@ def test_runtime_log_format_json_and_level_filtering():
         p.wait()
         lines = [json.loads(line) for line in logs(p).splitlines() if line.strip()]
         for rec in lines:
-            for key in ("timestamp", "level", "message"):
+            # Every line has these; log records also a message, metrics (EMF) objects _aws.
+            for key in ("timestamp", "level", "_aws" if "_aws" in rec else "message"):
                 assert_in(key, rec, "JSON log line")
         assert_in("DEBUG", [r["level"] for r in lines], "DEBUG lines at DEBUG")
         mine = [r for r in lines if r.get("requestId") == rid]
@@ -583,7 +584,11 @@ def test_runtime_log_format_json_and_level_filtering():
         h.c.wait(posts=1, next_calls=2)
         p.kill()
         p.wait()
-        lines = [line.split("\t") for line in logs(p).splitlines() if line.strip()]
+        # Metrics are an EMF JSON object in either format (CloudWatch reads it from the line).
+        text = [line for line in logs(p).splitlines() if line.strip()]
+        assert_eq(sum("_aws" in json.loads(line) for line in text if line.startswith("{")), 1,
+                  "one metrics object")
+        lines = [line.split("\t") for line in text if not line.startswith("{")]
         assert all(len(f) >= 4 for f in lines), "text lines are tab-separated: %r" % lines
         assert_not_in("DEBUG", [f[1] for f in lines], "no DEBUG at INFO")
         assert any(f[1] == "ERROR" and f[2] == rid for f in lines), "text line carries the request id"

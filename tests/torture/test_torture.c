@@ -509,8 +509,8 @@ static void rotation_torture(const char *handler, const char *name) {
     memset(&r, 0, sizeof(r));
     quiet_logs();
     SM_ASSERT_OK(rot_config_from_env(handler, &r.rcfg, &err), err);
-    r.rctx =
-        (struct rot_context){.sm = &fake_secrets_ops, .engines = fake_registry, .config = &r.rcfg};
+    r.rctx = (struct rot_context){
+        .secrets = {&fake_secrets_ops, NULL}, .engines = fake_registry, .config = &r.rcfg};
     struct walk w = {.name = name,
                      .prepare = rotation_prepare,
                      .run = rotation_run,

@@ -329,7 +329,7 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     SM_ASSERT_OK(rot_config_from_env("single-user", &rcfg, &err), err);
     /* The real client over HTTP, not the in-process fake: its buffers are what this checks. */
     struct rot_context ctx = {
-        .sm = &secrets_client_ops, .sm_impl = &client, .engines = fake_registry, .config = &rcfg};
+        .secrets = {&secrets_client_ops, &client}, .engines = fake_registry, .config = &rcfg};
 
     /* Setup through the emulator's API (the initial password passes through here, before the
      * check starts: only the new password is searched for). */

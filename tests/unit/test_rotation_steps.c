@@ -13,6 +13,7 @@
 #include "fake_rds.h"
 #include "fake_secrets.h"
 #include "harness.h"
+#include "master.h"
 #include "mem.h"
 #include "rotation.h"
 #include "secretsmanager.h"
@@ -38,8 +39,8 @@ static void setup(struct fixture *f, const char *handler) {
     fake_secrets_reset();
     fake_rds_reset();
     SM_ASSERT_OK(rot_config_from_env(handler, &f->rcfg, &err), err);
-    f->ctx = (struct rot_context){.sm = &fake_secrets_ops,
-                                  .rds = &fake_rds_ops,
+    f->ctx = (struct rot_context){.secrets = {&fake_secrets_ops, NULL},
+                                  .rds = {&fake_rds_ops, NULL},
                                   .engines = fake_registry,
                                   .config = &f->rcfg};
 }
@@ -373,7 +374,7 @@ SM_TEST(rotation_steps_alternating_users_bad_master_stages_nothing) {
         {"{\"engine\":\"fake\",\"host\":\"other.example\",\"username\":\"admin\","
          "\"password\":\"admin-pw\"}",
          "Current database host db is not the same host as/rds replica of master other.example "
-         "(RDS has no DB instance db)",
+         "(RDS has no DB instance db and no DB cluster of that name)",
          ROT_ERR_ROTATION},
         {"{\"engine\":\"nope\",\"host\":\"db\",\"username\":\"admin\",\"password\":\"x\"}",
          "Database engine must be set to one of", ROT_ERR_SECRET_INVALID},
@@ -562,21 +563,124 @@ SM_TEST(rotation_steps_master_with_a_host_makes_no_rds_call) {
     teardown(&f);
 }
 
-/* The user's secret on a read replica or an Aurora reader; the master on the primary. */
-static void setup_replica(struct fixture *f, const char *engine, const char *user_host,
-                          const char *master_host) {
+/* The user's secret on a read replica or an Aurora reader; the master on the primary. Both
+ * secrets say engine, unless master_engine says otherwise. */
+static void setup_replica2(struct fixture *f, const char *engine, const char *user_host,
+                           const char *master_engine, const char *master_host) {
     setup(f, "multi-user");
     fake_db_set_user("app", INITIAL_PW);
     fake_db_set_user("admin", "admin-pw");
     char master[512], secret[2048];
     snprintf(master, sizeof(master),
              "{\"engine\":\"%s\",\"host\":\"%s\",\"username\":\"admin\",\"password\":\"admin-pw\"}",
-             engine, master_host);
+             master_engine, master_host);
     snprintf(secret, sizeof(secret),
              "{\"engine\":\"%s\",\"host\":\"%s\",\"username\":\"app\",\"password\":\"" INITIAL_PW
              "\",\"masterarn\":\"%s\"}",
              engine, user_host, fake_secrets_create("master", master));
     f->arn = fake_secrets_create("app/db", secret);
+}
+
+static void setup_replica(struct fixture *f, const char *engine, const char *user_host,
+                          const char *master_host) {
+    setup_replica2(f, engine, user_host, engine, master_host);
+}
+
+/* The Aurora cluster aur (writer aur-1, reader aur-2) and the instance pg-main with its read
+ * replica pg-replica, as RDS describes them. */
+#define AUR_WRITER "aur.cluster-abc.rds.amazonaws.com"
+#define AUR_READER "aur.cluster-ro-abc.rds.amazonaws.com"
+static void seed_rds(void) {
+    fake_rds_cluster("aur", "aurora-fake", AUR_WRITER, AUR_READER, 5432, "aur-1");
+    fake_rds_instance("aur-1", "aurora-fake", "aur-1.abc.rds.amazonaws.com", 5432, "aur", NULL);
+    fake_rds_instance("aur-2", "aurora-fake", "aur-2.abc.rds.amazonaws.com", 5432, "aur", NULL);
+    fake_rds_instance("pg-main", "fake", "pg-main.abc.rds.amazonaws.com", 5432, NULL, NULL);
+    fake_rds_instance("pg-replica", "fake", "pg-replica.abc.rds.amazonaws.com", 5432, NULL,
+                      "pg-main");
+}
+
+SM_TEST(rotation_steps_aurora_is_decided_from_everything_known) {
+    struct rot_master_place none = {"", ""}, clustered = {"", "aur"};
+    struct {
+        const char *user_engine, *user_host, *master_engine, *master_host;
+        const struct rot_master_place *place;
+        bool aurora;
+    } cases[] = {
+        /* Nothing says Aurora: RDS's answer about the user's host decides. */
+        {"fake", "aur-2.abc.rds.amazonaws.com", "fake", "aur-1.abc.rds.amazonaws.com", &none,
+         false},
+        {"fake", "pg-replica.abc.rds.amazonaws.com", "fake", "pg-main.abc", &none, false},
+        /* Either engine value. */
+        {"aurora-fake", "aur-2.abc", "fake", "aur-1.abc", &none, true},
+        {"fake", "aur-2.abc", "aurora-fake", "aur-1.abc", &none, true},
+        /* The RDS-managed master's database is a cluster. */
+        {"fake", "aur-2.abc", "fake", "aur-1.abc", &clustered, true},
+        /* Either host is a cluster endpoint (writer, reader, custom; any case). */
+        {"fake", "aur-2.abc", "fake", AUR_WRITER, &none, true},
+        {"fake", AUR_READER, "fake", "aur-1.abc", &none, true},
+        {"fake", "x.CLUSTER-CUSTOM-abc.rds", "fake", "aur-1.abc", &none, true},
+        /* A label that merely contains "cluster" is no cluster endpoint. */
+        {"fake", "mycluster.abc", "fake", "db.clusters.example", &none, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rot_secret user = {.engine_value = cases[i].user_engine, .host = cases[i].user_host};
+        struct rot_secret master = {.engine_value = cases[i].master_engine,
+                                    .host = cases[i].master_host};
+        SM_ASSERT_INT_EQ(rot_master_aurora_known(&user, &master, cases[i].place), cases[i].aurora);
+    }
+}
+
+/* A user secret that says the plain engine, on an Aurora reader: accepted from whatever says
+ * Aurora (the master's engine, a cluster endpoint, the managed master's cluster tag, or RDS's
+ * answer about the user's host), and set through the writer. */
+SM_TEST(rotation_steps_plain_engine_user_on_an_aurora_reader_is_set_through_the_writer) {
+    const char *readers[] = {AUR_READER, "aur-2.abc.rds.amazonaws.com"};
+    struct {
+        const char *master_engine, *master_host;
+        int rds_calls; /* per rotation, for the reader instance */
+    } masters[] = {
+        {"aurora-fake", AUR_WRITER, 2},                   /* the cluster, twice */
+        {"fake", AUR_WRITER, 2},                          /* the endpoint's form says it */
+        {"fake", "aur-1.abc.rds.amazonaws.com", 6},       /* RDS: aur-2, aur-1, then aur; twice */
+        {"aurora-fake", "aur-1.abc.rds.amazonaws.com", 4} /* aur-1, then aur; twice */
+    };
+    for (size_t m = 0; m < sizeof(masters) / sizeof(masters[0]); m++) {
+        for (size_t r = 0; r < 2; r++) {
+            struct fixture f;
+            setup_replica2(&f, "fake", readers[r], masters[m].master_engine,
+                           masters[m].master_host);
+            seed_rds();
+            const char *admin = masters[m].master_host;
+            rotate_and_check(&f, admin, readers[r]);
+            if (r == 1) {
+                SM_ASSERT_INT_EQ(fake_rds_calls(NULL), masters[m].rds_calls);
+            }
+            char engine[64];
+            field(&f, NULL, "AWSCURRENT", "engine", engine, sizeof(engine));
+            SM_ASSERT_STR_EQ(engine, "fake"); /* nothing rewritten */
+            teardown(&f);
+        }
+    }
+    /* An RDS-managed master named by its cluster tag. */
+    for (size_t r = 0; r < 2; r++) {
+        struct fixture f;
+        setup_managed(&f, "multi-user", "fake", readers[r], "aws:rds:primaryDBClusterArn",
+                      "arn:aws:rds:us-east-1:123456789012:cluster:aur");
+        seed_rds();
+        rotate_and_check(&f, AUR_WRITER, readers[r]);
+        teardown(&f);
+    }
+}
+
+/* One engine family either way round: an Aurora engine value on a plain read replica is checked
+ * by what RDS says of the hosts. */
+SM_TEST(rotation_steps_aurora_engine_user_on_a_plain_read_replica_is_accepted) {
+    struct fixture f;
+    setup_replica2(&f, "aurora-fake", "pg-replica.abc.rds.amazonaws.com", "fake",
+                   "pg-main.abc.rds.amazonaws.com");
+    seed_rds();
+    rotate_and_check(&f, "pg-main.abc.rds.amazonaws.com", "pg-replica.abc.rds.amazonaws.com");
+    teardown(&f);
 }
 
 SM_TEST(rotation_steps_user_on_a_read_replica_is_set_through_the_master) {
