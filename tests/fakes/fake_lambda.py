@@ -4,7 +4,7 @@
 It plays the Lambda service around one execution environment, independently of smrotate's C code:
 
   python3 fake_lambda.py --port 0 --port-file /tmp/port [--timeout 300] [--no-extensions]
-                         [--function-name NAME] [--bootstrap PATH [--handler H]] [--verbose]
+                         [--function-name NAME] [--verbose]
 
 It listens on 127.0.0.1 only (port 0 picks a free port; --port-file receives the chosen port,
 written atomically) and serves three APIs on that one port. Every error body is JSON
@@ -503,9 +503,6 @@ class Handler(BaseHTTPRequestHandler):
             return self._scripted(scripted)
         if len(body) > MAX_PAYLOAD:
             return self._error(413, "RequestEntityTooLarge", SCRIPT_ERRORS[413][1])
-        launcher = getattr(self.server, "launcher", None)
-        if launcher is not None:
-            launcher.ensure_running()
         cc = self.headers.get("X-Amz-Client-Context")
         ev = Event(body, trace_id=self.headers.get("X-Amzn-Trace-Id"),
                    tenant_id=self.headers.get("X-Amz-Tenant-Id"),
@@ -517,14 +514,6 @@ class Handler(BaseHTTPRequestHandler):
                 st.queue.append(ev)
                 st.cond.notify_all()
             while ev.result is None and st.init_error is None and not st.stopping.is_set():
-                if launcher is not None and launcher.exited_code() is not None and ev.delivered_at is None:
-                    launcher.ensure_running()  # it exited between invokes: a new environment
-                elif launcher is not None and launcher.exited_code() is not None:
-                    st.complete(ev, "error", _error_body(
-                        "Runtime.ExitError",
-                        "RequestId: %s Error: Runtime exited with error: exit status %s"
-                        % (ev.request_id, launcher.exited_code())))
-                    break
                 timeout_ms = ev.timeout_ms if ev.timeout_ms is not None else st.timeout_ms
                 # Not delivered at all: allow Lambda's 10 s init on top of the timeout.
                 limit_ms = ev.deadline_ms if ev.deadline_ms is not None else started_ms + timeout_ms + 10000
@@ -540,8 +529,6 @@ class Handler(BaseHTTPRequestHandler):
                         st.queue.remove(ev)
                     except ValueError:
                         pass
-                    if launcher is not None:
-                        launcher.kill()  # Lambda resets the environment after a timeout
                     break
                 st.cond.wait(0.05)
             if ev.result is None and st.init_error is not None:
@@ -656,48 +643,6 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(200, snap)
 
 
-class Launcher:
-    """Runs the bootstrap as a child process (--bootstrap), restarting it on the next invoke after
-    it exited, as Lambda re-initialises a reset environment."""
-
-    def __init__(self, path, env, state):
-        self.path, self.env, self.state = path, env, state
-        self.proc = None
-        self.lock = threading.Lock()
-
-    def ensure_running(self):
-        with self.lock:
-            if self.proc is not None and self.proc.poll() is None:
-                return
-            if self.proc is not None:
-                with self.state.cond:
-                    # A new environment: forget the dead runtime's state.
-                    self.state.current = None
-                    self.state.runtime_started = False
-                    self.state.init_error = None
-                    self.state.extensions = {}
-            self.proc = subprocess.Popen([self.path], env=self.env)
-
-    def exited_code(self):
-        p = self.proc
-        return None if p is None else p.poll()
-
-    def kill(self):
-        p = self.proc
-        if p is not None and p.poll() is None:
-            p.kill()
-
-    def stop(self):
-        p = self.proc
-        if p is not None and p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(2)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -714,7 +659,6 @@ def make_server(port=0, timeout_ms=300000, extensions=True, function_name="smrot
     server = Server(("127.0.0.1", port), handler)
     server.daemon_threads = True
     server.state = state
-    server.launcher = None
     return server
 
 
@@ -726,8 +670,6 @@ def main(argv=None):
                     help="function timeout in seconds (default 300 or AWS_LAMBDA_FUNCTION_TIMEOUT)")
     ap.add_argument("--no-extensions", action="store_true", help="answer 404 on the Extensions API")
     ap.add_argument("--function-name", default="smrotate")
-    ap.add_argument("--bootstrap", help="run this runtime as a child process (environment passed through)")
-    ap.add_argument("--handler", help="_HANDLER for the child process")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -738,17 +680,6 @@ def main(argv=None):
         with open(tmp, "w") as f:
             f.write("%d\n" % port)
         os.replace(tmp, args.port_file)
-    if args.bootstrap:
-        env = dict(os.environ)
-        env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:%d" % port
-        env.setdefault("AWS_LAMBDA_FUNCTION_NAME", args.function_name)
-        env.setdefault("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        env.setdefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        env.setdefault("AWS_LAMBDA_FUNCTION_TIMEOUT", str(int(args.timeout)))
-        if args.handler is not None:
-            env["_HANDLER"] = args.handler
-        server.launcher = Launcher(args.bootstrap, env, server.state)
-        server.launcher.ensure_running()
 
     def stop(signum, frame):
         server.state.stopping.set()
@@ -762,8 +693,6 @@ def main(argv=None):
         server.serve_forever(poll_interval=0.1)
     finally:
         server.state.stopping.set()
-        if server.launcher is not None:
-            server.launcher.stop()
         server.server_close()
     return 0
 

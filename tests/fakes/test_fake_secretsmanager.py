@@ -554,7 +554,7 @@ class StubLambda:
     the first `times` calls."""
 
     def __init__(self, fail=None):
-        self.sm = None
+        self.secrets = None
         self.fail = dict(fail or {})
         self.events = []
         stub = self
@@ -584,20 +584,20 @@ class StubLambda:
         self.url = "http://127.0.0.1:%d/2015-03-31/functions/function/invocations" % self.server.server_address[1]
 
     def step(self, event):
-        sm, arn, tok, step = self.sm, event["SecretId"], event["ClientRequestToken"], event["Step"]
-        stages = stages_of(sm, arn)
+        c, arn, tok, step = self.secrets, event["SecretId"], event["ClientRequestToken"], event["Step"]
+        stages = stages_of(c, arn)
         if "AWSCURRENT" in stages[tok]:
             return None
         if step == "createSecret":
             try:
-                get(sm, arn, VersionId=tok, VersionStage="AWSPENDING")
+                get(c, arn, VersionId=tok, VersionStage="AWSPENDING")
             except AwsError:
-                pw = sm.call("GetRandomPassword", {"PasswordLength": 16})["RandomPassword"]
-                put(sm, arn, pw, tok, ["AWSPENDING"], RotationToken=event["RotationToken"])
+                pw = c.call("GetRandomPassword", {"PasswordLength": 16})["RandomPassword"]
+                put(c, arn, pw, tok, ["AWSPENDING"], RotationToken=event["RotationToken"])
         elif step == "finishSecret":
-            move(sm, arn, "AWSCURRENT", to=tok, away=[v for v, s in stages.items() if "AWSCURRENT" in s][0])
+            move(c, arn, "AWSCURRENT", to=tok, away=[v for v, s in stages.items() if "AWSCURRENT" in s][0])
         else:
-            get(sm, arn, VersionId=tok, VersionStage="AWSPENDING")
+            get(c, arn, VersionId=tok, VersionStage="AWSPENDING")
         return None
 
     def close(self):
@@ -609,7 +609,7 @@ def test_fake_secretsmanager_rotation_driver_runs_the_steps_and_retries_the_whol
     stub = StubLambda(fail={"setSecret": 1})
     try:
         with start(lambda_invoke_url=stub.url, rotation_retries=1) as fake:
-            stub.sm = client(fake)
+            stub.secrets = client(fake)
             c = client(fake)
             cur = create(c, "drv", "old")["VersionId"]
             tok = token()

@@ -247,8 +247,8 @@ SM_TEST(torture_config_from_env) {
 
 /* ---- the Secrets Manager client against the emulator ------------------------------------- */
 
-struct sm_fixture {
-    struct fake_aws sm;
+struct secrets_fixture {
+    struct fake_aws fake;
     struct aws_config cfg;
     char *endpoint;
     struct http_client http; /* created and destroyed around every run */
@@ -256,11 +256,11 @@ struct sm_fixture {
     char arn[512];
 };
 
-static void sm_setup(struct sm_fixture *f) {
+static void secrets_setup(struct secrets_fixture *f) {
     struct sm_err err;
     memset(f, 0, sizeof(*f));
     quiet_logs();
-    fake_aws_start_secretsmanager(&f->sm, AKID, SECRET_KEY, NULL);
+    fake_aws_start_secretsmanager(&f->fake, AKID, SECRET_KEY, NULL);
     setenv("AWS_REGION", "us-east-1", 1);
     setenv("AWS_ACCESS_KEY_ID", AKID, 1);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
@@ -269,30 +269,30 @@ static void sm_setup(struct sm_fixture *f) {
     unsetenv("PASSWORD_LENGTH");
     unsetenv("SMROTATE_DB_CA_FILE");
     unsetenv("HTTPS_PROXY");
-    setenv("SECRETS_MANAGER_ENDPOINT", f->sm.endpoint, 1);
+    setenv("SECRETS_MANAGER_ENDPOINT", f->fake.endpoint, 1);
     SM_ASSERT_OK(aws_config_from_env(&f->cfg, &err), err);
     SM_ASSERT_OK(secrets_endpoint_from_env(&f->cfg, &f->endpoint, &err), err);
     SM_ASSERT_OK(secrets_client_init(&f->client, &f->cfg, f->endpoint, &f->http, &err), err);
     fake_aws_no_jitter(&f->client);
 }
 
-static void sm_teardown(struct sm_fixture *f) {
+static void secrets_teardown(struct secrets_fixture *f) {
     aws_config_clean_up(&f->cfg);
     sm_free(f->endpoint);
-    fake_aws_stop(&f->sm);
+    fake_aws_stop(&f->fake);
 }
 
 /* A fresh easy handle (outside the walk's failure window). */
-static void http_open(struct sm_fixture *f) {
+static void http_open(struct secrets_fixture *f) {
     struct sm_err err;
     SM_ASSERT_OK(http_client_init(&f->http, &err), err);
 }
 
-static void http_close(struct sm_fixture *f) {
+static void http_close(struct secrets_fixture *f) {
     http_client_clean_up(&f->http);
 }
 
-static void create_secret(struct sm_fixture *f, const char *name, const char *secret) {
+static void create_secret(struct secrets_fixture *f, const char *name, const char *secret) {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "Name", name);
     cJSON_AddStringToObject(body, "SecretString", secret);
@@ -313,8 +313,8 @@ static void create_secret(struct sm_fixture *f, const char *name, const char *se
 /* Every client walk: a fresh handle before the run, the operation with failures, the handle
  * closed after it (so libcurl's connection cache is part of the balance). */
 struct op_ctx {
-    struct sm_fixture *f;
-    int (*op)(struct sm_fixture *f, struct sm_err *err);
+    struct secrets_fixture *f;
+    int (*op)(struct secrets_fixture *f, struct sm_err *err);
 };
 
 static void op_prepare(void *ctx) {
@@ -332,8 +332,8 @@ static void op_finish(void *ctx, int rc, const struct sm_err *err) {
     http_close(((struct op_ctx *)ctx)->f);
 }
 
-static int64_t walk_op(struct sm_fixture *f, const char *name,
-                       int (*op)(struct sm_fixture *f, struct sm_err *err)) {
+static int64_t walk_op(struct secrets_fixture *f, const char *name,
+                       int (*op)(struct secrets_fixture *f, struct sm_err *err)) {
     struct op_ctx c = {f, op};
     /* Besides OutOfMemory: libcurl reports some allocation failures as transport errors, and a
      * response whose parse ran out of memory reads as malformed. */
@@ -347,7 +347,7 @@ static int64_t walk_op(struct sm_fixture *f, const char *name,
     return walk(&w);
 }
 
-static int op_describe(struct sm_fixture *f, struct sm_err *err) {
+static int op_describe(struct secrets_fixture *f, struct sm_err *err) {
     struct secrets_description d;
     int rc = secrets_describe_secret(&f->client, f->arn, 0, &d, err);
     if (rc == 0) {
@@ -359,7 +359,7 @@ static int op_describe(struct sm_fixture *f, struct sm_err *err) {
     return rc;
 }
 
-static int op_get_value(struct sm_fixture *f, struct sm_err *err) {
+static int op_get_value(struct secrets_fixture *f, struct sm_err *err) {
     struct secrets_value v;
     int rc = secrets_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, err);
     if (rc == 0) {
@@ -370,7 +370,7 @@ static int op_get_value(struct sm_fixture *f, struct sm_err *err) {
     return rc;
 }
 
-static int op_put_value(struct sm_fixture *f, struct sm_err *err) {
+static int op_put_value(struct secrets_fixture *f, struct sm_err *err) {
     const char *stages[] = {"TORTURE"};
     const char *value = "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\","
                         "\"password\":\"put-value\"}";
@@ -379,13 +379,13 @@ static int op_put_value(struct sm_fixture *f, struct sm_err *err) {
                                     value, strlen(value), stages, 1, NULL, 0, err);
 }
 
-static int op_update_stage(struct sm_fixture *f, struct sm_err *err) {
+static int op_update_stage(struct secrets_fixture *f, struct sm_err *err) {
     /* A label only this version ever holds: moving it there again is a no-op. */
     return secrets_update_secret_version_stage(&f->client, f->arn, "TORTURE2", FIRST_VERSION, NULL,
                                                0, err);
 }
 
-static int op_random_password(struct sm_fixture *f, struct sm_err *err) {
+static int op_random_password(struct secrets_fixture *f, struct sm_err *err) {
     struct secrets_password_policy policy = {
         .length = 24,
         .exclude_characters = "/@\"'\\",
@@ -407,24 +407,24 @@ static int op_random_password(struct sm_fixture *f, struct sm_err *err) {
 }
 
 SM_TEST(torture_secretsmanager_read_operations) {
-    struct sm_fixture f;
-    sm_setup(&f);
+    struct secrets_fixture f;
+    secrets_setup(&f);
     create_secret(&f, "torture/read",
                   "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\",\"password\":\"x\"}");
     SM_ASSERT(walk_op(&f, "DescribeSecret", op_describe) > 10);
     SM_ASSERT(walk_op(&f, "GetSecretValue", op_get_value) > 10);
-    sm_teardown(&f);
+    secrets_teardown(&f);
 }
 
 SM_TEST(torture_secretsmanager_write_operations) {
-    struct sm_fixture f;
-    sm_setup(&f);
+    struct secrets_fixture f;
+    secrets_setup(&f);
     create_secret(&f, "torture/write",
                   "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\",\"password\":\"x\"}");
     SM_ASSERT(walk_op(&f, "PutSecretValue", op_put_value) > 10);
     SM_ASSERT(walk_op(&f, "UpdateSecretVersionStage", op_update_stage) > 10);
     SM_ASSERT(walk_op(&f, "GetRandomPassword", op_random_password) > 10);
-    sm_teardown(&f);
+    secrets_teardown(&f);
 }
 
 /* ---- a full rotation, in process --------------------------------------------------------- */

@@ -306,7 +306,7 @@ SM_TEST(wipe_cjson_secret_string_leaves_no_copy) {
 /* ---- a full rotation: emulator + fake engine ------------------------------------------------- */
 
 SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
-    struct fake_aws sm;
+    struct fake_aws fake;
     struct http_client http = {0};
     struct aws_config cfg;
     char *endpoint = NULL;
@@ -316,12 +316,12 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     sm_log_configure(false, SM_LOG_WARN);
     fake_db_reset();
     fake_db_set_user("app", INITIAL_PW);
-    fake_aws_start_secretsmanager(&sm, AKID, SECRET_KEY, NULL);
+    fake_aws_start_secretsmanager(&fake, AKID, SECRET_KEY, NULL);
     setenv("AWS_REGION", "us-east-1", 1);
     setenv("AWS_ACCESS_KEY_ID", AKID, 1);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
     unsetenv("AWS_SESSION_TOKEN");
-    setenv("SECRETS_MANAGER_ENDPOINT", sm.endpoint, 1);
+    setenv("SECRETS_MANAGER_ENDPOINT", fake.endpoint, 1);
     SM_ASSERT_OK(aws_config_from_env(&cfg, &err), err);
     SM_ASSERT_OK(secrets_endpoint_from_env(&cfg, &endpoint, &err), err);
     SM_ASSERT_OK(http_client_init(&http, &err), err);
@@ -379,7 +379,7 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     rot_config_clean_up(&rcfg);
     aws_config_clean_up(&cfg);
     sm_free(endpoint);
-    fake_aws_stop(&sm);
+    fake_aws_stop(&fake);
 }
 
 /* ---- the PostgreSQL engine ------------------------------------------------------------------- */
