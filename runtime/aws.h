@@ -40,6 +40,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define AWS_DEFAULT_CONNECT_TIMEOUT_MS 3000
+#define AWS_DEFAULT_ATTEMPT_TIMEOUT_MS 10000
+#define AWS_DEFAULT_MAX_ATTEMPTS 3
 #define AWS_URL_MAX 2048
 #define AWS_HOST_MAX 300
 /* One AWS response body we accept. */
