@@ -13,7 +13,6 @@
 #include "mem.h"
 #include "secretsmanager.h"
 
-#include <ctype.h>
 #include <stdbool.h>
 #include <unistd.h>
 
@@ -270,91 +269,6 @@ SM_TEST(secrets_update_secret_version_stage_moves_current_and_previous) {
     SM_ASSERT_OK(secrets_describe_secret(&e.client.c, "u", deadline_in(10000), &d, &err), err);
     SM_ASSERT(!secrets_version_has_stage(secrets_description_find(&d, TOKEN_B), "AWSPENDING"));
     secrets_description_clean_up(&d);
-    SM_ASSERT_INT_EQ(fake_aws_wait_calls(&e.fake, NULL, 7), 7);
-    cJSON *calls = fake_aws_control(&e.fake, "GET", "/_fake/calls", NULL);
-    const cJSON *last = cJSON_GetArrayItem(calls, cJSON_GetArraySize(calls) - 2);
-    SM_ASSERT_STR_EQ(sm_json_string(last, "operation"), "UpdateSecretVersionStage");
-    SM_ASSERT_STR_EQ(sm_json_string(last, "RemoveFromVersionId"), TOKEN_B);
-    SM_ASSERT(cJSON_GetObjectItemCaseSensitive(last, "MoveToVersionId") == NULL);
-    cJSON_Delete(calls);
-    emu_stop(&e);
-}
-
-static bool all_chars(const struct sm_buf *b, int (*pred)(int), bool want) {
-    for (size_t i = 0; i < b->len; i++) {
-        if ((pred((unsigned char)b->data[i]) != 0) != want) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool any_char(const struct sm_buf *b, int (*pred)(int)) {
-    return !all_chars(b, pred, false);
-}
-
-static int is_space_char(int c) {
-    return c == ' ';
-}
-
-SM_TEST(secrets_get_random_password_sends_every_policy_field) {
-    struct emu e;
-    emu_start(&e, NULL);
-    struct sm_err err;
-    struct sm_buf pw;
-    sm_buf_init(&pw, 8192);
-    struct secrets_password_policy p = {
-        .length = 40,
-        .exclude_characters = "abcdefghijklm",
-        .exclude_numbers = SECRETS_TRUE,
-        .exclude_punctuation = SECRETS_TRUE,
-        .exclude_uppercase = SECRETS_TRUE,
-        .exclude_lowercase = SECRETS_FALSE,
-        .include_space = SECRETS_TRUE,
-        .require_each_included_type = SECRETS_TRUE,
-    };
-    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err), err);
-    SM_ASSERT_INT_EQ(pw.len, 40);
-    SM_ASSERT(all_chars(&pw, isdigit, false));
-    SM_ASSERT(all_chars(&pw, isupper, false));
-    SM_ASSERT(all_chars(&pw, ispunct, false));
-    SM_ASSERT(strpbrk(pw.data, "abcdefghijklm") == NULL);
-    SM_ASSERT(any_char(&pw, islower));
-
-    p = (struct secrets_password_policy){
-        .length = 64,
-        .exclude_numbers = SECRETS_FALSE,
-        .exclude_punctuation = SECRETS_TRUE,
-        .exclude_uppercase = SECRETS_FALSE,
-        .exclude_lowercase = SECRETS_TRUE,
-        .include_space = SECRETS_FALSE,
-        .require_each_included_type = SECRETS_TRUE,
-    };
-    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err), err);
-    SM_ASSERT_INT_EQ(pw.len, 64); /* replaced, not appended */
-    SM_ASSERT(all_chars(&pw, islower, false));
-    SM_ASSERT(all_chars(&pw, is_space_char, false));
-    SM_ASSERT(any_char(&pw, isdigit) && any_char(&pw, isupper));
-
-    /* Defaults (nothing sent): 32 characters. */
-    struct secrets_password_policy none = {.exclude_numbers = SECRETS_UNSET,
-                                           .exclude_punctuation = SECRETS_UNSET,
-                                           .exclude_uppercase = SECRETS_UNSET,
-                                           .exclude_lowercase = SECRETS_UNSET,
-                                           .include_space = SECRETS_UNSET,
-                                           .require_each_included_type = SECRETS_UNSET};
-    SM_ASSERT_OK(secrets_get_random_password(&e.client.c, &none, deadline_in(10000), &pw, &err),
-                 err);
-    SM_ASSERT_INT_EQ(pw.len, 32);
-
-    /* Too short for the required types: the service's error, nothing in the buffer. */
-    p.length = 1;
-    SM_ASSERT_INT_EQ(secrets_get_random_password(&e.client.c, &p, deadline_in(10000), &pw, &err),
-                     -1);
-    SM_ASSERT(sm_err_is_aws(&err, "InvalidParameterException"));
-    SM_ASSERT_STR_CONTAINS(err.msg, "GetRandomPassword failed: InvalidParameterException: ");
-    SM_ASSERT_INT_EQ(pw.len, 0);
-    sm_buf_clean_up(&pw);
     emu_stop(&e);
 }
 

@@ -18,7 +18,7 @@ validation) errors: {"__type", "message"}; InternalServiceError 500; ServiceUnav
 
 Control API: aws_fake's, where the state is {"secrets": [{Name, ARN, ..., Versions: [{VersionId,
 VersionStages, SecretString, RotationTokenPresent}]}]} (with values: a test-only door) and calls
-carry "secret_id", "rotation_token_present" and the request's non-secret members. Also:
+carry "secret_id" and "rotation_token_present". Also:
     GET  /_fake/rotations[?secret_id=X][&wait=SECONDS]   one record per RotateSecret that started a
                          rotation: {"id", "secret_arn", "version_id", "rotate_immediately",
                          "driven", "status", "attempts", "steps": [{"attempt", "step", "ok",
@@ -311,10 +311,6 @@ class SecretsManager(aws_fake.Service):
             sid = parsed.get("SecretId", parsed.get("Name"))
             call["secret_id"] = sid if isinstance(sid, str) else None
             call["rotation_token_present"] = "RotationToken" in parsed
-            for key in ("ClientRequestToken", "VersionId", "VersionStage", "VersionStages", "MoveToVersionId",
-                        "RemoveFromVersionId", "RotateImmediately", "RotationLambdaARN"):
-                if key in parsed:
-                    call[key] = parsed[key]
         return op or target, (op, parsed, handler.headers.get("Content-Type") or "", method)
 
     def answer(self, op, request, call, ctx):

@@ -578,6 +578,52 @@ SM_TEST(secrets_values_are_handed_over_within_the_limit) {
     free(bodies[1]);
 }
 
+/* Each operation sends exactly the members it was given, in the service's names. */
+SM_TEST(secrets_requests_carry_exactly_the_members_given) {
+    const struct answer answers[] = {{200, NULL, NULL, "{\"RandomPassword\":\"pw\"}", 0}};
+    struct fixture f;
+    START(&f, answers);
+    struct sm_err err;
+    struct sm_buf pw;
+    sm_buf_init(&pw, 4096);
+    struct secrets_password_policy p = {.length = 40,
+                                        .exclude_characters = "/@",
+                                        .exclude_numbers = SECRETS_TRUE,
+                                        .exclude_punctuation = SECRETS_FALSE,
+                                        .exclude_uppercase = SECRETS_UNSET,
+                                        .exclude_lowercase = SECRETS_UNSET,
+                                        .include_space = SECRETS_TRUE,
+                                        .require_each_included_type = SECRETS_FALSE};
+    SM_ASSERT_OK(secrets_get_random_password(&f.c, &p, 0, &pw, &err), err);
+    SM_ASSERT_OK(secrets_get_random_password(&f.c, NULL, 0, &pw, &err), err);
+    const char *pending[] = {"AWSPENDING"};
+    SM_ASSERT_OK(secrets_put_secret_value(&f.c, "s", TOKEN_A, "v", 1, pending, 1, "rt", 0, &err),
+                 err);
+    SM_ASSERT_OK(secrets_put_secret_value(&f.c, "s", TOKEN_A, "v", 1, NULL, 0, "", 0, &err), err);
+    SM_ASSERT_OK(
+        secrets_update_secret_version_stage(&f.c, "s", "AWSPENDING", NULL, TOKEN_B, 0, &err), err);
+    struct secrets_value v;
+    SM_ASSERT_OK(secrets_get_secret_value(&f.c, "s", TOKEN_A, "AWSPENDING", 0, &v, &err), err);
+    secrets_value_clean_up(&v);
+    const char *want[] = {
+        "{\"PasswordLength\":40,\"ExcludeCharacters\":\"/@\",\"ExcludeNumbers\":true,"
+        "\"ExcludePunctuation\":false,\"IncludeSpace\":true,\"RequireEachIncludedType\":false}",
+        "{}",
+        "{\"SecretId\":\"s\",\"SecretString\":\"v\",\"ClientRequestToken\":\"" TOKEN_A
+        "\",\"VersionStages\":[\"AWSPENDING\"],\"RotationToken\":\"rt\"}",
+        "{\"SecretId\":\"s\",\"SecretString\":\"v\",\"ClientRequestToken\":\"" TOKEN_A "\"}",
+        "{\"SecretId\":\"s\",\"VersionStage\":\"AWSPENDING\",\"RemoveFromVersionId\":\"" TOKEN_B
+        "\"}",
+        "{\"SecretId\":\"s\",\"VersionId\":\"" TOKEN_A "\",\"VersionStage\":\"AWSPENDING\"}",
+    };
+    SM_ASSERT_INT_EQ(f.w.n_sent, 6);
+    for (size_t i = 0; i < 6; i++) {
+        SM_ASSERT_STR_EQ(f.w.sent[i].body, want[i]);
+    }
+    sm_buf_clean_up(&pw);
+    aws_config_clean_up(&f.cfg);
+}
+
 SM_TEST(secrets_description_holder_tag_and_find) {
     char *current[] = {"AWSCURRENT", "custom"};
     char *pending[] = {"AWSPENDING"};
