@@ -1,6 +1,5 @@
 #include "fake_aws_process.h"
 
-#include "clock.h"
 #include "harness.h"
 #include "json.h"
 
@@ -282,28 +281,14 @@ void fake_aws_stop(struct fake_aws *f) {
     rmdir(f->dir);
 }
 
-static int real_perform(void *impl, const struct http_request *req, struct http_response *resp,
-                        struct sm_err *err) {
-    return http_perform(impl, req, resp, err);
-}
-
-static int64_t real_now_ms(void *impl) {
-    (void)impl;
-    return sm_now_ms();
-}
-
-static void real_sleep_ms(void *impl, int64_t ms) {
-    (void)impl;
-    sm_sleep_ms(ms);
-}
-
 static double zero(void *impl) {
     (void)impl;
     return 0.0;
 }
 
-static const struct aws_system_ops s_no_jitter = {real_perform, real_now_ms, real_sleep_ms, zero};
-
 void fake_aws_no_jitter(struct aws_client *c) {
-    c->system.ops = &s_no_jitter; /* impl stays the client's http_client */
+    static struct aws_system_ops no_jitter;
+    no_jitter = *c->system.ops; /* the real transport and clock aws_client_init installed */
+    no_jitter.random01 = zero;
+    c->system.ops = &no_jitter;
 }
