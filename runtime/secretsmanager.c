@@ -1,4 +1,5 @@
 #include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include "json.h"
 #include "log.h"

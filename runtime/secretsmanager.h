@@ -172,8 +172,6 @@ static inline int secrets_api_move_stage(const struct secrets_api *api, const ch
 
 /* --- the client --------------------------------------------------------------------------- */
 
-extern const struct aws_service secrets_service;
-
 /* The endpoint URL: SECRETS_MANAGER_ENDPOINT (the templates' variable), else
  * AWS_ENDPOINT_URL_SECRETS_MANAGER, else AWS_ENDPOINT_URL, else
  * https://secretsmanager[-fips].<region>.amazonaws.com. *out is the caller's (sm_free). */
@@ -182,37 +180,5 @@ int secrets_endpoint_from_env(const struct aws_config *cfg, char **out, struct s
 /* Binds c to Secrets Manager at endpoint (aws_client_init). */
 int secrets_client_init(struct aws_client *c, const struct aws_config *cfg, const char *endpoint,
                         struct http_client *http, struct sm_err *err);
-
-struct cJSON;
-
-/* Sends one request (JSON 1.1): operation is the X-Amz-Target suffix ("CreateSecret"), body/len
- * the JSON object sent and signed byte for byte. secret_id only names the secret in error
- * messages (NULL: none). On success *out holds the parsed response object (caller frees it with
- * cJSON_Delete; the cJSON hooks wipe it). The typed operations are built on it; tests use it for
- * operations a rotation does not need (CreateSecret, RotateSecret). */
-int secrets_call(struct aws_client *c, const char *operation, const char *secret_id,
-                 const char *body, size_t len, int64_t deadline_ms, struct cJSON **out,
-                 struct sm_err *err);
-
-/* Reads a JSON 1.1 error body: the code from `__type`, the message from `message` or `Message`.
- * secrets_service's read_error; public for the fuzz target. */
-int secrets_read_error(const char *body, size_t len, struct aws_error_fields *out);
-
-/* The typed operations (what secrets_client_ops calls), on an aws_client. */
-int secrets_describe_secret(struct aws_client *c, const char *secret_id, int64_t deadline_ms,
-                            struct secrets_description *out, struct sm_err *err);
-int secrets_get_secret_value(struct aws_client *c, const char *secret_id, const char *version_id,
-                             const char *version_stage, int64_t deadline_ms,
-                             struct secrets_value *out, struct sm_err *err);
-int secrets_put_secret_value(struct aws_client *c, const char *secret_id,
-                             const char *client_request_token, const char *secret_string,
-                             size_t len, const char *const *stages, size_t n_stages,
-                             const char *rotation_token, int64_t deadline_ms, struct sm_err *err);
-int secrets_get_random_password(struct aws_client *c, const struct secrets_password_policy *policy,
-                                int64_t deadline_ms, struct sm_buf *out, struct sm_err *err);
-int secrets_update_secret_version_stage(struct aws_client *c, const char *secret_id,
-                                        const char *stage, const char *move_to_version_id,
-                                        const char *remove_from_version_id, int64_t deadline_ms,
-                                        struct sm_err *err);
 
 #endif

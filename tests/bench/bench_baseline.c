@@ -32,7 +32,7 @@
 #include "http.h"
 #include "log.h"
 #include "mem.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include <libpq-fe.h>
 #include <mysql.h>

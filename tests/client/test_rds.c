@@ -8,7 +8,7 @@
 #include "harness.h"
 #include "http.h"
 #include "mem.h"
-#include "rds.h"
+#include "rds_testing.h"
 
 #include <stdlib.h>
 

@@ -11,7 +11,7 @@
 #include "harness.h"
 #include "json.h"
 #include "mem.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include <stdbool.h>
 #include <unistd.h>

@@ -15,7 +15,7 @@
  */
 #include "aws_testing.h"
 #include "fuzz_common.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 FUZZ_INIT_HOOKS()
 

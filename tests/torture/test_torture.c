@@ -34,7 +34,7 @@
 #include "mem_testing.h"
 #include "rotation.h"
 #include "secret.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

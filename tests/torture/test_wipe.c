@@ -42,7 +42,7 @@
 #include "log.h"
 #include "mem_testing.h"
 #include "rotation.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include <libpq-fe.h>
 #include <link.h>

@@ -10,7 +10,7 @@
 #include "json.h"
 #include "log.h"
 #include "mem.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>

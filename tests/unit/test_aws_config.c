@@ -5,7 +5,7 @@
 #include "aws.h"
 #include "harness.h"
 #include "mem.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include <stdlib.h>
 #include <unistd.h>
