@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BACKOFF_CAP_S 20
@@ -300,8 +301,9 @@ struct attempt_headers {
     char type_line[128];
     char date_line[64];
     char target_line[192];
+    char trace_line[AWS_TRACE_ID_MAX * 3 + 20];
     struct sm_buf authz, authz_line, token_line;
-    const char *lines[6];
+    const char *lines[7];
     size_t n_lines;
 };
 
@@ -347,6 +349,27 @@ static int sign_attempt(const struct aws_client *c, const struct aws_request *r,
     return sigv4_sign(&sreq, &params, &h->authz, err);
 }
 
+/* X-Amzn-Trace-Id from _X_AMZN_TRACE_ID (the loop sets it per invocation) inside Lambda, as the
+ * SDKs' recursion detection does: percent-encoded as botocore does (alphanumerics and
+ * "-_.~=;:+&[]{}\"',", kept), left out when it is not there or too long, and not signed (the
+ * SDKs' signers ignore it). Returns whether out holds a header line. */
+static bool trace_line(char *out, size_t cap) {
+    const char *id = getenv("_X_AMZN_TRACE_ID");
+    const char *fn = getenv("AWS_LAMBDA_FUNCTION_NAME");
+    if (id == NULL || id[0] == '\0' || fn == NULL || fn[0] == '\0' ||
+        strlen(id) > AWS_TRACE_ID_MAX) {
+        return false;
+    }
+    static const char keep[] = "-_.~=;:+&[]{}\"',";
+    size_t n = (size_t)snprintf(out, cap, "X-Amzn-Trace-Id: ");
+    for (const unsigned char *p = (const unsigned char *)id; *p != '\0'; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL;
+        n += (size_t)snprintf(out + n, cap - n, plain ? "%c" : "%%%02X", *p);
+    }
+    return true;
+}
+
 /* Signs r and writes every header line of the attempt into h->lines. */
 static int build_headers(const struct aws_client *c, const struct aws_request *r,
                          struct attempt_headers *h, struct sm_err *err) {
@@ -372,6 +395,9 @@ static int build_headers(const struct aws_client *c, const struct aws_request *r
     }
     if (token) {
         h->lines[h->n_lines++] = h->token_line.data;
+    }
+    if (trace_line(h->trace_line, sizeof(h->trace_line))) {
+        h->lines[h->n_lines++] = h->trace_line;
     }
     return 0;
 }

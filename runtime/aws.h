@@ -13,7 +13,8 @@
  * has one), X-Amz-Security-Token (when a session token is set) and Authorization; every one of
  * them but Authorization is signed, and Host (the header actually sent: host[:port] of the
  * endpoint). The caller's body bytes are signed and sent as they are (never copied); every
- * attempt is signed afresh.
+ * attempt is signed afresh. Inside Lambda, X-Amzn-Trace-Id carries _X_AMZN_TRACE_ID (unsigned,
+ * as the SDKs send it).
  *
  * Retries (standard mode): at most max_attempts (3) attempts, full-jitter backoff
  * rand[0,1) * min(2^(attempt-1), 20) s, for the transient classes of the error catalogue
@@ -45,6 +46,8 @@
 #define AWS_DEFAULT_MAX_ATTEMPTS 3
 #define AWS_URL_MAX 2048
 #define AWS_HOST_MAX 300
+/* The longest _X_AMZN_TRACE_ID sent on as X-Amzn-Trace-Id. */
+#define AWS_TRACE_ID_MAX 512
 /* One AWS response body we accept. */
 #define AWS_LIMIT_RESPONSE SM_LIMIT_AWS_RESPONSE
 

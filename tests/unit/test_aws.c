@@ -219,6 +219,34 @@ SM_TEST(aws_request_is_signed_at_the_system_time_and_sent_as_built) {
     aws_config_clean_up(&f.cfg);
 }
 
+/* Inside Lambda the trace id travels with every call, percent-encoded as botocore does it and
+ * outside the signature; outside Lambda (no function name) it does not. */
+SM_TEST(aws_trace_id_is_sent_unsigned_inside_lambda) {
+    const struct answer answers[] = {{200, NULL, NULL, "{\"ARN\":\"a\"}", 0}};
+    struct fixture f;
+    START(&f, answers);
+    setenv("_X_AMZN_TRACE_ID",
+           "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;"
+           "Sampled=1;Lineage=a87bd80c:0|x y\xc3\xa9",
+           1);
+    struct sm_err err;
+    struct secrets_description d;
+    SM_ASSERT_OK(secrets_describe_secret(&f.c, "my/secret", 0, &d, &err), err);
+    secrets_description_clean_up(&d);
+    SM_ASSERT_STR_NOT_CONTAINS(f.w.sent[0].head, "X-Amzn-Trace-Id");
+    setenv("AWS_LAMBDA_FUNCTION_NAME", "smrotate", 1);
+    SM_ASSERT_OK(secrets_describe_secret(&f.c, "my/secret", 0, &d, &err), err);
+    secrets_description_clean_up(&d);
+    SM_ASSERT_STR_CONTAINS(f.w.sent[1].head,
+                           "\nX-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;"
+                           "Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:0%7Cx%20y%C3%A9\n");
+    SM_ASSERT_STR_CONTAINS(f.w.sent[1].head, "SignedHeaders=content-type;host;x-amz-date;"
+                                             "x-amz-target, ");
+    unsetenv("_X_AMZN_TRACE_ID");
+    unsetenv("AWS_LAMBDA_FUNCTION_NAME");
+    aws_config_clean_up(&f.cfg);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Retries and backoff                                                                          */
 
