@@ -24,13 +24,8 @@ written atomically) and serves three APIs on that one port. Every error body is 
    POST /2018-06-01/runtime/init/error                 202 before the runtime's first /next, 403
         InvalidStateTransition after it. Pending and later invokes fail with the posted error.
 
-2. Extensions API (what the benchmark's floor registers with)
-   POST /2020-01-01/extension/register   header Lambda-Extension-Name (required, unique: 409
-        otherwise), body {"events": [...]} (only INVOKE is allowed: an in-process extension may
-        not subscribe to SHUTDOWN, 403); closed once the runtime called /next (403). 200 with
-        header Lambda-Extension-Identifier (uuid).
-   GET  /2020-01-01/extension/event/next  header Lambda-Extension-Identifier (missing or unknown:
-        403); blocks (this fake never sends events).
+2. Extensions API: not served (404); requests to it are counted ("extension_requests"), since
+   bootstrap registers no extension.
 
 3. Invoke endpoint, as the AWS Runtime Interface Emulator serves it
    POST /2015-03-31/functions/function/invocations   body = the event (over 6291556 bytes: 413).
@@ -49,7 +44,7 @@ written atomically) and serves three APIs on that one port. Every error body is 
           "headers": {"Name": "value"} (added/replacing), "omit": ["Name", ...] (left out),
           "count": N (enqueue N copies; answers {"request_ids": [...]})}
    POST /_fake/script   {"endpoint": E, "statuses": [S, ...]}   the next requests to endpoint E
-          (next, response, error, init_error, register, extension_next, invoke) are answered
+          (next, response, error, init_error, invoke) are answered
           with these statuses in order instead of normally: an HTTP code (400, 403, 410, 413,
           500, ...) with a JSON error body, or "reset" (the connection is closed with a TCP RST,
           no answer). A scripted answer to a post still completes the current invocation; a
@@ -59,14 +54,14 @@ written atomically) and serves three APIs on that one port. Every error body is 
           status answered, headers received, body_len, body (UTF-8 text or null), body_b64;
           bodies over 1 MiB are left out unless bodies=full; bodies=0 leaves all out),
           "init_errors" (same shape), "deliveries" (request_id, headers sent, time), "next_calls",
-          "next_times", "extensions" (name, id, events, polls).
+          "next_times", "extension_requests".
           Times are time.monotonic() seconds (CLOCK_MONOTONIC, comparable across processes).
    GET  /_fake/wait?posts=N&init_errors=N&next_calls=N&timeout=S
           waits until every given count is reached (posts counts /response and /error posts),
           then answers like /_fake/state; 408 with the state after S seconds (default 10).
    POST /_fake/runtime-exited {"reason"}   a runtime started elsewhere died: the invocation in
           flight fails with Runtime.ExitError, as in Lambda.
-   POST /_fake/reset                       forget everything (queue, records, extensions).
+   POST /_fake/reset                       forget everything (queue, records).
 
 The module also offers start_fake() and Client for Python tests (see their docstrings).
 """
@@ -162,7 +157,7 @@ class State:
         self.next_calls = 0
         self.next_times = []
         self.scripts = collections.defaultdict(collections.deque)
-        self.extensions = {}
+        self.extension_requests = 0
 
     def pop_script(self, endpoint):
         with self.cond:
@@ -193,7 +188,7 @@ class State:
             "deliveries": list(self.deliveries),
             "next_calls": self.next_calls,
             "next_times": list(self.next_times),
-            "extensions": [dict(e) for e in self.extensions.values()],
+            "extension_requests": self.extension_requests,
         }
 
 
@@ -286,7 +281,9 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/_fake/"):
                 return self._control(method, path, query)
             if path.startswith("/2020-01-01/"):
-                return self._extensions(method, path)
+                with self.state.cond:
+                    self.state.extension_requests += 1
+                return self._error(404, "NotFound", "the Extensions API is not served here")
             if method == "GET" and path == "/2018-06-01/runtime/invocation/next":
                 return self._next()
             m = re.fullmatch(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)", path)
@@ -427,56 +424,6 @@ class Handler(BaseHTTPRequestHandler):
         if status == 202:
             return self._json(202, {"status": "OK"})
         return self._error(403, "InvalidStateTransition", "init error after the runtime started")
-
-    # ---- Extensions API ----
-
-    def _extensions(self, method, path):
-        st = self.state
-        if method == "POST":
-            body = self._read_body()
-        if method == "POST" and path == "/2020-01-01/extension/register":
-            scripted = st.pop_script("register")
-            if scripted is not None:
-                return self._scripted(scripted)
-            name = self.headers.get("Lambda-Extension-Name")
-            try:
-                events = json.loads(body or b"{}").get("events", [])
-            except (ValueError, AttributeError):
-                return self._error(400, "Extension.InvalidRequest", "body is not a JSON object")
-            if not name:
-                return self._error(403, "Extension.InvalidExtensionName", "Lambda-Extension-Name is missing")
-            bad = [e for e in events if e != "INVOKE"]
-            if bad:
-                return self._error(403, "Extension.InvalidEventType",
-                                   "an in-process extension may only subscribe to INVOKE, not %s" % bad)
-            with st.cond:
-                if st.runtime_started:
-                    return self._error(403, "Extension.RegistrationClosed", "registration is closed after init")
-                if any(e["name"] == name for e in st.extensions.values()):
-                    return self._error(409, "Extension.AlreadyRegistered", "extension %s is already registered" % name)
-                ext_id = str(uuid.uuid4())
-                st.extensions[ext_id] = {"name": name, "id": ext_id, "events": events, "polls": 0}
-                st.cond.notify_all()
-            return self._json(200, {"functionName": st.function_name, "functionVersion": "$LATEST",
-                                    "handler": os.environ.get("_HANDLER", "")},
-                              {"Lambda-Extension-Identifier": ext_id})
-        if method == "GET" and path == "/2020-01-01/extension/event/next":
-            scripted = st.pop_script("extension_next")
-            if scripted is not None:
-                return self._scripted(scripted)
-            ext_id = self.headers.get("Lambda-Extension-Identifier")
-            if not ext_id:
-                return self._error(403, "Extension.MissingExtensionIdentifier", "Lambda-Extension-Identifier is missing")
-            with st.cond:
-                ext = st.extensions.get(ext_id)
-                if ext is None:
-                    return self._error(403, "Extension.InvalidExtensionIdentifier", "unknown extension identifier")
-                ext["polls"] += 1
-                st.cond.notify_all()
-            while not st.stopping.wait(0.5):
-                pass
-            return self._reset()
-        return self._error(404, "NotFound", "no route for %s %s" % (method, path))
 
     # ---- invoke endpoint (as the Runtime Interface Emulator) ----
 
