@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs what smrotate needs to build and test on Debian 12, from Debian's archive, and prepares
 # the static package build: cmake/deps.sh prepare enables deb-src (derived from this machine's
-# own apt sources) and installs the recipe's tools (dpkg-dev, compilers). Idempotent: apt runs
-# only when a package is missing or the deb-src entries are new. Needs root (or sudo).
+# own apt sources) and installs the recipe's tools (dpkg-dev, compilers). debootstrap is for the
+# MySQL fixture, which builds its own root from Debian's unstable suite on first use
+# (tests/scripts/mysql.sh). Idempotent: apt runs only when a package is missing or the deb-src
+# entries are new. Needs root (or sudo).
 set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config clang-format dpkg-dev
     libcurl4-openssl-dev libssl-dev libcjson-dev libpq-dev libmariadb-dev libexpat1-dev
     postgresql postgresql-client mariadb-server mariadb-client
+    debootstrap
     python3 openssl zip unzip binutils procps
     nodejs npm
     clang libclang-rt-dev valgrind

@@ -1,10 +1,11 @@
-/* Integration tests of the MySQL/MariaDB engine plugin (rotators/engine_mysql.c) against the real
- * MariaDB 10.11 of tests/scripts/mariadb.sh: a TLS instance (MARIADB_PORT) and one that does not
- * offer TLS (MARIADB_PORT_NOTLS). Setup and assertions go through Connector/C directly as the
- * fixture's admin, with escaped literals; each test makes its own uniquely named users (pid and
- * random bits). Timing: the error code says which limit fired; elapsed times are checked only
- * against bounds that follow from our own arithmetic and against generous "does not hang"
- * ceilings. */
+/* Integration tests of the MySQL/MariaDB engine plugin (rotators/engine_mysql.c) against a real
+ * server with a TLS instance and one that does not offer TLS: the MariaDB 10.11 of
+ * tests/scripts/mariadb.sh, or (SMR_MYSQL_SERVER=mysql: the mysql9_ twins tests/mysql.cmake
+ * registers) the MySQL 9.7 of tests/scripts/mysql.sh. Setup and assertions go through Connector/C
+ * directly as the fixture's admin, with escaped literals; each test makes its own uniquely named
+ * users (random bits, short enough for MySQL's 32 characters with "_clone"). Timing: the error
+ * code says which limit fired; elapsed times are checked only against bounds that follow from our
+ * own arithmetic and against generous "does not hang" ceilings. */
 #include "clock.h"
 #include "db_tls.h"
 #include "engine.h"
@@ -34,6 +35,8 @@
 
 static struct {
     bool loaded;
+    bool mysql;     /* the MySQL fixture, not MariaDB's */
+    int name_limit; /* the engine's username limit for that server */
     char host[64];
     int port;
     int port_notls;
@@ -43,43 +46,51 @@ static struct {
     char bad_ca_file[512];
 } fx;
 
+/* The value of fixture setting key (without its MARIADB_ / MYSQL_ prefix) in line, or NULL. */
+static const char *fx_value(const char *line, const char *key) {
+    const char *prefix = fx.mysql ? "MYSQL_" : "MARIADB_";
+    size_t n = strlen(prefix), k = strlen(key);
+    if (strncmp(line, prefix, n) != 0 || strncmp(line + n, key, k) != 0 || line[n + k] != '=') {
+        return NULL;
+    }
+    return line + n + k + 1;
+}
+
 static void fx_load(void) {
-    char path[1024];
-    const char *state = getenv("SMR_STATE_DIR");
+    char path[1024], line[1024];
+    const char *state = getenv("SMR_STATE_DIR"), *server = getenv("SMR_MYSQL_SERVER"), *v;
     if (fx.loaded) {
         return;
     }
     if (state == NULL) {
         SM_FAIL("SMR_STATE_DIR is not set: run through ctest");
     }
-    snprintf(path, sizeof(path), "%s/mariadb/mariadb.env", state);
+    fx.mysql = server != NULL && strcmp(server, "mysql") == 0;
+    fx.name_limit = fx.mysql ? 32 : 80;
+    snprintf(path, sizeof(path), "%s/%s/%s.env", state, fx.mysql ? "mysql" : "mariadb",
+             fx.mysql ? "mysql" : "mariadb");
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        SM_FAIL("cannot open %s (did mariadb_server_start run?)", path);
+        SM_FAIL("cannot open %s (did %s_server_start run?)", path, fx.mysql ? "mysql" : "mariadb");
     }
-    char line[1024];
     while (fgets(line, sizeof(line), f) != NULL) {
         line[strcspn(line, "\n")] = '\0';
-        char *eq = strchr(line, '=');
-        if (eq == NULL) {
-            continue;
-        }
-        *eq = '\0';
-        const char *v = eq + 1;
-        if (strcmp(line, "MARIADB_HOST") == 0) {
+        if ((v = fx_value(line, "HOST")) != NULL) {
             snprintf(fx.host, sizeof(fx.host), "%s", v);
-        } else if (strcmp(line, "MARIADB_PORT") == 0) {
+        } else if ((v = fx_value(line, "PORT")) != NULL) {
             fx.port = (int)strtol(v, NULL, 10);
-        } else if (strcmp(line, "MARIADB_PORT_NOTLS") == 0) {
+        } else if ((v = fx_value(line, "PORT_NOTLS")) != NULL) {
             fx.port_notls = (int)strtol(v, NULL, 10);
-        } else if (strcmp(line, "MARIADB_ADMIN_USER") == 0) {
+        } else if ((v = fx_value(line, "ADMIN_USER")) != NULL) {
             snprintf(fx.admin_user, sizeof(fx.admin_user), "%s", v);
-        } else if (strcmp(line, "MARIADB_ADMIN_PASSWORD") == 0) {
+        } else if ((v = fx_value(line, "ADMIN_PASSWORD")) != NULL) {
             snprintf(fx.admin_password, sizeof(fx.admin_password), "%s", v);
-        } else if (strcmp(line, "MARIADB_CA_FILE") == 0) {
+        } else if ((v = fx_value(line, "CA_FILE")) != NULL) {
             snprintf(fx.ca_file, sizeof(fx.ca_file), "%s", v);
-        } else if (strcmp(line, "MARIADB_BAD_CA_FILE") == 0) {
+        } else if ((v = fx_value(line, "BAD_CA_FILE")) != NULL) {
             snprintf(fx.bad_ca_file, sizeof(fx.bad_ca_file), "%s", v);
+        } else if ((v = fx_value(line, "VERSION")) != NULL) {
+            fprintf(stderr, "server: %s %s\n", fx.mysql ? "MySQL" : "MariaDB", v);
         }
     }
     fclose(f);
@@ -186,8 +197,9 @@ static const char *admin_rows(const char *fmt, ...) {
     return out;
 }
 
-/* A name unique to this test process: pid and random bits (a pid alone comes back once the
- * kernel wraps around, and the fixture outlives processes). Ring of static buffers. */
+/* A name unique to this test process: 32 random bits (a pid comes back once the kernel wraps
+ * around, and the fixture outlives processes), kept short: with a tag of up to 10 characters and
+ * "_clone" it fits MySQL's 32. Ring of static buffers. */
 static const char *uniq(const char *tag) {
     static char ring[8][128];
     static int next;
@@ -200,7 +212,7 @@ static const char *uniq(const char *tag) {
             }
         }
     }
-    snprintf(out, 128, "smr%ld_%08" PRIx32 "_%s", (long)getpid(), token, tag);
+    snprintf(out, 128, "s%08" PRIx32 "_%s", token, tag);
     return out;
 }
 
@@ -775,7 +787,7 @@ SM_TEST(mysql_set_own_password_refuses_bad_names_before_any_sql) {
     setup();
     create_user(user, "%", "Old-pa55", "");
     SM_ASSERT_OK(eng_connect(user, "Old-pa55", fx.port, ROT_TLS_AUTO, fx.ca_file, &c, &err), err);
-    /* MariaDB's limit is 80 characters. */
+    /* MariaDB's limit is 80 characters, MySQL's (USERNAME_CHARACTER_LIMIT) 32. */
     memset(long_name, 'a', 81);
     long_name[81] = '\0';
     SM_ASSERT_INT_EQ(rot_engine_mysql.set_own_password(c, long_name, "Old-pa55", "New-pa55", &err),
@@ -1193,14 +1205,16 @@ SM_TEST(mysql_sync_refuses_too_long_alternate_name_before_any_sql) {
     struct rot_user_pair users = {.original = base, .clone = alt, .target = alt};
     SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Pa55-word", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
-    SM_ASSERT_STR_CONTAINS(err.msg, "at most 80");
+    char limit[32];
+    snprintf(limit, sizeof(limit), "at most %d", fx.name_limit);
+    SM_ASSERT_STR_CONTAINS(err.msg, limit);
     users = (struct rot_user_pair){.original = base, .clone = base, .target = base};
     SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Pa55-word", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     /* The target must be one of the two (alt, cut to a valid length, is the clone here). */
     char other[160];
     snprintf(other, sizeof(other), "%s_other", base);
-    alt[40] = '\0';
+    alt[20] = '\0';
     users = (struct rot_user_pair){.original = base, .clone = alt, .target = other};
     SM_ASSERT_INT_EQ(rot_engine_mysql.sync_alternate_user(a, &users, "Pa55-word", &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
