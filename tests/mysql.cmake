@@ -46,3 +46,10 @@ foreach(m IN LISTS found)
 endforeach()
 # Sets the server's global sql_mode for a moment (see tests/mariadb.cmake).
 set_tests_properties(mysql9_set_own_password_under_no_backslash_escapes PROPERTIES RUN_SERIAL TRUE)
+
+# What only MySQL has: caching_sha2_password and sha256_password with and without TLS,
+# password_require_current, roles, dynamic privileges, partial revokes.
+sm_c_tests(test_engine_mysql9
+           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_engine_mysql9.c
+           LABELS integration
+           FIXTURES mysql)

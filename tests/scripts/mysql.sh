@@ -260,6 +260,9 @@ EOF
     fi
     rm -f "$run/init.sql"
     cp -a "$run/tls/data" "$run/notls/data"
+    # Each server its own RSA key pair (generated at start-up when missing), so a test can tell
+    # which key a client used.
+    rm -f "$run/notls/data/private_key.pem" "$run/notls/data/public_key.pem"
 
     local port port_notls
     start_with_retry tls port --ssl-ca="$RUN_REL/certs/ca.pem" \
