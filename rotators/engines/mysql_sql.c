@@ -901,14 +901,10 @@ static int is_usage_only(const struct rot_mysql_grant *g, bool *out, struct sm_e
     return 0;
 }
 
-/* The union of the atoms of every line of `kind` in lines (on object, when not NULL), and
- * whether any of them carries GRANT OPTION. */
+/* The union of the atoms of every line of `kind` in lines (on object, when not NULL). */
 static int union_atoms(const struct rot_mysql_grant *lines, size_t n,
                        enum rot_mysql_grant_kind kind, const char *object, struct atoms *out,
-                       bool *grant_option, struct sm_err *err) {
-    if (grant_option != NULL) {
-        *grant_option = false;
-    }
+                       struct sm_err *err) {
     for (size_t i = 0; i < n; i++) {
         if (lines[i].kind != kind || (object != NULL && strcmp(lines[i].object, object) != 0)) {
             continue;
@@ -918,8 +914,87 @@ static int union_atoms(const struct rot_mysql_grant *lines, size_t n,
         if (rc != 0) {
             return -1;
         }
-        if (grant_option != NULL && lines[i].grant_option) {
-            *grant_option = true;
+    }
+    return 0;
+}
+
+/* Whether atom is a dynamic privilege (MySQL 8: BACKUP_ADMIN), which carries a grant option of
+ * its own: one word with an underscore. No static privilege of MySQL or MariaDB is one (MariaDB's
+ * READ_ONLY ADMIN is two words). */
+static bool is_dynamic(const char *atom) {
+    return strchr(atom, '_') != NULL && strchr(atom, ' ') == NULL;
+}
+
+/* The alternate's line g (atoms a) carries GRANT OPTION; the base holds b on g's object. A
+ * dynamic privilege the base holds without the option is revoked and granted again without it,
+ * now. The object's static privileges share one option: when the base has it for none of them,
+ * the object is added to go_objects, for the REVOKE GRANT OPTION that rot_mysql_grant_plan emits
+ * after every other correction. */
+static int narrow_grant_option(const struct rot_mysql_grant *base, size_t nbase,
+                               const struct rot_mysql_grant *g, const struct atoms *a,
+                               const struct atoms *b, const char *account,
+                               struct rot_mysql_stmts *out, struct atoms *go_objects,
+                               struct sm_err *err) {
+    struct atoms go = {0}, line = {0}, dyn = {0}, none = {0};
+    bool base_static_go = false, alt_static = false;
+    int rc = -1;
+    for (size_t i = 0; i < nbase; i++) {
+        if (base[i].kind != ROT_MYSQL_GRANT_PRIV || !base[i].grant_option ||
+            strcmp(base[i].object, g->object) != 0) {
+            continue;
+        }
+        atoms_clean_up(&line);
+        if (priv_atoms(base[i].what, &line, err) != 0) {
+            goto out;
+        }
+        for (size_t k = 0; k < line.n; k++) {
+            base_static_go |= !is_dynamic(line.v[k]);
+            if (atoms_add(&go, line.v[k], strlen(line.v[k]), err) != 0) {
+                goto out;
+            }
+        }
+    }
+    for (size_t k = 0; k < a->n; k++) {
+        const char *p = a->v[k];
+        alt_static |= !is_dynamic(p);
+        if (is_dynamic(p) && atoms_has(b, p) && !atoms_has(&go, p) &&
+            atoms_add(&dyn, p, strlen(p), err) != 0) {
+            goto out;
+        }
+    }
+    if (emit_difference(out, "REVOKE ", &dyn, &none, g->object, " FROM ", account, err) != 0 ||
+        emit_difference(out, "GRANT ", &dyn, &none, g->object, " TO ", account, err) != 0 ||
+        (alt_static && !base_static_go &&
+         atoms_add(go_objects, g->object, strlen(g->object), err) != 0)) {
+        goto out;
+    }
+    rc = 0;
+out:
+    atoms_clean_up(&go);
+    atoms_clean_up(&line);
+    atoms_clean_up(&dyn);
+    return rc;
+}
+
+/* REVOKE GRANT OPTION on every object of go_objects, each followed by the base's lines on it that
+ * carry the option (dynamic privileges only, since the base has it for no static one there):
+ * MySQL 9.7's REVOKE GRANT OPTION ON *.* also clears the option of the account's dynamic
+ * privileges in mysql.global_grants but not in the server's privilege cache, and granting them
+ * again with the option makes the two agree. */
+static int revoke_grant_options(const struct rot_mysql_grant *base, size_t nbase,
+                                const struct atoms *go_objects, const char *account,
+                                struct rot_mysql_stmts *out, struct sm_err *err) {
+    for (size_t i = 0; i < go_objects->n; i++) {
+        const char *object = go_objects->v[i];
+        if (emit_text(out, err, "REVOKE GRANT OPTION ON ", object, " FROM ", account, NULL) != 0) {
+            return -1;
+        }
+        for (size_t k = 0; k < nbase; k++) {
+            if (base[k].kind == ROT_MYSQL_GRANT_PRIV && base[k].grant_option &&
+                strcmp(base[k].object, object) == 0 &&
+                emit_grant(out, &base[k], account, err) != 0) {
+                return -1;
+            }
         }
     }
     return 0;
@@ -928,7 +1003,7 @@ static int union_atoms(const struct rot_mysql_grant *lines, size_t n,
 int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
                          const struct rot_mysql_grant *alt, size_t nalt, const char *account,
                          struct rot_mysql_stmts *out, struct sm_err *err) {
-    struct atoms a = {0}, b = {0};
+    struct atoms a = {0}, b = {0}, go_objects = {0};
     int rc = -1;
     bool base_default_role = false;
 
@@ -956,13 +1031,12 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
     out->corrections_from = out->n;
     for (size_t i = 0; i < nalt; i++) {
         const struct rot_mysql_grant *g = &alt[i];
-        bool base_go = false;
         atoms_clean_up(&a);
         atoms_clean_up(&b);
         switch (g->kind) {
         case ROT_MYSQL_GRANT_PRIV:
             if (priv_atoms(g->what, &a, err) != 0 ||
-                union_atoms(base, nbase, ROT_MYSQL_GRANT_PRIV, g->object, &b, &base_go, err) != 0) {
+                union_atoms(base, nbase, ROT_MYSQL_GRANT_PRIV, g->object, &b, err) != 0) {
                 goto out;
             }
             if (!atoms_has(&b, "ALL PRIVILEGES")) {
@@ -988,15 +1062,14 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
                     goto out;
                 }
             }
-            if (g->grant_option && !base_go &&
-                emit_text(out, err, "REVOKE GRANT OPTION ON ", g->object, " FROM ", account,
-                          NULL) != 0) {
+            if (g->grant_option &&
+                narrow_grant_option(base, nbase, g, &a, &b, account, out, &go_objects, err) != 0) {
                 goto out;
             }
             break;
         case ROT_MYSQL_GRANT_ROLE:
             if (role_atoms(g->what, &a, err) != 0 ||
-                union_atoms(base, nbase, ROT_MYSQL_GRANT_ROLE, NULL, &b, NULL, err) != 0 ||
+                union_atoms(base, nbase, ROT_MYSQL_GRANT_ROLE, NULL, &b, err) != 0 ||
                 emit_difference(out, "REVOKE ", &a, &b, NULL, " FROM ", account, err) != 0) {
                 goto out;
             }
@@ -1004,8 +1077,7 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
         case ROT_MYSQL_GRANT_PARTIAL_REVOKE:
             /* A restriction the base does not have: lift it by granting the privilege. */
             if (priv_atoms(g->what, &a, err) != 0 ||
-                union_atoms(base, nbase, ROT_MYSQL_GRANT_PARTIAL_REVOKE, g->object, &b, NULL,
-                            err) != 0 ||
+                union_atoms(base, nbase, ROT_MYSQL_GRANT_PARTIAL_REVOKE, g->object, &b, err) != 0 ||
                 emit_difference(out, "GRANT ", &a, &b, g->object, " TO ", account, err) != 0) {
                 goto out;
             }
@@ -1019,6 +1091,9 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
         }
     }
 
+    if (revoke_grant_options(base, nbase, &go_objects, account, out, err) != 0) {
+        goto out;
+    }
     out->corrections_to = out->n;
 
     /* 3. The base's partial revokes and default role, now that its grants are in place. */
@@ -1039,5 +1114,6 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
 out:
     atoms_clean_up(&a);
     atoms_clean_up(&b);
+    atoms_clean_up(&go_objects);
     return rc;
 }

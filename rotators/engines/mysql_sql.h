@@ -183,14 +183,14 @@ void rot_mysql_stmts_clean_up(struct rot_mysql_stmts *s);
  * exactly the base account's grants, given the parsed SHOW GRANTS of both (alt may be empty for a
  * new account). Order: base privilege grants (with WITH GRANT OPTION), base role grants (with
  * WITH ADMIN OPTION); then the corrections: revocations of what the alternate holds and the base
- * does not (privileges down to single columns, GRANT OPTION per object, roles, partial revokes,
- * MariaDB's default role), so nothing the base holds is ever missing in between; then the base's
- * partial revokes and MariaDB default role. When the alternate holds ALL PRIVILEGES on an object
- * where the base holds fewer, ALL is revoked and the base's grants on it re-applied. Not
- * narrowed: WITH ADMIN OPTION on a role both hold, and GRANT OPTION of an object where the base
- * holds it on any line (MySQL 8 keeps it per dynamic privilege). Appends to out and sets its
- * corrections range. Returns 0 or -1 (SM_ERR_NOMEM, SM_ERR_TOO_LARGE, ROT_ERR_DB_QUERY for a list
- * it cannot split). */
+ * does not (privileges down to single columns, roles, partial revokes, MariaDB's default role,
+ * GRANT OPTION: per dynamic privilege by revoking and granting it again without, per object for
+ * static privileges, last), so nothing the base holds is ever missing in between but a dynamic
+ * privilege whose grant option goes; then the base's partial revokes and MariaDB default role.
+ * When the alternate holds ALL PRIVILEGES on an object where the base holds fewer, ALL is revoked
+ * and the base's grants on it re-applied. Not narrowed: WITH ADMIN OPTION on a role both hold.
+ * Appends to out and sets its corrections range. Returns 0 or -1 (SM_ERR_NOMEM, SM_ERR_TOO_LARGE,
+ * ROT_ERR_DB_QUERY for a list it cannot split). */
 int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
                          const struct rot_mysql_grant *alt, size_t nalt, const char *account,
                          struct rot_mysql_stmts *out, struct sm_err *err);

@@ -466,3 +466,35 @@ SM_TEST(mysql9_sync_copies_roles_dynamic_privileges_grant_options_require_and_ho
     mysql_close(m);
     drop_all(base, clone, db, r1, r2);
 }
+
+SM_TEST(mysql9_sync_resyncs_dynamic_privileges_roles_default_roles_and_grant_options) {
+    const char *base = uniq("resync"), *db = uniq("db"), *r1 = uniq("r1"), *r2 = uniq("r2");
+    char clone[64];
+    setup();
+    snprintf(clone, sizeof(clone), "%s_clone", base);
+    drop_all(base, clone, db, r1, r2);
+    create_rich_base(base, db, r1, r2);
+    sync_to(base, clone, clone, "Clone-pa55");
+    /* The base loses a dynamic privilege, the grant option of another (keeping the privilege
+     * and PROCESS's grant option on the same *.*), a role, its default role and a database's
+     * grant option; its other account gains a dynamic privilege with grant option. The clone
+     * gained privileges of its own meanwhile, a static grant option on *.* among them (whose
+     * REVOKE GRANT OPTION touches the dynamic privileges' options too). */
+    sql("REVOKE BACKUP_ADMIN ON *.* FROM '%s'@'%%'", base);
+    sql("REVOKE SYSTEM_VARIABLES_ADMIN ON *.* FROM '%s'@'%%'", base);
+    sql("GRANT SYSTEM_VARIABLES_ADMIN ON *.* TO '%s'@'%%'", base);
+    sql("REVOKE '%s'@'localhost' FROM '%s'@'%%'", r2, base);
+    sql("SET DEFAULT ROLE NONE TO '%s'@'%%'", base);
+    sql("REVOKE GRANT OPTION ON `%s`.* FROM '%s'@'%%'", db, base);
+    sql("GRANT APPLICATION_PASSWORD_ADMIN ON *.* TO '%s'@'10.9.%%' WITH GRANT OPTION", base);
+    sql("GRANT AUDIT_ADMIN ON *.* TO '%s'@'%%'", clone);
+    sql("GRANT FLUSH_TABLES ON *.* TO '%s'@'10.9.%%' WITH GRANT OPTION", clone);
+    sql("GRANT DELETE ON `%s`.* TO '%s'@'10.9.%%'", db, clone);
+    sql("GRANT PROCESS ON *.* TO '%s'@'10.9.%%' WITH GRANT OPTION", clone);
+
+    sync_to(base, clone, base, "Base-pa55-2"); /* the next rotation sets the original's */
+
+    assert_same_shape(base, clone, "%");
+    assert_same_shape(base, clone, "10.9.%");
+    drop_all(base, clone, db, r1, r2);
+}

@@ -488,9 +488,45 @@ SM_TEST(mysql_grant_resync_revokes_what_the_base_no_longer_has) {
                 "GRANT SELECT, INSERT ON `db`.* TO 'app_clone'@'10.0.%'\n"
                 "GRANT `r1`@`%` TO 'app_clone'@'10.0.%'\n"
                 "[-] REVOKE DELETE ON `db`.* FROM 'app_clone'@'10.0.%'\n"
-                "[-] REVOKE GRANT OPTION ON `db`.* FROM 'app_clone'@'10.0.%'\n"
                 "[-] REVOKE SELECT ON `other`.* FROM 'app_clone'@'10.0.%'\n"
-                "[-] REVOKE `r2`@`%` FROM 'app_clone'@'10.0.%'");
+                "[-] REVOKE `r2`@`%` FROM 'app_clone'@'10.0.%'\n"
+                "[-] REVOKE GRANT OPTION ON `db`.* FROM 'app_clone'@'10.0.%'");
+}
+
+SM_TEST(mysql_grant_resync_narrows_the_grant_option_of_each_dynamic_privilege) {
+    /* MySQL 8 keeps a grant option per dynamic privilege: the base's PROCESS grant option on *.*
+     * says nothing about SYSTEM_VARIABLES_ADMIN's. */
+    const char *base[] = {
+        "GRANT PROCESS ON *.* TO `app`@`10.0.%` WITH GRANT OPTION",
+        "GRANT APPLICATION_PASSWORD_ADMIN,SYSTEM_VARIABLES_ADMIN ON *.* TO `app`@`10.0.%`",
+        "GRANT BACKUP_ADMIN ON *.* TO `app`@`10.0.%` WITH GRANT OPTION", NULL};
+    const char *alt[] = {"GRANT PROCESS ON *.* TO `app_clone`@`10.0.%` WITH GRANT OPTION",
+                         "GRANT APPLICATION_PASSWORD_ADMIN ON *.* TO `app_clone`@`10.0.%`",
+                         "GRANT BACKUP_ADMIN,SYSTEM_VARIABLES_ADMIN ON *.* TO `app_clone`@`10.0.%` "
+                         "WITH GRANT OPTION",
+                         NULL};
+    assert_plan(base, alt,
+                "GRANT PROCESS ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION\n"
+                "GRANT APPLICATION_PASSWORD_ADMIN,SYSTEM_VARIABLES_ADMIN ON *.* TO "
+                "'app_clone'@'10.0.%'\n"
+                "GRANT BACKUP_ADMIN ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION\n"
+                "[-] REVOKE SYSTEM_VARIABLES_ADMIN ON *.* FROM 'app_clone'@'10.0.%'\n"
+                "[-] GRANT SYSTEM_VARIABLES_ADMIN ON *.* TO 'app_clone'@'10.0.%'");
+}
+
+SM_TEST(mysql_grant_resync_revokes_static_grant_option_last_then_regrants_dynamic_ones) {
+    /* REVOKE GRANT OPTION ON *.* also clears the dynamic privileges' option in
+     * mysql.global_grants (MySQL 9.7, not in its privilege cache): the base's are granted again. */
+    const char *base[] = {"GRANT PROCESS ON *.* TO `app`@`10.0.%`",
+                          "GRANT BACKUP_ADMIN ON *.* TO `app`@`10.0.%` WITH GRANT OPTION", NULL};
+    const char *alt[] = {"GRANT PROCESS ON *.* TO `app_clone`@`10.0.%` WITH GRANT OPTION",
+                         "GRANT BACKUP_ADMIN ON *.* TO `app_clone`@`10.0.%` WITH GRANT OPTION",
+                         NULL};
+    assert_plan(base, alt,
+                "GRANT PROCESS ON *.* TO 'app_clone'@'10.0.%'\n"
+                "GRANT BACKUP_ADMIN ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION\n"
+                "[-] REVOKE GRANT OPTION ON *.* FROM 'app_clone'@'10.0.%'\n"
+                "[-] GRANT BACKUP_ADMIN ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION");
 }
 
 SM_TEST(mysql_grant_resync_narrows_all_privileges_by_revoke_and_regrant) {
