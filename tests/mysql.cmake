@@ -53,3 +53,6 @@ sm_c_tests(test_engine_mysql9
            SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_engine_mysql9.c
            LABELS integration
            FIXTURES mysql)
+# Turns the global partial_revokes on for a moment.
+set_tests_properties(mysql9_partial_revokes_are_copied_and_resynchronised PROPERTIES
+                     RUN_SERIAL TRUE)

@@ -925,6 +925,35 @@ static bool is_dynamic(const char *atom) {
     return strchr(atom, '_') != NULL && strchr(atom, ' ') == NULL;
 }
 
+/* The atoms of lines' PRIV lines on object that carry GRANT OPTION, and whether one of them is a
+ * static privilege (whose option, one per object, then covers them all). */
+static int go_atoms(const struct rot_mysql_grant *lines, size_t n, const char *object,
+                    struct atoms *out, bool *static_go, struct sm_err *err) {
+    struct atoms line = {0};
+    int rc = -1;
+    *static_go = false;
+    for (size_t i = 0; i < n; i++) {
+        if (lines[i].kind != ROT_MYSQL_GRANT_PRIV || !lines[i].grant_option ||
+            strcmp(lines[i].object, object) != 0) {
+            continue;
+        }
+        atoms_clean_up(&line);
+        if (priv_atoms(lines[i].what, &line, err) != 0) {
+            goto out;
+        }
+        for (size_t k = 0; k < line.n; k++) {
+            *static_go |= !is_dynamic(line.v[k]);
+            if (atoms_add(out, line.v[k], strlen(line.v[k]), err) != 0) {
+                goto out;
+            }
+        }
+    }
+    rc = 0;
+out:
+    atoms_clean_up(&line);
+    return rc;
+}
+
 /* The alternate's line g (atoms a) carries GRANT OPTION; the base holds b on g's object. A
  * dynamic privilege the base holds without the option is revoked and granted again without it,
  * now. The object's static privileges share one option: when the base has it for none of them,
@@ -935,24 +964,11 @@ static int narrow_grant_option(const struct rot_mysql_grant *base, size_t nbase,
                                const struct atoms *b, const char *account,
                                struct rot_mysql_stmts *out, struct atoms *go_objects,
                                struct sm_err *err) {
-    struct atoms go = {0}, line = {0}, dyn = {0}, none = {0};
+    struct atoms go = {0}, dyn = {0}, none = {0};
     bool base_static_go = false, alt_static = false;
     int rc = -1;
-    for (size_t i = 0; i < nbase; i++) {
-        if (base[i].kind != ROT_MYSQL_GRANT_PRIV || !base[i].grant_option ||
-            strcmp(base[i].object, g->object) != 0) {
-            continue;
-        }
-        atoms_clean_up(&line);
-        if (priv_atoms(base[i].what, &line, err) != 0) {
-            goto out;
-        }
-        for (size_t k = 0; k < line.n; k++) {
-            base_static_go |= !is_dynamic(line.v[k]);
-            if (atoms_add(&go, line.v[k], strlen(line.v[k]), err) != 0) {
-                goto out;
-            }
-        }
+    if (go_atoms(base, nbase, g->object, &go, &base_static_go, err) != 0) {
+        goto out;
     }
     for (size_t k = 0; k < a->n; k++) {
         const char *p = a->v[k];
@@ -971,8 +987,55 @@ static int narrow_grant_option(const struct rot_mysql_grant *base, size_t nbase,
     rc = 0;
 out:
     atoms_clean_up(&go);
-    atoms_clean_up(&line);
     atoms_clean_up(&dyn);
+    return rc;
+}
+
+/* The base's line g on *.* when either account has partial revokes (MySQL's partial_revokes=ON),
+ * where granting a global privilege again lifts its restrictions: grants only the privileges the
+ * alternate lacks on *.* (with g's option), and g's option where the alternate lacks it (per
+ * dynamic privilege by granting it again, for static ones by GRANT USAGE ... WITH GRANT OPTION),
+ * so the restrictions the alternate has stay until the corrections lift exactly those the base
+ * lacks. */
+static int emit_global_grant(struct rot_mysql_stmts *out, const struct rot_mysql_grant *g,
+                             const struct rot_mysql_grant *alt, size_t nalt, const char *account,
+                             struct sm_err *err) {
+    struct atoms a = {0}, held = {0}, held_go = {0}, go_missing = {0}, none = {0};
+    struct sm_buf with_go;
+    bool alt_static_go = false, static_go_missing = false;
+    int rc = -1;
+    sm_buf_init(&with_go, ROT_MYSQL_STMT_MAX);
+    if (priv_atoms(g->what, &a, err) != 0 ||
+        union_atoms(alt, nalt, ROT_MYSQL_GRANT_PRIV, g->object, &held, err) != 0 ||
+        go_atoms(alt, nalt, g->object, &held_go, &alt_static_go, err) != 0 ||
+        append_all(&with_go, err, account, " WITH GRANT OPTION", NULL) != 0) {
+        goto out;
+    }
+    for (size_t k = 0; g->grant_option && k < a.n; k++) {
+        const char *p = a.v[k];
+        /* What the alternate lacks is granted with the option below; USAGE never is. */
+        static_go_missing |=
+            !is_dynamic(p) && !alt_static_go && (atoms_has(&held, p) || strcmp(p, "USAGE") == 0);
+        if (is_dynamic(p) && atoms_has(&held, p) && !atoms_has(&held_go, p) &&
+            atoms_add(&go_missing, p, strlen(p), err) != 0) {
+            goto out;
+        }
+    }
+    if (emit_difference(out, "GRANT ", &a, &held, g->object, " TO ",
+                        g->grant_option ? with_go.data : account, err) != 0 ||
+        emit_difference(out, "GRANT ", &go_missing, &none, g->object, " TO ", with_go.data, err) !=
+            0 ||
+        (static_go_missing &&
+         emit_text(out, err, "GRANT USAGE ON *.* TO ", with_go.data, NULL) != 0)) {
+        goto out;
+    }
+    rc = 0;
+out:
+    atoms_clean_up(&a);
+    atoms_clean_up(&held);
+    atoms_clean_up(&held_go);
+    atoms_clean_up(&go_missing);
+    sm_buf_clean_up(&with_go);
     return rc;
 }
 
@@ -1000,6 +1063,116 @@ static int revoke_grant_options(const struct rot_mysql_grant *base, size_t nbase
     return 0;
 }
 
+static bool has_partial_revokes(const struct rot_mysql_grant *lines, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (lines[i].kind == ROT_MYSQL_GRANT_PARTIAL_REVOKE) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Step 1 of rot_mysql_grant_plan: every privilege grant of the base, then every role grant. */
+static int plan_base_grants(const struct rot_mysql_grant *base, size_t nbase,
+                            const struct rot_mysql_grant *alt, size_t nalt, const char *account,
+                            struct rot_mysql_stmts *out, struct sm_err *err) {
+    bool partial = has_partial_revokes(base, nbase) || has_partial_revokes(alt, nalt);
+    for (int pass = 0; pass < 2; pass++) {
+        enum rot_mysql_grant_kind kind = pass == 0 ? ROT_MYSQL_GRANT_PRIV : ROT_MYSQL_GRANT_ROLE;
+        for (size_t i = 0; i < nbase; i++) {
+            bool skip = false;
+            if (base[i].kind != kind) {
+                continue;
+            }
+            if (kind == ROT_MYSQL_GRANT_PRIV && partial && strcmp(base[i].object, "*.*") == 0) {
+                if (emit_global_grant(out, &base[i], alt, nalt, account, err) != 0) {
+                    return -1;
+                }
+                continue;
+            }
+            if (kind == ROT_MYSQL_GRANT_PRIV && is_usage_only(&base[i], &skip, err) != 0) {
+                return -1;
+            }
+            if (!skip && emit_grant(out, &base[i], account, err) != 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The alternate's partial revoke g (atoms a): lifts, by granting them on g's object, the
+ * privileges it restricts that the base holds on *.* without that restriction. (One the base
+ * does not hold on *.* is revoked there, and its restrictions go with it.) */
+static int lift_partial_revoke(const struct rot_mysql_grant *base, size_t nbase,
+                               const struct rot_mysql_grant *g, const struct atoms *a,
+                               const char *account, struct rot_mysql_stmts *out,
+                               struct sm_err *err) {
+    struct atoms global = {0}, restricted = {0}, lift = {0};
+    int rc = -1;
+    if (union_atoms(base, nbase, ROT_MYSQL_GRANT_PRIV, "*.*", &global, err) != 0 ||
+        union_atoms(base, nbase, ROT_MYSQL_GRANT_PARTIAL_REVOKE, g->object, &restricted, err) !=
+            0) {
+        goto out;
+    }
+    for (size_t k = 0; k < a->n; k++) {
+        if (atoms_has(&global, a->v[k]) && atoms_add(&lift, a->v[k], strlen(a->v[k]), err) != 0) {
+            goto out;
+        }
+    }
+    rc = emit_difference(out, "GRANT ", &lift, &restricted, g->object, " TO ", account, err);
+out:
+    atoms_clean_up(&global);
+    atoms_clean_up(&restricted);
+    atoms_clean_up(&lift);
+    return rc;
+}
+
+/* Step 2 of rot_mysql_grant_plan for the alternate's privilege line g: revokes what the base lacks
+ * on g's object and narrows g's grant option (see narrow_grant_option). */
+static int correct_priv_line(const struct rot_mysql_grant *base, size_t nbase,
+                             const struct rot_mysql_grant *g, const char *account,
+                             struct rot_mysql_stmts *out, struct atoms *go_objects,
+                             struct sm_err *err) {
+    struct atoms a = {0}, b = {0};
+    int rc = -1;
+    if (priv_atoms(g->what, &a, err) != 0 ||
+        union_atoms(base, nbase, ROT_MYSQL_GRANT_PRIV, g->object, &b, err) != 0) {
+        goto out;
+    }
+    if (!atoms_has(&b, "ALL PRIVILEGES")) {
+        if (atoms_has(&a, "ALL PRIVILEGES")) {
+            /* ALL cannot be narrowed: revoke it and re-grant the base's on this object. */
+            if (emit_text(out, err, "REVOKE ALL PRIVILEGES ON ", g->object, " FROM ", account,
+                          NULL) != 0) {
+                goto out;
+            }
+            for (size_t k = 0; k < nbase; k++) {
+                if (base[k].kind == ROT_MYSQL_GRANT_PRIV &&
+                    strcmp(base[k].object, g->object) == 0 &&
+                    emit_grant(out, &base[k], account, err) != 0) {
+                    goto out;
+                }
+            }
+            if (atoms_add(&b, "ALL PRIVILEGES", 14, err) != 0) {
+                goto out;
+            }
+        }
+        if (emit_difference(out, "REVOKE ", &a, &b, g->object, " FROM ", account, err) != 0) {
+            goto out;
+        }
+    }
+    if (g->grant_option &&
+        narrow_grant_option(base, nbase, g, &a, &b, account, out, go_objects, err) != 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    atoms_clean_up(&a);
+    atoms_clean_up(&b);
+    return rc;
+}
+
 int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
                          const struct rot_mysql_grant *alt, size_t nalt, const char *account,
                          struct rot_mysql_stmts *out, struct sm_err *err) {
@@ -1008,20 +1181,8 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
     bool base_default_role = false;
 
     /* 1. Everything the base holds: privileges first, then roles. */
-    for (int pass = 0; pass < 2; pass++) {
-        enum rot_mysql_grant_kind kind = pass == 0 ? ROT_MYSQL_GRANT_PRIV : ROT_MYSQL_GRANT_ROLE;
-        for (size_t i = 0; i < nbase; i++) {
-            bool skip = false;
-            if (base[i].kind != kind) {
-                continue;
-            }
-            if (kind == ROT_MYSQL_GRANT_PRIV && is_usage_only(&base[i], &skip, err) != 0) {
-                goto out;
-            }
-            if (!skip && emit_grant(out, &base[i], account, err) != 0) {
-                goto out;
-            }
-        }
+    if (plan_base_grants(base, nbase, alt, nalt, account, out, err) != 0) {
+        goto out;
     }
     for (size_t i = 0; i < nbase; i++) {
         base_default_role |= base[i].kind == ROT_MYSQL_GRANT_DEFAULT_ROLE;
@@ -1035,35 +1196,7 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
         atoms_clean_up(&b);
         switch (g->kind) {
         case ROT_MYSQL_GRANT_PRIV:
-            if (priv_atoms(g->what, &a, err) != 0 ||
-                union_atoms(base, nbase, ROT_MYSQL_GRANT_PRIV, g->object, &b, err) != 0) {
-                goto out;
-            }
-            if (!atoms_has(&b, "ALL PRIVILEGES")) {
-                if (atoms_has(&a, "ALL PRIVILEGES")) {
-                    /* ALL cannot be narrowed: revoke it and re-grant the base's on this object. */
-                    if (emit_text(out, err, "REVOKE ALL PRIVILEGES ON ", g->object, " FROM ",
-                                  account, NULL) != 0) {
-                        goto out;
-                    }
-                    for (size_t k = 0; k < nbase; k++) {
-                        if (base[k].kind == ROT_MYSQL_GRANT_PRIV &&
-                            strcmp(base[k].object, g->object) == 0 &&
-                            emit_grant(out, &base[k], account, err) != 0) {
-                            goto out;
-                        }
-                    }
-                    if (atoms_add(&b, "ALL PRIVILEGES", 14, err) != 0) {
-                        goto out;
-                    }
-                }
-                if (emit_difference(out, "REVOKE ", &a, &b, g->object, " FROM ", account, err) !=
-                    0) {
-                    goto out;
-                }
-            }
-            if (g->grant_option &&
-                narrow_grant_option(base, nbase, g, &a, &b, account, out, &go_objects, err) != 0) {
+            if (correct_priv_line(base, nbase, g, account, out, &go_objects, err) != 0) {
                 goto out;
             }
             break;
@@ -1075,10 +1208,8 @@ int rot_mysql_grant_plan(const struct rot_mysql_grant *base, size_t nbase,
             }
             break;
         case ROT_MYSQL_GRANT_PARTIAL_REVOKE:
-            /* A restriction the base does not have: lift it by granting the privilege. */
             if (priv_atoms(g->what, &a, err) != 0 ||
-                union_atoms(base, nbase, ROT_MYSQL_GRANT_PARTIAL_REVOKE, g->object, &b, err) != 0 ||
-                emit_difference(out, "GRANT ", &a, &b, g->object, " TO ", account, err) != 0) {
+                lift_partial_revoke(base, nbase, g, &a, account, out, err) != 0) {
                 goto out;
             }
             break;

@@ -498,3 +498,70 @@ SM_TEST(mysql9_sync_resyncs_dynamic_privileges_roles_default_roles_and_grant_opt
     assert_same_shape(base, clone, "10.9.%");
     drop_all(base, clone, db, r1, r2);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * partial_revokes
+ */
+
+static char s_partial[2][64]; /* the accounts the partial_revokes case made */
+
+/* Drops them and turns partial_revokes off again, for atexit too (SM_FAIL exits): the server
+ * refuses OFF while any account has a partial revoke. */
+static void restore_partial_revokes(void) {
+    char text[256];
+    if (s_admin == NULL) {
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (s_partial[i][0] != '\0') {
+            snprintf(text, sizeof(text), "DROP USER IF EXISTS '%s'@'%%'", s_partial[i]);
+            mysql_query(s_admin, text);
+        }
+    }
+    mysql_query(s_admin, "SET GLOBAL partial_revokes = OFF");
+}
+
+/* Whether user may read db.t (over TLS, with Connector/C alone). */
+static bool may_read(const char *user, const char *password, const char *db) {
+    char query[256];
+    MYSQL *m = raw_session(user, password, false);
+    snprintf(query, sizeof(query), "SELECT id FROM `%s`.t", db);
+    bool ok = mysql_query(m, query) == 0;
+    mysql_free_result(mysql_store_result(m));
+    mysql_close(m);
+    return ok;
+}
+
+SM_TEST(mysql9_partial_revokes_are_copied_and_resynchronised) {
+    const char *base = uniq("partial"), *db = uniq("pdb");
+    setup();
+    snprintf(s_partial[0], sizeof(s_partial[0]), "%s", base);
+    snprintf(s_partial[1], sizeof(s_partial[1]), "%s_clone", base);
+    const char *clone = s_partial[1];
+    /* tests/mysql.cmake runs this case alone (RUN_SERIAL): the setting is global. */
+    SM_ASSERT(atexit(restore_partial_revokes) == 0);
+    sql("SET GLOBAL partial_revokes = ON");
+    sql("CREATE DATABASE `%s`", db);
+    sql("CREATE TABLE `%s`.t (id INT)", db);
+    sql("CREATE USER '%s'@'%%' IDENTIFIED BY 'Base-pa55'", base);
+    sql("GRANT SELECT, INSERT ON *.* TO '%s'@'%%'", base);
+    sql("REVOKE INSERT ON mysql.* FROM '%s'@'%%'", base);
+    sql("REVOKE SELECT ON `%s`.* FROM '%s'@'%%'", db, base);
+    SM_ASSERT_STR_CONTAINS(sql("SHOW GRANTS FOR '%s'@'%%'", base), "REVOKE SELECT ON");
+
+    sync_to(base, clone, clone, "Clone-pa55");
+    assert_same_shape(base, clone, "%");
+    SM_ASSERT(!may_read(clone, "Clone-pa55", db));
+
+    /* The base's restriction on db is lifted and another one added: the clone follows. */
+    sql("GRANT SELECT ON `%s`.* TO '%s'@'%%'", db, base);
+    sql("GRANT UPDATE ON *.* TO '%s'@'%%'", base);
+    sql("REVOKE UPDATE ON mysql.* FROM '%s'@'%%'", base);
+    sync_to(base, clone, base, "Base-pa55-2");
+    assert_same_shape(base, clone, "%");
+    SM_ASSERT(may_read(clone, "Clone-pa55", db));
+
+    sql("DROP DATABASE `%s`", db);
+    restore_partial_revokes();
+    SM_ASSERT_STR_EQ(sql("SELECT @@GLOBAL.partial_revokes"), "0");
+}

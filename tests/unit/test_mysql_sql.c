@@ -558,10 +558,40 @@ SM_TEST(mysql_grant_resync_lifts_partial_revokes_and_default_role_the_base_lacks
     const char *alt[] = {"GRANT SELECT ON *.* TO `app_clone`@`10.0.%`",
                          "REVOKE SELECT ON `mysql`.* FROM `app_clone`@`10.0.%`",
                          "SET DEFAULT ROLE `r` FOR `app_clone`@`10.0.%`", NULL};
+    /* SELECT ON *.* again would lift every restriction of SELECT: it is held, so not sent. */
     assert_plan(base, alt,
-                "GRANT SELECT ON *.* TO 'app_clone'@'10.0.%'\n"
                 "[-] GRANT SELECT ON `mysql`.* TO 'app_clone'@'10.0.%'\n"
                 "[-] SET DEFAULT ROLE NONE FOR 'app_clone'@'10.0.%'");
+}
+
+SM_TEST(mysql_grant_resync_with_partial_revokes_grants_only_what_is_missing_globally) {
+    /* Granting a global privilege again lifts its partial revokes (MySQL 9.7): so the clone gets
+     * only UPDATE on *.*, keeps its restriction on `mysql` until the base's are applied, and the
+     * restriction on `pdb` the base lacks is lifted by a grant on `pdb`. */
+    const char *base[] = {"GRANT SELECT, INSERT, UPDATE ON *.* TO `app`@`10.0.%`",
+                          "REVOKE INSERT, UPDATE ON `mysql`.* FROM `app`@`10.0.%`", NULL};
+    const char *alt[] = {"GRANT SELECT, INSERT ON *.* TO `app_clone`@`10.0.%`",
+                         "REVOKE SELECT ON `pdb`.* FROM `app_clone`@`10.0.%`",
+                         "REVOKE INSERT ON `mysql`.* FROM `app_clone`@`10.0.%`", NULL};
+    assert_plan(base, alt,
+                "GRANT UPDATE ON *.* TO 'app_clone'@'10.0.%'\n"
+                "[-] GRANT SELECT ON `pdb`.* TO 'app_clone'@'10.0.%'\n"
+                "REVOKE INSERT, UPDATE ON `mysql`.* FROM 'app_clone'@'10.0.%'");
+}
+
+SM_TEST(mysql_grant_resync_with_partial_revokes_drops_restrictions_with_their_privilege) {
+    /* The base no longer holds SELECT on *.*: revoking it there takes the clone's restriction of
+     * SELECT with it, so nothing is granted on `pdb`. The base's grant option is added without
+     * granting its privileges again. */
+    const char *base[] = {"GRANT INSERT ON *.* TO `app`@`10.0.%` WITH GRANT OPTION",
+                          "REVOKE INSERT ON `mysql`.* FROM `app`@`10.0.%`", NULL};
+    const char *alt[] = {"GRANT SELECT, INSERT ON *.* TO `app_clone`@`10.0.%`",
+                         "REVOKE SELECT ON `pdb`.* FROM `app_clone`@`10.0.%`",
+                         "REVOKE INSERT ON `mysql`.* FROM `app_clone`@`10.0.%`", NULL};
+    assert_plan(base, alt,
+                "GRANT USAGE ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION\n"
+                "[-] REVOKE SELECT ON *.* FROM 'app_clone'@'10.0.%'\n"
+                "REVOKE INSERT ON `mysql`.* FROM 'app_clone'@'10.0.%'");
 }
 
 SM_TEST(mysql_grant_parse_refuses_unknown_lines_without_quoting_hashes) {
