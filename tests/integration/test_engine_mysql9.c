@@ -496,6 +496,9 @@ SM_TEST(mysql9_sync_resyncs_dynamic_privileges_roles_default_roles_and_grant_opt
 
     assert_same_shape(base, clone, "%");
     assert_same_shape(base, clone, "10.9.%");
+    /* The original's password was set with each account's own plugin. */
+    SM_ASSERT_STR_EQ(plugin_of(base, "%"), "sha256_password");
+    SM_ASSERT_STR_EQ(plugin_of(base, "10.9.%"), "caching_sha2_password");
     drop_all(base, clone, db, r1, r2);
 }
 
