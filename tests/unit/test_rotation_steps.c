@@ -3,8 +3,8 @@
  * (fakes/fake_secrets.c) and the in-memory fake engine: staging labels, idempotency, guards and
  * the alternating-users flow, with no server and no network. The client's own behaviour
  * (signing, retries, error shapes) is tested against the emulator in test_secretsmanager.c; the
- * end-to-end tests repeat the important cases against real PostgreSQL and MariaDB through
- * bootstrap.
+ * end-to-end tests (tests/e2e/test_rotation.py) run a few smoke cases through bootstrap against
+ * real PostgreSQL, MariaDB and MySQL servers; the scenarios asserted here are not repeated there.
  */
 #include "buf.h"
 #include "clock.h"
