@@ -89,22 +89,9 @@ do_stop() {
     rm -rf -- "$state/tls" "$state/notls" "$state/seed" "$state/sockdir" "$state/mariadb.env"
 }
 
-make_certs() {
-    local d=$1
-    mkdir -p "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=smrotate test CA" \
-        -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=smrotate unrelated CA" \
-        -keyout "$d/bad-ca.key" -out "$d/bad-ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-        -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' \
-        >"$d/server.ext"
-    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-        -days 3650 -extfile "$d/server.ext" -out "$d/server.pem" 2>/dev/null
-    chmod 0644 "$d"/*.pem
-    chmod 0600 "$d"/*.key
-}
+# make_certs DIR: the test CA, an unrelated CA and the server certificate.
+# shellcheck source=tests/scripts/test_certs.sh
+. "$(dirname "$0")/test_certs.sh"
 
 # start_instance DIR PORT SOCKET [TLS options...]: starts the server in the background; its pid
 # goes to STARTED_PID.

@@ -43,6 +43,9 @@ if [[ -d $state ]]; then
     state=$(cd "$state" && pwd)
 fi
 here=$(cd "$(dirname "$0")" && pwd)
+# make_certs DIR: the test CA, an unrelated CA and the server certificate.
+# shellcheck source=tests/scripts/test_certs.sh
+. "$here/test_certs.sh"
 
 ROOT=${SMR_MYSQL_ROOT:-/var/cache/smrotate/mysql-root}
 MIRROR=${SMR_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -240,8 +243,6 @@ do_start() {
     ADMIN_PASSWORD=$(openssl rand -hex 16)
     local run=$ROOT$RUN_REL
     mkdir -p "$run/tls" "$run/notls"
-    # shellcheck source=tests/scripts/test_certs.sh
-    . "$here/test_certs.sh"
     make_certs "$state/certs"
     mkdir -p "$run/certs"
     cp "$state/certs/ca.pem" "$state/certs/server.pem" "$state/certs/server.key" "$run/certs/"
