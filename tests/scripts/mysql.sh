@@ -10,7 +10,7 @@
 #     Builds are serialised by a lock next to it. A package the archive no longer serves fails the
 #     build with a message naming it: the tests are never skipped silently.
 #   - start: generates a test CA (and a second, unrelated CA that must fail verification) and a
-#     server certificate for DNS:localhost and IP:127.0.0.1 (tests/scripts/test_certs.sh, as the
+#     server certificate for DNS:localhost and IP:127.0.0.1 (tests/scripts/fixture_lib.sh, as the
 #     other fixtures), initialises one datadir (mysqld --initialize-insecure), copies it, and runs
 #     two servers chrooted into the root, on 127.0.0.1 with random free ports and the X Protocol
 #     off:
@@ -43,9 +43,9 @@ if [[ -d $state ]]; then
     state=$(cd "$state" && pwd)
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-# make_certs DIR: the test CA, an unrelated CA and the server certificate.
-# shellcheck source=tests/scripts/test_certs.sh
-. "$here/test_certs.sh"
+# make_certs, free_port, start_on_free_port.
+# shellcheck source=tests/scripts/fixture_lib.sh
+. "$here/fixture_lib.sh"
 
 ROOT=${SMR_MYSQL_ROOT:-/var/cache/smrotate/mysql-root}
 MIRROR=${SMR_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -128,14 +128,6 @@ ensure_root() {
     exec 9>&-
 }
 
-free_port() {
-    /usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
 # in_root CMD...: runs CMD (paths inside the root) chrooted into it.
 in_root() {
     chroot "$ROOT" "$@"
@@ -212,27 +204,6 @@ wait_ready() {
     return 1
 }
 
-# start_with_retry NAME VAR [options...]: starts the server on a free port, retrying with a new
-# port if another process takes it first, and sets VAR to the port.
-start_with_retry() {
-    local name=$1 var=$2 try_port attempt
-    shift 2
-    for ((attempt = 0; attempt < 5; attempt++)); do
-        try_port=$(free_port)
-        start_instance "$name" "$try_port" "$@"
-        if wait_ready "$name" "$try_port" "$STARTED_PID"; then
-            printf -v "$var" '%s' "$try_port"
-            return 0
-        fi
-        stop_instance "$name"
-        if kill -0 "$STARTED_PID" 2>/dev/null; then
-            kill -KILL "$STARTED_PID" 2>/dev/null || true
-        fi
-        wait "$STARTED_PID" 2>/dev/null || true
-    done
-    fail "could not start the server $name"
-}
-
 do_start() {
     command -v openssl >/dev/null || fail "openssl not found (apt-get install openssl)"
     ensure_root
@@ -266,9 +237,9 @@ EOF
     rm -f "$run/notls/data/private_key.pem" "$run/notls/data/public_key.pem"
 
     local port port_notls
-    start_with_retry tls port --ssl-ca="$RUN_REL/certs/ca.pem" \
+    start_on_free_port tls port --ssl-ca="$RUN_REL/certs/ca.pem" \
         --ssl-cert="$RUN_REL/certs/server.pem" --ssl-key="$RUN_REL/certs/server.key"
-    start_with_retry notls port_notls --tls-version=
+    start_on_free_port notls port_notls --tls-version=
 
     # The TLS instance must offer TLS and the plain one must not: the tests depend on both.
     local have version

@@ -53,14 +53,6 @@ find_bindir() {
     return 1
 }
 
-free_port() {
-    /usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
 # as_server CMD...: runs CMD as the server's user.
 as_server() {
     if [[ $(id -u) -eq 0 ]]; then
@@ -92,9 +84,9 @@ do_stop() {
     rm -rf -- "$state/run-dir" "$state/postgres.env" "$state/certs"
 }
 
-# make_certs DIR: the test CA, an unrelated CA and the server certificate.
-# shellcheck source=tests/scripts/test_certs.sh
-. "$(dirname "$0")/test_certs.sh"
+# make_certs, free_port.
+# shellcheck source=tests/scripts/fixture_lib.sh
+. "$(dirname "$0")/fixture_lib.sh"
 
 # start_instance DATA LOG PORT [postgres -c options...]: one attempt; 0 when it accepts logins.
 start_instance() {
