@@ -24,8 +24,8 @@
 #   - stop: stops both servers (by their pid files) and removes their data.
 #   - root: only builds (or checks) the root.
 # The servers' files live inside the root (a chroot sees nothing else), in a directory named after
-# STATE_DIR, so fixtures of several build trees run side by side. MYSQL_CLIENT is a command line
-# that runs the root's own mysql client (chroot); MYSQL_ROOT_DIR prefixes in-root paths.
+# STATE_DIR, so fixtures of several build trees run side by side. MYSQL_ROOT_DIR is the root (its
+# own client is /usr/bin/mysql in it); MYSQL_CA_FILE_IN_ROOT is the test CA as the root sees it.
 #
 # Needs root (debootstrap, chroot), debootstrap, openssl and Debian's archive (first run only).
 set -euo pipefail
@@ -76,6 +76,11 @@ root_complete() {
 build_root() {
     local tmp=$ROOT.new log=$ROOT.build.log p
     command -v debootstrap >/dev/null || fail "debootstrap not found (tests/setup.sh installs it)"
+    # A root this script built has its marker from the start (it moves in complete), so anything
+    # else at $ROOT is not ours to replace.
+    if [[ -e $ROOT && ! -f $ROOT/$MARKER ]]; then
+        fail "$ROOT exists and is no root this script built: remove it or set SMR_MYSQL_ROOT"
+    fi
     rm -rf -- "$tmp"
     echo "mysql.sh: building the MySQL root $ROOT (debootstrap $SUITE from $MIRROR; once)" >&2
     if ! debootstrap --variant=minbase "$SUITE" "$tmp" "$MIRROR" >"$log" 2>&1; then
@@ -267,7 +272,6 @@ MYSQL_CA_FILE_IN_ROOT=$RUN_REL/certs/ca.pem
 MYSQL_PUBLIC_KEY=$state/certs/mysql-public-key.pem
 MYSQL_PUBLIC_KEY_NOTLS=$state/certs/mysql-public-key-notls.pem
 MYSQL_ROOT_DIR=$ROOT
-MYSQL_CLIENT=chroot $ROOT /usr/bin/mysql
 MYSQL_VERSION=$version
 EOF
     chmod 0600 "$state/mysql.env.tmp"
