@@ -50,6 +50,7 @@ class Postgres(Server):
         self.ca_file = self.env["PG_CA_FILE"]
         self.admin_user = self.env["PG_ADMIN_USER"]
         self.admin_password = self.env["PG_ADMIN_PASSWORD"]
+        self.version = self.env.get("PG_VERSION")
         bindir = self.env.get("PG_BINDIR")
         self.psql = os.path.join(bindir, "psql") if bindir else "psql"
 

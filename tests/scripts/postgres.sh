@@ -202,6 +202,11 @@ EOF
         exit 1
     }
 
+    local version
+    version=$(PGPASSWORD=$ADMIN_PASSWORD "$BINDIR/psql" -X -q -w -tA \
+        "host=127.0.0.1 port=$port dbname=postgres user=$ADMIN_USER sslmode=disable" \
+        -c "SHOW server_version")
+
     local tmp=$state/postgres.env.tmp
     {
         echo "PG_HOST=127.0.0.1"
@@ -216,10 +221,11 @@ EOF
         echo "PG_LOG_FILE=$run/tls.log"
         echo "PG_LOG_FILE_NOTLS=$run/notls.log"
         echo "PG_TLS_ONLY_ROLE=$TLS_ONLY_ROLE"
+        echo "PG_VERSION=$version"
     } >"$tmp"
     chmod 0600 "$tmp"
     mv -f "$tmp" "$state/postgres.env"
-    echo "postgres.sh: PostgreSQL on 127.0.0.1:$port (TLS) and :$port_notls (no TLS), data in $run"
+    echo "postgres.sh: PostgreSQL $version on 127.0.0.1:$port (TLS) and :$port_notls (no TLS), data in $run"
 }
 
 case $cmd in
