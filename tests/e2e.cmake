@@ -59,8 +59,8 @@ sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_bad_input.py
 
 # Valgrind twins of end-to-end cases (SM_VALGRIND=ON): the real bootstrap runs under memcheck
 # through whole rotations of every server and both strategies (MySQL's RSA key exchange without
-# TLS among them) and through bad input; any memcheck
-# error or definite leak fails the case (tests/lib/stack.py).
+# TLS among them) and through bad input; any memcheck error or definite leak fails the case
+# (tests/lib/stack.py).
 if(SM_VALGRIND)
   set(SM_E2E_VALGRIND_CASES
       "test_rotation.py:rotation_pg_single_user_driven_by_the_service:postgres"
