@@ -4,8 +4,9 @@
 
 # Scripts parameterised by server (tests/lib/smtest.py, tests/lib/db.py SERVERS): every
 # `def test_<a>_SERVER_<b>(` becomes ctest <a>_<server>_<b> for each server, with that server's
-# fixture; any other `def test_<name>(` names its server as a word of <name> (rotation_mysql_...)
-# and gets that fixture.
+# fixture; `def test_<a>_every_server_<b>(` is one ctest with every server's fixture; any other
+# `def test_<name>(` names its server as a word of <name> (rotation_mysql_...) and gets that
+# fixture.
 set(SM_SERVERS pg=postgres mariadb=mariadb mysql=mysql)
 function(sm_py_server_tests script)
   cmake_parse_arguments(T "" "TIMEOUT" "LABELS;FIXTURES" ${ARGN})
@@ -15,6 +16,17 @@ function(sm_py_server_tests script)
     string(REGEX REPLACE "\ndef test_([A-Za-z0-9_]+)\\(" "\\1" fn "${m}")
     set(names "")
     set(fixtures "")
+    if(fn MATCHES "_every_server_")
+      set(all "")
+      foreach(pair IN LISTS SM_SERVERS)
+        string(REGEX REPLACE ".*=" "" fixture "${pair}")
+        list(APPEND all "${fixture}")
+      endforeach()
+      add_test(NAME ${fn} COMMAND ${SM_PYTHON} ${script} ${fn})
+      set_tests_properties(${fn} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+                           ENVIRONMENT "${SM_TEST_ENV}" FIXTURES_REQUIRED "${all};${T_FIXTURES}")
+      continue()
+    endif()
     foreach(pair IN LISTS SM_SERVERS)
       string(REPLACE "=" ";" kv "${pair}")
       list(GET kv 0 key)
@@ -48,8 +60,8 @@ sm_py_server_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_fault_matrix.py
                    LABELS e2e faults FIXTURES hygiene TIMEOUT 900)
 # RDS-managed masters, read replicas, Aurora readers and Handler auto: host names of their own
 # in /etc/hosts (tests/e2e/hosts.py, root needed), the fake RDS beside the Secrets Manager one.
-sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_rds_masters.py
-            LABELS e2e FIXTURES postgres mariadb hygiene TIMEOUT 120)
+sm_py_server_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_rds_masters.py
+                   LABELS e2e FIXTURES hygiene TIMEOUT 120)
 # AWS calls through HTTP(S)_PROXY, never the Runtime API; NO_PROXY (tests/lib/egress_proxy.py).
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_egress_proxy.py
             LABELS e2e FIXTURES postgres hygiene TIMEOUT 120)

@@ -28,10 +28,10 @@ from stack import ACCOUNT, REGION, Stack  # noqa: E402
 STEPS = cases.STEPS
 INSTANCE_TAG = "aws:rds:primaryDBInstanceArn"
 CLUSTER_TAG = "aws:rds:primaryDBClusterArn"
-AURORA = {"postgres": "aurora-postgresql", "mariadb": "aurora-mysql"}
+AURORA = {"postgres": "aurora-postgresql", "mariadb": "aurora-mysql", "mysql": "aurora-mysql"}
 # The value AWS's documented secret structure gives PostgreSQL and Aurora PostgreSQL (MySQL and
 # Aurora MySQL) alike.
-PLAIN = {"postgres": "postgres", "mariadb": "mysql"}
+PLAIN = {"postgres": "postgres", "mariadb": "mysql", "mysql": "mysql"}
 
 
 def db_arn(ident):
