@@ -35,7 +35,8 @@ if(SM_VALGRIND)
 endif()
 
 # Called by sm_c_tests for every case: registers valgrind_<name> when SM_VALGRIND is on and the
-# case carries one of SM_VALGRIND_LABELS.
+# case carries one of SM_VALGRIND_LABELS. The binary runs case <name>, or the optional last
+# argument (a case that runs under several names, e.g. once per database server).
 function(sm_valgrind_twin name binary labels fixtures environment)
   if(NOT SM_VALGRIND)
     return()
@@ -49,7 +50,11 @@ function(sm_valgrind_twin name binary labels fixtures environment)
   if(NOT wanted)
     return()
   endif()
-  add_test(NAME valgrind_${name} COMMAND ${SM_VALGRIND_COMMAND} $<TARGET_FILE:${binary}> ${name})
+  set(case ${name})
+  if(ARGN)
+    list(GET ARGN 0 case)
+  endif()
+  add_test(NAME valgrind_${name} COMMAND ${SM_VALGRIND_COMMAND} $<TARGET_FILE:${binary}> ${case})
   set_tests_properties(valgrind_${name} PROPERTIES LABELS valgrind TIMEOUT 900
                        ENVIRONMENT "${environment}")
   if(fixtures)

@@ -17,10 +17,13 @@ add_test(NAME mariadb_server_stop
 set_tests_properties(mariadb_server_stop PROPERTIES FIXTURES_CLEANUP mariadb LABELS integration
                      TIMEOUT 60)
 
+sm_db_server(mariadb ENGINE mariadb PREFIX MARIADB_)
 sm_c_tests(test_engine_mysql
            SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_engine_mysql.c
+           LIBS smdbtest
            LABELS integration
-           FIXTURES mariadb)
+           FIXTURES mariadb
+           ENVIRONMENT ${SM_DB_ENV_mariadb})
 # Changes the server's global sql_mode for a moment (every new session inherits it): must not
 # overlap any other test. Its valgrind twin, which holds the setting for seconds, gets RUN_SERIAL
 # too (cmake/valgrind.cmake copies it). tests/lib/db.py's admin sessions set their own sql_mode.

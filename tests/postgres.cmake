@@ -1,5 +1,5 @@
-# PostgreSQL: the throwaway server fixture (tests/scripts/postgres.sh) and the engine plugin's
-# integration tests against it. A missing server binary fails postgres_server_start: the
+# PostgreSQL: the throwaway server fixture (tests/scripts/postgres.sh), the engine conformance suite
+# against it and the PostgreSQL engine's own integration tests. A missing server binary fails postgres_server_start: the
 # integration tests are never skipped silently.
 add_test(NAME postgres_server_start
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/postgres.sh start ${SM_STATE_DIR}/postgres)
@@ -10,7 +10,10 @@ add_test(NAME postgres_server_stop
 set_tests_properties(postgres_server_stop PROPERTIES FIXTURES_CLEANUP postgres LABELS integration
                      TIMEOUT 60)
 
+sm_db_server(postgres ENGINE postgres PREFIX PG_)
 sm_c_tests(test_engine_postgres
            SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_engine_postgres.c
+           LIBS smdbtest
            LABELS integration
-           FIXTURES postgres)
+           FIXTURES postgres
+           ENVIRONMENT ${SM_DB_ENV_postgres})
