@@ -1,11 +1,11 @@
 # MySQL/MariaDB: the dialect unit tests (no server), the throwaway MariaDB fixture
-# (tests/scripts/mariadb.sh: a TLS instance and a plain one) and the engine plugin's integration
-# tests against it. A missing server binary fails mariadb_server_start: the integration tests are
-# never skipped silently.
+# (tests/scripts/mariadb.sh: a TLS instance and a plain one), the engine conformance suite against
+# it and the MySQL engine's own integration tests. A missing server binary fails
+# mariadb_server_start: the integration tests are never skipped silently.
 sm_c_tests(test_mysql_sql
            SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_mysql_sql.c
            LABELS unit)
-# The dialect is the MySQL engine's private module (rotators/engines/mysql_sql.h).
+# The dialect is the MySQL engine's private modules (rotators/engines/mysql_*.h).
 target_include_directories(test_mysql_sql PRIVATE ${PROJECT_SOURCE_DIR}/rotators/engines)
 
 add_test(NAME mariadb_server_start

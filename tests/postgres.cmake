@@ -1,6 +1,13 @@
-# PostgreSQL: the throwaway server fixture (tests/scripts/postgres.sh), the engine conformance suite
-# against it and the PostgreSQL engine's own integration tests. A missing server binary fails postgres_server_start: the
-# integration tests are never skipped silently.
+# PostgreSQL: the sync plan's unit tests (no server), the throwaway server fixture
+# (tests/scripts/postgres.sh), the engine conformance suite against it and the PostgreSQL engine's
+# own integration tests. A missing server binary fails postgres_server_start: the integration
+# tests are never skipped silently.
+sm_c_tests(test_postgres_sql
+           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_postgres_sql.c
+           LABELS unit)
+# The sync's plan is the PostgreSQL engine's private module (rotators/engines/postgres_sql.h).
+target_include_directories(test_postgres_sql PRIVATE ${PROJECT_SOURCE_DIR}/rotators/engines)
+
 add_test(NAME postgres_server_start
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/postgres.sh start ${SM_STATE_DIR}/postgres)
 set_tests_properties(postgres_server_start PROPERTIES FIXTURES_SETUP postgres LABELS integration

@@ -4,7 +4,7 @@
 #include <string.h>
 
 /* Reads a decimal number of at most 6 digits at *p; advances *p. -1 when there is none. */
-static int read_number(const char **p) {
+static int my_read_number(const char **p) {
     const char *s = *p;
     int v = 0, digits = 0;
     while (isdigit((unsigned char)*s) && digits < 6) {
@@ -34,19 +34,19 @@ int rot_mysql_version_parse(const char *s, struct rot_mysql_version *out, struct
     } else if (strstr(s, "mysql_aurora") != NULL) {
         out->flavor = ROT_MYSQL_FLAVOR_AURORA;
     }
-    out->major = read_number(&p);
+    out->major = my_read_number(&p);
     if (out->major < 0 || *p != '.') {
         goto bad;
     }
     p++;
-    out->minor = read_number(&p);
+    out->minor = my_read_number(&p);
     if (out->minor < 0) {
         goto bad;
     }
     out->patch = -1;
     if (*p == '.' && isdigit((unsigned char)p[1])) {
         p++;
-        out->patch = read_number(&p);
+        out->patch = my_read_number(&p);
         if (out->patch < 0) {
             goto bad;
         }

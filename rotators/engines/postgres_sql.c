@@ -11,6 +11,86 @@
 /* Ceiling of one statement (two escaped names and a verifier fit many times over). */
 #define PG_SQL_MAX (16u * 1024u)
 
+/*
+ * libpq tells why a connection attempt failed only in words: PQerrorMessage holds libpq's own
+ * messages and the server's (there is no SQLSTATE for a connection that never completed). bootstrap
+ * never calls setlocale, so libpq's texts are its English ones; the server's follow its lc_messages
+ * (English on RDS). This table is the one place that reads them: the first row whose needle occurs
+ * in the text, with double-quoted names blanked out, decides; plaintext rows apply only to an
+ * attempt without TLS. The order matters: "server does not support SSL" (which lets AUTO retry in
+ * plaintext) counts only when no other TLS or login needle occurs. A wording that a libpq release
+ * changes falls through to the last resort (a login failure when the server asked for a password,
+ * else unreachable): it can misname an error, never turn a TLS failure into a plaintext retry.
+ */
+static const struct {
+    const char *needle;
+    bool plaintext_only;
+    enum rot_attempt_failure failure;
+} pg_failure_texts[] = {
+    /* The peer went away, also in the middle of a TLS handshake. */
+    {"SSL SYSCALL error", false, ROT_ATTEMPT_UNREACHABLE},
+    {"server closed the connection unexpectedly", false, ROT_ATTEMPT_UNREACHABLE},
+    {"SSL connection has been closed unexpectedly", false, ROT_ATTEMPT_UNREACHABLE},
+    /* TLS: fe-secure-common.c (host name), fe-secure-openssl.c (chain, root file). */
+    {"does not match host name", false, ROT_ATTEMPT_TLS_HOST},
+    {"certificate verify failed", false, ROT_ATTEMPT_TLS_UNTRUSTED},
+    {"root certificate file", false, ROT_ATTEMPT_TLS_UNTRUSTED},
+    {"certificate", false, ROT_ATTEMPT_TLS},
+    {"SSL error", false, ROT_ATTEMPT_TLS},
+    {"sslrootcert", false, ROT_ATTEMPT_TLS},
+    {"could not establish SSL", false, ROT_ATTEMPT_TLS},
+    {"SSL library", false, ROT_ATTEMPT_TLS},
+    /* pg_hba.conf: "... no encryption" when hostssl or hostnossl ... reject refuses plaintext. */
+    {"no encryption", true, ROT_ATTEMPT_TLS_REQUIRED},
+    {"SSL off", true, ROT_ATTEMPT_TLS_REQUIRED},
+    {"pg_hba.conf", false, ROT_ATTEMPT_LOGIN},
+    /* Authentication and authorisation. */
+    {"password authentication failed", false, ROT_ATTEMPT_LOGIN},
+    {"authentication failed", false, ROT_ATTEMPT_LOGIN},
+    {"no password supplied", false, ROT_ATTEMPT_LOGIN},
+    {"does not exist", false, ROT_ATTEMPT_LOGIN},
+    {"not permitted to log in", false, ROT_ATTEMPT_LOGIN},
+    {"SCRAM", false, ROT_ATTEMPT_LOGIN},
+    {"permission denied for database", false, ROT_ATTEMPT_LOGIN},
+    {"password", false, ROT_ATTEMPT_LOGIN},
+    /* fe-connect.c: the answer to SSLRequest was "no". */
+    {"server does not support SSL", false, ROT_ATTEMPT_TLS_NOT_OFFERED},
+    /* The network and the server's availability. */
+    {"Connection refused", false, ROT_ATTEMPT_UNREACHABLE},
+    {"could not translate host name", false, ROT_ATTEMPT_UNREACHABLE},
+    {"timeout expired", false, ROT_ATTEMPT_UNREACHABLE},
+    {"No route to host", false, ROT_ATTEMPT_UNREACHABLE},
+    {"Network is unreachable", false, ROT_ATTEMPT_UNREACHABLE},
+    {"Connection reset", false, ROT_ATTEMPT_UNREACHABLE},
+    {"could not connect", false, ROT_ATTEMPT_UNREACHABLE},
+    {"the database system is", false, ROT_ATTEMPT_UNREACHABLE},
+    {"too many clients", false, ROT_ATTEMPT_UNREACHABLE},
+    {"connection slots", false, ROT_ATTEMPT_UNREACHABLE},
+};
+
+enum rot_attempt_failure rot_pg_failure(const char *text, bool tls, bool used_password) {
+    char scan[512];
+    size_t n = 0;
+    bool quoted = false;
+    /* Double-quoted names are blanked out first: a host called certificate-db or a user called
+     * password must not steer the reading. */
+    for (const char *p = text; *p != '\0' && n + 1 < sizeof(scan); p++) {
+        quoted ^= *p == '"';
+        scan[n++] = quoted && *p != '"' ? ' ' : *p;
+    }
+    scan[n] = '\0';
+    for (size_t i = 0; i < sizeof(pg_failure_texts) / sizeof(pg_failure_texts[0]); i++) {
+        if ((!pg_failure_texts[i].plaintext_only || !tls) &&
+            strstr(scan, pg_failure_texts[i].needle) != NULL) {
+            return pg_failure_texts[i].failure;
+        }
+    }
+    /* The server asked for a password and then refused the session: a login failure. */
+    return used_password ? ROT_ATTEMPT_LOGIN : ROT_ATTEMPT_UNREACHABLE;
+}
+
+/* ---- the alternate user's sync ------------------------------------------------------------ */
+
 /* Hands the statement in b over to the plan, named what. */
 static int pg_push(struct rot_pg_plan *p, const char *what, struct sm_buf *b, struct sm_err *err) {
     assert(p->n < ROT_PG_PLAN_MAX);

@@ -1,6 +1,7 @@
 /*
- * postgres_sql: the PostgreSQL alternate user's sync, planned as a pure function (private to the
- * PostgreSQL engine, unit-tested without a server).
+ * postgres_sql: what the PostgreSQL engine decides from text and data alone, as pure functions
+ * (private to the engine, unit-tested without a server): what a failed connection attempt was,
+ * read from libpq's words, and the alternate user's sync, planned.
  *
  * From what the catalog says of the two roles (and of PG_OWNER_ROLE), the plan lists the
  * statements that bring the clone in line with the original and set the target's password, and
@@ -14,10 +15,16 @@
 #ifndef ROT_POSTGRES_SQL_H
 #define ROT_POSTGRES_SQL_H
 
+#include "engine.h"
 #include "errors.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* What a failed connection attempt was, from libpq's text (PQerrorMessage, one line): with tls,
+ * whether it was a TLS attempt; used_password, whether the server asked for the password
+ * (PQconnectionUsedPassword). */
+enum rot_attempt_failure rot_pg_failure(const char *text, bool tls, bool used_password);
 
 /* What pg_roles says of a role. */
 struct rot_pg_role {
