@@ -63,27 +63,30 @@ static bool rows_of(MYSQL *m, const char *sql, char *out, size_t cap) {
     return true;
 }
 
-void db_my_exec(const char *fmt, ...) {
-    char sql[8192], out[256];
-    va_list ap;
-    va_start(ap, fmt);
+/* Runs formatted SQL as the superuser into out; fails the test on error. */
+static void admin_rows(char *out, size_t cap, const char *fmt, va_list ap) SM_PRINTF(3, 0);
+static void admin_rows(char *out, size_t cap, const char *fmt, va_list ap) {
+    char sql[8192];
     vsnprintf(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    if (!rows_of(db_my_admin(), sql, out, sizeof(out))) {
+    if (!rows_of(db_my_admin(), sql, out, cap)) {
         SM_FAIL("admin SQL failed: %s (%s)", mysql_error(db_my_admin()), sql);
     }
 }
 
-const char *db_my_rows(const char *fmt, ...) {
-    static char out[16384];
-    char sql[4096];
+void db_my_exec(const char *fmt, ...) {
+    char out[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(sql, sizeof(sql), fmt, ap);
+    admin_rows(out, sizeof(out), fmt, ap);
     va_end(ap);
-    if (!rows_of(db_my_admin(), sql, out, sizeof(out))) {
-        SM_FAIL("admin SQL failed: %s (%s)", mysql_error(db_my_admin()), sql);
-    }
+}
+
+const char *db_my_rows(const char *fmt, ...) {
+    static char out[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    admin_rows(out, sizeof(out), fmt, ap);
+    va_end(ap);
     return out;
 }
 

@@ -4,8 +4,6 @@
 #include "log.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -191,20 +189,6 @@ int db_closed_port(int *fd) {
 
 int db_silent_listener(int *fd) {
     return bound_socket(true, fd);
-}
-
-/* On loopback the kernel completes the handshake within connect() itself, so a client that
- * connected before this call has its connection queued by now. */
-bool db_listener_was_reached(int fd) {
-    int flags = fcntl(fd, F_GETFL);
-    SM_ASSERT(flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0);
-    int c = accept(fd, NULL, NULL);
-    if (c >= 0) {
-        close(c);
-        return true;
-    }
-    SM_ASSERT(errno == EAGAIN || errno == EWOULDBLOCK);
-    return false;
 }
 
 static FILE *s_log;

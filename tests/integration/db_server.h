@@ -85,8 +85,6 @@ struct rot_conn *db_admin_conn(void);
  * and never says a word; both stay ours until the test closes *fd. */
 int db_closed_port(int *fd);
 int db_silent_listener(int *fd);
-/* Whether any connection reached the listener fd. */
-bool db_listener_was_reached(int fd);
 
 /* "Does not hang": far above the slowest run (valgrind, two loaded cores), far below the limits
  * the timing tests set aside (a 30 s connect timeout, ctest's own timeout). */

@@ -208,7 +208,7 @@ SM_TEST(pg_engine_set_own_password_of_another_role_is_db_query_without_secrets) 
 
 SM_TEST(pg_engine_sync_makes_the_clone_a_member_with_the_original_attributes) {
     struct sm_err err;
-    char value[64];
+    char value[256];
     const char *base = db_uniq("Alt Base'"), *clone = db_uniq("Alt Base'_clone");
     create_user(base, "base-pass");
     db_pg_sqlf("ALTER ROLE %s CONNECTION LIMIT 7 CREATEDB", db_pg_ident(base));
@@ -220,6 +220,10 @@ SM_TEST(pg_engine_sync_makes_the_clone_a_member_with_the_original_attributes) {
                 "WHERE rolname = $1",
                 clone, value, sizeof(value));
     SM_ASSERT_STR_EQ(value, "7truetrue");
+    db_pg_value("SELECT rolpassword FROM pg_authid WHERE rolname = $1", clone, value,
+                sizeof(value));
+    SM_ASSERT(strncmp(value, "SCRAM-SHA-256$", 14) == 0);
+    SM_ASSERT(db_pg_can_login(base, "base-pass"));
     /* Someone breaks the clone: one warning names every change, before it is made. */
     db_pg_sqlf("REVOKE %s FROM %s", db_pg_ident(base), db_pg_ident(clone));
     db_pg_sqlf("ALTER ROLE %s NOLOGIN NOINHERIT CONNECTION LIMIT 3", db_pg_ident(clone));

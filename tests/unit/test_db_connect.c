@@ -333,6 +333,8 @@ SM_TEST(db_engine_settings_come_from_the_environment) {
         {"PG_OWNER_ROLE", "0123456789012345678901234567890123456789012345678901234567890123"},
         {"USERNAME_CHARACTER_LIMIT", "abc"},
         {"USERNAME_CHARACTER_LIMIT", "0"},
+        {"USERNAME_CHARACTER_LIMIT", "-3"},
+        {"USERNAME_CHARACTER_LIMIT", "16x"},
         {"USERNAME_CHARACTER_LIMIT", " 16"},
         {"USERNAME_CHARACTER_LIMIT", "256"},
         {"SMROTATE_MYSQL_PLUGIN_DIR", "/nonexistent/smrotate-plugins"},
