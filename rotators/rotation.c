@@ -198,8 +198,8 @@ static int create_secret(struct run *run, struct sm_err *err) {
             sm_err_set(err, ROT_ERR_ROTATION, "Unable to clone user, username is too long");
             goto out;
         }
-        size_t limit =
-            current.engine->max_username_length(current.engine_value, &cfg->engine_settings);
+        size_t limit = current.engine->max_username_length(current.engine_value,
+                                                           &run->ctx->config->engine_settings);
         if (username_length(current.engine, alt) > limit) {
             /* The template's words, with the unit the engine really counts in. */
             sm_err_set(err, ROT_ERR_ROTATION,
