@@ -19,7 +19,8 @@
 
 #include <stdint.h>
 
-/* The process's connection settings (from rot_config) and the invocation's deadline. Borrowed. */
+/* The process's connection settings (from rot_config) and the invocation's deadline. Borrowed;
+ * settings for as long as any connection made with them. */
 struct rot_connect_opts {
     const char *ca_file;   /* the CA bundle (PEM); NULL: none (see above) */
     const char *ca_origin; /* where its certificates come from, for messages; NULL: ca_file */
