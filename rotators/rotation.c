@@ -1,5 +1,6 @@
 #include "rotation.h"
 
+#include "db_connect.h"
 #include "log.h"
 #include "master.h"
 #include "mem.h"
@@ -78,9 +79,10 @@ static int login(struct run *run, const struct rot_secret *s, const struct rot_l
         .tls_verify = run->ctx->config->db_tls.verify,
         .connect_timeout_ms = run->ctx->config->db_connect_timeout_ms,
         .deadline_ms = run->deadline_ms,
+        .settings = &run->ctx->config->engine_settings,
     };
     run->ctx->stats.db_logins++;
-    return s->engine->connect(l, &opts, conn, err);
+    return rot_db_connect(s->engine, l, &opts, conn, err);
 }
 
 static int login_secret(struct run *run, const struct rot_secret *s, struct rot_conn **conn,
@@ -196,7 +198,8 @@ static int create_secret(struct run *run, struct sm_err *err) {
             sm_err_set(err, ROT_ERR_ROTATION, "Unable to clone user, username is too long");
             goto out;
         }
-        size_t limit = current.engine->max_username_length(current.engine_value);
+        size_t limit = current.engine->max_username_length(current.engine_value,
+                                                           &run->ctx->config->engine_settings);
         if (username_length(current.engine, alt) > limit) {
             /* The template's words, with the unit the engine really counts in. */
             sm_err_set(err, ROT_ERR_ROTATION,
@@ -278,8 +281,8 @@ static int read_current_and_pending(struct run *run, struct rot_secret *current,
 /* conn logged in with the secret `as`; its password is the current one for the server. */
 static int set_password(struct run *run, struct rot_conn *conn, const struct rot_secret *as,
                         const struct rot_secret *pending, struct sm_err *err) {
-    if (pending->engine->set_own_password(conn, pending->username, as->password, pending->password,
-                                          err) != 0) {
+    if (rot_db_set_own_password(conn, pending->username, as->password, pending->password, err) !=
+        0) {
         return sm_err_prefix(err, "setSecret: could not set the new password for user %s",
                              pending->username);
     }
@@ -369,7 +372,7 @@ static int set_single_user(struct run *run, const struct rot_secret *cur,
                arn, notes.data != NULL ? notes.data : "");
 out:
     if (conn != NULL) {
-        current.engine->disconnect(conn);
+        rot_db_disconnect(conn);
     }
     rot_secret_clean_up(&previous);
     sm_buf_clean_up(&notes);
@@ -414,7 +417,7 @@ static int set_alternating_users(struct run *run, const struct rot_secret *curre
                       arn);
         goto out;
     }
-    current->engine->disconnect(conn);
+    rot_db_disconnect(conn);
     conn = NULL;
 
     if (rot_master_resolve(run->ctx, current, run->deadline_ms, &master, err) != 0) {
@@ -442,7 +445,7 @@ static int set_alternating_users(struct run *run, const struct rot_secret *curre
         .clone = pending_is_clone ? pending->username : current->username,
         .target = pending->username,
     };
-    if (current->engine->sync_alternate_user(admin, &users, pending->password, err) != 0) {
+    if (rot_db_sync_alternate_user(admin, &users, pending->password, err) != 0) {
         sm_err_prefix(err, "setSecret: could not set up user %s", pending->username);
         goto out;
     }
@@ -451,10 +454,10 @@ static int set_alternating_users(struct run *run, const struct rot_secret *curre
     result = 0;
 out:
     if (conn != NULL) {
-        current->engine->disconnect(conn);
+        rot_db_disconnect(conn);
     }
     if (admin != NULL) {
-        current->engine->disconnect(admin);
+        rot_db_disconnect(admin);
     }
     rot_secret_clean_up(&master);
     return result;
@@ -498,7 +501,7 @@ static int test_secret(struct run *run, struct sm_err *err) {
         }
         goto out;
     }
-    if (pending.engine->check(conn, err) != 0) {
+    if (rot_db_check(conn, err) != 0) {
         sm_err_prefix(err,
                       "testSecret: logged in with the AWSPENDING secret of %s, but a query "
                       "failed",
@@ -510,7 +513,7 @@ static int test_secret(struct run *run, struct sm_err *err) {
     result = 0;
 out:
     if (conn != NULL) {
-        pending.engine->disconnect(conn);
+        rot_db_disconnect(conn);
     }
     rot_secret_clean_up(&pending);
     return result;

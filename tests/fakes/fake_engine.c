@@ -7,7 +7,7 @@
 
 struct fake_db fake_db;
 
-struct rot_conn {
+struct rot_session {
     char user[128];
 };
 
@@ -43,26 +43,30 @@ const char *fake_db_password(const char *name) {
     return u != NULL ? u->password : NULL;
 }
 
-static int fake_connect(const struct rot_login *login, const struct rot_connect_opts *opts,
-                        struct rot_conn **out, struct sm_err *err) {
-    (void)opts;
+static int fake_connect(const struct rot_attempt *a, struct rot_session **out,
+                        struct rot_attempt_result *why, struct sm_err *err) {
+    const struct rot_login *login = a->login;
     if (fake_db.connects < FAKE_MAX_CONNECTS) {
         snprintf(fake_db.hosts[fake_db.connects], sizeof(fake_db.hosts[0]), "%s", login->host);
     }
     fake_db.connects++;
     *out = NULL;
     if (fake_db.unreachable) {
-        return sm_err_set(err, ROT_ERR_DB_UNREACHABLE, "cannot reach %s:%d: connection refused",
-                          login->host, login->port);
+        why->failure = ROT_ATTEMPT_UNREACHABLE;
+        snprintf(why->text, sizeof(why->text), "connection refused");
+        return -1;
     }
     struct fake_user *u = find(login->username);
     if (u == NULL || strcmp(u->password, FAKE_NO_PASSWORD) == 0 ||
         strcmp(u->password, login->password) != 0) {
-        return sm_err_set(err, ROT_ERR_DB_LOGIN, "password authentication failed for user \"%s\"",
-                          login->username);
+        why->failure = ROT_ATTEMPT_LOGIN;
+        snprintf(why->text, sizeof(why->text), "password authentication failed for user \"%s\"",
+                 login->username);
+        return -1;
     }
-    struct rot_conn *c = sm_calloc(1, sizeof(*c));
+    struct rot_session *c = sm_calloc(1, sizeof(*c));
     if (c == NULL) {
+        why->failure = ROT_ATTEMPT_ERROR;
         return sm_err_set(err, SM_ERR_NOMEM, "out of memory");
     }
     snprintf(c->user, sizeof(c->user), "%s", login->username);
@@ -71,20 +75,20 @@ static int fake_connect(const struct rot_login *login, const struct rot_connect_
     return 0;
 }
 
-static void fake_disconnect(struct rot_conn *conn) {
+static void fake_disconnect(struct rot_session *conn) {
     if (conn != NULL) {
         fake_db.open_conns--;
         sm_free(conn);
     }
 }
 
-static int fake_check(struct rot_conn *conn, struct sm_err *err) {
+static int fake_check(struct rot_session *conn, struct sm_err *err) {
     (void)conn;
     (void)err;
     return 0;
 }
 
-static int fake_set_own_password(struct rot_conn *conn, const char *username,
+static int fake_set_own_password(struct rot_session *conn, const char *username,
                                  const char *current_password, const char *new_password,
                                  struct sm_err *err) {
     if (fake_db.fail_set) {
@@ -104,7 +108,7 @@ static int fake_set_own_password(struct rot_conn *conn, const char *username,
     return 0;
 }
 
-static int fake_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
+static int fake_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
                                     const char *password, struct sm_err *err) {
     (void)admin;
     snprintf(fake_db.last_sync.original, sizeof(fake_db.last_sync.original), "%s", users->original);
@@ -130,8 +134,10 @@ static int fake_sync_alternate_user(struct rot_conn *admin, const struct rot_use
     return 0;
 }
 
-static size_t fake_max_username_length(const char *engine_value) {
+static size_t fake_max_username_length(const char *engine_value,
+                                       const struct rot_engine_settings *settings) {
     (void)engine_value;
+    (void)settings;
     return 20;
 }
 

@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
+#include "db_connect.h"
 #include "engine.h"
 #include "fake_engine.h"
 #include "fakes/fake_aws_process.h"
@@ -471,9 +472,7 @@ SM_TEST(wipe_postgres_login_and_password_change_leave_no_password_behind) {
 
     const struct rot_engine *e = &rot_engine_postgres;
     struct sm_err err;
-    if (e->init != NULL) {
-        SM_ASSERT_OK(e->init(&err), err);
-    }
+    SM_ASSERT_OK(e->init(&err), err);
     SM_ASSERT(sm_mem_check_begin());
     struct rot_login login = {.host = pg_env("PG_HOST"),
                               .port = (int)strtol(pg_env("PG_PORT"), NULL, 10),
@@ -482,13 +481,13 @@ SM_TEST(wipe_postgres_login_and_password_change_leave_no_password_behind) {
                               .tls = ROT_TLS_REQUIRED};
     struct rot_connect_opts opts = {.ca_file = pg_env("PG_CA_FILE"), .connect_timeout_ms = 5000};
     struct rot_conn *conn = NULL;
-    SM_ASSERT_OK(e->connect(&login, &opts, &conn, &err), err);
-    SM_ASSERT_OK(e->set_own_password(conn, user, old_pw, new_pw, &err), err);
-    e->disconnect(conn);
+    SM_ASSERT_OK(rot_db_connect(e, &login, &opts, &conn, &err), err);
+    SM_ASSERT_OK(rot_db_set_own_password(conn, user, old_pw, new_pw, &err), err);
+    rot_db_disconnect(conn);
     /* The change took: a login with the new password works (then that connection goes too). */
     login.password = new_pw;
-    SM_ASSERT_OK(e->connect(&login, &opts, &conn, &err), err);
-    e->disconnect(conn);
+    SM_ASSERT_OK(rot_db_connect(e, &login, &opts, &conn, &err), err);
+    rot_db_disconnect(conn);
 
     assert_allocator_clean("PostgreSQL engine (old password)", old_pw);
     assert_allocator_clean("PostgreSQL engine (new password)", new_pw);

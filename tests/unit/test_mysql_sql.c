@@ -1,4 +1,4 @@
-/* Unit tests of the MySQL/MariaDB dialect (rotators/engines/mysql_sql.c): version parsing, the
+/* Unit tests of the MySQL/MariaDB dialect (rotators/engines/mysql_*.h): version parsing, the
  * statement chosen for each server, and SHOW GRANTS rewriting. No server: statements are compared
  * as text. No MySQL server runs here, so what each MySQL version does is taken from its source
  * (mysql/mysql-server, cited where a case depends on it) and reference manual. Grant lines are the
@@ -8,6 +8,7 @@
 #include "err.h"
 #include "harness.h"
 #include "mem_testing.h"
+#include "mysql_grant_plan.h"
 #include "mysql_sql.h"
 
 static struct rot_mysql_version parse_ok(const char *s) {

@@ -243,8 +243,8 @@ SM_TEST(rotation_steps_no_working_login_names_every_attempt) {
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
     SM_ASSERT_STR_CONTAINS(err.msg, "Unable to log into database with previous, current, or "
                                     "pending secret of secret arn");
-    SM_ASSERT_STR_CONTAINS(err.msg, "AWSCURRENT: password authentication failed");
-    SM_ASSERT_STR_CONTAINS(err.msg, "AWSPENDING: password authentication failed");
+    SM_ASSERT_STR_CONTAINS(err.msg, "AWSCURRENT: the Fake server at db:7777 refused the login");
+    SM_ASSERT_STR_CONTAINS(err.msg, "AWSPENDING: the Fake server at db:7777 refused the login");
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, INITIAL_PW);
     teardown(&f);
 }
