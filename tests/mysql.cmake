@@ -16,12 +16,4 @@ set_tests_properties(mysql_server_stop PROPERTIES FIXTURES_CLEANUP mysql LABELS 
 # The engine conformance suite against MySQL (mysql_engine_*; tests/CMakeLists.txt sm_db_server).
 sm_db_server(mysql ENGINE mysql PREFIX MYSQL_)
 
-# What only MySQL has: caching_sha2_password and sha256_password with and without TLS,
-# password_require_current, roles, dynamic privileges, partial revokes.
-sm_c_tests(test_engine_mysql9
-           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_engine_mysql9.c
-           LABELS integration
-           FIXTURES mysql)
-# Turns the global partial_revokes on for a moment.
-set_tests_properties(mysql9_partial_revokes_are_copied_and_resynchronised PROPERTIES
-                     RUN_SERIAL TRUE)
+# test_engine_mysql9.c (what only MySQL has) is being ported to the conformance suite's support.
