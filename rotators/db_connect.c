@@ -259,20 +259,36 @@ int rot_db_check(struct rot_conn *conn, struct sm_err *err) {
     return conn->engine->check(conn->session, err);
 }
 
+static const struct rot_password_opts s_default_opts = {0};
+
 int rot_db_set_own_password(struct rot_conn *conn, const char *username,
                             const char *current_password, const char *new_password,
-                            struct sm_err *err) {
+                            const struct rot_password_opts *opts, struct sm_err *err) {
     assert(conn != NULL);
     const struct rot_engine *e = conn->engine;
     if (check_name(e, conn->name_limit, "user name", username, err) != 0 ||
         check_password(e, new_password, err) != 0) {
         return -1;
     }
-    return e->set_own_password(conn->session, username, current_password, new_password, err);
+    return e->set_own_password(conn->session, username, current_password, new_password,
+                               opts != NULL ? opts : &s_default_opts, err);
+}
+
+int rot_db_set_password(struct rot_conn *admin, const char *username, const char *password,
+                        const struct rot_password_opts *opts, struct sm_err *err) {
+    assert(admin != NULL);
+    const struct rot_engine *e = admin->engine;
+    if (check_name(e, admin->name_limit, "user name", username, err) != 0 ||
+        check_password(e, password, err) != 0) {
+        return -1;
+    }
+    return e->set_password(admin->session, username, password,
+                           opts != NULL ? opts : &s_default_opts, err);
 }
 
 int rot_db_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
-                               const char *password, struct sm_err *err) {
+                               const char *password, const struct rot_password_opts *opts,
+                               struct sm_err *err) {
     assert(admin != NULL && users != NULL);
     const struct rot_engine *e = admin->engine;
     size_t limit = admin->name_limit;
@@ -294,5 +310,6 @@ int rot_db_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pai
                           "the %s user whose password is set must be the user or its alternate",
                           e->display_name);
     }
-    return e->sync_alternate_user(admin->session, users, password, err);
+    return e->sync_alternate_user(admin->session, users, password,
+                                  opts != NULL ? opts : &s_default_opts, err);
 }

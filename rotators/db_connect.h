@@ -52,15 +52,22 @@ void rot_db_disconnect(struct rot_conn *conn);
 int rot_db_check(struct rot_conn *conn, struct sm_err *err);
 
 /* Changes the logged-in user's password, after refusing (ROT_ERR_ROTATION, before any SQL) a name
- * the engine does not take or an empty new password. See engine.h. */
+ * the engine does not take or an empty new password. opts may be NULL. See engine.h. */
 int rot_db_set_own_password(struct rot_conn *conn, const char *username,
                             const char *current_password, const char *new_password,
-                            struct sm_err *err);
+                            const struct rot_password_opts *opts, struct sm_err *err);
+
+/* Sets an existing user's password as the superuser connection admin, and nothing else
+ * (engine.h), after refusing (ROT_ERR_ROTATION, before any SQL) a name the engine does not take
+ * or an empty password. opts may be NULL. */
+int rot_db_set_password(struct rot_conn *admin, const char *username, const char *password,
+                        const struct rot_password_opts *opts, struct sm_err *err);
 
 /* Syncs the alternate user as the superuser connection admin (engine.h), after refusing
  * (ROT_ERR_ROTATION, before any SQL) a name the engine does not take, a clone that is the user
- * itself, a target that is neither of the two, or an empty password. */
+ * itself, a target that is neither of the two, or an empty password. opts may be NULL. */
 int rot_db_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
-                               const char *password, struct sm_err *err);
+                               const char *password, const struct rot_password_opts *opts,
+                               struct sm_err *err);
 
 #endif

@@ -104,10 +104,21 @@ struct rot_user_pair {
     const char *target;   /* the one of the two whose password is set now (the pending user) */
 };
 
+/* How a new password is set, from the secret's settings (settings.h). NULL means the zero value. */
+struct rot_password_opts {
+    long lifetime_days;  /* > 0: the password stops working that many days after it is set
+                            (PostgreSQL VALID UNTIL, MySQL/MariaDB PASSWORD EXPIRE INTERVAL);
+                            0: it does not expire */
+    bool retain_current; /* MySQL >= 8.0.14 own password: the current one stays valid as the
+                            account's secondary password (RETAIN CURRENT PASSWORD); false: a
+                            secondary password left by an earlier rotation is discarded */
+};
+
 struct rot_session; /* one logged-in connection, engine-defined */
 
 /*
- * Error contract of check, set_own_password and sync_alternate_user: 0, or -1 with err set to
+ * Error contract of check, set_own_password, set_password and sync_alternate_user: 0, or -1 with
+ * err set to
  *   ROT_ERR_DB_QUERY        a statement failed (the message carries the server's text)
  *   ROT_ERR_DB_UNREACHABLE  the connection was lost, or the server stopped answering
  *   ROT_ERR_ROTATION        the database contradicts the request (no such user, a cycle)
@@ -120,6 +131,10 @@ struct rot_engine {
     const char *const *engine_values;
     int default_port;
     const char *default_exclude_characters; /* EXCLUDE_CHARACTERS default for this engine */
+
+    /* Whether servers of this engine value can keep a secondary password
+     * (rot_password_opts.retain_current). Optional: NULL means never. */
+    bool (*has_secondary_passwords)(const char *engine_value);
 
     /* Prepares the client library and the process environment once, at start-up. Optional. */
     int (*init)(struct sm_err *err);
@@ -142,19 +157,28 @@ struct rot_engine {
     /* Runs a trivial query (testSecret). */
     int (*check)(struct rot_session *s, struct sm_err *err);
 
-    /* Changes the password of the logged-in user `username` to new_password. current_password
-     * (may be NULL) is the one the session logged in with, for servers that require it
-     * (MySQL's password_require_current). Idempotent. */
+    /* Changes the password of the logged-in user `username` to new_password, as opts says.
+     * current_password (may be NULL) is the one the session logged in with, for servers that
+     * require it (MySQL's password_require_current). Idempotent. An option the server cannot
+     * honour is ROT_ERR_UNSUPPORTED, one the user may not use ROT_ERR_DB_QUERY naming what is
+     * missing; nothing was changed then. */
     int (*set_own_password)(struct rot_session *s, const char *username,
                             const char *current_password, const char *new_password,
-                            struct sm_err *err);
+                            const struct rot_password_opts *opts, struct sm_err *err);
+
+    /* As a superuser session: sets the password of the existing user `username`, as opts says,
+     * and nothing else (no CREATE, GRANT, REVOKE, membership or attribute); MySQL: on every host
+     * part of the user. A user that does not exist is ROT_ERR_ROTATION naming it. Idempotent. */
+    int (*set_password)(struct rot_session *admin, const char *username, const char *password,
+                        const struct rot_password_opts *opts, struct sm_err *err);
 
     /* As a superuser session: makes users->clone exist with the privileges of users->original
      * (created, or brought in line when it exists; the original never changes to match its
-     * clone), then sets users->target's password. Changes to a clone that already existed are
-     * announced by one WARN line naming them, before the first. Idempotent. */
+     * clone), then sets users->target's password as opts says. Changes to a clone that already
+     * existed are announced by one WARN line naming them, before the first. Idempotent. */
     int (*sync_alternate_user)(struct rot_session *admin, const struct rot_user_pair *users,
-                               const char *password, struct sm_err *err);
+                               const char *password, const struct rot_password_opts *opts,
+                               struct sm_err *err);
 };
 
 extern const struct rot_engine rot_engine_postgres;

@@ -1,11 +1,10 @@
 #include "rotation.h"
 
-#include "db_connect.h"
+#include "clock.h"
 #include "log.h"
 #include "master.h"
 #include "mem.h"
-#include "secret.h"
-#include "settings.h"
+#include "steps.h"
 #include "str.h"
 #include "strategy.h"
 
@@ -14,19 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define STAGE_CURRENT "AWSCURRENT"
-#define STAGE_PENDING "AWSPENDING"
-#define STAGE_PREVIOUS "AWSPREVIOUS"
 #define CLONE_SUFFIX "_clone"
-
-/* One step's working state. */
-struct run {
-    struct rot_context *ctx;
-    const struct rot_event *ev;
-    int64_t deadline_ms;
-    struct secrets_description desc; /* from the prologue's DescribeSecret */
-    struct rot_settings settings;    /* resolved with the current secret (resolve_settings) */
-};
+/* testSecret at a replica: the longest it waits, in all, for a new password to replicate. */
+#define REPLICA_WAIT_MAX_MS 30000
+#define REPLICA_WAIT_FIRST_MS 500
 
 int rot_alternate_username(const char *username, char *out, size_t cap) {
     size_t len = strlen(username);
@@ -40,11 +30,10 @@ int rot_alternate_username(const char *username, char *out, size_t cap) {
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-/* Reads one version of a secret and validates it. A missing version leaves err->aws_type as
- * ResourceNotFoundException so the caller can tell. */
-static int read_secret(struct run *run, const char *secret_id, const char *version_id,
-                       const char *stage, struct rot_secret *out, struct sm_err *err) {
+int rot_step_read(struct run *run, const char *version_id, const char *stage,
+                  struct rot_secret *out, struct sm_err *err) {
     int result = -1;
+    const char *secret_id = run->ev->secret_id;
     struct secrets_value value = {0};
     if (secrets_api_get_value(&run->ctx->secrets, secret_id, version_id, stage, run->deadline_ms,
                               &value, err) != 0) {
@@ -71,8 +60,8 @@ out:
     return result;
 }
 
-static int login(struct run *run, const struct rot_secret *s, const struct rot_login *l,
-                 struct rot_conn **conn, struct sm_err *err) {
+int rot_step_login(struct run *run, const struct rot_secret *s, const struct rot_login *l,
+                   struct rot_conn **conn, struct sm_err *err) {
     struct rot_connect_opts opts = {
         .ca_file = run->ctx->config->db_tls.ca_file,
         .ca_origin = run->ctx->config->db_tls.origin,
@@ -85,10 +74,10 @@ static int login(struct run *run, const struct rot_secret *s, const struct rot_l
     return rot_db_connect(s->engine, l, &opts, conn, err);
 }
 
-static int login_secret(struct run *run, const struct rot_secret *s, struct rot_conn **conn,
-                        struct sm_err *err) {
+int rot_step_login_secret(struct run *run, const struct rot_secret *s, struct rot_conn **conn,
+                          struct sm_err *err) {
     struct rot_login l = rot_secret_login(s);
-    return login(run, s, &l, conn, err);
+    return rot_step_login(run, s, &l, conn, err);
 }
 
 /* --- prologue --- */
@@ -120,13 +109,11 @@ static int prologue(struct run *run, struct sm_err *err) {
     return 0;
 }
 
-/* --- the strategy of a secret --- */
+/* --- how the secret rotates --- */
 
-/* Resolves how this secret rotates (settings.h: the function's configuration and the secret's
- * smrotate: tags) once per invocation, from the current secret (testSecret: the pending one, of
- * the same shape). Under single user, a master the secret names is ignored: said once per
- * invocation, since that is rarely what was meant. */
-static int resolve_settings(struct run *run, const struct rot_secret *current, struct sm_err *err) {
+/* Under single user, a master the secret names is ignored: said once per invocation, since that
+ * is rarely what was meant. */
+int rot_step_settings(struct run *run, const struct rot_secret *current, struct sm_err *err) {
     if (run->settings.strategy != NULL) {
         return 0;
     }
@@ -149,7 +136,12 @@ static int resolve_settings(struct run *run, const struct rot_secret *current, s
     return 0;
 }
 
-/* --- createSecret --- */
+struct rot_password_opts rot_step_password_opts(const struct run *run) {
+    return (struct rot_password_opts){
+        .lifetime_days = run->settings.password_lifetime_days,
+        .retain_current = run->settings.mysql_dual_password,
+    };
+}
 
 /* A name's length as the engine measures it: bytes, or UTF-8 characters. */
 static size_t username_length(const struct rot_engine *engine, const char *name) {
@@ -160,20 +152,112 @@ static size_t username_length(const struct rot_engine *engine, const char *name)
     return chars;
 }
 
+int rot_step_alternate(struct run *run, const struct rot_secret *current, char *out, size_t cap,
+                       struct sm_err *err) {
+    const char *const *pair = run->settings.pair;
+    if (pair[0] != NULL) {
+        int other = strcmp(current->username, pair[0]) == 0   ? 1
+                    : strcmp(current->username, pair[1]) == 0 ? 0
+                                                              : -1;
+        if (other < 0) {
+            return sm_err_set(
+                err, ROT_ERR_ROTATION,
+                "the secret's username %s is neither of the two users of its tag " ROT_TAG_PREFIX
+                "alternating-users (%s, %s)",
+                current->username, pair[0], pair[1]);
+        }
+        snprintf(out, cap, "%s", pair[other]);
+        return 0;
+    }
+    if (rot_alternate_username(current->username, out, cap) != 0) {
+        return sm_err_set(err, ROT_ERR_ROTATION, "Unable to clone user, username is too long");
+    }
+    size_t limit = current->engine->max_username_length(current->engine_value,
+                                                        &run->ctx->config->engine_settings);
+    if (username_length(current->engine, out) > limit) {
+        /* The template's words, with the unit the engine really counts in. */
+        return sm_err_set(
+            err, ROT_ERR_ROTATION,
+            "Unable to clone user, username length with _clone appended would "
+            "exceed %zu %s",
+            limit, current->engine->username_limit_counts_characters ? "characters" : "bytes");
+    }
+    return 0;
+}
+
+/* --- createSecret --- */
+
+/* Settings that cannot work for this secret stop createSecret before anything is staged. */
+static int check_settings(struct run *run, const struct rot_secret *current, struct sm_err *err) {
+    const struct rot_engine *e = current->engine;
+    if (run->settings.mysql_dual_password && (e->has_secondary_passwords == NULL ||
+                                              !e->has_secondary_passwords(current->engine_value))) {
+        return sm_err_set(err, ROT_ERR_SECRET_INVALID,
+                          "mysql-dual-password is on (tag " ROT_TAG_PREFIX "mysql-dual-password "
+                          "or SMROTATE_MYSQL_DUAL_PASSWORD), but secondary passwords exist only on "
+                          "MySQL 8.0.14 and later and Aurora MySQL 3 (engine value mysql or "
+                          "aurora-mysql), not for engine %s",
+                          current->engine_value);
+    }
+    if (run->settings.mysql_dual_password && run->settings.strategy->set_by_master) {
+        return sm_err_set(err, ROT_ERR_SECRET_INVALID,
+                          "mysql-dual-password applies to the single-user strategy, not %s (with "
+                          "alternating users the previous credentials keep working anyway)",
+                          run->settings.strategy->name);
+    }
+    return 0;
+}
+
+/* The pending version's value: current's text with a new password (and, alternating users, the
+ * other user's name), after checking what setSecret will need. */
+static int make_pending(struct run *run, const struct rot_secret *current, struct sm_buf *rendered,
+                        struct sm_err *err) {
+    int result = -1;
+    struct rot_secret master = {0};
+    struct sm_buf password;
+    sm_buf_init(&password, 4096);
+    char alt[512];
+    const char *username = NULL;
+    if (rot_step_settings(run, current, err) != 0 || check_settings(run, current, err) != 0 ||
+        (run->settings.strategy->alternates_users &&
+         rot_step_alternate(run, current, alt, sizeof(alt), err) != 0)) {
+        goto out;
+    }
+    /* The master must be usable before anything is staged: a pending version that setSecret
+     * can never complete would block every later rotation. */
+    if (run->settings.strategy->set_by_master &&
+        rot_master_resolve(run->ctx, current, run->deadline_ms, &master, err) != 0) {
+        goto out;
+    }
+    username = run->settings.strategy->alternates_users ? alt : NULL;
+    struct secrets_password_policy policy = run->settings.policy;
+    if (policy.exclude_characters == NULL) {
+        policy.exclude_characters = current->engine->default_exclude_characters;
+    }
+    if (secrets_api_random_password(&run->ctx->secrets, &policy, run->deadline_ms, &password,
+                                    err) != 0 ||
+        rot_secret_render(current, username, password.data, rendered, err) != 0) {
+        goto out;
+    }
+    result = 0;
+out:
+    rot_secret_clean_up(&master);
+    sm_buf_clean_up(&password);
+    return result;
+}
+
 static int create_secret(struct run *run, struct sm_err *err) {
     int result = -1;
     const char *arn = run->ev->secret_id;
-    struct rot_secret current = {0}, pending = {0}, master = {0};
-    struct sm_buf password, rendered;
-    sm_buf_init(&password, 4096);
+    struct rot_secret current = {0}, pending = {0};
+    struct sm_buf rendered;
     sm_buf_init(&rendered, SM_LIMIT_SECRET_STRING);
-    char alt[512];
 
     /* Validated before anything is staged: a broken current secret stops here. */
-    if (read_secret(run, arn, NULL, STAGE_CURRENT, &current, err) != 0) {
+    if (rot_step_read(run, NULL, STAGE_CURRENT, &current, err) != 0) {
         goto out;
     }
-    if (read_secret(run, arn, run->ev->token, STAGE_PENDING, &pending, err) == 0) {
+    if (rot_step_read(run, run->ev->token, STAGE_PENDING, &pending, err) == 0) {
         SM_INFO("createSecret: Successfully retrieved secret for %s.", arn);
         result = 0;
         goto out;
@@ -187,44 +271,10 @@ static int create_secret(struct run *run, struct sm_err *err) {
         }
         goto out;
     }
-
-    const char *username = NULL;
-    if (resolve_settings(run, &current, err) != 0) {
-        sm_err_prefix(err, "createSecret (nothing was staged)");
-        goto out;
-    }
-    if (run->settings.strategy->alternates_users) {
-        if (rot_alternate_username(current.username, alt, sizeof(alt)) != 0) {
-            sm_err_set(err, ROT_ERR_ROTATION, "Unable to clone user, username is too long");
-            goto out;
-        }
-        size_t limit = current.engine->max_username_length(current.engine_value,
-                                                           &run->ctx->config->engine_settings);
-        if (username_length(current.engine, alt) > limit) {
-            /* The template's words, with the unit the engine really counts in. */
-            sm_err_set(err, ROT_ERR_ROTATION,
-                       "Unable to clone user, username length with _clone appended would exceed "
-                       "%zu %s",
-                       limit,
-                       current.engine->username_limit_counts_characters ? "characters" : "bytes");
-            goto out;
-        }
-        /* The master must be usable before anything is staged: a pending version that setSecret
-         * can never complete would block every later rotation. */
-        if (rot_master_resolve(run->ctx, &current, run->deadline_ms, &master, err) != 0) {
+    if (make_pending(run, &current, &rendered, err) != 0) {
+        if (!sm_code_is_transient(err->code)) {
             sm_err_prefix(err, "createSecret (nothing was staged)");
-            goto out;
         }
-        username = alt;
-    }
-
-    struct secrets_password_policy policy = run->settings.policy;
-    if (policy.exclude_characters == NULL) {
-        policy.exclude_characters = current.engine->default_exclude_characters;
-    }
-    if (secrets_api_random_password(&run->ctx->secrets, &policy, run->deadline_ms, &password,
-                                    err) != 0 ||
-        rot_secret_render(&current, username, password.data, &rendered, err) != 0) {
         goto out;
     }
     const char *stages[] = {STAGE_PENDING};
@@ -238,247 +288,63 @@ static int create_secret(struct run *run, struct sm_err *err) {
 out:
     rot_secret_clean_up(&current);
     rot_secret_clean_up(&pending);
-    rot_secret_clean_up(&master);
-    sm_buf_clean_up(&password);
     sm_buf_clean_up(&rendered);
     return result;
 }
 
-/* --- setSecret --- */
+/* --- testSecret --- */
 
-/* Collects why each login failed, for the final message; past its ceiling it just stops. */
-static void note_attempt(struct sm_buf *notes, const char *what, const struct sm_err *e) {
-    struct sm_err ignored;
-    sm_buf_appendf(notes, &ignored, "%s%s: %s", notes->len == 0 ? "" : "; ", what, e->msg);
+static void pause_ms(const struct run *run, int64_t ms) {
+    if (run->ctx->sleep_ms != NULL) {
+        run->ctx->sleep_ms(ms);
+    } else {
+        sm_sleep_ms(ms);
+    }
 }
 
-/* Reads current and pending and checks the pending secret targets the same database. */
-static int read_current_and_pending(struct run *run, struct rot_secret *current,
-                                    struct rot_secret *pending, struct sm_err *err) {
-    const char *arn = run->ev->secret_id;
-    if (read_secret(run, arn, NULL, STAGE_CURRENT, current, err) != 0 ||
-        read_secret(run, arn, run->ev->token, STAGE_PENDING, pending, err) != 0) {
+/* Whether pending's host is a read replica or Aurora reader of its master (the password was set
+ * on the master's host and may not have replicated yet). Asked only after a refused login. */
+static bool on_replica(struct run *run, const struct rot_secret *pending) {
+    struct rot_secret master = {0};
+    struct sm_err ignored;
+    bool replica =
+        run->settings.strategy->set_by_master &&
+        rot_master_resolve(run->ctx, pending, run->deadline_ms, &master, &ignored) == 0 &&
+        strcasecmp(master.host, pending->host) != 0;
+    rot_secret_clean_up(&master);
+    return replica;
+}
+
+/* Logs in with the pending secret. At a replica, a refused login is tried again with doubling
+ * waits, REPLICA_WAIT_MAX_MS in all and within the deadline: replication may lag behind. */
+static int login_pending(struct run *run, const struct rot_secret *pending, struct rot_conn **conn,
+                         struct sm_err *err) {
+    if (rot_step_login_secret(run, pending, conn, err) == 0) {
+        return 0;
+    }
+    if (err->code != ROT_ERR_DB_LOGIN || !on_replica(run, pending)) {
         return -1;
     }
-    if (current->engine != pending->engine) {
-        return sm_err_set(err, ROT_ERR_ROTATION,
-                          "Attempting to modify a %s database from a %s secret",
-                          pending->engine->display_name, current->engine->display_name);
+    int64_t waited = 0, wait = REPLICA_WAIT_FIRST_MS;
+    long attempt_ms = run->ctx->config->db_connect_timeout_ms;
+    while (waited + wait <= REPLICA_WAIT_MAX_MS &&
+           wait + attempt_ms <= sm_remaining_ms(run->deadline_ms)) {
+        SM_INFO("testSecret: %s refused the new password; waiting %lld ms for replication (%lld ms "
+                "waited so far)",
+                pending->host, (long long)wait, (long long)waited);
+        pause_ms(run, wait);
+        waited += wait;
+        if (rot_step_login_secret(run, pending, conn, err) == 0) {
+            return 0;
+        }
+        if (err->code != ROT_ERR_DB_LOGIN) {
+            return -1;
+        }
+        wait *= 2;
     }
-    if (strcmp(current->host, pending->host) != 0) {
-        return sm_err_set(err, ROT_ERR_ROTATION,
-                          "Attempting to modify user for host %s other than current host %s",
-                          pending->host, current->host);
-    }
-    if (current->port != pending->port) {
-        return sm_err_set(err, ROT_ERR_ROTATION,
-                          "Attempting to modify user on port %d other than current port %d",
-                          pending->port, current->port);
-    }
-    return 0;
+    return sm_err_prefix(err, "after waiting %lld ms for the new password to replicate to %s",
+                         (long long)waited, pending->host);
 }
-
-/* conn logged in with the secret `as`; its password is the current one for the server. */
-static int set_password(struct run *run, struct rot_conn *conn, const struct rot_secret *as,
-                        const struct rot_secret *pending, struct sm_err *err) {
-    if (rot_db_set_own_password(conn, pending->username, as->password, pending->password, err) !=
-        0) {
-        return sm_err_prefix(err, "setSecret: could not set the new password for user %s",
-                             pending->username);
-    }
-    SM_INFO("setSecret: Successfully set password for user %s in %s DB for secret arn %s.",
-            pending->username, pending->engine->display_name, run->ev->secret_id);
-    return 0;
-}
-
-/* Single user: exactly one password works at a time, so try current (the common case), then
- * pending (a rerun after the password changed), then previous (current was edited by hand). */
-static int set_single_user(struct run *run, const struct rot_secret *cur,
-                           const struct rot_secret *pend, struct sm_err *err) {
-    int result = -1;
-    const char *arn = run->ev->secret_id;
-    const struct rot_secret current = *cur, pending = *pend; /* views, not copies of the text */
-    struct rot_secret previous = {0};
-    struct rot_conn *conn = NULL;
-    struct sm_err attempt;
-    struct sm_buf notes;
-    sm_buf_init(&notes, SM_ERR_MSG_MAX);
-
-    if (strcmp(current.username, pending.username) != 0) {
-        sm_err_set(err, ROT_ERR_ROTATION, "Attempting to modify user %s other than current user %s",
-                   pending.username, current.username);
-        goto out;
-    }
-
-    if (login_secret(run, &current, &conn, &attempt) == 0) {
-        result = set_password(run, conn, &current, &pending, err);
-        goto out;
-    }
-    if (attempt.code != ROT_ERR_DB_LOGIN) {
-        *err = attempt;
-        sm_err_prefix(err, "setSecret: cannot log in with the AWSCURRENT secret of %s", arn);
-        goto out;
-    }
-    SM_WARN("setSecret: the AWSCURRENT secret cannot log in: %s", attempt.msg);
-    note_attempt(&notes, STAGE_CURRENT, &attempt);
-
-    if (login_secret(run, &pending, &conn, &attempt) == 0) {
-        SM_INFO("setSecret: AWSPENDING secret is already set as password in %s DB for secret arn "
-                "%s.",
-                pending.engine->display_name, arn);
-        result = 0;
-        goto out;
-    }
-    if (attempt.code != ROT_ERR_DB_LOGIN) {
-        *err = attempt;
-        sm_err_prefix(err, "setSecret: cannot log in with the AWSPENDING secret of %s", arn);
-        goto out;
-    }
-    note_attempt(&notes, STAGE_PENDING, &attempt);
-
-    if (read_secret(run, arn, NULL, STAGE_PREVIOUS, &previous, &attempt) != 0) {
-        /* No previous version (first rotation) or an old one without the fields: not a
-         * candidate, as in the template. Anything else (throttling, access) is an error. */
-        if (!sm_err_is_aws(&attempt, "ResourceNotFoundException") &&
-            attempt.code != ROT_ERR_SECRET_INVALID) {
-            *err = attempt;
-            goto out;
-        }
-        note_attempt(&notes, STAGE_PREVIOUS, &attempt);
-    } else if (previous.engine != current.engine ||
-               strcmp(previous.username, pending.username) != 0 ||
-               strcmp(previous.host, pending.host) != 0 || previous.port != pending.port) {
-        sm_err_set(&attempt, ROT_ERR_ROTATION, "it is for user %s at %s, not user %s at %s",
-                   previous.username, previous.host, pending.username, pending.host);
-        note_attempt(&notes, STAGE_PREVIOUS, &attempt);
-    } else {
-        /* The previous secret borrows the current one's TLS setting, as in the template. */
-        previous.tls = current.tls;
-        if (login_secret(run, &previous, &conn, &attempt) == 0) {
-            SM_INFO("setSecret: logged in with the AWSPREVIOUS secret of %s", arn);
-            result = set_password(run, conn, &previous, &pending, err);
-            goto out;
-        }
-        if (attempt.code != ROT_ERR_DB_LOGIN) {
-            *err = attempt;
-            sm_err_prefix(err, "setSecret: cannot log in with the AWSPREVIOUS secret of %s", arn);
-            goto out;
-        }
-        note_attempt(&notes, STAGE_PREVIOUS, &attempt);
-    }
-    sm_err_set(err, ROT_ERR_DB_LOGIN,
-               "Unable to log into database with previous, current, or pending secret of secret "
-               "arn %s (%s)",
-               arn, notes.data != NULL ? notes.data : "");
-out:
-    if (conn != NULL) {
-        rot_db_disconnect(conn);
-    }
-    rot_secret_clean_up(&previous);
-    sm_buf_clean_up(&notes);
-    return result;
-}
-
-/* Alternating users: the current login must work (confused-deputy guard), else the pending one
- * (a rerun after the alternate user already got its password: done), then the superuser sets
- * up the alternate user. Setting its password again is idempotent. */
-static int set_alternating_users(struct run *run, const struct rot_secret *current,
-                                 const struct rot_secret *pending, struct sm_err *err) {
-    int result = -1;
-    const char *arn = run->ev->secret_id;
-    struct rot_secret master = {0};
-    struct rot_conn *conn = NULL, *admin = NULL;
-    struct sm_err attempt;
-    char alt[512];
-
-    if (rot_alternate_username(current->username, alt, sizeof(alt)) != 0 ||
-        strcmp(alt, pending->username) != 0) {
-        sm_err_set(err, ROT_ERR_ROTATION,
-                   "Attempting to modify user %s other than current user or clone %s",
-                   pending->username, current->username);
-        goto out;
-    }
-    if (login_secret(run, current, &conn, &attempt) != 0) {
-        if (attempt.code != ROT_ERR_DB_LOGIN) {
-            *err = attempt;
-            sm_err_prefix(err, "setSecret: cannot log in with the AWSCURRENT secret of %s", arn);
-            goto out;
-        }
-        SM_WARN("setSecret: the AWSCURRENT secret cannot log in: %s", attempt.msg);
-        if (login_secret(run, pending, &conn, err) == 0) {
-            SM_INFO("setSecret: AWSPENDING secret is already set as password in %s DB for secret "
-                    "arn %s.",
-                    pending->engine->display_name, arn);
-            result = 0;
-            goto out;
-        }
-        *err = attempt;
-        sm_err_prefix(err, "Unable to log into database using current credentials for secret %s",
-                      arn);
-        goto out;
-    }
-    rot_db_disconnect(conn);
-    conn = NULL;
-
-    if (rot_master_resolve(run->ctx, current, run->deadline_ms, &master, err) != 0) {
-        sm_err_prefix(err, "setSecret");
-        goto out;
-    }
-    /* The superuser works in the user's database, on the master's host, as in the template. */
-    struct rot_login admin_login = rot_secret_login(&master);
-    admin_login.dbname = current->dbname;
-    if (login(run, &master, &admin_login, &admin, err) != 0) {
-        if (err->code == ROT_ERR_DB_LOGIN) {
-            sm_err_prefix(err, "Unable to log into database using credentials in master secret %s",
-                          current->masterarn);
-        } else {
-            sm_err_prefix(err, "setSecret: cannot log in with the master secret %s",
-                          current->masterarn);
-        }
-        goto out;
-    }
-    /* The naming rule (rot_alternate_username) gives the clone the _clone suffix: of the two
-     * names, the shorter is the original. */
-    bool pending_is_clone = strlen(pending->username) > strlen(current->username);
-    struct rot_user_pair users = {
-        .original = pending_is_clone ? current->username : pending->username,
-        .clone = pending_is_clone ? pending->username : current->username,
-        .target = pending->username,
-    };
-    if (rot_db_sync_alternate_user(admin, &users, pending->password, err) != 0) {
-        sm_err_prefix(err, "setSecret: could not set up user %s", pending->username);
-        goto out;
-    }
-    SM_INFO("setSecret: Successfully set password for %s in %s DB for secret arn %s.",
-            pending->username, current->engine->display_name, arn);
-    result = 0;
-out:
-    if (conn != NULL) {
-        rot_db_disconnect(conn);
-    }
-    if (admin != NULL) {
-        rot_db_disconnect(admin);
-    }
-    rot_secret_clean_up(&master);
-    return result;
-}
-
-static int set_secret(struct run *run, struct sm_err *err) {
-    struct rot_secret current = {0}, pending = {0};
-    int result = -1;
-    if (read_current_and_pending(run, &current, &pending, err) == 0) {
-        if (resolve_settings(run, &current, err) == 0) {
-            result = run->settings.strategy->alternates_users
-                         ? set_alternating_users(run, &current, &pending, err)
-                         : set_single_user(run, &current, &pending, err);
-        }
-    }
-    rot_secret_clean_up(&current);
-    rot_secret_clean_up(&pending);
-    return result;
-}
-
-/* --- testSecret --- */
 
 /* Works also when only testSecret runs (RotateImmediately=false): the pending version then holds
  * the current value. */
@@ -488,11 +354,11 @@ static int test_secret(struct run *run, struct sm_err *err) {
     struct rot_secret pending = {0};
     struct rot_conn *conn = NULL;
 
-    if (read_secret(run, arn, run->ev->token, STAGE_PENDING, &pending, err) != 0 ||
-        resolve_settings(run, &pending, err) != 0) {
+    if (rot_step_read(run, run->ev->token, STAGE_PENDING, &pending, err) != 0 ||
+        rot_step_settings(run, &pending, err) != 0) {
         goto out;
     }
-    if (login_secret(run, &pending, &conn, err) != 0) {
+    if (login_pending(run, &pending, &conn, err) != 0) {
         if (err->code == ROT_ERR_DB_LOGIN) {
             sm_err_prefix(err, "Unable to log into database with pending secret of secret ARN %s",
                           arn);
@@ -572,7 +438,7 @@ int rot_run_step(struct rot_context *ctx, const struct rot_event *ev, int64_t de
         result = create_secret(&run, err);
         break;
     case ROT_STEP_SET:
-        result = set_secret(&run, err);
+        result = rot_step_set(&run, err);
         break;
     case ROT_STEP_TEST:
         result = test_secret(&run, err);

@@ -37,6 +37,7 @@ struct rot_context {
     struct rds_api rds;                      /* the client's or a fake's; zero: none */
     const struct rot_engine *const *engines; /* registry, borrowed (rot_engines by default) */
     const struct rot_config *config;         /* borrowed */
+    void (*sleep_ms)(int64_t ms);            /* waiting (replication lag); NULL: sm_sleep_ms */
     struct rot_stats stats;
 };
 

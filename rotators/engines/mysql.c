@@ -357,11 +357,14 @@ static int my_check(struct rot_session *s, struct sm_err *err) {
 
 static int my_set_own_password(struct rot_session *s, const char *username,
                                const char *current_password, const char *new_password,
-                               struct sm_err *err) {
+                               const struct rot_password_opts *opts, struct sm_err *err) {
     struct sm_buf sql;
     char *esc = NULL, *current_esc = NULL;
     int rc = -1;
     (void)username; /* the statement names CURRENT_USER() */
+    if (opts->lifetime_days > 0 || opts->retain_current) {
+        return sm_err_set(err, ROT_ERR_UNSUPPORTED, "MYSQL-OPTS-TODO");
+    }
     sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
     /* REPLACE '<current>' where the server has it (rot_mysql_has_replace_clause): accepted for
      * one's own account whether or not password_require_current asks for it. */
@@ -386,10 +389,23 @@ out:
     return rc;
 }
 
+/* MySQL 8.0.14 and later and Aurora MySQL 3 (the version is checked when the password is set). */
+static bool my_has_secondary_passwords(const char *engine_value) {
+    return engine_value != NULL &&
+           (strcmp(engine_value, "mysql") == 0 || strcmp(engine_value, "aurora-mysql") == 0);
+}
+
+static int my_set_password(struct rot_session *admin, const char *username, const char *password,
+                           const struct rot_password_opts *opts, struct sm_err *err) {
+    (void)admin, (void)username, (void)password, (void)opts;
+    return sm_err_set(err, ROT_ERR_UNSUPPORTED, "MYSQL-SET-PASSWORD-TODO");
+}
+
 const struct rot_engine rot_engine_mysql = {
     .name = "mysql",
     .display_name = "MySQL/MariaDB",
     .engine_values = my_engine_values,
+    .has_secondary_passwords = my_has_secondary_passwords,
     .default_port = 3306,
     .default_exclude_characters = "/@\"'\\",
     .init = my_init,
@@ -399,5 +415,6 @@ const struct rot_engine rot_engine_mysql = {
     .disconnect = my_disconnect,
     .check = my_check,
     .set_own_password = my_set_own_password,
+    .set_password = my_set_password,
     .sync_alternate_user = rot_mysql_sync_alternate_user,
 };

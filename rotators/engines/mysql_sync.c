@@ -367,12 +367,16 @@ static int my_accounts(struct rot_session *s, const char *esc, const char *what,
 }
 
 int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
-                                  const char *password, struct sm_err *err) {
+                                  const char *password, const struct rot_password_opts *opts,
+                                  struct sm_err *err) {
     char *orig_esc = NULL, *clone_esc = NULL, *pw_esc = NULL;
     struct rot_mysql_rows origs = {0}, clones = {0};
     char shown[100], clone_shown[100];
     int rc = -1;
 
+    if (opts->lifetime_days > 0) {
+        return sm_err_set(err, ROT_ERR_UNSUPPORTED, "MYSQL-OPTS-TODO");
+    }
     sm_str_printable(users->original, shown, sizeof(shown));
     sm_str_printable(users->clone, clone_shown, sizeof(clone_shown));
     if ((orig_esc = rot_mysql_escape(admin, users->original, err)) == NULL ||

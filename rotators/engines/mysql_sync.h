@@ -17,6 +17,7 @@
 #include "engine.h"
 
 int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
-                                  const char *password, struct sm_err *err);
+                                  const char *password, const struct rot_password_opts *opts,
+                                  struct sm_err *err);
 
 #endif

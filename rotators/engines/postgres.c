@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* PostgreSQL's NAMEDATALEN - 1: the longest role name, in bytes. */
@@ -459,23 +460,34 @@ static int pg_check(struct rot_session *s, struct sm_err *err) {
     return 0;
 }
 
-/* PostgreSQL lets a role change its own password without the current one. */
-static int pg_set_own_password(struct rot_session *s, const char *username,
-                               const char *current_password, const char *new_password,
-                               struct sm_err *err) {
+/* " VALID UNTIL '<now + days, UTC>'" into out for a password lifetime, or "" without one. */
+static void pg_valid_until(const struct rot_password_opts *opts, char *out, size_t cap) {
+    out[0] = '\0';
+    if (opts->lifetime_days > 0) {
+        time_t until = (time_t)(sm_now_ms() / 1000) + (time_t)opts->lifetime_days * 86400;
+        struct tm tm;
+        gmtime_r(&until, &tm);
+        strftime(out, cap, " VALID UNTIL '%Y-%m-%d %H:%M:%S+00'", &tm);
+    }
+}
+
+/* ALTER ROLE <username> WITH PASSWORD <verifier> [VALID UNTIL ...], as s. */
+static int pg_alter_password(struct rot_session *s, const char *username, const char *password,
+                             const struct rot_password_opts *opts, struct sm_err *err) {
     struct sm_buf sql;
     char *ident = NULL, *lit = NULL;
+    char until[64];
     int status = -1;
-
-    (void)current_password;
+    if (opts->retain_current) {
+        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
+                          "PostgreSQL has no secondary passwords (mysql-dual-password is MySQL's)");
+    }
     sm_buf_init(&sql, PG_SQL_MAX);
-    /* A role whose sessions start with `SET role` (ALTER ROLE ... SET role) acts as that role; a
-     * role may only change its own password as itself. */
-    if (pg_exec(s, "SET ROLE NONE", 0, NULL, "SET ROLE NONE", NULL, err) != 0 ||
-        (ident = pg_escape(s, username, false, err)) == NULL ||
-        (lit = pg_password_literal(s, username, new_password, err)) == NULL ||
-        sm_buf_appendf(&sql, err, "ALTER USER %s WITH PASSWORD %s", ident, lit) != 0 ||
-        pg_exec(s, sql.data, 0, NULL, "ALTER USER ... WITH PASSWORD", NULL, err) != 0) {
+    pg_valid_until(opts, until, sizeof(until));
+    if ((ident = pg_escape(s, username, false, err)) == NULL ||
+        (lit = pg_password_literal(s, username, password, err)) == NULL ||
+        sm_buf_appendf(&sql, err, "ALTER ROLE %s WITH PASSWORD %s%s", ident, lit, until) != 0 ||
+        pg_exec(s, sql.data, 0, NULL, "ALTER ROLE ... WITH PASSWORD", NULL, err) != 0) {
         goto out;
     }
     status = 0;
@@ -484,6 +496,46 @@ out:
     sm_free(ident);
     sm_free(lit);
     return status;
+}
+
+/* PostgreSQL lets a role change its own password without the current one; its expiry (VALID
+ * UNTIL) only with CREATEROLE. */
+static int pg_set_own_password(struct rot_session *s, const char *username,
+                               const char *current_password, const char *new_password,
+                               const struct rot_password_opts *opts, struct sm_err *err) {
+    (void)current_password;
+    /* A role whose sessions start with `SET role` (ALTER ROLE ... SET role) acts as that role; a
+     * role may only change its own password as itself. */
+    if (pg_exec(s, "SET ROLE NONE", 0, NULL, "SET ROLE NONE", NULL, err) != 0) {
+        return -1;
+    }
+    if (pg_alter_password(s, username, new_password, opts, err) != 0) {
+        if (opts->lifetime_days > 0 && err->code == ROT_ERR_DB_QUERY) {
+            sm_err_prefix(err, "a role may give its own password an expiry (VALID UNTIL) only with "
+                               "CREATEROLE: rotate it with the strategy single-user-via-master, or "
+                               "without password-lifetime-days");
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* Sets an existing role's password as a superuser, and nothing else. */
+static int pg_set_password(struct rot_session *admin, const char *username, const char *password,
+                           const struct rot_password_opts *opts, struct sm_err *err) {
+    const char *params[1] = {username};
+    bool exists = false;
+    if (pg_exists(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params,
+                  "looking up the role", &exists, err) != 0) {
+        return -1;
+    }
+    if (!exists) {
+        char shown[80];
+        sm_str_printable(username, shown, sizeof(shown));
+        return sm_err_set(err, ROT_ERR_ROTATION, "PostgreSQL at %s has no role \"%s\"",
+                          admin->endpoint, shown);
+    }
+    return pg_alter_password(admin, username, password, opts, err);
 }
 
 /* ---- alternating users: read the catalog, plan (postgres_sql.h), apply --------------------- */
@@ -566,7 +618,8 @@ static int pg_apply(struct rot_session *s, const struct rot_pg_plan *plan,
 }
 
 static int pg_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
-                                  const char *password, struct sm_err *err) {
+                                  const char *password, const struct rot_password_opts *opts,
+                                  struct sm_err *err) {
     const char *owner = admin->settings->pg_owner_role;
     struct rot_pg_names nm = {.original = users->original, .clone = users->clone, .owner = owner};
     struct rot_pg_catalog cat;
@@ -575,6 +628,13 @@ static int pg_sync_alternate_user(struct rot_session *admin, const struct rot_us
     bool in_tx = false;
     int status = -1;
 
+    char until[64];
+    if (opts->retain_current) {
+        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
+                          "PostgreSQL has no secondary passwords (mysql-dual-password is MySQL's)");
+    }
+    pg_valid_until(opts, until, sizeof(until));
+    nm.valid_until = until;
     nm.target_is_clone = strcmp(users->target, users->clone) == 0;
     if ((nm.original_ident = idents[0] = pg_escape(admin, users->original, false, err)) == NULL ||
         (nm.clone_ident = idents[1] = pg_escape(admin, users->clone, false, err)) == NULL ||
@@ -625,5 +685,6 @@ const struct rot_engine rot_engine_postgres = {
     .disconnect = pg_disconnect,
     .check = pg_check,
     .set_own_password = pg_set_own_password,
+    .set_password = pg_set_password,
     .sync_alternate_user = pg_sync_alternate_user,
 };

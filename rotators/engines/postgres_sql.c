@@ -131,6 +131,10 @@ static int pg_attributes(const struct rot_pg_catalog *cat, struct sm_buf *sql,
     return 0;
 }
 
+static const char *pg_until(const struct rot_pg_names *nm) {
+    return nm->valid_until != NULL ? nm->valid_until : "";
+}
+
 /* The clone's own statement: CREATE ROLE, or ALTER ROLE when anything about it changes. */
 static int pg_plan_clone(const struct rot_pg_catalog *cat, const struct rot_pg_names *nm,
                          struct rot_pg_plan *p, struct sm_buf *changes, struct sm_err *err) {
@@ -141,7 +145,7 @@ static int pg_plan_clone(const struct rot_pg_catalog *cat, const struct rot_pg_n
     if (sm_buf_appendf(&sql, err, "%s ROLE %s WITH LOGIN", exists ? "ALTER" : "CREATE",
                        nm->clone_ident) != 0 ||
         (nm->target_is_clone &&
-         sm_buf_appendf(&sql, err, " PASSWORD %s", nm->password_literal) != 0) ||
+         sm_buf_appendf(&sql, err, " PASSWORD %s%s", nm->password_literal, pg_until(nm)) != 0) ||
         pg_attributes(cat, &sql, changes, err) != 0) {
         goto out;
     }
@@ -252,8 +256,8 @@ int rot_pg_sync_plan(const struct rot_pg_catalog *cat, const struct rot_pg_names
     if (!nm->target_is_clone) {
         struct sm_buf sql;
         sm_buf_init(&sql, PG_SQL_MAX);
-        rc = sm_buf_appendf(&sql, err, "ALTER ROLE %s WITH LOGIN PASSWORD %s", nm->original_ident,
-                            nm->password_literal) == 0
+        rc = sm_buf_appendf(&sql, err, "ALTER ROLE %s WITH LOGIN PASSWORD %s%s", nm->original_ident,
+                            nm->password_literal, pg_until(nm)) == 0
                  ? pg_push(out, "ALTER ROLE <user> WITH LOGIN PASSWORD", &sql, err)
                  : -1;
         sm_buf_clean_up(&sql);

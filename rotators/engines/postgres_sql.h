@@ -49,6 +49,7 @@ struct rot_pg_names {
     const char *owner_ident, *owner_literal;  /* ... as an identifier and as a literal */
     bool target_is_clone;                     /* else the original gets the password */
     const char *password_literal;             /* the target's verifier (or password), escaped */
+    const char *valid_until; /* " VALID UNTIL '...'" after the target's password, or NULL */
 };
 
 #define ROT_PG_PLAN_MAX 8

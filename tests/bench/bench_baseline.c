@@ -198,13 +198,13 @@ static int bench_login(const char *engine_name, long n) {
             rc = -1;
         }
         t[3] = monotonic_us();
-        if (rc == 0 && rot_db_set_own_password(conn, user, password, password, &err) != 0) {
+        if (rc == 0 && rot_db_set_own_password(conn, user, password, password, NULL, &err) != 0) {
             fprintf(stderr, "bench_baseline: set_own_password failed: %s\n", err.msg);
             rc = -1;
         }
         t[4] = monotonic_us();
         if (rc == 0 && admin != NULL &&
-            rot_db_sync_alternate_user(admin, &users, password, &err) != 0) {
+            rot_db_sync_alternate_user(admin, &users, password, NULL, &err) != 0) {
             fprintf(stderr, "bench_baseline: sync_alternate_user failed: %s\n", err.msg);
             rc = -1;
         }

@@ -245,9 +245,9 @@ SM_TEST(engine_set_own_password_hostile_names_and_passwords) {
         struct rot_login l = db_login(user, old_pw, ROT_TLS_AUTO);
         struct rot_connect_opts o = db_opts(S()->ca_file);
         struct rot_conn *c = db_connect_ok(&l, &o);
-        SM_ASSERT_OK(rot_db_set_own_password(c, user, old_pw, new_pw, &err), err);
+        SM_ASSERT_OK(rot_db_set_own_password(c, user, old_pw, new_pw, NULL, &err), err);
         /* Idempotent, and the session goes on. */
-        SM_ASSERT_OK(rot_db_set_own_password(c, user, new_pw, new_pw, &err), err);
+        SM_ASSERT_OK(rot_db_set_own_password(c, user, new_pw, new_pw, NULL, &err), err);
         SM_ASSERT_OK(rot_db_check(c, &err), err);
         rot_db_disconnect(c);
         SM_ASSERT(db_engine_can_login(user, new_pw, ROT_TLS_AUTO));
@@ -267,18 +267,18 @@ SM_TEST(engine_sync_alternate_user_rotates_clone_then_original_then_clone) {
     struct rot_conn *a = db_admin_conn();
     struct rot_user_pair users = {.original = orig, .clone = clone, .target = clone};
     /* 1st rotation: the clone is made, with the original's privileges and the new password. */
-    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "Clone-pa55'1", &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "Clone-pa55'1", NULL, &err), err);
     SM_ASSERT(S()->admin->can_read(clone, "Clone-pa55'1", table));
     SM_ASSERT(S()->admin->can_login(orig, "Orig-pa55"));
     /* 2nd: the original's password; the clone keeps its own. */
     users.target = orig;
-    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "Orig-pa55'2", &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "Orig-pa55'2", NULL, &err), err);
     SM_ASSERT(S()->admin->can_read(orig, "Orig-pa55'2", table));
     SM_ASSERT(!S()->admin->can_login(orig, "Orig-pa55"));
     SM_ASSERT(S()->admin->can_login(clone, "Clone-pa55'1"));
     /* 3rd: the clone again, still reading what the original reads. */
     users.target = clone;
-    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "Clone-pa55'3", &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "Clone-pa55'3", NULL, &err), err);
     SM_ASSERT(S()->admin->can_read(clone, "Clone-pa55'3", table));
     SM_ASSERT(!S()->admin->can_login(clone, "Clone-pa55'1"));
     rot_db_disconnect(a);
@@ -295,7 +295,7 @@ SM_TEST(engine_sync_alternate_user_refusals_change_nothing) {
     struct rot_user_pair users = {.original = orig, .clone = clone, .target = clone};
     /* No original: a rotation error, and the session is still usable. */
     struct rot_conn *a = db_admin_conn();
-    SM_ASSERT_INT_EQ(rot_db_sync_alternate_user(a, &users, "Pa55-word", &err), -1);
+    SM_ASSERT_INT_EQ(rot_db_sync_alternate_user(a, &users, "Pa55-word", NULL, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     SM_ASSERT_OK(rot_db_check(a, &err), err);
     rot_db_disconnect(a);
@@ -306,7 +306,7 @@ SM_TEST(engine_sync_alternate_user_refusals_change_nothing) {
     struct rot_login l = db_login(weak, "Weak-pa55", ROT_TLS_AUTO);
     struct rot_connect_opts o = db_opts(S()->ca_file);
     a = db_connect_ok(&l, &o);
-    SM_ASSERT_INT_EQ(rot_db_sync_alternate_user(a, &users, "Secret-Pa55", &err), -1);
+    SM_ASSERT_INT_EQ(rot_db_sync_alternate_user(a, &users, "Secret-Pa55", NULL, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "Secret-Pa55");
     rot_db_disconnect(a);

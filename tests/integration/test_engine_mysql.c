@@ -45,8 +45,8 @@ static void drop_user(const char *user, const char *host) {
 static void rotate_own(const char *user, const char *old_pw, const char *new_pw) {
     struct sm_err err;
     struct rot_conn *c = login(user, old_pw, ROT_TLS_REQUIRED);
-    SM_ASSERT_OK(rot_db_set_own_password(c, user, old_pw, new_pw, &err), err);
-    SM_ASSERT_OK(rot_db_set_own_password(c, user, new_pw, new_pw, &err), err);
+    SM_ASSERT_OK(rot_db_set_own_password(c, user, old_pw, new_pw, NULL, &err), err);
+    SM_ASSERT_OK(rot_db_set_own_password(c, user, new_pw, new_pw, NULL, &err), err);
     rot_db_disconnect(c);
     SM_ASSERT(db_engine_can_login(user, new_pw, ROT_TLS_REQUIRED));
     SM_ASSERT(!db_engine_can_login(user, old_pw, ROT_TLS_REQUIRED));
@@ -163,7 +163,7 @@ SM_TEST(mysql_set_own_password_under_no_backslash_escapes) {
     sm_err_clear(&err);
     rc_connect = rot_db_connect(db_server()->engine, &l, &o, &c, &err);
     if (rc_connect == 0) {
-        rc_set = rot_db_set_own_password(c, user, "Old-pa55", new_pw, &err);
+        rc_set = rot_db_set_own_password(c, user, "Old-pa55", new_pw, NULL, &err);
     }
     rot_db_disconnect(c);
     restore_global_sql_mode();
@@ -187,7 +187,7 @@ static void sync_to(const char *original, const char *clone, const char *target,
     struct rot_conn *a = db_admin_conn();
     struct rot_user_pair users = {.original = original, .clone = clone, .target = target};
     sm_err_clear(&err);
-    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, password, &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, password, NULL, &err), err);
     rot_db_disconnect(a);
 }
 

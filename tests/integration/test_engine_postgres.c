@@ -116,7 +116,7 @@ static void set_password(const char *user, const char *old_pw, const char *new_p
                          const struct rot_engine_settings *settings, char *value, size_t cap) {
     struct sm_err err;
     struct rot_conn *c = login(user, old_pw, ROT_TLS_REQUIRED, settings);
-    SM_ASSERT_OK(rot_db_set_own_password(c, user, old_pw, new_pw, &err), err);
+    SM_ASSERT_OK(rot_db_set_own_password(c, user, old_pw, new_pw, NULL, &err), err);
     rot_db_disconnect(c);
     db_pg_value("SELECT rolpassword FROM pg_authid WHERE rolname = $1", user, value, cap);
 }
@@ -163,7 +163,7 @@ SM_TEST(pg_engine_password_encryption_md5_and_server) {
     struct rot_user_pair users = {.original = user, .clone = clone, .target = clone};
     struct rot_conn *a =
         login(db_server()->admin_user, db_server()->admin_password, ROT_TLS_REQUIRED, &plain);
-    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "srvhash-clone", &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "srvhash-clone", NULL, &err), err);
     rot_db_disconnect(a);
     SM_ASSERT(db_pg_can_login(clone, "srvhash-clone"));
     db_pg_value("SELECT rolpassword FROM pg_authid WHERE rolname = $1", clone, value,
@@ -192,7 +192,8 @@ SM_TEST(pg_engine_set_own_password_of_another_role_is_db_query_without_secrets) 
     create_user(user, "self-pass");
     create_user(other, "other-pass");
     struct rot_conn *c = login(user, "self-pass", ROT_TLS_OFF, NULL);
-    SM_ASSERT_INT_EQ(rot_db_set_own_password(c, other, "self-pass", "stolen-pass-1", &err), -1);
+    SM_ASSERT_INT_EQ(rot_db_set_own_password(c, other, "self-pass", "stolen-pass-1", NULL, &err),
+                     -1);
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
     SM_ASSERT_STR_CONTAINS(err.msg, "SQLSTATE 42501"); /* insufficient_privilege */
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "stolen-pass-1");
@@ -214,7 +215,7 @@ SM_TEST(pg_engine_sync_makes_the_clone_a_member_with_the_original_attributes) {
     db_pg_sqlf("ALTER ROLE %s CONNECTION LIMIT 7 CREATEDB", db_pg_ident(base));
     struct rot_user_pair users = {.original = base, .clone = clone, .target = clone};
     struct rot_conn *a = db_admin_conn();
-    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "clone-pass-1\\'%$", &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "clone-pass-1\\'%$", NULL, &err), err);
     SM_ASSERT(db_pg_is_member(clone, base) && !db_pg_is_member(base, clone));
     db_pg_value("SELECT rolconnlimit::text || rolcreatedb::text || rolcanlogin::text FROM pg_roles "
                 "WHERE rolname = $1",
@@ -228,7 +229,7 @@ SM_TEST(pg_engine_sync_makes_the_clone_a_member_with_the_original_attributes) {
     db_pg_sqlf("REVOKE %s FROM %s", db_pg_ident(base), db_pg_ident(clone));
     db_pg_sqlf("ALTER ROLE %s NOLOGIN NOINHERIT CONNECTION LIMIT 3", db_pg_ident(clone));
     db_log_capture_begin();
-    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "clone-pass-2", &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "clone-pass-2", NULL, &err), err);
     char *log = db_log_capture_end();
     SM_ASSERT_INT_EQ(db_count(log, "\tWARN\t"), 1);
     SM_ASSERT_STR_CONTAINS(log, "LOGIN, INHERIT, CONNECTION LIMIT 7, GRANT");
@@ -258,8 +259,8 @@ SM_TEST(pg_engine_sync_owner_role_shares_object_ownership) {
     struct rot_user_pair users = {.original = base, .clone = clone, .target = clone};
     struct rot_conn *a =
         login(db_server()->admin_user, db_server()->admin_password, ROT_TLS_REQUIRED, &settings);
-    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "own-clone", &err), err);
-    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "own-clone", &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "own-clone", NULL, &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "own-clone", NULL, &err), err);
     rot_db_disconnect(a);
     SM_ASSERT(db_pg_is_member(base, owner) && db_pg_is_member(clone, owner));
     /* The clone creates a table: the owner role owns it, and the base user may drop it. */

@@ -482,7 +482,7 @@ SM_TEST(wipe_postgres_login_and_password_change_leave_no_password_behind) {
     struct rot_connect_opts opts = {.ca_file = pg_env("PG_CA_FILE"), .connect_timeout_ms = 5000};
     struct rot_conn *conn = NULL;
     SM_ASSERT_OK(rot_db_connect(e, &login, &opts, &conn, &err), err);
-    SM_ASSERT_OK(rot_db_set_own_password(conn, user, old_pw, new_pw, &err), err);
+    SM_ASSERT_OK(rot_db_set_own_password(conn, user, old_pw, new_pw, NULL, &err), err);
     rot_db_disconnect(conn);
     /* The change took: a login with the new password works (then that connection goes too). */
     login.password = new_pw;

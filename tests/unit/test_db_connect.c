@@ -62,14 +62,20 @@ static int sc_op(struct rot_session *s, struct sm_err *err) {
 }
 
 static int sc_set(struct rot_session *s, const char *u, const char *cur, const char *pw,
-                  struct sm_err *err) {
-    (void)u, (void)cur, (void)pw;
+                  const struct rot_password_opts *o, struct sm_err *err) {
+    (void)u, (void)cur, (void)pw, (void)o;
+    return sc_op(s, err);
+}
+
+static int sc_set_other(struct rot_session *s, const char *u, const char *pw,
+                        const struct rot_password_opts *o, struct sm_err *err) {
+    (void)u, (void)pw, (void)o;
     return sc_op(s, err);
 }
 
 static int sc_sync(struct rot_session *s, const struct rot_user_pair *users, const char *pw,
-                   struct sm_err *err) {
-    (void)users, (void)pw;
+                   const struct rot_password_opts *o, struct sm_err *err) {
+    (void)users, (void)pw, (void)o;
     return sc_op(s, err);
 }
 
@@ -85,6 +91,7 @@ static const struct rot_engine s_script = {
     .disconnect = sc_disconnect,
     .check = sc_op,
     .set_own_password = sc_set,
+    .set_password = sc_set_other,
     .sync_alternate_user = sc_sync,
 };
 
@@ -259,15 +266,15 @@ SM_TEST(db_connect_checks_names_and_passwords_before_the_engine_changes_any) {
     /* Ten two-byte characters fit a limit of ten characters; invalid UTF-8 never does. */
     const char *ten =
         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
-    SM_ASSERT_OK(rot_db_set_own_password(c, ten, "pw", "new-pw", &err), err);
+    SM_ASSERT_OK(rot_db_set_own_password(c, ten, "pw", "new-pw", NULL, &err), err);
     const char *bad_names[] = {"", "bad\xff", "elevenchars"};
     for (size_t i = 0; i < 3; i++) {
-        SM_ASSERT_INT_EQ(rot_db_set_own_password(c, bad_names[i], "pw", "new-pw", &err), -1);
+        SM_ASSERT_INT_EQ(rot_db_set_own_password(c, bad_names[i], "pw", "new-pw", NULL, &err), -1);
         SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     }
     const char *bad_passwords[] = {"", "bad\xc3("};
     for (size_t i = 0; i < 2; i++) {
-        SM_ASSERT_INT_EQ(rot_db_set_own_password(c, "app", "pw", bad_passwords[i], &err), -1);
+        SM_ASSERT_INT_EQ(rot_db_set_own_password(c, "app", "pw", bad_passwords[i], NULL, &err), -1);
         SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     }
     static const struct rot_user_pair pairs[] = {
@@ -277,13 +284,13 @@ SM_TEST(db_connect_checks_names_and_passwords_before_the_engine_changes_any) {
         {"", "app_clone", "app_clone"}, /* an empty name */
     };
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-        SM_ASSERT_INT_EQ(rot_db_sync_alternate_user(c, &pairs[i], "new-pw", &err), -1);
+        SM_ASSERT_INT_EQ(rot_db_sync_alternate_user(c, &pairs[i], "new-pw", NULL, &err), -1);
         SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
     }
     struct rot_user_pair good = {"app", "app_clone", "app_clone"};
-    SM_ASSERT_INT_EQ(rot_db_sync_alternate_user(c, &good, "", &err), -1);
+    SM_ASSERT_INT_EQ(rot_db_sync_alternate_user(c, &good, "", NULL, &err), -1);
     SM_ASSERT_INT_EQ(s_eng.ops, 1); /* only the good password change got through */
-    SM_ASSERT_OK(rot_db_sync_alternate_user(c, &good, "new-pw", &err), err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(c, &good, "new-pw", NULL, &err), err);
     SM_ASSERT_OK(rot_db_check(c, &err), err);
     SM_ASSERT_INT_EQ(s_eng.ops, 3);
     rot_db_disconnect(c);

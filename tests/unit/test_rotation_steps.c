@@ -442,8 +442,8 @@ SM_TEST(rotation_steps_alternating_users_username_too_long) {
     fake_secrets_rotate(f.arn, TOKEN);
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
-    SM_ASSERT_STR_EQ(err.msg, "Unable to clone user, username length with _clone appended would "
-                              "exceed 20 bytes");
+    SM_ASSERT_STR_CONTAINS(err.msg, "createSecret (nothing was staged): Unable to clone user, "
+                                    "username length with _clone appended would exceed 20 bytes");
     SM_ASSERT_INT_EQ(fake_secrets_calls("PutSecretValue"), 0);
     teardown(&f);
 }
@@ -776,5 +776,188 @@ SM_TEST(rotation_steps_alternating_users_pending_login_finishes_a_rerun) {
     step_ok(&f, ROT_STEP_SET, TOKEN);
     step_ok(&f, ROT_STEP_TEST, TOKEN);
     step_ok(&f, ROT_STEP_FINISH, TOKEN);
+    teardown(&f);
+}
+
+/* ---- per-secret settings and the strategies they choose ----------------------------------- */
+
+#define MASTER_HERE                                                                                \
+    "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"admin\",\"password\":\"admin-pw\"}"
+
+/* A secret for user at host db with a master on the same host, tagged key = value (key NULL: no
+ * tag), under Handler auto. */
+static void setup_tagged(struct fixture *f, const char *user, const char *key,
+                         const char *value) {
+    setup(f, "auto");
+    fake_db_set_user(user, INITIAL_PW);
+    fake_db_set_user("admin", "admin-pw");
+    char extra[700];
+    snprintf(extra, sizeof(extra), ",\"masterarn\":\"%s\"", fake_secrets_create("m", MASTER_HERE));
+    create(f, user, extra);
+    if (key != NULL) {
+        fake_secrets_tag(f->arn, key, value);
+    }
+}
+
+SM_TEST(rotation_steps_two_precreated_users_take_turns_by_password_only) {
+    struct fixture f;
+    setup_tagged(&f, "app_blue", "smrotate:alternating-users", "app_blue app_green");
+    fake_db_set_user("app_green", "green-initial");
+    const char *tokens[] = {TOKEN, TOKEN2};
+    const char *users[] = {"app_green", "app_blue"};
+    for (int i = 0; i < 2; i++) {
+        fake_secrets_rotate(f.arn, tokens[i]);
+        all_steps(&f, tokens[i]);
+        char user[64], pw[256];
+        field(&f, NULL, "AWSCURRENT", "username", user, sizeof(user));
+        field(&f, NULL, "AWSCURRENT", "password", pw, sizeof(pw));
+        SM_ASSERT_STR_EQ(user, users[i]);
+        SM_ASSERT_SECRET_EQ(fake_db_password(users[i]), pw);
+        SM_ASSERT_INT_EQ(fake_db.admin_sets, i + 1); /* the password statement, nothing else */
+        SM_ASSERT_STR_EQ(fake_db.last_sync.target, ""); /* no clone management */
+    }
+    SM_ASSERT(fake_db_user("app_blue_clone") == NULL && fake_db_user("app_green_clone") == NULL);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_two_precreated_users_refusals) {
+    struct fixture f;
+    struct sm_err err;
+    /* The secret's user is neither of the two: nothing is staged. */
+    setup_tagged(&f, "app", "smrotate:alternating-users", "app_blue app_green");
+    fake_secrets_rotate(f.arn, TOKEN);
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "createSecret (nothing was staged): the secret's username app "
+                                    "is neither of the two users of its tag "
+                                    "smrotate:alternating-users (app_blue, app_green)");
+    SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+    teardown(&f);
+    /* The other user does not exist: setSecret names it, and changes nothing. */
+    setup_tagged(&f, "app_blue", "smrotate:alternating-users", "app_blue app_green");
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
+    SM_ASSERT_STR_CONTAINS(err.msg, "setSecret: could not set the password of user app_green: "
+                                    "user \"app_green\" does not exist");
+    SM_ASSERT_INT_EQ(fake_db.password_sets, 0);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_single_user_via_master_sets_the_password_as_the_master) {
+    struct fixture f;
+    setup_tagged(&f, "app", "smrotate:strategy", "single-user-via-master");
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN); /* a rerun: the pending login works, nothing is set again */
+    step_ok(&f, ROT_STEP_TEST, TOKEN);
+    step_ok(&f, ROT_STEP_FINISH, TOKEN);
+    char user[64], pw[256];
+    field(&f, NULL, "AWSCURRENT", "username", user, sizeof(user));
+    field(&f, NULL, "AWSCURRENT", "password", pw, sizeof(pw));
+    SM_ASSERT_STR_EQ(user, "app");
+    SM_ASSERT_SECRET_EQ(fake_db_password("app"), pw);
+    SM_ASSERT_INT_EQ(fake_db.admin_sets, 1);
+    SM_ASSERT_INT_EQ(fake_db.password_sets, 1);
+    /* setSecret: current (guard) and master; the rerun: current refused, pending works. */
+    SM_ASSERT_STR_EQ(fake_db.hosts[1], "db");
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_password_lifetime_reaches_the_engine_and_is_checked) {
+    struct fixture f;
+    struct sm_err err;
+    setup_tagged(&f, "app", "smrotate:password-lifetime-days", "45");
+    fake_secrets_tag(f.arn, "smrotate:strategy", "single-user-via-master");
+    fake_secrets_schedule(f.arn, "rate(30 days)");
+    fake_secrets_rotate(f.arn, TOKEN);
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "is shorter than twice the secret's rotation interval (30 "
+                                    "days)");
+    SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+    fake_secrets_schedule(f.arn, "rate(20 days)");
+    all_steps(&f, TOKEN);
+    SM_ASSERT_INT_EQ(fake_db_user("app")->lifetime_days, 45);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_dual_passwords_keep_previous_working_and_reruns_converge) {
+    struct fixture f;
+    setup(&f, "single-user");
+    fake_db_set_user("app", INITIAL_PW);
+    create(&f, "app", "");
+    fake_secrets_tag(f.arn, "smrotate:mysql-dual-password", "true");
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    /* Secrets Manager retries: setSecret again must not retain the new password over the old. */
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    step_ok(&f, ROT_STEP_TEST, TOKEN);
+    step_ok(&f, ROT_STEP_FINISH, TOKEN);
+    char first[256];
+    field(&f, NULL, "AWSCURRENT", "password", first, sizeof(first));
+    SM_ASSERT_INT_EQ(fake_db.password_sets, 1);
+    SM_ASSERT_SECRET_EQ(fake_db_user("app")->password, first);
+    SM_ASSERT_SECRET_EQ(fake_db_user("app")->secondary, INITIAL_PW); /* AWSPREVIOUS logs in */
+    fake_secrets_rotate(f.arn, TOKEN2);
+    all_steps(&f, TOKEN2);
+    SM_ASSERT_SECRET_EQ(fake_db_user("app")->secondary, first); /* the oldest is gone */
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_dual_passwords_need_an_engine_that_has_them_and_single_user) {
+    struct fixture f;
+    struct sm_err err;
+    setup_tagged(&f, "app", "smrotate:mysql-dual-password", "true");
+    fake_secrets_rotate(f.arn, TOKEN); /* auto + masterarn: alternating users */
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "mysql-dual-password applies to the single-user strategy, not "
+                                    "multi-user");
+    SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+    teardown(&f);
+}
+
+static int64_t s_slept[8];
+static int s_n_slept;
+static void record_sleep(int64_t ms) {
+    SM_ASSERT(s_n_slept < 8);
+    s_slept[s_n_slept++] = ms;
+}
+
+/* testSecret at a replica waits for the new password to replicate; at the master's own host a
+ * refused login fails at once. */
+SM_TEST(rotation_steps_test_secret_waits_for_replication_at_a_replica_only) {
+    struct fixture f;
+    struct sm_err err;
+    setup_replica(&f, "fake", "pg-replica.abc.rds.amazonaws.com", "pg-main.abc.rds.amazonaws.com");
+    seed_rds();
+    f.ctx.sleep_ms = record_sleep;
+    s_n_slept = 0;
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    fake_db.refuse_logins = 2;
+    step_ok(&f, ROT_STEP_TEST, TOKEN);
+    SM_ASSERT_INT_EQ(s_n_slept, 2);
+    SM_ASSERT_INT_EQ(s_slept[0], 500);
+    SM_ASSERT_INT_EQ(s_slept[1], 1000);
+    fake_db.refuse_logins = 100; /* never replicates: the waits stop at 30 s in all */
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_TEST, TOKEN, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
+    SM_ASSERT_STR_CONTAINS(err.msg, "after waiting 15500 ms for the new password to replicate");
+    fake_db.refuse_logins = 0;
+    teardown(&f);
+
+    setup_alternating(&f, MASTER_OK);
+    f.ctx.sleep_ms = record_sleep;
+    s_n_slept = 0;
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    fake_db.refuse_logins = 1;
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_TEST, TOKEN, &err), -1);
+    SM_ASSERT_INT_EQ(s_n_slept, 0);
+    fake_db.refuse_logins = 0;
     teardown(&f);
 }
