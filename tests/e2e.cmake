@@ -99,3 +99,7 @@ set_tests_properties(hygiene_collection_starts_empty PROPERTIES FIXTURES_SETUP h
                      FIXTURES_REQUIRED "")
 set_tests_properties(hygiene_no_secret_in_any_output hygiene_every_metrics_object_follows_emf
                      PROPERTIES FIXTURES_CLEANUP hygiene FIXTURES_REQUIRED "")
+# Per-secret settings and the strategies they choose (tests/e2e/test_strategies.py); the replica
+# case edits /etc/hosts as the RDS cases do.
+sm_py_server_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_strategies.py
+                   LABELS e2e FIXTURES hygiene TIMEOUT 180)

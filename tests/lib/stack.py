@@ -209,13 +209,16 @@ class Stack:
             raw = resp.read()
         return "x-amz-function-error" not in lower, json.loads(raw) if raw.strip() else None
 
-    def start_rotation(self, secret_id, token=None):
+    def start_rotation(self, secret_id, token=None, rules=None):
         """RotateSecret without letting the emulator run the steps: returns the pending token.
-        The test then runs steps itself with invoke()."""
+        The test then runs steps itself with invoke(). rules: the RotationRules to set."""
         token = token or str(uuid.uuid4())
         self.sm_control("POST", "/_fake/driver", {"enabled": False})
-        self.sm.call("RotateSecret", {"SecretId": secret_id, "ClientRequestToken": token,
-                                      "RotationLambdaARN": self.lambda_arn()})
+        args = {"SecretId": secret_id, "ClientRequestToken": token,
+                "RotationLambdaARN": self.lambda_arn()}
+        if rules is not None:
+            args["RotationRules"] = rules
+        self.sm.call("RotateSecret", args)
         return token
 
     def rotate_all_steps(self, secret_id, token=None, rotation_token=None):
