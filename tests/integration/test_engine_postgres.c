@@ -132,7 +132,7 @@ SM_TEST(pg_engine_set_own_password_sends_a_verifier_never_the_password) {
     /* The server logged the statement with the verifier, never the new password. */
     char *log = db_pg_log();
     SM_ASSERT_STR_NOT_CONTAINS(log, newpw);
-    const char *line = db_pg_log_line_with(log, "ALTER USER", db_uniq("Mixed"));
+    const char *line = db_pg_log_line_with(log, "ALTER ROLE", db_uniq("Mixed"));
     SM_ASSERT(line != NULL);
     SM_ASSERT_STR_CONTAINS(line, "SCRAM-SHA-256$");
     free(log);
@@ -155,7 +155,7 @@ SM_TEST(pg_engine_password_encryption_md5_and_server) {
     SM_ASSERT(db_pg_can_login(user, "srvhash-new'\\x"));
     SM_ASSERT(strncmp(value, "SCRAM-SHA-256$", 14) == 0);
     char *log = db_pg_log();
-    const char *line = db_pg_log_line_with(log, "ALTER USER", user);
+    const char *line = db_pg_log_line_with(log, "ALTER ROLE", user);
     SM_ASSERT(line != NULL);
     SM_ASSERT_STR_NOT_CONTAINS(line, "SCRAM-SHA-256$");
     free(log);
@@ -282,4 +282,43 @@ SM_TEST(pg_engine_sync_owner_role_shares_object_ownership) {
     db_postgres_admin.drop_user(base);
     db_pg_sqlf("REVOKE ALL ON SCHEMA public FROM %s", db_pg_ident(owner));
     db_postgres_admin.drop_user(owner);
+}
+
+/* The master sets another role's password and nothing else; a missing role is named. A password
+ * lifetime becomes VALID UNTIL; a role without CREATEROLE may not give its own password one. */
+SM_TEST(pg_engine_set_password_and_lifetimes) {
+    struct sm_err err;
+    char before[256], after[256], until[64];
+    const char *user = db_uniq("lt"), *q = "SELECT concat_ws(',', rolinherit, rolcreatedb, "
+                                           "rolconnlimit, rolvaliduntil IS NULL) FROM pg_roles "
+                                           "WHERE rolname = $1";
+    create_user(user, "lt-old");
+    db_pg_value(q, user, before, sizeof(before));
+    struct rot_conn *a =
+        login(db_server()->admin_user, db_server()->admin_password, ROT_TLS_REQUIRED, NULL);
+    SM_ASSERT_OK(rot_db_set_password(a, user, "lt-new", NULL, &err), err);
+    SM_ASSERT(db_pg_can_login(user, "lt-new") && !db_pg_can_login(user, "lt-old"));
+    db_pg_value(q, user, after, sizeof(after));
+    SM_ASSERT_STR_EQ(after, before);
+    SM_ASSERT_INT_EQ(rot_db_set_password(a, db_uniq("nobody"), "x-pw", NULL, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
+    SM_ASSERT_STR_CONTAINS(err.msg, "has no role \"");
+    SM_ASSERT_STR_CONTAINS(err.msg, "_nobody\"");
+
+    struct rot_password_opts ninety = {.lifetime_days = 90};
+    SM_ASSERT_OK(rot_db_set_password(a, user, "lt-newer", &ninety, &err), err);
+    db_pg_value("SELECT round(extract(epoch FROM rolvaliduntil - now()) / 86400) FROM pg_roles "
+                "WHERE rolname = $1",
+                user, until, sizeof(until));
+    SM_ASSERT_STR_EQ(until, "90");
+    rot_db_disconnect(a);
+
+    struct rot_conn *c = login(user, "lt-newer", ROT_TLS_REQUIRED, NULL);
+    SM_ASSERT_INT_EQ(rot_db_set_own_password(c, user, "lt-newer", "lt-own", &ninety, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_QUERY);
+    SM_ASSERT_STR_CONTAINS(err.msg, "only with CREATEROLE: rotate it with the strategy "
+                                    "single-user-via-master");
+    rot_db_disconnect(c);
+    SM_ASSERT(db_pg_can_login(user, "lt-newer")); /* nothing changed */
+    db_postgres_admin.drop_user(user);
 }
