@@ -266,7 +266,9 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
         goto out;
     }
     if (rc != CURLE_OK) {
-        sm_err_set(err, classify(rc), "%s %s failed: %s", req->method, req->url,
+        /* The proxy URL is not named: it may carry credentials. */
+        sm_err_set(err, classify(rc), "%s %s failed%s: %s", req->method, req->url,
+                   req->proxy != NULL ? " through the configured proxy" : "",
                    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
         goto out;
     }
