@@ -1,6 +1,7 @@
 # deps-recipe.sh: how cmake/deps.sh configures and builds each static dependency of the package.
 # Sourced by deps.sh, which sets PREFIX (install here), TARGET (the GNU triplet to build for),
-# SRC (where the sources are unpacked) and JOBS. Its text is part of the cache key, with
+# TOOLCHAIN (cmake/toolchain-<arch>.cmake of TARGET), SRC (where the sources are unpacked) and
+# JOBS; for a cross build, PKG_CONFIG_LIBDIR names the prefix only. Its text is part of the cache key, with
 # cmake/deps.lock and TARGET: any change here builds the dependencies anew.
 #
 # Every library is configured for the least bootstrap needs, all static (.a, -fPIC,
@@ -42,17 +43,10 @@ cross() { [ "$TARGET" != "$(native_triplet)" ]; }
 # configure --host for a cross build (nothing natively).
 autoconf_host() { if cross; then echo "--host=$TARGET"; fi; }
 
-# CMake's cross-compiling variables for TARGET (nothing natively). Tests that must run a program
-# run it under qemu-user when it is installed.
-cmake_cross() {
-    cross || return 0
-    echo "-DCMAKE_SYSTEM_NAME=Linux" "-DCMAKE_SYSTEM_PROCESSOR=${TARGET%%-*}" \
-        "-DCMAKE_C_COMPILER=$TARGET-gcc" "-DCMAKE_AR=/usr/bin/$TARGET-ar" \
-        "-DCMAKE_RANLIB=/usr/bin/$TARGET-ranlib" "-DCMAKE_FIND_ROOT_PATH=/usr/$TARGET" \
-        "-DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER"
-    local qemu="/usr/bin/qemu-${TARGET%%-*}-static"
-    [ ! -x "$qemu" ] || echo "-DCMAKE_CROSSCOMPILING_EMULATOR=$qemu;-L;/usr/$TARGET"
-}
+# CMake's cross-compiling settings for TARGET (nothing natively): the project's own toolchain
+# file (deps.sh sets TOOLCHAIN and keys the cache on it too), which searches only the cross
+# sysroot, never the build machine's libraries.
+cmake_cross() { if cross; then echo "-DCMAKE_TOOLCHAIN_FILE=$TOOLCHAIN"; fi; }
 
 licence() { # source-dir name files...
     local src="$1" name="$2" f

@@ -23,9 +23,10 @@
 #                                     into
 #                                     DIR/TRIPLET-KEY/ unless a complete build is there, and prints
 #                                     that prefix as its last line. KEY hashes cmake/deps.lock,
-#                                     cmake/deps-recipe.sh and TRIPLET. DIR defaults to cache-dir,
-#                                     outside any clone: every clone and CI run on the machine
-#                                     reuses one build; builds unused for 30 days are removed.
+#                                     cmake/deps-recipe.sh, TARGET and, cross-compiling, the
+#                                     toolchain files. DIR defaults to cache-dir, outside any
+#                                     clone: every clone and CI run on the machine reuses one
+#                                     build; builds unused for 30 days are removed.
 #   cmake/deps.sh cache-dir           prints that default: /var/cache/smrotate/deps if writable,
 #                                     else ${XDG_CACHE_HOME:-~/.cache}/smrotate/deps
 #   cmake/deps.sh outdated            per locked package: the newer versions the configured
@@ -252,6 +253,7 @@ triplet_of() {
     esac
 }
 native_triplet() { triplet_of "$(dpkg --print-architecture)"; }
+lambda_arch() { case "$1" in x86_64-linux-gnu) echo x86_64 ;; aarch64-linux-gnu) echo arm64 ;; esac; }
 
 install_tools() {
     local tools=("${TOOLS[@]}") missing=() p arch="${1:-}"
@@ -436,7 +438,10 @@ build() {
     mkdir -p "$root"
     root="$(cd "$root" && pwd)"
     ENTRIES="$(lock_entries)"
+    TOOLCHAIN="$HERE/toolchain-$(lambda_arch "$target").cmake"
+    [ "$target" = "$(native_triplet)" ] || [ -f "$TOOLCHAIN" ] || die "$TOOLCHAIN is missing"
     key="$( (echo "$ENTRIES"; cat "$RECIPE"; echo "$target";
+        [ "$target" = "$(native_triplet)" ] || cat "$TOOLCHAIN" "$HERE/toolchain-cross.cmake";
         [ "${DEPS_ALLOW_UNLOCKED:-0}" != 1 ] || echo unlocked) | sha256sum | cut -c1-16)"
     PREFIX="$root/$target-$key"
     exec {lockfd}>"$PREFIX.lock"
@@ -453,6 +458,7 @@ build() {
     rm -rf "$PREFIX" "$PREFIX.src" "$PREFIX.log"
     SRC="$PREFIX.src"
     TARGET="$target"
+    [ "$target" = "$(native_triplet)" ] || export PKG_CONFIG_LIBDIR="$PREFIX/lib/pkgconfig"
     mkdir -p "$PREFIX" "$SRC"
     # shellcheck source=deps-recipe.sh
     . "$RECIPE"
