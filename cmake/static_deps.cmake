@@ -99,13 +99,15 @@ sm_static_lib(OpenSSL::Crypto libcrypto.a INCLUDES ${inc} LINK Threads::Threads)
 sm_static_lib(OpenSSL::SSL libssl.a INCLUDES ${inc} LINK OpenSSL::Crypto)
 sm_static_lib(CURL::libcurl libcurl.a INCLUDES ${inc} LINK OpenSSL::SSL Threads::Threads
               DEFINES CURL_STATICLIB)
-sm_static_lib(PkgConfig::CJSON libcjson.a INCLUDES ${inc} LINK m)
+# No -lm: nothing bootstrap keeps calls libm, but libpq 17's pg_prng refers to it, and --as-needed
+# would load libm.so.6 at every start for those references the linker then drops.
+sm_static_lib(PkgConfig::CJSON libcjson.a INCLUDES ${inc})
 sm_static_lib(sm_pgcommon libpgcommon_shlib.a LINK OpenSSL::Crypto)
 sm_static_lib(sm_pgport libpgport_shlib.a)
 sm_static_lib(PkgConfig::LIBPQ libpq.a INCLUDES ${inc}
-              LINK sm_pgcommon sm_pgport OpenSSL::SSL Threads::Threads m)
+              LINK sm_pgcommon sm_pgport OpenSSL::SSL Threads::Threads)
 sm_static_lib(PkgConfig::MARIADB libmariadbclient.a INCLUDES ${inc}/mariadb
-              LINK OpenSSL::SSL Threads::Threads m ${CMAKE_DL_LIBS})
+              LINK OpenSSL::SSL Threads::Threads ${CMAKE_DL_LIBS})
 sm_static_lib(EXPAT::EXPAT libexpat.a INCLUDES ${inc} DEFINES XML_STATIC)
 
 # Licence texts of everything linked in (docker/package.sh puts them in the zip).
