@@ -20,9 +20,8 @@
 #   cmake/deps.sh build [DIR] [TARGET]
 #                                     builds the libraries for TARGET (x86_64-linux-gnu or
 #                                     aarch64-linux-gnu, or amd64/arm64; default: this machine's)
-#                                     into
-#                                     DIR/TRIPLET-KEY/ unless a complete build is there, and prints
-#                                     that prefix as its last line. KEY hashes cmake/deps.lock,
+#                                     into DIR/TRIPLET-KEY/ unless a complete build is there, and
+#                                     prints that prefix as its last line. KEY hashes cmake/deps.lock,
 #                                     cmake/deps-recipe.sh, TARGET and, cross-compiling, the
 #                                     toolchain files. DIR defaults to cache-dir, outside any
 #                                     clone: every clone and CI run on the machine reuses one
@@ -30,8 +29,8 @@
 #   cmake/deps.sh cache-dir           prints that default: /var/cache/smrotate/deps if writable,
 #                                     else ${XDG_CACHE_HOME:-~/.cache}/smrotate/deps
 #   cmake/deps.sh outdated            per locked package: the newer versions the configured
-#                                     archives index (security ones included), and the CVE lines of
-#                                     their changelogs
+#                                     archives index (security ones included), whether the archive
+#                                     serves them, and the CVE lines of their changelogs
 #   cmake/deps.sh lock NAME VERSION   pins NAME at VERSION in cmake/deps.lock with its .dsc's
 #                                     SHA-256, once the .dsc is proven genuine: its hash in apt's
 #                                     signed index, or (a version the index no longer lists) its
