@@ -1,20 +1,22 @@
 #include "function.h"
 
+#include "clock.h"
 #include "event.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-int function_function_init(struct function_function *fn, const char *handler,
-                           struct http_client *http, struct sm_err *err) {
+int function_init(struct function *fn, const char *handler, struct http_client *http,
+                  struct sm_err *err) {
     memset(fn, 0, sizeof(*fn));
     if (rot_config_from_env(handler, &fn->config, err) != 0 ||
         aws_config_from_env(&fn->aws, err) != 0 ||
-        secrets_endpoint_from_env(&fn->aws, &fn->sm_endpoint, err) != 0 ||
-        secrets_client_init(&fn->sm, &fn->aws, fn->sm_endpoint, http, err) != 0 ||
+        secrets_endpoint_from_env(&fn->aws, &fn->secrets_endpoint, err) != 0 ||
+        secrets_client_init(&fn->secrets, &fn->aws, fn->secrets_endpoint, http, err) != 0 ||
         rds_endpoint_from_env(&fn->aws, &fn->rds_endpoint, err) != 0 ||
         rds_client_init(&fn->rds, &fn->aws, fn->rds_endpoint, http, err) != 0) {
         return -1;
@@ -25,36 +27,68 @@ int function_function_init(struct function_function *fn, const char *handler,
         }
     }
     fn->rotation = (struct rot_context){
-        .sm = &secrets_client_ops,
-        .sm_impl = &fn->sm,
-        .rds = &rds_client_ops,
-        .rds_impl = &fn->rds,
+        .secrets = {&secrets_client_ops, &fn->secrets},
+        .rds = {&rds_client_ops, &fn->rds},
         .engines = rot_engines,
         .config = &fn->config,
     };
     return 0;
 }
 
-void function_function_clean_up(struct function_function *fn) {
+void function_clean_up(struct function *fn) {
     if (fn == NULL) {
         return;
     }
     rot_config_clean_up(&fn->config);
     aws_config_clean_up(&fn->aws);
-    sm_free(fn->sm_endpoint);
+    sm_free(fn->secrets_endpoint);
     sm_free(fn->rds_endpoint);
-    fn->sm_endpoint = fn->rds_endpoint = NULL;
+    fn->secrets_endpoint = fn->rds_endpoint = NULL;
 }
 
-int function_function_handle(void *ctx, const struct lambda_invocation *inv,
-                             struct sm_buf *response, struct sm_err *err) {
-    struct function_function *fn = ctx;
+/* One EMF object per invocation (runtime/metrics.h): the step's outcome, duration, database
+ * logins and AWS calls, by step, engine and strategy; the secret and the error type are
+ * properties, not dimensions, to keep the metrics' cardinality low. */
+static void emit_metrics(const char *step, const struct rot_stats *st, const char *secret_id,
+                         int64_t started_ms, uint64_t calls, unsigned logins,
+                         const struct sm_err *failure) {
+    static const struct rot_stats unknown = {0};
+    if (st == NULL) {
+        st = &unknown;
+    }
+    struct sm_log_field dims[] = {
+        {"Step", step}, {"Engine", st->engine}, {"Strategy", st->strategy}};
+    struct sm_metric metrics[] = {
+        {"Duration", "Milliseconds", (double)(sm_monotonic_ms() - started_ms)},
+        {"Succeeded", "Count", failure == NULL},
+        {"Failed", "Count", failure != NULL},
+        {"DatabaseLogins", "Count", logins},
+        {"AWSCalls", "Count", (double)calls},
+        {"RotationsCompleted", "Count", st->rotation_completed},
+    };
+    struct sm_log_field props[] = {{"SecretId", secret_id},
+                                   {"ErrorType", failure != NULL ? sm_err_type(failure) : NULL}};
+    size_t n_dims = st->engine != NULL && st->strategy != NULL ? 3 : 1;
+    struct sm_err err;
+    if (sm_metrics_emit(FUNCTION_METRICS_NAMESPACE, dims, n_dims, metrics,
+                        sizeof(metrics) / sizeof(metrics[0]), props, 2, &err) != 0) {
+        SM_WARN("%s", err.msg);
+    }
+}
+
+int function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
+                    struct sm_err *err) {
+    struct function *fn = ctx;
     int result = -1;
     struct rot_event ev;
+    int64_t started_ms = sm_monotonic_ms();
+    uint64_t calls_before = fn->secrets.calls + fn->rds.calls;
+    unsigned logins_before = fn->rotation.stats.db_logins;
 
     /* Failures are logged once, by the loop, when it posts them (with this step's context). */
     rot_log_context(ROT_STEP_CREATE, NULL);
     if (rot_event_parse(inv->payload, inv->payload_len, &ev, err) != 0) {
+        emit_metrics("invalid-event", NULL, NULL, started_ms, 0, 0, err);
         goto out;
     }
     int64_t deadline_ms = inv->deadline_ms;
@@ -63,13 +97,15 @@ int function_function_handle(void *ctx, const struct lambda_invocation *inv,
     }
     SM_INFO("%s: starting for secret %s, version %s", rot_step_name(ev.step), ev.secret_id,
             ev.token);
-    uint64_t calls_before = fn->sm.calls, rds_before = fn->rds.calls;
-    unsigned logins_before = fn->rotation.stats.db_logins;
+    uint64_t rds_before = fn->rds.calls;
     int rc = rot_run_step(&fn->rotation, &ev, deadline_ms, err);
+    uint64_t calls = fn->secrets.calls + fn->rds.calls - calls_before;
+    unsigned logins = fn->rotation.stats.db_logins - logins_before;
     SM_DEBUG("%s: %llu Secrets Manager requests, %llu RDS requests, %u database logins",
-             rot_step_name(ev.step), (unsigned long long)(fn->sm.calls - calls_before),
-             (unsigned long long)(fn->rds.calls - rds_before),
-             fn->rotation.stats.db_logins - logins_before);
+             rot_step_name(ev.step), (unsigned long long)(calls - (fn->rds.calls - rds_before)),
+             (unsigned long long)(fn->rds.calls - rds_before), logins);
+    emit_metrics(rot_step_name(ev.step), &fn->rotation.stats, ev.secret_id, started_ms, calls,
+                 logins, rc != 0 ? err : NULL);
     if (rc != 0) {
         goto out;
     }

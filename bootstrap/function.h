@@ -23,12 +23,15 @@
  * clear error before Lambda stops the process. */
 #define FUNCTION_DEADLINE_MARGIN_MS 500
 
-struct function_function {
+/* The CloudWatch namespace of the function's metrics (EMF, one object per invocation). */
+#define FUNCTION_METRICS_NAMESPACE "smrotate"
+
+struct function {
     struct aws_config aws;
-    char *sm_endpoint;     /* owned */
-    struct aws_client sm;  /* Secrets Manager */
-    char *rds_endpoint;    /* owned */
-    struct aws_client rds; /* RDS: only called for RDS-managed masters and replica hosts */
+    char *secrets_endpoint;    /* owned */
+    struct aws_client secrets; /* Secrets Manager */
+    char *rds_endpoint;        /* owned */
+    struct aws_client rds;     /* RDS: only called for RDS-managed masters and replica hosts */
     struct rot_config config;
     struct rot_context rotation;
 };
@@ -36,14 +39,14 @@ struct function_function {
 /* Reads the configuration (see README's reference) and binds the Secrets Manager client to http
  * (borrowed for the function's lifetime). handler is the _HANDLER value. Returns 0, or -1 with err
  * (SM_ERR_CONFIG naming the variable); fn is then safe to clean up. */
-int function_function_init(struct function_function *fn, const char *handler,
-                           struct http_client *http, struct sm_err *err);
+int function_init(struct function *fn, const char *handler, struct http_client *http,
+                  struct sm_err *err);
 
 /* Releases and wipes what init built. Accepts a zeroed struct. */
-void function_function_clean_up(struct function_function *fn);
+void function_clean_up(struct function *fn);
 
-/* lambda_handler_fn: ctx is a struct function_function. */
-int function_function_handle(void *ctx, const struct lambda_invocation *inv,
-                             struct sm_buf *response, struct sm_err *err);
+/* lambda_handler_fn: ctx is a struct function. */
+int function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
+                    struct sm_err *err);
 
 #endif

@@ -151,7 +151,7 @@ int main(int argc, char **argv) {
     struct sm_err err;
     struct http_client http = {0};
     struct lambda_client rt;
-    struct function_function fn;
+    struct function fn;
     memset(&fn, 0, sizeof(fn));
     sm_err_clear(&err);
 
@@ -165,7 +165,7 @@ int main(int argc, char **argv) {
         SM_FATAL("%s", err.msg);
         goto out;
     }
-    if (function_function_init(&fn, getenv("_HANDLER"), &http, &err) != 0) {
+    if (function_init(&fn, getenv("_HANDLER"), &http, &err) != 0) {
         struct sm_err perr;
         SM_FATAL("init failed: %s: %s", sm_err_type(&err), err.msg);
         if (lambda_post_init_error(&rt, &err, &perr) != 0) {
@@ -174,10 +174,10 @@ int main(int argc, char **argv) {
         goto out;
     }
     SM_INFO("smrotate %s ready (strategy %s, Secrets Manager at %s)", SMROTATE_VERSION,
-            fn.config.strategy->name, fn.sm_endpoint);
-    code = lambda_run(&rt, function_function_handle, &fn);
+            fn.config.strategy->name, fn.secrets_endpoint);
+    code = lambda_run(&rt, function_handle, &fn);
 out:
-    function_function_clean_up(&fn);
+    function_clean_up(&fn);
     http_client_clean_up(&http);
     return code;
 }

@@ -51,7 +51,8 @@ add_compile_options(${sm_fuzz_cflags})
 add_link_options(${sm_fuzz_lflags})
 
 set(SM_FUZZ_DIR ${PROJECT_SOURCE_DIR}/tests/fuzz)
-set(SM_FUZZ_TARGETS event secret aws_error rds_xml sigv4 lambda_next mysql_version mysql_grants)
+set(SM_FUZZ_TARGETS event secret aws_error rds_xml sigv4 lambda_next mysql_version mysql_grants
+                    settings)
 # Inputs per reference second (measured: executed units in 20 s, rounded down to two digits).
 set(sm_fuzz_rate_event 60000)
 set(sm_fuzz_rate_secret 27000)
@@ -61,6 +62,7 @@ set(sm_fuzz_rate_sigv4 5000)
 set(sm_fuzz_rate_lambda_next 26000)
 set(sm_fuzz_rate_mysql_version 150000)
 set(sm_fuzz_rate_mysql_grants 19000)
+set(sm_fuzz_rate_settings 100000)
 enable_testing()
 foreach(name IN LISTS SM_FUZZ_TARGETS)
   set(bin fuzz_${name})

@@ -35,8 +35,13 @@ if(SM_VALGRIND)
 endif()
 
 # Called by sm_c_tests for every case: registers valgrind_<name> when SM_VALGRIND is on and the
-# case carries one of SM_VALGRIND_LABELS.
+# case carries one of SM_VALGRIND_LABELS. An optional sixth argument names the case the binary
+# runs when it differs from the ctest name (a case registered twice, against two servers).
 function(sm_valgrind_twin name binary labels fixtures environment)
+  set(case ${name})
+  if(ARGC GREATER 5)
+    set(case ${ARGV5})
+  endif()
   if(NOT SM_VALGRIND)
     return()
   endif()
@@ -49,7 +54,7 @@ function(sm_valgrind_twin name binary labels fixtures environment)
   if(NOT wanted)
     return()
   endif()
-  add_test(NAME valgrind_${name} COMMAND ${SM_VALGRIND_COMMAND} $<TARGET_FILE:${binary}> ${name})
+  add_test(NAME valgrind_${name} COMMAND ${SM_VALGRIND_COMMAND} $<TARGET_FILE:${binary}> ${case})
   set_tests_properties(valgrind_${name} PROPERTIES LABELS valgrind TIMEOUT 900
                        ENVIRONMENT "${environment}")
   if(fixtures)

@@ -183,15 +183,12 @@ void rot_db_trust_clean_up(struct rot_db_trust *trust) {
     memset(trust, 0, sizeof(*trust));
 }
 
-void rot_db_tls_advice(enum rot_tls_failure kind, const struct rot_connect_opts *opts,
+void rot_db_tls_advice(enum rot_tls_failure kind, const char *origin, enum rot_tls_verify verify,
                        const char *host, char *out, size_t cap) {
-    const char *origin = "no CA bundle";
     char name[128];
-    bool full = opts == NULL || opts->tls_verify == ROT_TLS_VERIFY_FULL;
-    if (opts != NULL && opts->ca_origin != NULL) {
-        origin = opts->ca_origin;
-    } else if (opts != NULL && opts->ca_file != NULL) {
-        origin = opts->ca_file;
+    bool full = verify == ROT_TLS_VERIFY_FULL;
+    if (origin == NULL) {
+        origin = "no CA bundle";
     }
     sm_str_printable(host, name, sizeof(name));
     if (cap == 0) {

@@ -1,26 +1,15 @@
 /*
  * db_tls: the trust behind every database TLS connection, decided once at init, and the advice a
  * TLS failure gives the operator. The one place that knows where CA bundles come from; the
- * engines only ever get a file (struct rot_connect_opts).
+ * engines only ever get a file (db_connect.h passes it on).
  *
- * Settings:
- *   SMROTATE_DB_CA_FILE    a readable PEM bundle: the only trust. Unset or empty: the default,
- *                          the packaged RDS bundle (certs/rds-global-bundle.pem next to
- *                          bootstrap) AND the system store (sm_system_ca_bundle), because RDS Proxy
- *                          presents ACM certificates that chain to Amazon's public roots and a
- *                          self-managed server may use any public CA. With both present they are
- *                          written once per process into one combined bundle (below); with one,
- *                          that one; with neither, none (TLS then fails, naming this setting).
- *   SMROTATE_DB_TLS_VERIFY full (default): the chain and the host name; ca: the chain only, for a
- *                          host the certificate cannot name (a Route 53 CNAME, an IP address).
- *                          Either way TLS is never given up for plaintext.
- *
- * Why one combined file: libpq 15 takes a single sslrootcert file (the "system" keyword came with
- * libpq 16) and MariaDB Connector/C a single CA file (its capath has no counterpart in libpq), so
- * the union of two bundles has to be one file. It is written with mkstemp (mode 0600) under
- * $TMPDIR (else /tmp) at init, which costs one copy of about 400 KB per cold start, and removed by
- * rot_db_trust_clean_up; a process killed before that leaves it behind in a sandbox that goes
- * with it. CA certificates are public: nothing in it is secret.
+ * SMROTATE_DB_CA_FILE is the only trust when set. Unset, the default is the packaged RDS bundle
+ * AND the system store (RDS Proxy presents ACM certificates that chain to Amazon's public roots),
+ * with neither none at all: a server that offers TLS is then refused, naming SMROTATE_DB_CA_FILE.
+ * libpq 15 and Connector/C each take one CA file, so two bundles are written once per process
+ * into one combined file (mkstemp, mode 0600, under $TMPDIR or /tmp), removed by
+ * rot_db_trust_clean_up; CA certificates are public. SMROTATE_DB_TLS_VERIFY: full (the chain and
+ * the host name) or ca (the chain only); neither ever gives TLS up for plaintext.
  */
 #ifndef ROT_DB_TLS_H
 #define ROT_DB_TLS_H
@@ -71,9 +60,10 @@ enum rot_tls_failure {
 };
 
 /* Writes the operator's next step for a TLS failure of kind when connecting to host (may be
- * NULL) with opts: which of SMROTATE_DB_CA_FILE and SMROTATE_DB_TLS_VERIFY would apply, naming
- * the bundle's origin. Truncates to cap. */
-void rot_db_tls_advice(enum rot_tls_failure kind, const struct rot_connect_opts *opts,
+ * NULL) with the bundle from origin (NULL: "no CA bundle") under verify: which of
+ * SMROTATE_DB_CA_FILE and SMROTATE_DB_TLS_VERIFY would apply, naming the origin. Truncates to
+ * cap. */
+void rot_db_tls_advice(enum rot_tls_failure kind, const char *origin, enum rot_tls_verify verify,
                        const char *host, char *out, size_t cap);
 
 #endif

@@ -21,19 +21,23 @@
 #include "rds.h"
 #include "secretsmanager.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
+/* What the last step did, for its log lines and metrics. Reset by each rot_run_step. */
 struct rot_stats {
-    unsigned db_logins; /* database connection attempts (benchmarks) */
+    unsigned db_logins;      /* database connection attempts */
+    const char *engine;      /* the secret's engine family ("postgres", "mysql"); NULL: unknown */
+    const char *strategy;    /* the strategy that rotated it; NULL: unknown */
+    bool rotation_completed; /* finishSecret moved AWSCURRENT */
 };
 
 struct rot_context {
-    const struct secrets_ops *sm;            /* Secrets Manager: the client's or a fake's */
-    void *sm_impl;                           /* its state, borrowed */
-    const struct rds_ops *rds;               /* RDS: the client's or a fake's; NULL: none */
-    void *rds_impl;                          /* its state, borrowed */
+    struct secrets_api secrets;              /* the client's or a fake's, borrowed */
+    struct rds_api rds;                      /* the client's or a fake's; zero: none */
     const struct rot_engine *const *engines; /* registry, borrowed (rot_engines by default) */
     const struct rot_config *config;         /* borrowed */
+    void (*sleep_ms)(int64_t ms);            /* waiting (replication lag); NULL: sm_sleep_ms */
     struct rot_stats stats;
 };
 

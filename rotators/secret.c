@@ -309,6 +309,7 @@ struct rot_login rot_secret_login(const struct rot_secret *s) {
         .username = s->username,
         .password = s->password,
         .tls = s->tls,
+        .engine_value = s->engine_value,
     };
     return login;
 }

@@ -15,6 +15,15 @@ const struct rot_strategy rot_strategy_alternating_users = {
     .name = "multi-user",
     .handler_names = s_alternating_names,
     .alternates_users = true,
+    .set_by_master = true,
+};
+
+static const char *const s_via_master_names[] = {"single-user-via-master", NULL};
+
+const struct rot_strategy rot_strategy_single_user_via_master = {
+    .name = "single-user-via-master",
+    .handler_names = s_via_master_names,
+    .set_by_master = true,
 };
 
 static const char *const s_auto_names[] = {"auto", NULL};
@@ -29,6 +38,7 @@ const struct rot_strategy rot_strategy_auto = {
 static const struct rot_strategy *const s_strategies[] = {
     &rot_strategy_single_user,
     &rot_strategy_alternating_users,
+    &rot_strategy_single_user_via_master,
     &rot_strategy_auto,
     NULL,
 };
@@ -55,6 +65,11 @@ const struct rot_strategy *rot_strategy_find(const char *handler) {
 }
 
 const char *rot_strategy_accepted(void) {
-    return "'single-user' (the default when empty), 'multi-user', 'alternating-users' or 'auto' "
-           "(alternating users for secrets with masterarn, single user for the others)";
+    return "'single-user' (the default when empty), 'multi-user', 'alternating-users', "
+           "'single-user-via-master' or 'auto' (per secret: its smrotate:strategy tag, else "
+           "alternating users for secrets with masterarn, single user for the others)";
+}
+
+const char *rot_strategy_per_secret_accepted(void) {
+    return "single-user, multi-user, alternating-users or single-user-via-master";
 }

@@ -1,252 +1,83 @@
 #include "aws.h"
+#include "aws_testing.h"
 
 #include "clock.h"
 #include "log.h"
 #include "mem.h"
-#include "paths.h"
 #include "sigv4.h"
-#include "str.h"
 
+#include <assert.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
-#define DEFAULT_CONNECT_TIMEOUT_MS 3000
-#define DEFAULT_ATTEMPT_TIMEOUT_MS 10000
-#define DEFAULT_MAX_ATTEMPTS 3
 #define BACKOFF_CAP_S 20
 /* The X-Amz-Security-Token and Authorization header lines. */
 #define LIMIT_HEADER_LINE (16u * 1024u)
 
 /* ------------------------------------------------------------------------------------------ */
-/* Configuration                                                                                */
+/* The system: the real one, and the wrappers every call goes through                          */
 
-static const char *env_nonempty(const char *name) {
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
+static int real_perform(void *impl, const struct http_request *req, struct http_response *resp,
+                        struct sm_err *err) {
+    return http_perform(impl, req, resp, err);
 }
 
-static bool valid_region(const char *r) {
-    if (r[0] == '\0' || strlen(r) > 64) {
-        return false;
-    }
-    for (const char *p = r; *p != '\0'; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
-            return false;
-        }
-    }
-    return true;
+static int64_t real_now_ms(void *impl) {
+    (void)impl;
+    return sm_now_ms();
 }
 
-/* DNS suffix of the partition a region belongs to. */
-static const char *dns_suffix(const char *region) {
-    if (strncmp(region, "cn-", 3) == 0) {
-        return "amazonaws.com.cn";
-    }
-    if (strncmp(region, "us-isob-", 8) == 0) {
-        return "sc2s.sgov.gov";
-    }
-    if (strncmp(region, "us-iso-", 7) == 0) {
-        return "c2s.ic.gov";
-    }
-    return "amazonaws.com";
+static void real_sleep_ms(void *impl, int64_t ms) {
+    (void)impl;
+    sm_sleep_ms(ms);
 }
 
-static int dup_env(char **dst, const char *value, const char *name, struct sm_err *err) {
-    *dst = sm_strdup(value);
-    if (*dst == NULL) {
-        return sm_err_set(err, SM_ERR_NOMEM, "out of memory reading %s", name);
+static double real_random01(void *impl) {
+    (void)impl;
+    uint64_t x = 0;
+    if (RAND_bytes((unsigned char *)&x, sizeof(x)) != 1) {
+        return 1.0 - 0x1.0p-53; /* no randomness: the longest delay is the safe choice */
     }
-    return 0;
+    return (double)(x >> 11) * 0x1.0p-53;
 }
 
-/* The first of two proxy variables that is set (the upper-case one first). */
-static int dup_proxy(char **dst, const char *upper, const char *lower, struct sm_err *err) {
-    const char *name = upper;
-    const char *v = env_nonempty(upper);
-    if (v == NULL) {
-        name = lower;
-        v = env_nonempty(lower);
-    }
-    *dst = NULL;
-    return v != NULL ? dup_env(dst, v, name, err) : 0;
+static const struct aws_system_ops s_real_system = {
+    .perform = real_perform,
+    .now_ms = real_now_ms,
+    .sleep_ms = real_sleep_ms,
+    .random01 = real_random01,
+};
+
+static int system_perform(const struct aws_client *c, const struct http_request *req,
+                          struct http_response *resp, struct sm_err *err) {
+    assert(c->system.ops != NULL && c->system.ops->perform != NULL);
+    return c->system.ops->perform(c->system.impl, req, resp, err);
 }
 
-int aws_config_from_env(struct aws_config *cfg, struct sm_err *err) {
-    int result = -1;
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
-    cfg->attempt_timeout_ms = DEFAULT_ATTEMPT_TIMEOUT_MS;
-    cfg->max_attempts = DEFAULT_MAX_ATTEMPTS;
-
-    const char *region_var = "AWS_REGION";
-    const char *region = env_nonempty(region_var);
-    if (region == NULL) {
-        region_var = "AWS_DEFAULT_REGION";
-        region = env_nonempty(region_var);
-    }
-    if (region == NULL) {
-        sm_err_set(err, SM_ERR_CONFIG, "AWS_REGION is not set (nor AWS_DEFAULT_REGION)");
-        goto out;
-    }
-    if (!valid_region(region)) {
-        sm_err_set(err, SM_ERR_CONFIG, "%s is not a valid region name", region_var);
-        goto out;
-    }
-    const char *akid = env_nonempty("AWS_ACCESS_KEY_ID");
-    if (akid == NULL) {
-        sm_err_set(err, SM_ERR_CONFIG, "AWS_ACCESS_KEY_ID is not set");
-        goto out;
-    }
-    const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
-    if (secret == NULL) {
-        sm_err_set(err, SM_ERR_CONFIG, "AWS_SECRET_ACCESS_KEY is not set");
-        goto out;
-    }
-    const char *token = env_nonempty("AWS_SESSION_TOKEN");
-    if (dup_env(&cfg->region, region, region_var, err) != 0 ||
-        dup_env(&cfg->access_key_id, akid, "AWS_ACCESS_KEY_ID", err) != 0 ||
-        dup_env(&cfg->secret_access_key, secret, "AWS_SECRET_ACCESS_KEY", err) != 0 ||
-        (token != NULL && dup_env(&cfg->session_token, token, "AWS_SESSION_TOKEN", err) != 0) ||
-        dup_proxy(&cfg->https_proxy, "HTTPS_PROXY", "https_proxy", err) != 0 ||
-        dup_proxy(&cfg->http_proxy, "HTTP_PROXY", "http_proxy", err) != 0 ||
-        dup_proxy(&cfg->no_proxy, "NO_PROXY", "no_proxy", err) != 0) {
-        goto out;
-    }
-
-    const char *ca = env_nonempty("SMROTATE_CA_FILE");
-    if (ca != NULL) {
-        if (access(ca, R_OK) != 0) {
-            sm_err_set(err, SM_ERR_CONFIG, "SMROTATE_CA_FILE (%s) cannot be read", ca);
-            goto out;
-        }
-    } else {
-        ca = sm_system_ca_bundle();
-    }
-    if (ca != NULL && dup_env(&cfg->ca_file, ca, "SMROTATE_CA_FILE", err) != 0) {
-        goto out;
-    }
-    result = 0;
-out:
-    if (result != 0) {
-        aws_config_clean_up(cfg);
-    }
-    return result;
+static int64_t system_now_ms(const struct aws_client *c) {
+    assert(c->system.ops != NULL && c->system.ops->now_ms != NULL);
+    return c->system.ops->now_ms(c->system.impl);
 }
 
-void aws_config_clean_up(struct aws_config *cfg) {
-    if (cfg == NULL) {
-        return;
-    }
-    sm_free(cfg->region);
-    sm_free(cfg->access_key_id);
-    sm_free(cfg->secret_access_key); /* sm_free wipes */
-    sm_free(cfg->session_token);
-    sm_free(cfg->ca_file);
-    sm_free(cfg->https_proxy); /* a proxy URL may carry credentials */
-    sm_free(cfg->http_proxy);
-    sm_free(cfg->no_proxy);
-    memset(cfg, 0, sizeof(*cfg));
+static void system_sleep_ms(const struct aws_client *c, int64_t ms) {
+    assert(c->system.ops != NULL && c->system.ops->sleep_ms != NULL);
+    c->system.ops->sleep_ms(c->system.impl, ms);
 }
 
-int aws_endpoint_from_env(const char *const *vars, const char *prefix, const char *region,
-                          char **out, struct sm_err *err) {
-    *out = NULL;
-    for (size_t i = 0; vars[i] != NULL; i++) {
-        const char *v = env_nonempty(vars[i]);
-        if (v == NULL) {
-            continue;
-        }
-        struct aws_endpoint ep;
-        if (aws_endpoint_parse(v, &ep, err) != 0) {
-            return sm_err_set(err, SM_ERR_CONFIG, "%s is not a usable http(s) endpoint URL",
-                              vars[i]);
-        }
-        return dup_env(out, v, vars[i], err);
-    }
-    const char *fips = getenv("AWS_USE_FIPS_ENDPOINT");
-    bool use_fips = fips != NULL && strcasecmp(fips, "true") == 0;
-    char url[AWS_URL_MAX];
-    snprintf(url, sizeof(url), "https://%s%s.%s.%s", prefix, use_fips ? "-fips" : "", region,
-             dns_suffix(region));
-    return dup_env(out, url, "the endpoint", err);
+static double system_random01(const struct aws_client *c) {
+    assert(c->system.ops != NULL && c->system.ops->random01 != NULL);
+    return c->system.ops->random01(c->system.impl);
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* Endpoint                                                                                     */
-
-int aws_endpoint_parse(const char *endpoint, struct aws_endpoint *out, struct sm_err *err) {
-    memset(out, 0, sizeof(*out));
-    if (endpoint == NULL) {
-        return sm_err_set(err, SM_ERR_CONFIG, "no endpoint URL");
+/* Milliseconds left before deadline_ms on the client's clock: INT64_MAX for 0, never negative. */
+static int64_t remaining_ms(const struct aws_client *c, int64_t deadline_ms) {
+    if (deadline_ms == 0) {
+        return INT64_MAX;
     }
-    const char *default_port;
-    size_t scheme_len;
-    if (strncasecmp(endpoint, "https://", 8) == 0) {
-        default_port = "443";
-        scheme_len = 8;
-        out->https = true;
-    } else if (strncasecmp(endpoint, "http://", 7) == 0) {
-        default_port = "80";
-        scheme_len = 7;
-    } else {
-        return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL must start with http:// or https://");
-    }
-    const char *auth = endpoint + scheme_len;
-    size_t auth_len = strcspn(auth, "/?#");
-    const char *rest = auth + auth_len;
-    if (auth_len == 0 || memchr(auth, '@', auth_len) != NULL || strpbrk(rest, "?#") != NULL ||
-        strpbrk(endpoint, " \t\r\n") != NULL) {
-        return sm_err_set(err, SM_ERR_CONFIG,
-                          "endpoint URL needs a host and no user info, query or fragment");
-    }
-    /* host[:port], where an IPv6 host is bracketed. */
-    const char *host_end = auth + auth_len;
-    if (auth[0] == '[') {
-        const char *close = memchr(auth, ']', auth_len);
-        if (close == NULL) {
-            return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL has an unterminated IPv6 host");
-        }
-        host_end = close + 1;
-    } else {
-        const char *colon = memchr(auth, ':', auth_len);
-        if (colon != NULL) {
-            host_end = colon;
-        }
-    }
-    size_t host_len = (size_t)(host_end - auth);
-    const char *port = NULL;
-    size_t port_len = 0;
-    if (host_end < auth + auth_len) {
-        if (*host_end != ':') {
-            return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL has a malformed host");
-        }
-        port = host_end + 1;
-        port_len = (size_t)(auth + auth_len - port);
-        if (port_len == 0 || port_len > 5 || strspn(port, "0123456789") < port_len) {
-            return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL has a malformed port");
-        }
-    }
-    if (host_len == 0 || host_len + 1 + port_len >= sizeof(out->host)) {
-        return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL has an empty or overlong host");
-    }
-    bool default_p = port != NULL && strlen(default_port) == port_len &&
-                     memcmp(port, default_port, port_len) == 0;
-    if (port != NULL && !default_p) {
-        snprintf(out->host, sizeof(out->host), "%.*s", (int)(host_len + 1 + port_len), auth);
-    } else {
-        snprintf(out->host, sizeof(out->host), "%.*s", (int)host_len, auth);
-    }
-    const char *path = rest[0] == '\0' ? "/" : rest;
-    if (strlen(endpoint) + 2 > sizeof(out->url) || strlen(path) + 1 > sizeof(out->path)) {
-        return sm_err_set(err, SM_ERR_CONFIG, "endpoint URL is too long");
-    }
-    snprintf(out->path, sizeof(out->path), "%s", path);
-    snprintf(out->url, sizeof(out->url), "%.*s%s", (int)(rest - endpoint), endpoint, path);
-    return 0;
+    int64_t left = deadline_ms - system_now_ms(c);
+    return left > 0 ? left : 0;
 }
 
 int aws_client_init(struct aws_client *c, const struct aws_service *service,
@@ -256,7 +87,7 @@ int aws_client_init(struct aws_client *c, const struct aws_service *service,
     memset(c, 0, sizeof(*c));
     c->service = service;
     c->cfg = cfg;
-    c->http = http;
+    c->system = (struct aws_system){&s_real_system, http};
     if (aws_endpoint_parse(endpoint, &c->endpoint, err) != 0) {
         return sm_err_prefix(err, "%s endpoint", service->name);
     }
@@ -430,17 +261,9 @@ static int error_from_response(const struct aws_client *c, const struct aws_requ
 /* ------------------------------------------------------------------------------------------ */
 /* Requests                                                                                     */
 
-static double default_random01(void) {
-    uint64_t x = 0;
-    if (RAND_bytes((unsigned char *)&x, sizeof(x)) != 1) {
-        return 1.0 - 0x1.0p-53; /* no randomness: the longest delay is the safe choice */
-    }
-    return (double)(x >> 11) * 0x1.0p-53;
-}
-
 /* Full-jitter delay before the attempt after `attempt` (1-based): rand * min(2^(n-1), 20) s. */
 static int64_t backoff_ms(const struct aws_client *c, int attempt) {
-    double r = c->random01 != NULL ? c->random01() : default_random01();
+    double r = system_random01(c);
     if (!(r >= 0.0)) {
         r = 0.0;
     }
@@ -465,47 +288,52 @@ static int header_line(struct sm_buf *b, const char *name, const char *value, si
     return 0;
 }
 
-/* One signed attempt. Returns 0 when a response arrived (any status), -1 with err set. */
-static int attempt_once(struct aws_client *c, const struct aws_request *r, long timeout_ms,
-                        struct http_response *resp, struct sm_err *err) {
-    int result = -1;
-    const struct aws_config *cfg = c->cfg;
-    const struct aws_service *svc = c->service;
-    const struct aws_endpoint *ep = &c->endpoint;
-    struct sm_buf authz, authz_line, token_line;
-    sm_buf_init(&authz, LIMIT_HEADER_LINE);
-    sm_buf_init(&authz_line, LIMIT_HEADER_LINE);
-    sm_buf_init(&token_line, LIMIT_HEADER_LINE);
+static bool has_session_token(const struct aws_config *cfg) {
+    return cfg->session_token != NULL && cfg->session_token[0] != '\0';
+}
+
+/* The header lines of one attempt; those that may hold the token or signature live in wiping
+ * buffers. */
+struct attempt_headers {
     char amz_date[SIGV4_AMZ_DATE_LEN + 1];
-    char target[160] = "";
+    char target[160]; /* "<prefix>.<Operation>"; "" for a service without X-Amz-Target */
     char host_line[AWS_HOST_MAX + 16];
     char type_line[128];
     char date_line[64];
     char target_line[192];
-    bool has_token = cfg->session_token != NULL && cfg->session_token[0] != '\0';
+    char trace_line[AWS_TRACE_ID_MAX * 3 + 20];
+    struct sm_buf authz, authz_line, token_line;
+    const char *lines[7];
+    size_t n_lines;
+};
 
-    if (sigv4_format_amz_date(sm_now_ms(), amz_date, err) != 0) {
-        goto out;
+/* Signs r as sent now (the client's clock): h->amz_date, h->target and h->authz are filled. */
+static int sign_attempt(const struct aws_client *c, const struct aws_request *r,
+                        struct attempt_headers *h, struct sm_err *err) {
+    const struct aws_config *cfg = c->cfg;
+    const struct aws_service *svc = c->service;
+    bool token = has_session_token(cfg);
+    if (sigv4_format_amz_date(system_now_ms(c), h->amz_date, err) != 0) {
+        return -1;
     }
-    struct sigv4_header signed_headers[5];
-    size_t n_signed = 0;
-    signed_headers[n_signed++] =
-        (struct sigv4_header){sigv4_cstr("Content-Type"), sigv4_cstr(svc->content_type)};
-    signed_headers[n_signed++] = (struct sigv4_header){sigv4_cstr("Host"), sigv4_cstr(ep->host)};
-    signed_headers[n_signed++] =
-        (struct sigv4_header){sigv4_cstr("X-Amz-Date"), sigv4_cstr(amz_date)};
+    struct sigv4_header signed_headers[5] = {
+        {sigv4_cstr("Content-Type"), sigv4_cstr(svc->content_type)},
+        {sigv4_cstr("Host"), sigv4_cstr(c->endpoint.host)},
+        {sigv4_cstr("X-Amz-Date"), sigv4_cstr(h->amz_date)},
+    };
+    size_t n_signed = 3;
     if (svc->target_prefix != NULL) {
-        snprintf(target, sizeof(target), "%s.%s", svc->target_prefix, r->operation);
+        snprintf(h->target, sizeof(h->target), "%s.%s", svc->target_prefix, r->operation);
         signed_headers[n_signed++] =
-            (struct sigv4_header){sigv4_cstr("X-Amz-Target"), sigv4_cstr(target)};
+            (struct sigv4_header){sigv4_cstr("X-Amz-Target"), sigv4_cstr(h->target)};
     }
-    if (has_token) {
+    if (token) {
         signed_headers[n_signed++] = (struct sigv4_header){sigv4_cstr("X-Amz-Security-Token"),
                                                            sigv4_cstr(cfg->session_token)};
     }
     struct sigv4_request sreq = {
         .method = sigv4_cstr("POST"),
-        .path = sigv4_cstr(ep->path),
+        .path = sigv4_cstr(c->endpoint.path),
         .headers = signed_headers,
         .n_headers = n_signed,
         .payload = {r->body, r->len},
@@ -513,65 +341,117 @@ static int attempt_once(struct aws_client *c, const struct aws_request *r, long 
     struct sigv4_params params = {
         .access_key_id = sigv4_cstr(cfg->access_key_id),
         .secret_access_key = sigv4_cstr(cfg->secret_access_key),
-        .session_token = sigv4_cstr(has_token ? cfg->session_token : NULL),
+        .session_token = sigv4_cstr(token ? cfg->session_token : NULL),
         .region = sigv4_cstr(cfg->region),
         .service = sigv4_cstr(svc->signing_name),
-        .amz_date = sigv4_cstr(amz_date),
+        .amz_date = sigv4_cstr(h->amz_date),
     };
-    if (sigv4_sign(&sreq, &params, &authz, err) != 0 ||
-        header_line(&authz_line, "Authorization", authz.data, authz.len, err) != 0 ||
-        (has_token && header_line(&token_line, "X-Amz-Security-Token", cfg->session_token,
-                                  strlen(cfg->session_token), err) != 0)) {
+    return sigv4_sign(&sreq, &params, &h->authz, err);
+}
+
+/* X-Amzn-Trace-Id from _X_AMZN_TRACE_ID (the loop sets it per invocation) inside Lambda, as the
+ * SDKs' recursion detection does: percent-encoded as botocore does (alphanumerics and
+ * "-_.~=;:+&[]{}\"',", kept), left out when it is not there or too long, and not signed (the
+ * SDKs' signers ignore it). Returns whether out holds a header line. */
+static bool trace_line(char *out, size_t cap) {
+    const char *id = getenv("_X_AMZN_TRACE_ID");
+    const char *fn = getenv("AWS_LAMBDA_FUNCTION_NAME");
+    if (id == NULL || id[0] == '\0' || fn == NULL || fn[0] == '\0' ||
+        strlen(id) > AWS_TRACE_ID_MAX) {
+        return false;
+    }
+    static const char keep[] = "-_.~=;:+&[]{}\"',";
+    size_t n = (size_t)snprintf(out, cap, "X-Amzn-Trace-Id: ");
+    for (const unsigned char *p = (const unsigned char *)id; *p != '\0'; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL;
+        n += (size_t)snprintf(out + n, cap - n, plain ? "%c" : "%%%02X", *p);
+    }
+    return true;
+}
+
+/* Signs r and writes every header line of the attempt into h->lines. */
+static int build_headers(const struct aws_client *c, const struct aws_request *r,
+                         struct attempt_headers *h, struct sm_err *err) {
+    const struct aws_config *cfg = c->cfg;
+    bool token = has_session_token(cfg);
+    if (sign_attempt(c, r, h, err) != 0 ||
+        header_line(&h->authz_line, "Authorization", h->authz.data, h->authz.len, err) != 0 ||
+        (token && header_line(&h->token_line, "X-Amz-Security-Token", cfg->session_token,
+                              strlen(cfg->session_token), err) != 0)) {
+        return -1;
+    }
+    snprintf(h->host_line, sizeof(h->host_line), "Host: %s", c->endpoint.host);
+    snprintf(h->type_line, sizeof(h->type_line), "Content-Type: %s", c->service->content_type);
+    snprintf(h->date_line, sizeof(h->date_line), "X-Amz-Date: %s", h->amz_date);
+    h->n_lines = 0;
+    h->lines[h->n_lines++] = h->host_line;
+    h->lines[h->n_lines++] = h->type_line;
+    h->lines[h->n_lines++] = h->date_line;
+    h->lines[h->n_lines++] = h->authz_line.data;
+    if (h->target[0] != '\0') {
+        snprintf(h->target_line, sizeof(h->target_line), "X-Amz-Target: %s", h->target);
+        h->lines[h->n_lines++] = h->target_line;
+    }
+    if (token) {
+        h->lines[h->n_lines++] = h->token_line.data;
+    }
+    if (trace_line(h->trace_line, sizeof(h->trace_line))) {
+        h->lines[h->n_lines++] = h->trace_line;
+    }
+    return 0;
+}
+
+/* One signed attempt. Returns 0 when a response arrived (any status), -1 with err set. */
+static int attempt_once(struct aws_client *c, const struct aws_request *r, long timeout_ms,
+                        struct http_response *resp, struct sm_err *err) {
+    int result = -1;
+    const struct aws_config *cfg = c->cfg;
+    struct attempt_headers h;
+    memset(&h, 0, sizeof(h));
+    sm_buf_init(&h.authz, LIMIT_HEADER_LINE);
+    sm_buf_init(&h.authz_line, LIMIT_HEADER_LINE);
+    sm_buf_init(&h.token_line, LIMIT_HEADER_LINE);
+    if (build_headers(c, r, &h, err) != 0) {
         goto out;
     }
-    snprintf(host_line, sizeof(host_line), "Host: %s", ep->host);
-    snprintf(type_line, sizeof(type_line), "Content-Type: %s", svc->content_type);
-    snprintf(date_line, sizeof(date_line), "X-Amz-Date: %s", amz_date);
-    const char *lines[6] = {host_line, type_line, date_line, authz_line.data};
-    size_t n_lines = 4;
-    if (target[0] != '\0') {
-        snprintf(target_line, sizeof(target_line), "X-Amz-Target: %s", target);
-        lines[n_lines++] = target_line;
-    }
-    if (has_token) {
-        lines[n_lines++] = token_line.data;
-    }
     long connect_ms =
-        cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+        cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
     struct http_request req = {
         .method = "POST",
-        .url = ep->url,
-        .headers = lines,
-        .n_headers = n_lines,
+        .url = c->endpoint.url,
+        .headers = h.lines,
+        .n_headers = h.n_lines,
         .body = r->body,
         .body_len = r->len,
         .connect_timeout_ms = connect_ms < timeout_ms ? connect_ms : timeout_ms,
         .timeout_ms = timeout_ms,
         .ca_file = cfg->ca_file,
-        .proxy = ep->https ? cfg->https_proxy : cfg->http_proxy,
+        .proxy = c->endpoint.https ? cfg->https_proxy : cfg->http_proxy,
         .no_proxy = cfg->no_proxy,
     };
     c->calls++;
-    if (http_perform(c->http, &req, resp, err) != 0) {
+    if (system_perform(c, &req, resp, err) != 0) {
         goto out;
     }
     result = 0;
 out:
-    sm_buf_clean_up(&authz);
-    sm_buf_clean_up(&authz_line);
-    sm_buf_clean_up(&token_line);
+    sm_buf_clean_up(&h.authz);
+    sm_buf_clean_up(&h.authz_line);
+    sm_buf_clean_up(&h.token_line);
     return result;
 }
 
 int aws_send(struct aws_client *c, const struct aws_request *req, int64_t deadline_ms,
              struct http_response *resp, struct sm_err *err) {
+    assert(c->service != NULL && c->cfg != NULL && req->operation != NULL);
     char what[400];
     describe_target(what, sizeof(what), req->operation, req->resource);
-    int max_attempts = c->cfg->max_attempts > 0 ? c->cfg->max_attempts : DEFAULT_MAX_ATTEMPTS;
-    long attempt_timeout =
-        c->cfg->attempt_timeout_ms > 0 ? c->cfg->attempt_timeout_ms : DEFAULT_ATTEMPT_TIMEOUT_MS;
+    int max_attempts = c->cfg->max_attempts > 0 ? c->cfg->max_attempts : AWS_DEFAULT_MAX_ATTEMPTS;
+    long attempt_timeout = c->cfg->attempt_timeout_ms > 0 ? c->cfg->attempt_timeout_ms
+                                                          : AWS_DEFAULT_ATTEMPT_TIMEOUT_MS;
     for (int attempt = 1;; attempt++) {
-        int64_t remaining = sm_remaining_ms(deadline_ms);
+        int64_t remaining = remaining_ms(c, deadline_ms);
         if (remaining <= 0) {
             /* Only reachable on the first attempt: later ones are checked before sleeping. */
             return sm_err_set(err, SM_ERR_DEADLINE,
@@ -611,7 +491,7 @@ int aws_send(struct aws_client *c, const struct aws_request *req, int64_t deadli
             return -1;
         }
         int64_t delay = backoff_ms(c, attempt);
-        remaining = sm_remaining_ms(deadline_ms);
+        remaining = remaining_ms(c, deadline_ms);
         if (delay >= remaining) {
             size_t n = strlen(err->msg);
             snprintf(err->msg + n, sizeof(err->msg) - n,
@@ -621,6 +501,6 @@ int aws_send(struct aws_client *c, const struct aws_request *req, int64_t deadli
             return -1;
         }
         SM_DEBUG("%s: retrying in %lld ms (%s)", what, (long long)delay, sm_err_type(err));
-        sm_sleep_ms(delay);
+        system_sleep_ms(c, delay);
     }
 }

@@ -3,8 +3,9 @@
  *
  * Owns what all AWS APIs share: credentials, region, CA bundle and proxy from the environment;
  * endpoints as the SDKs choose them; SigV4 signing (sigv4.h); one HTTP exchange per attempt
- * (http.h); retries in the SDKs' standard retry mode within the invocation deadline; and error
- * classes from one table. A service is a const struct aws_service (its signing name, content
+ * (http.h, through the client's system: transport, clock and randomness, a seam of its own);
+ * retries in the SDKs' standard retry mode within the invocation deadline; and error classes
+ * from one table. A service is a const struct aws_service (its signing name, content
  * type and error-body reader) and a thin file of typed operations on top: secretsmanager.c (JSON
  * 1.1), rds.c (Query, XML).
  *
@@ -12,7 +13,8 @@
  * has one), X-Amz-Security-Token (when a session token is set) and Authorization; every one of
  * them but Authorization is signed, and Host (the header actually sent: host[:port] of the
  * endpoint). The caller's body bytes are signed and sent as they are (never copied); every
- * attempt is signed afresh.
+ * attempt is signed afresh. Inside Lambda, X-Amzn-Trace-Id carries _X_AMZN_TRACE_ID (unsigned,
+ * as the SDKs send it).
  *
  * Retries (standard mode): at most max_attempts (3) attempts, full-jitter backoff
  * rand[0,1) * min(2^(attempt-1), 20) s, for the transient classes of the error catalogue
@@ -39,8 +41,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define AWS_DEFAULT_CONNECT_TIMEOUT_MS 3000
+#define AWS_DEFAULT_ATTEMPT_TIMEOUT_MS 10000
+#define AWS_DEFAULT_MAX_ATTEMPTS 3
 #define AWS_URL_MAX 2048
 #define AWS_HOST_MAX 300
+/* The longest _X_AMZN_TRACE_ID sent on as X-Amzn-Trace-Id. */
+#define AWS_TRACE_ID_MAX 512
 /* One AWS response body we accept. */
 #define AWS_LIMIT_RESPONSE SM_LIMIT_AWS_RESPONSE
 
@@ -117,20 +124,37 @@ struct aws_service {
     int (*read_error)(const char *body, size_t len, struct aws_error_fields *out);
 };
 
+/* What a client needs from the world: one HTTP exchange, the time, a pause and the backoff's
+ * randomness, as one const table and its state. aws_client_init installs the real one (its
+ * impl is the borrowed struct http_client: http_perform, CLOCK_REALTIME, nanosleep, OpenSSL
+ * RAND_bytes); tests install their own, so retries, backoff and deadlines run in process
+ * without sleeping. Every slot must be set. */
+struct aws_system_ops {
+    /* http_perform's contract. */
+    int (*perform)(void *impl, const struct http_request *req, struct http_response *resp,
+                   struct sm_err *err);
+    int64_t (*now_ms)(void *impl); /* milliseconds since the Unix epoch */
+    void (*sleep_ms)(void *impl, int64_t ms);
+    double (*random01)(void *impl); /* uniform in [0,1) */
+};
+
+struct aws_system {
+    const struct aws_system_ops *ops;
+    void *impl;
+};
+
 struct aws_client {
     const struct aws_service *service;
     const struct aws_config *cfg; /* borrowed */
-    struct http_client *http;     /* borrowed; shared with the Runtime API client */
+    struct aws_system system;     /* the real one over a borrowed http_client, or a test's */
     struct aws_endpoint endpoint;
     uint64_t calls; /* HTTP attempts sent, retries included: the DEBUG per-step counts */
-    /* Backoff jitter source, uniform in [0,1). NULL (the default): OpenSSL RAND_bytes. Tests pin
-     * it to make backoff delays deterministic. */
-    double (*random01)(void);
 };
 
 /* Binds a client to a service, a configuration and an HTTP client (both borrowed for its
- * lifetime) and an endpoint URL (parsed and copied). Also installs the wiping cJSON hooks.
- * Returns 0, or -1 with err (SM_ERR_CONFIG for an unusable endpoint). */
+ * lifetime, http shared with the Runtime API client) and an endpoint URL (parsed and copied),
+ * with the real system. Also installs the wiping cJSON hooks. Returns 0, or -1 with err
+ * (SM_ERR_CONFIG for an unusable endpoint). */
 int aws_client_init(struct aws_client *c, const struct aws_service *service,
                     const struct aws_config *cfg, const char *endpoint, struct http_client *http,
                     struct sm_err *err);
@@ -147,16 +171,6 @@ struct aws_request {
  * the caller's to clean up either way. Returns 0, or -1 with err set. */
 int aws_send(struct aws_client *c, const struct aws_request *req, int64_t deadline_ms,
              struct http_response *resp, struct sm_err *err);
-
-/* Fills err for an answered error: the code from fields (else the HTTP status), classified by
- * one table (throttling codes, including LimitExceededException as in the SDKs:
- * SM_ERR_AWS_THROTTLED; 5xx and internal-failure codes: SM_ERR_AWS_SERVER; signature and
- * credential codes: SM_ERR_AWS_AUTH; anything else, AccessDenied included: SM_ERR_AWS_CLIENT),
- * err->aws_type and err->http_status set, and the message "<operation> on <resource> failed:
- * <code>: <message>". Always returns -1. Used by aws_send; public for the services' own checks,
- * in-process fakes and tests. */
-int aws_error_set(struct sm_err *err, const char *operation, const char *resource, long status,
-                  const struct aws_error_fields *fields);
 
 /* Copies an error code: from ':' on is dropped, then everything up to the last '#'; only token
  * characters are kept (the code lands in logs and the Lambda errorType). raw may be NULL. */

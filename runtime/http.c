@@ -1,4 +1,5 @@
 #include "http.h"
+#include "http_testing.h"
 
 #include "mem.h"
 
@@ -133,6 +134,29 @@ static const struct sm_code *classify(CURLcode rc) {
     }
 }
 
+/* The header list of req: its own lines, and for a POST no Expect (no 100-continue round trip)
+ * and no chunked upload. Returns 0, or -1 with err set (out of memory; *out is then NULL). */
+static int header_list(const struct http_request *req, struct curl_slist **out,
+                       struct sm_err *err) {
+    bool post = strcmp(req->method, "POST") == 0;
+    size_t n = req->n_headers + (post ? 2 : 0);
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *line = i < req->n_headers    ? req->headers[i]
+                           : i == req->n_headers ? "Expect:"
+                                                 : "Transfer-Encoding:";
+        struct curl_slist *next = curl_slist_append(*out, line);
+        if (next == NULL) {
+            curl_slist_free_all(*out);
+            *out = NULL;
+            return sm_err_set(err, SM_ERR_NOMEM, "out of memory building %s %s", req->method,
+                              req->url);
+        }
+        *out = next;
+    }
+    return 0;
+}
+
 /* The first option libcurl refused. Every option set below changes what is sent or how (URL,
  * protocols, proxy, TLS verification, timeouts, where the answer goes): a refusal fails the
  * request rather than letting libcurl's default apply. */
@@ -154,7 +178,7 @@ static void check(struct refused *r, CURLcode rc, const char *option) {
  * libcurl could not copy a string, SM_ERR_INTERNAL when this libcurl lacks a feature we set
  * (a build without proxy support, say). */
 static int set_options(CURL *curl, const struct http_request *req, struct curl_slist *headers,
-                       char *errbuf, struct capture *cap, struct sm_err *err) {
+                       struct capture *cap, char *errbuf, struct sm_err *err) {
     struct refused r = {CURLE_OK, NULL};
     SET(&r, curl, CURLOPT_URL, req->url);
     SET(&r, curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -209,7 +233,7 @@ int http_client_init(struct http_client *c, struct sm_err *err) {
     if (c->curl == NULL) {
         return sm_err_set(err, SM_ERR_NOMEM, "could not create an HTTP handle");
     }
-    int rc = set_options(c->curl, &probe, NULL, errbuf, &cap, err);
+    int rc = set_options(c->curl, &probe, NULL, &cap, errbuf, err);
     curl_easy_reset(c->curl);
     if (rc != 0) {
         sm_err_prefix(err, "HTTP client");
@@ -222,7 +246,6 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
                  struct sm_err *err) {
     int result = -1;
     CURL *curl = c->curl;
-    struct curl_slist *headers = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
     struct capture cap = {.resp = resp};
     sm_err_clear(&cap.err);
@@ -230,35 +253,15 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
     resp->status = 0;
     sm_buf_reset(&resp->body);
     sm_buf_reset(&resp->headers);
-
     /* Reset keeps the connection cache: keep-alive survives across requests. */
     curl_easy_reset(curl);
-    for (size_t i = 0; i < req->n_headers; i++) {
-        struct curl_slist *next = curl_slist_append(headers, req->headers[i]);
-        if (next == NULL) {
-            sm_err_set(err, SM_ERR_NOMEM, "out of memory building %s %s", req->method, req->url);
-            goto out;
-        }
-        headers = next;
-    }
-    if (strcmp(req->method, "POST") == 0) {
-        /* No 100-continue round trip; no chunked upload. */
-        const char *extra[] = {"Expect:", "Transfer-Encoding:"};
-        for (size_t i = 0; i < 2; i++) {
-            struct curl_slist *next = curl_slist_append(headers, extra[i]);
-            if (next == NULL) {
-                sm_err_set(err, SM_ERR_NOMEM, "out of memory building %s %s", req->method,
-                           req->url);
-                goto out;
-            }
-            headers = next;
-        }
-    }
-
-    if (set_options(curl, req, headers, errbuf, &cap, err) != 0) {
+    struct curl_slist *headers = NULL;
+    if (header_list(req, &headers, err) != 0) {
         goto out;
     }
-
+    if (set_options(curl, req, headers, &cap, errbuf, err) != 0) {
+        goto out;
+    }
     CURLcode rc = curl_easy_perform(curl);
     if (cap.failed) {
         *err = cap.err;

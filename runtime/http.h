@@ -71,15 +71,6 @@ void http_response_clean_up(struct http_response *r);
 int http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp,
                  struct sm_err *err);
 
-/* Adds one raw header line as libcurl delivers it ("Name: value\r\n") to resp->headers: the name
- * lower-cased, the value trimmed. A status line ("HTTP/...") starts a new header block (after a
- * 100 Continue) and clears the headers kept so far; a line without a name and colon, or holding a
- * NUL byte, is ignored. Returns 0, or -1 with err set (SM_ERR_TOO_LARGE past SM_LIMIT_HEADERS,
- * SM_ERR_NOMEM), leaving the headers kept before the line intact. Used by http_perform; public
- * for the fuzz target. */
-int http_response_add_header_line(struct http_response *resp, const char *line, size_t n,
-                                  struct sm_err *err);
-
 /* Value of a response header (case-insensitive name), or NULL. Points into resp. */
 const char *http_response_header(const struct http_response *resp, const char *name);
 

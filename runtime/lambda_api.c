@@ -1,4 +1,5 @@
 #include "lambda_api.h"
+#include "lambda_api_testing.h"
 
 #include "clock.h"
 #include "json.h"
@@ -341,38 +342,37 @@ static void trim(struct sm_buf *b) {
     }
 }
 
-static enum step one_invocation(struct loop *l) {
-    struct lambda_client *c = l->c;
+enum next { NEXT_EVENT, NEXT_EVENT_LOST, NEXT_AGAIN, NEXT_EXIT };
+
+/* GET /next into l->next. NEXT_EVENT: an invocation with a valid request id arrived;
+ * NEXT_EVENT_LOST: its headers arrived but not its body (fail says why); NEXT_AGAIN: a failure
+ * within the retry budget; NEXT_EXIT: stop the loop. */
+static enum next fetch_next(struct loop *l, struct sm_err *fail) {
     struct sm_err err;
-    struct sm_err fail;
     sm_err_clear(&err);
-    sm_err_clear(&fail);
     char url[LAMBDA_URL_MAX];
-    snprintf(url, sizeof(url), "%s/runtime/invocation/next", c->base);
+    snprintf(url, sizeof(url), "%s/runtime/invocation/next", l->c->base);
     struct http_request req = {
         .method = "GET",
         .url = url,
-        .connect_timeout_ms = c->connect_timeout_ms,
+        .connect_timeout_ms = l->c->connect_timeout_ms,
         .timeout_ms = 0, /* never: the process may be frozen while waiting */
     };
-
-    int rc = http_perform(c->http, &req, &l->next, &err);
+    int rc = http_perform(l->c->http, &req, &l->next, &err);
     const char *request_id = http_response_header(&l->next, "Lambda-Runtime-Aws-Request-Id");
-    bool event_lost = false;
+    enum next got = NEXT_EVENT;
     if (rc != 0) {
         /* Headers arrive before the body: when only the body could not be kept, the invocation
          * is known and can be failed properly. */
-        if ((err.code == SM_ERR_TOO_LARGE || err.code == SM_ERR_NOMEM) &&
-            lambda_valid_request_id(request_id)) {
-            if (err.code == SM_ERR_TOO_LARGE) {
-                sm_err_set(&fail, SM_ERR_TOO_LARGE, "the event exceeds the %u-byte limit",
-                           (unsigned)LAMBDA_EVENT_MAX);
-            } else {
-                sm_err_set(&fail, SM_ERR_NOMEM, "out of memory receiving the event");
-            }
-            event_lost = true;
+        if (err.code == SM_ERR_TOO_LARGE && lambda_valid_request_id(request_id)) {
+            sm_err_set(fail, SM_ERR_TOO_LARGE, "the event exceeds the %u-byte limit",
+                       (unsigned)LAMBDA_EVENT_MAX);
+            got = NEXT_EVENT_LOST;
+        } else if (err.code == SM_ERR_NOMEM && lambda_valid_request_id(request_id)) {
+            sm_err_set(fail, SM_ERR_NOMEM, "out of memory receiving the event");
+            got = NEXT_EVENT_LOST;
         } else {
-            return next_failed(l, err.msg);
+            return next_failed(l, err.msg) == STEP_EXIT ? NEXT_EXIT : NEXT_AGAIN;
         }
     } else if (l->next.status != 200) {
         char why[320];
@@ -380,31 +380,34 @@ static enum step one_invocation(struct loop *l) {
         if (l->next.status == 403 || l->next.status == 500) {
             SM_ERROR("Lambda answered %ld to GET /runtime/invocation/next (%s); exiting",
                      l->next.status, why);
-            return STEP_EXIT;
+            return NEXT_EXIT;
         }
         char what[400];
         snprintf(what, sizeof(what), "status %ld: %s", l->next.status, why);
-        return next_failed(l, what);
+        return next_failed(l, what) == STEP_EXIT ? NEXT_EXIT : NEXT_AGAIN;
     }
     l->failures = 0;
-
     if (!lambda_valid_request_id(request_id)) {
         SM_ERROR("the Runtime API sent an invocation without a valid "
                  "Lambda-Runtime-Aws-Request-Id; nothing can be posted for it; exiting");
-        return STEP_EXIT;
+        return NEXT_EXIT;
     }
+    return got;
+}
+
+/* The invocation l->next holds, as the handler sees it; sets the trace variable. */
+static struct lambda_invocation read_invocation(const struct loop *l, bool event_lost) {
+    const struct http_response *n = &l->next;
     struct lambda_invocation inv = {
-        .request_id = request_id,
-        .function_arn = http_response_header(&l->next, "Lambda-Runtime-Invoked-Function-Arn"),
-        .trace_id = http_response_header(&l->next, "Lambda-Runtime-Trace-Id"),
-        .invocation_id = http_response_header(&l->next, "Lambda-Runtime-Invocation-Id"),
-        .tenant_id = http_response_header(&l->next, "Lambda-Runtime-Aws-Tenant-Id"),
-        .payload = event_lost ? "" : l->next.body.data,
-        .payload_len = event_lost ? 0 : l->next.body.len,
+        .request_id = http_response_header(n, "Lambda-Runtime-Aws-Request-Id"),
+        .function_arn = http_response_header(n, "Lambda-Runtime-Invoked-Function-Arn"),
+        .trace_id = http_response_header(n, "Lambda-Runtime-Trace-Id"),
+        .invocation_id = http_response_header(n, "Lambda-Runtime-Invocation-Id"),
+        .tenant_id = http_response_header(n, "Lambda-Runtime-Aws-Tenant-Id"),
+        .payload = event_lost ? "" : n->body.data,
+        .payload_len = event_lost ? 0 : n->body.len,
     };
-    sm_log_set_request_id(request_id);
-    c->invocations++;
-    const char *deadline = http_response_header(&l->next, "Lambda-Runtime-Deadline-Ms");
+    const char *deadline = http_response_header(n, "Lambda-Runtime-Deadline-Ms");
     if (deadline != NULL && !lambda_parse_deadline(deadline, &inv.deadline_ms)) {
         SM_WARN("ignoring a malformed Lambda-Runtime-Deadline-Ms");
     }
@@ -413,30 +416,48 @@ static enum step one_invocation(struct loop *l) {
         inv.invocation_id = NULL;
     }
     set_trace_env(inv.trace_id);
+    return inv;
+}
 
-    int hrc = -1;
-    if (event_lost) {
+/* Runs the handler into l->out. Returns 0, or -1 with fail set (and logged). */
+static int run_handler(struct loop *l, const struct lambda_invocation *inv, struct sm_err *fail) {
+    SM_DEBUG("invocation received: %zu-byte event, %lld ms left", inv->payload_len,
+             inv->deadline_ms != 0 ? (long long)sm_remaining_ms(inv->deadline_ms) : -1LL);
+    sm_buf_reset(&l->out);
+    l->out.max = SM_LIMIT_RESPONSE;
+    int rc = l->handler(l->ctx, inv, &l->out, fail);
+    if (rc == 0 && l->out.len > SM_LIMIT_RESPONSE) {
+        sm_err_set(fail, SM_ERR_TOO_LARGE, "the response of %zu bytes exceeds the %u-byte limit",
+                   l->out.len, (unsigned)SM_LIMIT_RESPONSE);
+        rc = -1;
+    }
+    if (rc != 0) {
+        if (fail->code == SM_ERR_OK) {
+            sm_err_set(fail, SM_ERR_INTERNAL, "the handler failed without saying why");
+        }
+        log_failure(fail);
+    }
+    return rc;
+}
+
+/* One turn of the loop; *handled counts the invocations that arrived. */
+static enum step one_invocation(struct loop *l, uint64_t *handled) {
+    struct sm_err fail;
+    sm_err_clear(&fail);
+    enum next got = fetch_next(l, &fail);
+    if (got == NEXT_AGAIN || got == NEXT_EXIT) {
+        return got == NEXT_EXIT ? STEP_EXIT : STEP_CONTINUE;
+    }
+    struct lambda_invocation inv = read_invocation(l, got == NEXT_EVENT_LOST);
+    sm_log_set_request_id(inv.request_id);
+    (*handled)++;
+    int rc = -1;
+    if (got == NEXT_EVENT_LOST) {
         log_failure(&fail);
     } else {
-        SM_DEBUG("invocation received: %zu-byte event, %lld ms left", inv.payload_len,
-                 inv.deadline_ms != 0 ? (long long)sm_remaining_ms(inv.deadline_ms) : -1LL);
-        sm_buf_reset(&l->out);
-        l->out.max = SM_LIMIT_RESPONSE;
-        hrc = l->handler(l->ctx, &inv, &l->out, &fail);
-        if (hrc == 0 && l->out.len > SM_LIMIT_RESPONSE) {
-            sm_err_set(&fail, SM_ERR_TOO_LARGE,
-                       "the response of %zu bytes exceeds the %u-byte limit", l->out.len,
-                       (unsigned)SM_LIMIT_RESPONSE);
-            hrc = -1;
-        }
-        if (hrc != 0) {
-            if (fail.code == SM_ERR_OK) {
-                sm_err_set(&fail, SM_ERR_INTERNAL, "the handler failed without saying why");
-            }
-            log_failure(&fail);
-        }
+        rc = run_handler(l, &inv, &fail);
     }
-    enum step s = post_result(l, request_id, inv.invocation_id, hrc == 0 ? NULL : &fail);
+    enum step s = post_result(l, inv.request_id, inv.invocation_id, rc == 0 ? NULL : &fail);
     sm_log_set_request_id(NULL);
     sm_buf_reset(&l->errbody);
     trim(&l->next.body);
@@ -444,7 +465,8 @@ static enum step one_invocation(struct loop *l) {
     return s;
 }
 
-int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx) {
+int lambda_run_bounded(struct lambda_client *c, lambda_handler_fn *handler, void *ctx,
+                       uint64_t max_invocations) {
     int code = 1;
     struct loop l = {.c = c, .handler = handler, .ctx = ctx};
     http_response_init(&l.next, LAMBDA_EVENT_MAX);
@@ -457,14 +479,14 @@ int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx) {
         SM_WARN("AWS_LAMBDA_MAX_CONCURRENCY=%.16s: this runtime handles one invocation at a time",
                 conc);
     }
+    uint64_t handled = 0;
     for (;;) {
-        if (c->max_invocations != 0 && c->invocations >= c->max_invocations) {
-            SM_DEBUG("handled %llu invocations; stopping as configured",
-                     (unsigned long long)c->invocations);
+        if (max_invocations != 0 && handled >= max_invocations) {
+            SM_DEBUG("handled %llu invocations; stopping as asked", (unsigned long long)handled);
             code = 0;
             break;
         }
-        if (one_invocation(&l) == STEP_EXIT) {
+        if (one_invocation(&l, &handled) == STEP_EXIT) {
             break;
         }
     }
@@ -473,6 +495,10 @@ int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx) {
     sm_buf_clean_up(&l.out);
     sm_buf_clean_up(&l.errbody);
     return code;
+}
+
+int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx) {
+    return lambda_run_bounded(c, handler, ctx, 0);
 }
 
 int lambda_post_init_error(struct lambda_client *c, const struct sm_err *cause,

@@ -80,8 +80,6 @@ struct lambda_client {
     struct http_client *http;   /* borrowed; used only from the loop's thread */
     char base[LAMBDA_BASE_MAX]; /* "http://host:port/2018-06-01" */
     long connect_timeout_ms;    /* default 1000 */
-    uint64_t max_invocations;   /* lambda_run returns 0 after this many; 0 = forever (tests) */
-    uint64_t invocations;       /* invocations handled so far */
 };
 
 /* Binds a client to runtime_api ("host:port", the value of AWS_LAMBDA_RUNTIME_API) and to http,
@@ -91,44 +89,13 @@ struct lambda_client {
 int lambda_client_init(struct lambda_client *c, const char *runtime_api, struct http_client *http,
                        struct sm_err *err);
 
-/* Runs the invocation loop until a fatal condition (see the header comment) or, when
- * c->max_invocations is set, until that many invocations were handled. Returns the process exit
- * code: 0 only for the max_invocations case, 1 otherwise. Logs why it stopped. */
+/* Runs the invocation loop until a fatal condition (see the header comment); logs why it stopped
+ * and returns the process exit code, 1. */
 int lambda_run(struct lambda_client *c, lambda_handler_fn *handler, void *ctx);
 
 /* Posts cause to /runtime/init/error with `Lambda-Runtime-Function-Error-Type:
  * Runtime.<errorType>`. The caller must then exit non-zero. Returns 0 when Lambda answered 202,
  * -1 with err set otherwise (SM_ERR_RUNTIME_API for another status, or the transport error). */
 int lambda_post_init_error(struct lambda_client *c, const struct sm_err *cause, struct sm_err *err);
-
-/* --- helpers, public for tests --- */
-
-/* Parses a Lambda-Runtime-Deadline-Ms value: 1 to 18 decimal digits, nothing else. Returns true
- * and sets *out, or false (leaving *out alone) for NULL or anything malformed. */
-bool lambda_parse_deadline(const char *value, int64_t *out);
-
-/* Whether s is acceptable as a request id (it becomes part of a URL path): 1..LAMBDA_ID_MAX bytes
- * of RFC 3986 unreserved characters [A-Za-z0-9-._~]. */
-bool lambda_valid_request_id(const char *s);
-
-/* Whether s may be sent back as a header value: 1..LAMBDA_ID_MAX printable ASCII bytes (0x21-0x7e
- * plus space), so no CR/LF can split the header. */
-bool lambda_valid_header_value(const char *s);
-
-/* Appends s (len bytes) to out with every invalid UTF-8 sequence (stray continuation byte,
- * truncated sequence, overlong form, surrogate, code point past U+10FFFF) replaced by U+FFFD.
- * Returns 0, or -1 with err set (SM_ERR_TOO_LARGE, SM_ERR_NOMEM). */
-int lambda_utf8_sanitize(const char *s, size_t len, struct sm_buf *out, struct sm_err *err);
-
-/* Builds the ErrorRequest body {"errorMessage","errorType","stackTrace":[]} for cause into out
- * (replacing its content) with cJSON; message and type are made valid UTF-8 first. Returns 0, or
- * -1 with err set (SM_ERR_NOMEM, SM_ERR_TOO_LARGE). */
-int lambda_error_body(const struct sm_err *cause, struct sm_buf *out, struct sm_err *err);
-
-/* Writes "<category>.<errorType with only [A-Za-z0-9] kept>" into out (cap bytes), e.g.
- * "Function.DatabaseUnreachable"; "<category>.Unknown" when nothing is left. Always
- * NUL-terminates (truncating). */
-void lambda_error_type_header_value(const char *category, const struct sm_err *cause, char *out,
-                                    size_t cap);
 
 #endif

@@ -141,6 +141,29 @@ static void write_json(FILE *out, const char *ts, enum sm_log_level level, const
     cJSON_free(line);
 }
 
+int sm_log_object(enum sm_log_level level, cJSON *obj, struct sm_err *err) {
+    if (!sm_log_enabled(level)) {
+        return 0;
+    }
+    char ts[40];
+    timestamp(ts, sizeof(ts));
+    char *line = NULL;
+    if (cJSON_AddStringToObject(obj, "timestamp", ts) != NULL &&
+        cJSON_AddStringToObject(obj, "level", s_names[level]) != NULL &&
+        (s_request_id[0] == '\0' ||
+         cJSON_AddStringToObject(obj, "requestId", s_request_id) != NULL)) {
+        line = cJSON_PrintUnformatted(obj);
+    }
+    if (line == NULL) {
+        return sm_err_set(err, SM_ERR_NOMEM, "out of memory writing a log object");
+    }
+    FILE *out = s_stream != NULL ? s_stream : stderr;
+    fprintf(out, "%s\n", line);
+    fflush(out);
+    cJSON_free(line);
+    return 0;
+}
+
 void sm_log(enum sm_log_level level, const char *fmt, ...) {
     if (!sm_log_enabled(level)) {
         return;

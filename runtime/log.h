@@ -56,6 +56,13 @@ bool sm_log_enabled(enum sm_log_level level);
 /* Writes one record. Preserves errno. */
 void sm_log(enum sm_log_level level, const char *fmt, ...) SM_PRINTF(2, 3);
 
+struct cJSON;
+
+/* Writes obj as one JSON line whatever the format, with `timestamp`, `level` and `requestId`
+ * added (Lambda's log-level filtering reads them), when a record at level would be written. obj is
+ * borrowed, and gains those members. Returns 0, or -1 with err (SM_ERR_NOMEM: nothing written). */
+int sm_log_object(enum sm_log_level level, struct cJSON *obj, struct sm_err *err);
+
 /* Parses a level name (case-insensitive); returns false for an unknown name. */
 bool sm_log_parse_level(const char *name, enum sm_log_level *out);
 

@@ -1,4 +1,5 @@
 #include "mem.h"
+#include "mem_testing.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>

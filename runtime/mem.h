@@ -6,13 +6,8 @@
  * that ever held a password or SecretString is cleared without the call site having to remember.
  * cJSON and libcurl are given these functions as their allocation hooks (sm_mem_install_hooks).
  *
- * Torture mode (built with SM_TORTURE): when the environment variable SM_TORTURE_FAIL_AT=N is set,
- * the Nth allocation (1-based) and every later one fail, so tests can walk every cleanup path.
- *
- * Wipe checking (also SM_TORTURE builds): every block is kept on a live list, and between
- * sm_mem_check_begin and sm_mem_check_end sm_free wipes a block and keeps it in a quarantine
- * instead of returning it to libc, so a test can search all live and freed blocks for a password
- * and check that every freed block is zero (tests/torture/test_wipe.c).
+ * Torture mode (SM_TORTURE builds: the Nth allocation and every later one fail) and wipe checking
+ * (a quarantine of freed blocks that tests search for passwords) are in mem_testing.h.
  */
 #ifndef SM_MEM_H
 #define SM_MEM_H
@@ -43,36 +38,8 @@ void sm_wipe_str(char *s);
 /* Installs sm_malloc/sm_free as cJSON's hooks. Idempotent. Call once, before any cJSON use. */
 void sm_mem_install_hooks(void);
 
-/* Number of live allocations (allocated and not yet freed); used by leak tests. */
-int64_t sm_mem_live_count(void);
-
-/* Total allocations attempted since start; used by torture tests to size their loop. */
-int64_t sm_mem_attempt_count(void);
-
 /* Allocations that returned NULL since start (out of memory, torture, or a size overflow): a
  * caller whose library reports every failure alike (cJSON) compares it before and after. */
 int64_t sm_mem_failure_count(void);
-
-/* Sets the torture failure point: 0 disables, N fails the Nth attempt and later. Only effective
- * in SM_TORTURE builds; reads SM_TORTURE_FAIL_AT at first allocation otherwise. */
-void sm_mem_fail_at(int64_t n);
-
-/* Wipe checking; effective only in SM_TORTURE builds. sm_mem_check_begin empties the quarantine
- * and starts quarantining freed blocks; it returns false (and does nothing) in other builds. */
-bool sm_mem_check_begin(void);
-
-/* Stops quarantining and returns every quarantined block to libc. Accepts a call without begin. */
-void sm_mem_check_end(void);
-
-struct sm_mem_check {
-    size_t live_blocks, live_bytes;   /* blocks allocated and not freed */
-    size_t freed_blocks, freed_bytes; /* blocks in the quarantine */
-    size_t found_live, found_freed;   /* occurrences of the needle in each */
-    size_t freed_not_zero;            /* quarantined blocks with a non-zero byte */
-};
-
-/* Counts the occurrences of needle (n bytes) in every live block and every quarantined block,
- * and the quarantined blocks that are not all zeros. All zeros in other builds. */
-void sm_mem_check_scan(const void *needle, size_t n, struct sm_mem_check *out);
 
 #endif

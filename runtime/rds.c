@@ -1,4 +1,5 @@
 #include "rds.h"
+#include "rds_testing.h"
 
 #include "buf.h"
 #include "mem.h"

@@ -21,6 +21,7 @@
 #include "aws.h"
 #include "err.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,7 +68,30 @@ struct rds_ops {
 /* The real client's table; impl is a struct aws_client bound with rds_client_init. */
 extern const struct rds_ops rds_client_ops;
 
-extern const struct aws_service rds_service;
+/* RDS as its callers hold it: a table and its state, one object, both borrowed. The zero value
+ * means no RDS is configured (rds_api_available). */
+struct rds_api {
+    const struct rds_ops *ops;
+    void *impl;
+};
+
+static inline bool rds_api_available(const struct rds_api *api) {
+    return api->ops != NULL;
+}
+
+static inline int rds_api_describe_instance(const struct rds_api *api, const char *identifier,
+                                            int64_t deadline_ms, struct rds_instance *out,
+                                            struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->describe_instance(api->impl, identifier, deadline_ms, out, err);
+}
+
+static inline int rds_api_describe_cluster(const struct rds_api *api, const char *identifier,
+                                           int64_t deadline_ms, struct rds_cluster *out,
+                                           struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->describe_cluster(api->impl, identifier, deadline_ms, out, err);
+}
 
 /* The endpoint URL as the SDKs choose it: AWS_ENDPOINT_URL_RDS, else AWS_ENDPOINT_URL, else
  * https://rds[-fips].<region>.amazonaws.com. *out is the caller's (sm_free). */
@@ -76,20 +100,5 @@ int rds_endpoint_from_env(const struct aws_config *cfg, char **out, struct sm_er
 /* Binds c to RDS at endpoint (aws_client_init). */
 int rds_client_init(struct aws_client *c, const struct aws_config *cfg, const char *endpoint,
                     struct http_client *http, struct sm_err *err);
-
-/* DescribeDBInstances / DescribeDBClusters for one identifier (what rds_client_ops calls). */
-int rds_describe_db_instance(struct aws_client *c, const char *identifier, int64_t deadline_ms,
-                             struct rds_instance *out, struct sm_err *err);
-int rds_describe_db_cluster(struct aws_client *c, const char *identifier, int64_t deadline_ms,
-                            struct rds_cluster *out, struct sm_err *err);
-
-/* The XML readers, public for the fuzz target and the unit tests. Each reads the first record
- * of a response body (len bytes) into out. Returns 0; SM_ERR_PROTOCOL when the body is not
- * well-formed XML, holds a document type declaration or holds no record; SM_ERR_NOMEM. */
-int rds_read_instances(const char *xml, size_t len, struct rds_instance *out, struct sm_err *err);
-int rds_read_clusters(const char *xml, size_t len, struct rds_cluster *out, struct sm_err *err);
-
-/* rds_service's read_error: <Code> and <Message> of <ErrorResponse><Error>. */
-int rds_read_error(const char *body, size_t len, struct aws_error_fields *out);
 
 #endif

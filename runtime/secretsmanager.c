@@ -1,10 +1,12 @@
 #include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "str.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +220,72 @@ static void version_clean_up(struct secrets_version *v) {
 /* ------------------------------------------------------------------------------------------ */
 /* DescribeSecret                                                                               */
 
+static int read_versions(const cJSON *resp, struct secrets_description *out) {
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(resp, "VersionIdsToStages");
+    if (!cJSON_IsObject(map) || cJSON_GetArraySize(map) == 0) {
+        return 0;
+    }
+    out->versions = sm_calloc((size_t)cJSON_GetArraySize(map), sizeof(*out->versions));
+    if (out->versions == NULL) {
+        return -1;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, map) {
+        if (item->string == NULL) {
+            continue;
+        }
+        struct secrets_version *v = &out->versions[out->n_versions];
+        v->version_id = sm_strdup(item->string);
+        if (v->version_id == NULL) {
+            return -1;
+        }
+        out->n_versions++;
+        if (copy_stages(item, &v->stages, &v->n_stages) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int read_tags(const cJSON *resp, struct secrets_description *out) {
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(resp, "Tags");
+    if (!cJSON_IsArray(tags) || cJSON_GetArraySize(tags) == 0) {
+        return 0;
+    }
+    out->tags = sm_calloc((size_t)cJSON_GetArraySize(tags), sizeof(*out->tags));
+    if (out->tags == NULL) {
+        return -1;
+    }
+    const cJSON *tag;
+    cJSON_ArrayForEach(tag, tags) {
+        if (!cJSON_IsObject(tag) || sm_json_string(tag, "Key") == NULL) {
+            continue;
+        }
+        struct secrets_tag *t = &out->tags[out->n_tags++];
+        if (copy_str(tag, "Key", &t->key) != 0 || copy_str(tag, "Value", &t->value) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* RotationEnabled, RotationLambdaARN and RotationRules. */
+static int read_rotation(const cJSON *resp, struct secrets_description *out) {
+    const cJSON *enabled = cJSON_GetObjectItemCaseSensitive(resp, "RotationEnabled");
+    if (cJSON_IsBool(enabled)) {
+        out->rotation_enabled = cJSON_IsTrue(enabled) ? 1 : 0;
+    }
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(resp, "RotationRules");
+    const cJSON *days = cJSON_GetObjectItemCaseSensitive(rules, "AutomaticallyAfterDays");
+    if (cJSON_IsNumber(days) && days->valuedouble >= 1 && days->valuedouble <= 1000) {
+        out->rotation_after_days = (long)days->valuedouble;
+    }
+    return copy_str(resp, "RotationLambdaARN", &out->rotation_lambda_arn) != 0 ||
+                   copy_str(rules, "ScheduleExpression", &out->rotation_schedule) != 0
+               ? -1
+               : 0;
+}
+
 int secrets_describe_secret(struct aws_client *c, const char *secret_id, int64_t deadline_ms,
                             struct secrets_description *out, struct sm_err *err) {
     int result = -1;
@@ -228,57 +296,10 @@ int secrets_describe_secret(struct aws_client *c, const char *secret_id, int64_t
                   err) != 0) {
         goto out;
     }
-    if (copy_str(resp, "ARN", &out->arn) != 0) {
+    if (copy_str(resp, "ARN", &out->arn) != 0 || read_rotation(resp, out) != 0 ||
+        read_versions(resp, out) != 0 || read_tags(resp, out) != 0) {
         nomem(err, "DescribeSecret", secret_id);
         goto out;
-    }
-    const cJSON *enabled = cJSON_GetObjectItemCaseSensitive(resp, "RotationEnabled");
-    if (cJSON_IsBool(enabled)) {
-        out->rotation_enabled = cJSON_IsTrue(enabled) ? 1 : 0;
-    }
-    const cJSON *map = cJSON_GetObjectItemCaseSensitive(resp, "VersionIdsToStages");
-    if (cJSON_IsObject(map) && cJSON_GetArraySize(map) > 0) {
-        out->versions = sm_calloc((size_t)cJSON_GetArraySize(map), sizeof(*out->versions));
-        if (out->versions == NULL) {
-            nomem(err, "DescribeSecret", secret_id);
-            goto out;
-        }
-        const cJSON *item;
-        cJSON_ArrayForEach(item, map) {
-            if (item->string == NULL) {
-                continue;
-            }
-            struct secrets_version *v = &out->versions[out->n_versions];
-            v->version_id = sm_strdup(item->string);
-            if (v->version_id == NULL) {
-                nomem(err, "DescribeSecret", secret_id);
-                goto out;
-            }
-            out->n_versions++;
-            if (copy_stages(item, &v->stages, &v->n_stages) != 0) {
-                nomem(err, "DescribeSecret", secret_id);
-                goto out;
-            }
-        }
-    }
-    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(resp, "Tags");
-    if (cJSON_IsArray(tags) && cJSON_GetArraySize(tags) > 0) {
-        out->tags = sm_calloc((size_t)cJSON_GetArraySize(tags), sizeof(*out->tags));
-        if (out->tags == NULL) {
-            nomem(err, "DescribeSecret", secret_id);
-            goto out;
-        }
-        const cJSON *tag;
-        cJSON_ArrayForEach(tag, tags) {
-            if (!cJSON_IsObject(tag) || sm_json_string(tag, "Key") == NULL) {
-                continue;
-            }
-            struct secrets_tag *t = &out->tags[out->n_tags++];
-            if (copy_str(tag, "Key", &t->key) != 0 || copy_str(tag, "Value", &t->value) != 0) {
-                nomem(err, "DescribeSecret", secret_id);
-                goto out;
-            }
-        }
     }
     result = 0;
 out:
@@ -291,6 +312,8 @@ void secrets_description_clean_up(struct secrets_description *d) {
         return;
     }
     sm_free(d->arn);
+    sm_free(d->rotation_lambda_arn);
+    sm_free(d->rotation_schedule);
     for (size_t i = 0; i < d->n_versions; i++) {
         version_clean_up(&d->versions[i]);
     }
@@ -411,18 +434,10 @@ int secrets_put_secret_value(struct aws_client *c, const char *secret_id,
                    secret_id, len, SM_LIMIT_SECRET_STRING);
         goto out;
     }
-    /* The string is referenced, not copied, so it must end exactly at len. */
-    if (secret_string == NULL || strlen(secret_string) != len) {
-        sm_err_set(err, SM_ERR_INTERNAL,
-                   "PutSecretValue on secret %.256s: SecretString is missing or holds a NUL byte",
-                   secret_id);
-        goto out;
-    }
-    if (client_request_token == NULL || client_request_token[0] == '\0') {
-        sm_err_set(err, SM_ERR_INTERNAL, "PutSecretValue on secret %.256s: no ClientRequestToken",
-                   secret_id);
-        goto out;
-    }
+    /* The string is referenced, not copied, so it must end exactly at len; the version id is
+     * the caller's, never made up. */
+    assert(secret_string != NULL && strlen(secret_string) == len);
+    assert(client_request_token != NULL && client_request_token[0] != '\0');
     req = new_request(secret_id);
     cJSON *value = cJSON_CreateStringReference(secret_string);
     if (value == NULL || req == NULL) {

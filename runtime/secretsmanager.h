@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "err.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,9 @@ struct secrets_tag {
 struct secrets_description {
     char *arn;
     int rotation_enabled;             /* -1: absent from the response, 0: false, 1: true */
+    char *rotation_lambda_arn;        /* RotationLambdaARN; NULL when absent */
+    long rotation_after_days;         /* RotationRules.AutomaticallyAfterDays; 0 when absent */
+    char *rotation_schedule;          /* RotationRules.ScheduleExpression; NULL when absent */
     struct secrets_version *versions; /* VersionIdsToStages */
     size_t n_versions;
     struct secrets_tag *tags;
@@ -117,9 +121,56 @@ struct secrets_ops {
 /* The real client's table; impl is a struct aws_client bound with secrets_client_init. */
 extern const struct secrets_ops secrets_client_ops;
 
-/* --- the client --------------------------------------------------------------------------- */
+/* Secrets Manager as its callers hold it: a table and its state, one object. Both borrowed. */
+struct secrets_api {
+    const struct secrets_ops *ops;
+    void *impl;
+};
 
-extern const struct aws_service secrets_service;
+static inline int secrets_api_describe(const struct secrets_api *api, const char *secret_id,
+                                       int64_t deadline_ms, struct secrets_description *out,
+                                       struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->describe(api->impl, secret_id, deadline_ms, out, err);
+}
+
+static inline int secrets_api_get_value(const struct secrets_api *api, const char *secret_id,
+                                        const char *version_id, const char *version_stage,
+                                        int64_t deadline_ms, struct secrets_value *out,
+                                        struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->get_value(api->impl, secret_id, version_id, version_stage, deadline_ms, out,
+                               err);
+}
+
+static inline int secrets_api_put_value(const struct secrets_api *api, const char *secret_id,
+                                        const char *client_request_token, const char *secret_string,
+                                        size_t len, const char *const *stages, size_t n_stages,
+                                        const char *rotation_token, int64_t deadline_ms,
+                                        struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->put_value(api->impl, secret_id, client_request_token, secret_string, len,
+                               stages, n_stages, rotation_token, deadline_ms, err);
+}
+
+static inline int secrets_api_random_password(const struct secrets_api *api,
+                                              const struct secrets_password_policy *policy,
+                                              int64_t deadline_ms, struct sm_buf *out,
+                                              struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->random_password(api->impl, policy, deadline_ms, out, err);
+}
+
+static inline int secrets_api_move_stage(const struct secrets_api *api, const char *secret_id,
+                                         const char *stage, const char *move_to_version_id,
+                                         const char *remove_from_version_id, int64_t deadline_ms,
+                                         struct sm_err *err) {
+    assert(api->ops != NULL);
+    return api->ops->move_stage(api->impl, secret_id, stage, move_to_version_id,
+                                remove_from_version_id, deadline_ms, err);
+}
+
+/* --- the client --------------------------------------------------------------------------- */
 
 /* The endpoint URL: SECRETS_MANAGER_ENDPOINT (the templates' variable), else
  * AWS_ENDPOINT_URL_SECRETS_MANAGER, else AWS_ENDPOINT_URL, else
@@ -129,37 +180,5 @@ int secrets_endpoint_from_env(const struct aws_config *cfg, char **out, struct s
 /* Binds c to Secrets Manager at endpoint (aws_client_init). */
 int secrets_client_init(struct aws_client *c, const struct aws_config *cfg, const char *endpoint,
                         struct http_client *http, struct sm_err *err);
-
-struct cJSON;
-
-/* Sends one request (JSON 1.1): operation is the X-Amz-Target suffix ("CreateSecret"), body/len
- * the JSON object sent and signed byte for byte. secret_id only names the secret in error
- * messages (NULL: none). On success *out holds the parsed response object (caller frees it with
- * cJSON_Delete; the cJSON hooks wipe it). The typed operations are built on it; tests use it for
- * operations a rotation does not need (CreateSecret, RotateSecret). */
-int secrets_call(struct aws_client *c, const char *operation, const char *secret_id,
-                 const char *body, size_t len, int64_t deadline_ms, struct cJSON **out,
-                 struct sm_err *err);
-
-/* Reads a JSON 1.1 error body: the code from `__type`, the message from `message` or `Message`.
- * secrets_service's read_error; public for the fuzz target. */
-int secrets_read_error(const char *body, size_t len, struct aws_error_fields *out);
-
-/* The typed operations (what secrets_client_ops calls), on an aws_client. */
-int secrets_describe_secret(struct aws_client *c, const char *secret_id, int64_t deadline_ms,
-                            struct secrets_description *out, struct sm_err *err);
-int secrets_get_secret_value(struct aws_client *c, const char *secret_id, const char *version_id,
-                             const char *version_stage, int64_t deadline_ms,
-                             struct secrets_value *out, struct sm_err *err);
-int secrets_put_secret_value(struct aws_client *c, const char *secret_id,
-                             const char *client_request_token, const char *secret_string,
-                             size_t len, const char *const *stages, size_t n_stages,
-                             const char *rotation_token, int64_t deadline_ms, struct sm_err *err);
-int secrets_get_random_password(struct aws_client *c, const struct secrets_password_policy *policy,
-                                int64_t deadline_ms, struct sm_buf *out, struct sm_err *err);
-int secrets_update_secret_version_stage(struct aws_client *c, const char *secret_id,
-                                        const char *stage, const char *move_to_version_id,
-                                        const char *remove_from_version_id, int64_t deadline_ms,
-                                        struct sm_err *err);
 
 #endif

@@ -1,4 +1,5 @@
 #include "sigv4.h"
+#include "sigv4_testing.h"
 
 #include "mem.h"
 #include "str.h"
@@ -104,15 +105,6 @@ static int cmp_nocase(struct sigv4_str a, struct sigv4_str b) {
     return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
 }
 
-static int cmp_bytes(struct sigv4_str a, struct sigv4_str b) {
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n > 0 ? memcmp(a.ptr, b.ptr, n) : 0;
-    if (c != 0) {
-        return c;
-    }
-    return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
-}
-
 int sigv4_sha256_hex(struct sigv4_str data, char hex[SIGV4_HEX_LEN + 1], struct sm_err *err) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
@@ -176,23 +168,6 @@ static int uri_encode(struct sm_buf *out, struct sigv4_str s, bool keep_slash, s
     return 0;
 }
 
-/* Percent-decodes s (a malformed escape stays literal) and UriEncodes each resulting byte. */
-static int uri_reencode(struct sm_buf *out, struct sigv4_str s, struct sm_err *err) {
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        if (c == '%' && i + 2 < s.len && sm_hex_digit(s.ptr[i + 1]) >= 0 &&
-            sm_hex_digit(s.ptr[i + 2]) >= 0) {
-            c = (unsigned char)(sm_hex_digit(s.ptr[i + 1]) * 16 + sm_hex_digit(s.ptr[i + 2]));
-            i += 2;
-        }
-        struct sigv4_str one = {(const char *)&c, 1};
-        if (uri_encode(out, one, false, err) != 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int canonical_uri(struct sm_buf *out, struct sigv4_str path, struct sm_err *err) {
     int result = -1;
     size_t n_slashes = 0;
@@ -240,87 +215,6 @@ static int canonical_uri(struct sm_buf *out, struct sigv4_str path, struct sm_er
     result = 0;
 out:
     sm_free(segs);
-    return result;
-}
-
-struct query_pair {
-    size_t name_off, name_len, value_off, value_len; /* into the scratch buffer */
-    struct sigv4_str name, value;
-};
-
-static int cmp_query(const void *a, const void *b) {
-    const struct query_pair *x = a, *y = b;
-    int c = cmp_bytes(x->name, y->name);
-    return c != 0 ? c : cmp_bytes(x->value, y->value);
-}
-
-static int canonical_query(struct sm_buf *out, struct sigv4_str query, struct sm_err *err) {
-    int result = -1;
-    struct sm_buf scratch;
-    sm_buf_init(&scratch, out->max);
-    struct query_pair *pairs = NULL;
-    if (query.len == 0) {
-        return 0;
-    }
-    size_t n_amp = 0;
-    for (size_t i = 0; i < query.len; i++) {
-        n_amp += query.ptr[i] == '&';
-    }
-    pairs = sm_calloc(n_amp + 1, sizeof(*pairs));
-    if (pairs == NULL) {
-        sm_err_set(err, SM_ERR_NOMEM, "out of memory signing a request");
-        goto out;
-    }
-    size_t n = 0;
-    size_t i = 0;
-    while (i < query.len) {
-        size_t start = i;
-        while (i < query.len && query.ptr[i] != '&') {
-            i++;
-        }
-        struct sigv4_str piece = {query.ptr + start, i - start};
-        i += i < query.len; /* the '&' */
-        if (piece.len == 0) {
-            continue;
-        }
-        const char *eq = memchr(piece.ptr, '=', piece.len);
-        struct sigv4_str name = {piece.ptr, eq != NULL ? (size_t)(eq - piece.ptr) : piece.len};
-        struct sigv4_str value = {eq != NULL ? eq + 1 : piece.ptr + piece.len,
-                                  eq != NULL ? piece.len - name.len - 1 : 0};
-        struct query_pair *q = &pairs[n++];
-        q->name_off = scratch.len;
-        if (uri_reencode(&scratch, name, err) != 0) {
-            goto out;
-        }
-        q->name_len = scratch.len - q->name_off;
-        q->value_off = scratch.len;
-        if (uri_reencode(&scratch, value, err) != 0) {
-            goto out;
-        }
-        q->value_len = scratch.len - q->value_off;
-    }
-    /* Offsets become pointers only once the scratch buffer has stopped moving. (Pairs like "="
-     * leave it unallocated: no arithmetic on a null pointer then.) */
-    const char *base = scratch.data != NULL ? scratch.data : "";
-    for (size_t k = 0; k < n; k++) {
-        pairs[k].name = (struct sigv4_str){base + pairs[k].name_off, pairs[k].name_len};
-        pairs[k].value = (struct sigv4_str){base + pairs[k].value_off, pairs[k].value_len};
-    }
-    if (n > 1) {
-        qsort(pairs, n, sizeof(*pairs), cmp_query);
-    }
-    for (size_t k = 0; k < n; k++) {
-        if ((k > 0 && sm_buf_append(out, "&", 1, err) != 0) ||
-            sm_buf_append(out, pairs[k].name.ptr, pairs[k].name.len, err) != 0 ||
-            sm_buf_append(out, "=", 1, err) != 0 ||
-            sm_buf_append(out, pairs[k].value.ptr, pairs[k].value.len, err) != 0) {
-            goto out;
-        }
-    }
-    result = 0;
-out:
-    sm_free(pairs);
-    sm_buf_clean_up(&scratch);
     return result;
 }
 
@@ -448,8 +342,7 @@ int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_
     }
     if (sm_buf_append(creq, req->method.ptr, req->method.len, err) != 0 ||
         sm_buf_append(creq, "\n", 1, err) != 0 || canonical_uri(creq, req->path, err) != 0 ||
-        sm_buf_append(creq, "\n", 1, err) != 0 || canonical_query(creq, req->query, err) != 0 ||
-        sm_buf_append(creq, "\n", 1, err) != 0 ||
+        sm_buf_append(creq, "\n\n", 2, err) != 0 || /* no query string */
         canonical_headers(creq, signed_headers, req, p, err) != 0 ||
         sm_buf_append(creq, "\n", 1, err) != 0 ||
         sm_buf_append(creq, signed_headers->data, signed_headers->len, err) != 0 ||

@@ -1,15 +1,10 @@
 /*
  * sigv4: AWS Signature Version 4 for header authentication (AWS4-HMAC-SHA256).
  *
- * Owns the four stages of a signature, each callable on its own so tests can hold every stage
- * against AWS's test suite (tests/data/sigv4):
- *   1. sigv4_canonical_request  method, normalized path, sorted query, canonical headers,
- *                               signed header list, hex SHA-256 of the payload
- *   2. sigv4_string_to_sign     algorithm, X-Amz-Date, credential scope, hash of stage 1
- *   3. sigv4_signing_key        kDate, kRegion, kService, kSigning (HMAC-SHA256 chain)
- *      sigv4_signature          hex HMAC(kSigning, string to sign)
- *   4. sigv4_authorization      the Authorization header value
- * and sigv4_sign, which runs them in order.
+ * Owns the four stages of a signature (canonical request, string to sign, signing key and
+ * signature, Authorization value; sigv4_testing.h exposes each to the tests that hold them
+ * against AWS's suite, tests/data/sigv4) and sigv4_sign, which runs them in order. Requests have
+ * no query string: every AWS call is a POST of its parameters in the body.
  *
  * Inputs are length-carrying views (struct sigv4_str); nothing is NUL-terminated until a library
  * boundary. Every header passed in is signed: the caller chooses what to sign (Secrets Manager
@@ -52,9 +47,6 @@ struct sigv4_request {
      * UriEncoded once. A non-S3 service's already-encoded wire path is passed as is, which gives
      * AWS's double encoding. Empty means "/". Secrets Manager always uses "/". */
     struct sigv4_str path;
-    /* Query string without '?', as on the wire: each name and value is percent-decoded, then
-     * UriEncoded, and the pairs are sorted by name, then value. Empty: no query. */
-    struct sigv4_str query;
     const struct sigv4_header *headers; /* all signed; duplicates joined with ',' in order */
     size_t n_headers;
     struct sigv4_str payload; /* the exact body bytes sent */
@@ -80,44 +72,11 @@ struct sigv4_params {
  * err set (SM_ERR_INTERNAL) when the time cannot be represented. */
 int sigv4_format_amz_date(int64_t epoch_ms, char out[SIGV4_AMZ_DATE_LEN + 1], struct sm_err *err);
 
-/* Stage 1. Replaces the content of creq with the canonical request of req (using p's amz_date
- * and session_token for the implicit headers described above) and of signed_headers with the
- * signed header list ("host;x-amz-date"). Both buffers are caller-owned and keep their ceilings.
- * Returns 0, or -1 with err set: SM_ERR_INTERNAL for malformed input (bad date, header name or
- * method), SM_ERR_TOO_LARGE past a ceiling, SM_ERR_NOMEM. */
-int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_params *p,
-                            struct sm_buf *creq, struct sm_buf *signed_headers, struct sm_err *err);
-
-/* Stage 2. Replaces the content of sts with
- * "AWS4-HMAC-SHA256\n<amz_date>\n<yyyymmdd>/<region>/<service>/aws4_request\n<hex sha256(creq)>".
- * Returns 0 or -1 with err set (SM_ERR_INTERNAL for a bad date/region/service, SM_ERR_TOO_LARGE,
- * SM_ERR_NOMEM). */
-int sigv4_string_to_sign(const struct sigv4_params *p, struct sigv4_str creq, struct sm_buf *sts,
-                         struct sm_err *err);
-
-/* Stage 3a. Derives kSigning for p's secret key, scope date, region and service into key (the
- * caller wipes it with sm_wipe when done). Intermediate keys and the "AWS4"+secret scratch are
- * wiped before returning, on every path. Returns 0, or -1 with err set (key is then zeroed). */
-int sigv4_signing_key(const struct sigv4_params *p, unsigned char key[SIGV4_KEY_LEN],
-                      struct sm_err *err);
-
-/* Stage 3b. Writes the lowercase hex HMAC-SHA256(key, sts) plus a NUL into hex. Returns 0 or -1
- * with err set (SM_ERR_INTERNAL when OpenSSL fails). */
-int sigv4_signature(const unsigned char key[SIGV4_KEY_LEN], struct sigv4_str sts,
-                    char hex[SIGV4_HEX_LEN + 1], struct sm_err *err);
-
-/* Stage 4. Replaces the content of out with "AWS4-HMAC-SHA256 Credential=<akid>/<scope>,
- * SignedHeaders=<signed_headers>, Signature=<signature>". Returns 0 or -1 with err set. */
-int sigv4_authorization(const struct sigv4_params *p, struct sigv4_str signed_headers,
-                        struct sigv4_str signature, struct sm_buf *out, struct sm_err *err);
-
 /* All stages: replaces the content of authorization (caller-owned; wipe-on-free like every
  * sm_buf) with the Authorization header value for req. Intermediate buffers and keys are wiped.
- * Returns 0 or -1 with err set as above. */
+ * Returns 0, or -1 with err set: SM_ERR_INTERNAL for malformed input (method, header name, date,
+ * region or service), SM_ERR_TOO_LARGE past SIGV4_LIMIT_CANONICAL, SM_ERR_NOMEM. */
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
                struct sm_buf *authorization, struct sm_err *err);
-
-/* Lowercase hex SHA-256 of data plus a NUL. Returns 0 or -1 (SM_ERR_INTERNAL). */
-int sigv4_sha256_hex(struct sigv4_str data, char hex[SIGV4_HEX_LEN + 1], struct sm_err *err);
 
 #endif

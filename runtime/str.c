@@ -7,19 +7,6 @@ bool sm_is_unreserved(unsigned char c) {
            c == '.' || c == '_' || c == '~';
 }
 
-int sm_hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 size_t sm_utf8_seq(const unsigned char *s, size_t len, size_t *bad) {
     unsigned char c = s[0];
     size_t need, ignored;

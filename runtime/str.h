@@ -1,6 +1,6 @@
 /*
  * str: character classes and string helpers shared by the parsers and the error messages
- * (RFC 3986 unreserved characters, hex digits, UTF-8 well-formedness, names and texts made fit for
+ * (RFC 3986 unreserved characters, UTF-8 well-formedness, names and texts made fit for
  * one line of a message).
  */
 #ifndef SM_STR_H
@@ -11,9 +11,6 @@
 
 /* Whether c is an RFC 3986 unreserved character: A-Z a-z 0-9 - . _ ~ */
 bool sm_is_unreserved(unsigned char c);
-
-/* The value of hex digit c (either case), or -1. */
-int sm_hex_digit(char c);
 
 /* Length of the well-formed UTF-8 sequence at s[0..len) (1-4), or 0 when it is not well formed
  * (overlong forms, surrogates and code points past U+10FFFF are not); then *bad (may be NULL) is

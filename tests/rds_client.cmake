@@ -3,5 +3,5 @@
 sm_c_tests(test_rds_xml SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_rds_xml.c LABELS unit)
 sm_c_tests(test_rds
            SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client/test_rds.c
-                   ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_sm_process.c
+                   ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_aws_process.c
            LABELS client)

@@ -12,3 +12,7 @@ sm_c_tests(test_rotators SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_rotators.
 # The steps in process, against the fake Secrets Manager and the fake engine.
 sm_c_tests(test_rotation_steps SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_rotation_steps.c
            LIBS smfakes LABELS unit)
+
+# The connection policy (rotators/db_connect.h) against a scripted engine, and the engines'
+# settings and static properties.
+sm_c_tests(test_db_connect SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_db_connect.c LABELS unit)

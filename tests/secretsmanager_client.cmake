@@ -1,11 +1,10 @@
-# The Secrets Manager client (runtime/secretsmanager.c): configuration and error-parser unit tests,
-# wire-format tests against a canned responder, and behaviour tests against the local emulator
-# tests/fakes/fake_secretsmanager.py (one emulator process per test, random port).
+# The AWS client layer (runtime/aws.c) and the Secrets Manager client (runtime/secretsmanager.c):
+# in process against a scripted transport and clock (unit), and over HTTP against the local
+# emulator tests/fakes/fake_secretsmanager.py (client; one emulator process per test, random
+# port).
+sm_c_tests(test_aws SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_aws.c
+                            ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_aws_config.c LABELS unit)
 sm_c_tests(test_secretsmanager
            SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client/test_secretsmanager.c
-                   ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_sm_process.c
+                   ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_aws_process.c
            LABELS client)
-# The SM_TEST names are read when configuring: configure again when the test file changes, so a
-# new case is registered as its own ctest without a manual re-run of cmake.
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-             ${CMAKE_CURRENT_SOURCE_DIR}/client/test_secretsmanager.c)

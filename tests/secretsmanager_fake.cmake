@@ -1,4 +1,5 @@
-# The Secrets Manager emulator (tests/fakes/fake_secretsmanager.py), its SigV4 signer/verifier
-# (tests/fakes/sm_sigv4.py) and the signed client/CLI (tests/fakes/sm_client.py): tests of the fake
-# itself, so the C client's tests run against a checked, independent implementation.
+# The fakes' shared server (tests/fakes/aws_fake.py), their independent SigV4 signer and verifier
+# (tests/fakes/sigv4.py) and the Secrets Manager emulator (tests/fakes/fake_secretsmanager.py):
+# tests of the fakes themselves, so the C clients and bootstrap run against checked, independent
+# implementations.
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/fakes/test_fake_secretsmanager.py LABELS fakes TIMEOUT 60)

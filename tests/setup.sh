@@ -4,14 +4,16 @@
 # from this machine's own apt sources) and installs the recipe's tools (dpkg-dev, compilers) and
 # Debian's arm64 cross toolchain. The arm64 package tests need qemu-user-static and the arm64
 # packages libc6 and libgcc-s1 (tests/package/glibc_root.sh downloads them), so arm64 is added
-# as a foreign dpkg architecture. Idempotent: apt runs only when a package is missing, the
-# architecture or the deb-src entries are new. Needs root (or sudo).
+# as a foreign dpkg architecture. debootstrap is for the MySQL fixture, which builds its own root
+# from Debian's unstable suite on first use (tests/scripts/mysql.sh). Idempotent: apt runs only
+# when a package is missing, the architecture or the deb-src entries are new. Needs root (or sudo).
 set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config clang-format dpkg-dev
     libcurl4-openssl-dev libssl-dev libcjson-dev libpq-dev libmariadb-dev libexpat1-dev
     postgresql postgresql-client mariadb-server mariadb-client
+    debootstrap
     python3 openssl zip unzip binutils procps
     qemu-user-static
     nodejs npm

@@ -6,7 +6,7 @@
 if(SM_TORTURE)
   sm_c_tests(test_torture
              SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/torture/test_torture.c
-                     ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_sm_process.c
+                     ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_aws_process.c
              LIBS smfakes LABELS torture)
   foreach(t torture_rotation_single_user_all_steps torture_rotation_alternating_users_all_steps
             torture_secretsmanager_read_operations torture_secretsmanager_write_operations)
@@ -20,7 +20,7 @@ endif()
 if(SM_TORTURE)
   sm_c_tests(test_wipe
              SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/torture/test_wipe.c
-                     ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_sm_process.c
+                     ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_aws_process.c
              LIBS smfakes LABELS torture wipe ENVIRONMENT LD_BIND_NOW=1)
   # No lazy symbol resolution: it saves the vector registers on the stack, where the whole-process
   # scan would find whatever bytes they last held (see the comment at the top of test_wipe.c).

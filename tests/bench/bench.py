@@ -10,7 +10,7 @@ libraries) and the deployable, self-contained one (--static-build, default ./bui
 it has a bootstrap: -DSM_STATIC_DEPS=ON, only glibc and libgcc shared; `none` skips it). Every
 table is printed for each, then a summary puts their figures next to each other and next to the
 cold-start floor: bench_cold_floor, a trivial glibc-only program that makes the same Runtime API
-round trips before its first /next (extension registration, /next), timed the same way against a
+round trip before its first event (/next), timed the same way against a
 fresh fake Lambda, interleaved with both bootstraps. The package is the static tree's zip.
 
 It builds nothing (bootstrap, tests/bench_baseline and tests/bench_cold_floor come from --build

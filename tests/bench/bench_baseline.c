@@ -9,7 +9,7 @@
  *         "library": the client library directly (libpq PQconnectdbParams / Connector/C
  *                    mysql_real_connect), verified TLS against BENCH_DB_CA, nothing else: the
  *                    floor any rotation function pays per login;
- *         "engine":  our engine plugin's connect (rotators/engine.h), as a rotation step logs in
+ *         "engine":  our login (rotators/db_connect.h over the engine), as a rotation step logs in
  *                    (TLS AUTO = verify-full);
  *         "check", "set_own_password": the engine's statements of testSecret and single-user
  *                    setSecret on that connection (the password is set to its own value);
@@ -27,12 +27,13 @@
  * environment only and are never printed. Exit status 0, or 1 with a message on stderr.
  */
 #include "clock.h"
+#include "db_connect.h"
 #include "engine.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
 #include "mem.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include <libpq-fe.h>
 #include <mysql.h>
@@ -163,14 +164,15 @@ static int bench_login(const char *engine_name, long n) {
                           .dbname = pg ? "postgres" : NULL,
                           .username = user,
                           .password = password,
-                          .tls = ROT_TLS_AUTO};
+                          .tls = ROT_TLS_AUTO,
+                          .engine_value = engine_name};
     struct rot_connect_opts opts = {.ca_file = ca, .connect_timeout_ms = 5000, .deadline_ms = 0};
     struct rot_user_pair users = {.original = user, .clone = clone, .target = clone};
     if (n_series == N_SERIES) {
         struct rot_login a = l;
         a.username = admin_user;
         a.password = admin_password;
-        if (engine->connect(&a, &opts, &admin, &err) != 0) {
+        if (rot_db_connect(engine, &a, &opts, &admin, &err) != 0) {
             fprintf(stderr, "bench_baseline: admin login failed: %s\n", err.msg);
             goto out;
         }
@@ -186,28 +188,28 @@ static int bench_login(const char *engine_name, long n) {
         t[0] = monotonic_us();
         int rc = pg ? login_library_pg(&l, ca, port) : login_library_mysql(&l, ca);
         t[1] = monotonic_us();
-        if (rc == 0 && engine->connect(&l, &opts, &conn, &err) != 0) {
+        if (rc == 0 && rot_db_connect(engine, &l, &opts, &conn, &err) != 0) {
             fprintf(stderr, "bench_baseline: engine login failed: %s\n", err.msg);
             rc = -1;
         }
         t[2] = monotonic_us();
-        if (rc == 0 && engine->check(conn, &err) != 0) {
+        if (rc == 0 && rot_db_check(conn, &err) != 0) {
             fprintf(stderr, "bench_baseline: check failed: %s\n", err.msg);
             rc = -1;
         }
         t[3] = monotonic_us();
-        if (rc == 0 && engine->set_own_password(conn, user, password, password, &err) != 0) {
+        if (rc == 0 && rot_db_set_own_password(conn, user, password, password, NULL, &err) != 0) {
             fprintf(stderr, "bench_baseline: set_own_password failed: %s\n", err.msg);
             rc = -1;
         }
         t[4] = monotonic_us();
         if (rc == 0 && admin != NULL &&
-            engine->sync_alternate_user(admin, &users, password, &err) != 0) {
+            rot_db_sync_alternate_user(admin, &users, password, NULL, &err) != 0) {
             fprintf(stderr, "bench_baseline: sync_alternate_user failed: %s\n", err.msg);
             rc = -1;
         }
         t[5] = monotonic_us();
-        engine->disconnect(conn);
+        rot_db_disconnect(conn);
         if (rc != 0) {
             goto out;
         }
@@ -220,7 +222,7 @@ static int bench_login(const char *engine_name, long n) {
     print_series(s, (size_t)n_series);
     result = 0;
 out:
-    engine->disconnect(admin);
+    rot_db_disconnect(admin);
     for (int k = 0; k < N_SERIES; k++) {
         free(s[k].us);
     }

@@ -1,8 +1,7 @@
 /*
  * cold_floor: the floor of bootstrap's cold start, for tests/bench/bench.py. A trivial program
- * that needs nothing but glibc makes the Runtime API round trips bootstrap must make before it
- * can take an event - POST /2020-01-01/extension/register (the SIGTERM extension), then
- * GET /2018-06-01/runtime/invocation/next - over one plain keep-alive TCP connection to
+ * that needs nothing but glibc makes the one Runtime API request bootstrap must make before it
+ * can take an event - GET /2018-06-01/runtime/invocation/next - over a plain TCP connection to
  * AWS_LAMBDA_RUNTIME_API (host:port, an IPv4 address), and then waits for the event until it is
  * killed. bench.py times it like bootstrap: process spawn -> the fake Lambda seeing /next.
  */
@@ -90,15 +89,7 @@ int main(void) {
         return fail("connect");
     }
     char req[512];
-    static const char body[] = "{\"events\":[]}";
-    int n = snprintf(req, sizeof(req),
-                     "POST /2020-01-01/extension/register HTTP/1.1\r\nHost: %s\r\n"
-                     "Lambda-Extension-Name: cold-floor-%ld\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n\r\n%s",
-                     api, (long)getpid(), sizeof(body) - 1, body);
-    if (send_all(fd, req, (size_t)n) != 0 || read_response(fd) != 0) {
-        return fail("register");
-    }
+    int n;
     n = snprintf(req, sizeof(req),
                  "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: %s\r\n\r\n", api);
     if (send_all(fd, req, (size_t)n) != 0) {

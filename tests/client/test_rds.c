@@ -4,11 +4,11 @@
  * tests/unit/test_rds_xml.c).
  */
 #include "aws.h"
-#include "fakes/fake_sm_process.h"
+#include "fakes/fake_aws_process.h"
 #include "harness.h"
 #include "http.h"
 #include "mem.h"
-#include "rds.h"
+#include "rds_testing.h"
 
 #include <stdlib.h>
 
@@ -18,21 +18,17 @@
 /* ---- the client against the local RDS ---------------------------------------------------- */
 
 struct env {
-    struct fake_sm rds;
+    struct fake_aws rds;
     struct aws_config cfg;
     char *endpoint;
     struct http_client http;
     struct aws_client c;
 };
 
-static double no_jitter(void) {
-    return 0.0;
-}
-
 static void env_start(struct env *e) {
     struct sm_err err;
     memset(e, 0, sizeof(*e));
-    fake_rds_start(&e->rds, AKID, SECRET_KEY, NULL);
+    fake_aws_start_rds(&e->rds, AKID, SECRET_KEY, NULL);
     setenv("AWS_REGION", "us-east-1", 1);
     setenv("AWS_ACCESS_KEY_ID", AKID, 1);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
@@ -44,8 +40,8 @@ static void env_start(struct env *e) {
     SM_ASSERT_STR_EQ(e->endpoint, e->rds.endpoint);
     SM_ASSERT_OK(http_client_init(&e->http, &err), err);
     SM_ASSERT_OK(rds_client_init(&e->c, &e->cfg, e->endpoint, &e->http, &err), err);
-    e->c.random01 = no_jitter;
-    cJSON_Delete(fake_sm_control(
+    fake_aws_no_jitter(&e->c);
+    cJSON_Delete(fake_aws_control(
         &e->rds, "POST", "/_fake/state",
         "{\"instances\":[{\"identifier\":\"pg-main\",\"engine\":\"postgres\",\"address\":"
         "\"pg-main.test\",\"port\":5432},{\"identifier\":\"pg-replica\",\"engine\":\"postgres\","
@@ -60,7 +56,7 @@ static void env_stop(struct env *e) {
     http_client_clean_up(&e->http);
     aws_config_clean_up(&e->cfg);
     sm_free(e->endpoint);
-    fake_sm_stop(&e->rds);
+    fake_aws_stop(&e->rds);
 }
 
 SM_TEST(rds_client_describes_an_instance_by_id_and_by_arn) {
@@ -124,18 +120,18 @@ SM_TEST(rds_client_retries_throttling_and_5xx) {
     struct env e;
     env_start(&e);
     cJSON_Delete(
-        fake_sm_control(&e.rds, "POST", "/_fake/faults",
-                        "[{\"operation\":\"DescribeDBInstances\",\"error\":\"Throttling\"},"
-                        "{\"operation\":\"DescribeDBInstances\",\"error\":"
-                        "\"InternalFailure\"}]"));
+        fake_aws_control(&e.rds, "POST", "/_fake/faults",
+                         "[{\"operation\":\"DescribeDBInstances\",\"error\":\"Throttling\"},"
+                         "{\"operation\":\"DescribeDBInstances\",\"error\":"
+                         "\"InternalFailure\"}]"));
     struct rds_instance i;
     struct sm_err err;
     SM_ASSERT_OK(rds_describe_db_instance(&e.c, "pg-main", 0, &i, &err), err);
     SM_ASSERT_INT_EQ(e.c.calls, 3);
-    SM_ASSERT_INT_EQ(fake_sm_wait_calls(&e.rds, "DescribeDBInstances", 3), 3);
+    SM_ASSERT_INT_EQ(fake_aws_wait_calls(&e.rds, "DescribeDBInstances", 3), 3);
     rds_instance_clean_up(&i);
-    cJSON_Delete(fake_sm_control(&e.rds, "POST", "/_fake/faults",
-                                 "{\"operation\":\"*\",\"error\":\"Throttling\",\"count\":-1}"));
+    cJSON_Delete(fake_aws_control(&e.rds, "POST", "/_fake/faults",
+                                  "{\"operation\":\"*\",\"error\":\"Throttling\",\"count\":-1}"));
     SM_ASSERT_INT_EQ(rds_describe_db_instance(&e.c, "pg-main", 0, &i, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_THROTTLED);
     SM_ASSERT_STR_CONTAINS(err.msg, "(after 3 attempts)");
@@ -146,9 +142,9 @@ SM_TEST(rds_client_retries_throttling_and_5xx) {
 SM_TEST(rds_client_access_denied_names_the_missing_permission) {
     struct env e;
     env_start(&e);
-    cJSON_Delete(fake_sm_control(&e.rds, "POST", "/_fake/deny",
-                                 "{\"actions\":[\"rds:DescribeDBInstances\","
-                                 "\"rds:DescribeDBClusters\"]}"));
+    cJSON_Delete(fake_aws_control(&e.rds, "POST", "/_fake/deny",
+                                  "{\"actions\":[\"rds:DescribeDBInstances\","
+                                  "\"rds:DescribeDBClusters\"]}"));
     struct rds_instance i;
     struct rds_cluster c;
     struct sm_err err;

@@ -28,7 +28,10 @@ from stack import ACCOUNT, REGION, Stack  # noqa: E402
 STEPS = cases.STEPS
 INSTANCE_TAG = "aws:rds:primaryDBInstanceArn"
 CLUSTER_TAG = "aws:rds:primaryDBClusterArn"
-AURORA = {"postgres": "aurora-postgresql", "mariadb": "aurora-mysql"}
+AURORA = {"postgres": "aurora-postgresql", "mariadb": "aurora-mysql", "mysql": "aurora-mysql"}
+# The value AWS's documented secret structure gives PostgreSQL and Aurora PostgreSQL (MySQL and
+# Aurora MySQL) alike.
+PLAIN = {"postgres": "postgres", "mariadb": "mysql", "mysql": "mysql"}
 
 
 def db_arn(ident):
@@ -94,7 +97,7 @@ class RdsCase(cases.Case):
     one with master_host."""
 
     def __init__(self, world, user_host, engine=None, tag=None, master_host=None,
-                 handler="multi-user", env=None, user_extra=None, seed=True):
+                 handler="multi-user", env=None, user_extra=None, seed=True, master_engine=None):
         db = self.db = world.db
         self.world = world
         self.names = world.names
@@ -120,7 +123,7 @@ class RdsCase(cases.Case):
                                                        tags={key: value})
         else:
             master = db.secret(self.master_user, self.master_password, host=master_host,
-                               engine=self.engine)
+                               engine=master_engine or self.engine)
             self.master_arn = self.stack.create_secret("smr/master-" + uuid.uuid4().hex[:8],
                                                        master)
         extra = {"host": user_host, "engine": self.engine}
@@ -228,6 +231,19 @@ def managed_master_requests_per_step(db):
                       {"createSecret": (7, 1, 0), "setSecret": (5, 1, 2),
                        "testSecret": (2, 0, 1), "finishSecret": (2, 0, 0)},
                       "Secrets Manager requests, RDS requests and logins per step")
+            # The same counts in the metrics (EMF), with the dimensions each step knows.
+            metrics = {}
+            for line in case.stack.output().splitlines():
+                if line.startswith("{") and '"_aws"' in line:
+                    m = json.loads(line)
+                    metrics[m["Step"]] = (m["AWSCalls"], m["DatabaseLogins"], m.get("Engine"),
+                                          m.get("Strategy"), m["Succeeded"],
+                                          m["RotationsCompleted"])
+            family = "postgres" if db.engine == "postgres" else "mysql"
+            assert_eq(metrics, {"createSecret": (8, 0, family, "multi-user", 1, 0),
+                                "setSecret": (6, 2, family, "multi-user", 1, 0),
+                                "testSecret": (2, 1, family, "multi-user", 1, 0),
+                                "finishSecret": (2, 0, None, None, 1, 1)}, "metrics per step")
 
 
 def unknown_instance_in_tag(db):
@@ -337,6 +353,43 @@ def user_on_aurora_reader_instance(db):
                 assert_eq(logins, {"createSecret": {}, "setSecret": {"aur-2": 1, admin: 1},
                                    "testSecret": {"aur-2": 1}, "finishSecret": {}}, "logins")
                 assert_eq(case.rds_calls(), calls_per_step * 2, "RDS calls")
+
+
+def plain_engine_user_on_aurora_reader(db):
+    """The user's secret says postgres / mysql (AWS's one structure for both) on an Aurora reader
+    endpoint or reader instance: what says Aurora is the master's engine, its cluster tag, or
+    what RDS answers about the user's host. The user's engine value is never rewritten."""
+    with World(db) as world:
+        plain = PLAIN[db.engine]
+        masters = (
+            # Self-described at the cluster endpoint with the Aurora engine value (AWS's
+            # templates decide Aurora from the master): the cluster, named by the endpoint.
+            ({"master_host": world.names.cluster("aur"), "master_engine": world.aurora},
+             "aur.cluster", [("DescribeDBClusters", "aur", 200)]),
+            # RDS-managed, named by its cluster tag.
+            ({"tag": (CLUSTER_TAG, cluster_arn("aur"))}, "aur.cluster",
+             [("DescribeDBClusters", cluster_arn("aur"), 200), ("DescribeDBClusters", "aur", 200)]),
+            # Self-described at the writer instance, plain engine value: RDS says the user's
+            # host is in cluster aur (an instance) or names the cluster (the reader endpoint's
+            # form already says so).
+            ({"master_host": world.names.host("aur-1"), "master_engine": plain}, "aur-1", None))
+        for user_host, short in ((world.names.reader("aur"), "aur.cluster-ro"),
+                                 (world.names.host("aur-2"), "aur-2")):
+            for master, admin, calls in masters:
+                with RdsCase(world, user_host, engine=plain, **master) as case:
+                    token, logins = case.rotate()
+                    new = case.assert_rotated_alternating(token)
+                    assert_eq(new["engine"], plain, "the user's engine value")
+                    assert_eq(logins, {"createSecret": {}, "setSecret": {short: 1, admin: 1},
+                                       "testSecret": {short: 1}, "finishSecret": {}},
+                              "logins (%s, %s)" % (short, admin))
+                    if calls is None:
+                        calls = ([("DescribeDBInstances", "aur-1", 200),
+                                  ("DescribeDBClusters", "aur", 200)] if short != "aur-2" else
+                                 [("DescribeDBInstances", "aur-2", 200),
+                                  ("DescribeDBInstances", "aur-1", 200),
+                                  ("DescribeDBClusters", "aur", 200)])
+                    assert_eq(case.rds_calls(), calls * 2, "RDS calls (%s)" % short)
 
 
 def host_that_is_no_replica_refused(db):

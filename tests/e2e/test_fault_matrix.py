@@ -1,4 +1,5 @@
-"""The fault matrix (tests/e2e/fault_matrix.py) for each engine and strategy."""
+"""The fault matrix (tests/e2e/fault_matrix.py) for every server of tests/lib/db.py (pg, mariadb,
+mysql) and both strategies, and alternating users with an RDS-managed master."""
 import os
 import sys
 
@@ -7,31 +8,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fault_matrix  # noqa: E402
 import smtest  # noqa: E402
-from db import MariaDB, Postgres  # noqa: E402
+from db import SERVERS  # noqa: E402
 
 
-def test_fault_matrix_pg_single_user_converges():
-    fault_matrix.run(Postgres(), "single-user", "postgres/single-user")
+def test_fault_matrix_SERVER_single_user_converges(db):
+    fault_matrix.run(db, "single-user", "%s/single-user" % db.name)
 
 
-def test_fault_matrix_pg_multi_user_converges():
-    fault_matrix.run(Postgres(), "multi-user", "postgres/multi-user")
+def test_fault_matrix_SERVER_multi_user_converges(db):
+    fault_matrix.run(db, "multi-user", "%s/multi-user" % db.name)
 
 
-def test_fault_matrix_mysql_single_user_converges():
-    fault_matrix.run(MariaDB(), "single-user", "mariadb/single-user")
+def test_fault_matrix_SERVER_managed_master_converges(db):
+    fault_matrix.run(db, "multi-user", "%s/managed-master" % db.name, managed=True)
 
 
-def test_fault_matrix_mysql_multi_user_converges():
-    fault_matrix.run(MariaDB(), "multi-user", "mariadb/multi-user")
-
-
-def test_fault_matrix_pg_managed_master_converges():
-    fault_matrix.run(Postgres(), "multi-user", "postgres/managed-master", managed=True)
-
-
-def test_fault_matrix_mysql_managed_master_converges():
-    fault_matrix.run(MariaDB(), "multi-user", "mariadb/managed-master", managed=True)
-
-
-smtest.run(globals())
+smtest.run(globals(), SERVERS)

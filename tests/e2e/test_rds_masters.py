@@ -1,5 +1,6 @@
 """End-to-end: RDS-managed master secrets, read replicas, Aurora readers and the per-secret
-strategy (Handler auto), against real PostgreSQL and MariaDB (cases in tests/e2e/rds_cases.py)."""
+strategy (Handler auto), against every server of tests/lib/db.py (cases in
+tests/e2e/rds_cases.py; ctest rds_<server>_<case>)."""
 import os
 import sys
 import tempfile
@@ -11,117 +12,56 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import cases  # noqa: E402
 import rds_cases  # noqa: E402
 import smtest  # noqa: E402
-from db import MariaDB, Postgres  # noqa: E402
+from db import SERVERS, MariaDB, MySQL, Postgres  # noqa: E402
 from smtest import assert_eq  # noqa: E402
 from stack import Stack  # noqa: E402
 
 
-def test_rds_pg_managed_master_by_instance_tag_keeps_other_keys():
-    rds_cases.managed_master_by_instance_tag(Postgres())
+def test_rds_SERVER_managed_master_by_instance_tag_keeps_other_keys(db):
+    rds_cases.managed_master_by_instance_tag(db)
+
+def test_rds_SERVER_managed_master_by_aurora_cluster_tag(db):
+    rds_cases.managed_master_by_cluster_tag(db)
+
+def test_rds_SERVER_managed_master_requests_per_step_are_pinned(db):
+    rds_cases.managed_master_requests_per_step(db)
+
+def test_rds_SERVER_user_on_read_replica_set_through_master_tested_at_replica(db):
+    rds_cases.user_on_read_replica(db)
+
+def test_rds_SERVER_user_on_aurora_reader_endpoint(db):
+    rds_cases.user_on_aurora_reader_endpoint(db)
+
+def test_rds_SERVER_user_on_aurora_reader_instance(db):
+    rds_cases.user_on_aurora_reader_instance(db)
+
+def test_rds_SERVER_plain_engine_user_on_aurora_reader(db):
+    rds_cases.plain_engine_user_on_aurora_reader(db)
+
+def test_rds_SERVER_host_that_is_no_replica_refused_nothing_staged(db):
+    rds_cases.host_that_is_no_replica_refused(db)
+
+def test_rds_SERVER_unknown_instance_in_tag_fails_clearly(db):
+    rds_cases.unknown_instance_in_tag(db)
+
+def test_rds_SERVER_throttling_is_retried(db):
+    rds_cases.rds_throttling_is_retried(db)
+
+def test_rds_SERVER_access_denied_names_missing_permission(db):
+    rds_cases.rds_access_denied_names_permission(db)
+
+def test_rds_SERVER_master_with_host_makes_no_rds_call(db):
+    rds_cases.master_with_host_makes_no_rds_call(db)
+
+def test_rds_SERVER_tls_verify_full_refuses_name_certificate_lacks(db):
+    rds_cases.tls_full_refuses_name_certificate_lacks(db)
+
+def test_strategy_SERVER_single_user_with_masterarn_warns_once_per_invocation(db):
+    rds_cases.single_user_with_masterarn_warns(db)
 
 
-def test_rds_mysql_managed_master_by_instance_tag_keeps_other_keys():
-    rds_cases.managed_master_by_instance_tag(MariaDB())
-
-
-def test_rds_pg_managed_master_by_aurora_cluster_tag():
-    rds_cases.managed_master_by_cluster_tag(Postgres())
-
-
-def test_rds_mysql_managed_master_by_aurora_cluster_tag():
-    rds_cases.managed_master_by_cluster_tag(MariaDB())
-
-
-def test_rds_pg_managed_master_requests_per_step_are_pinned():
-    rds_cases.managed_master_requests_per_step(Postgres())
-
-
-def test_rds_mysql_managed_master_requests_per_step_are_pinned():
-    rds_cases.managed_master_requests_per_step(MariaDB())
-
-
-def test_rds_pg_user_on_read_replica_set_through_master_tested_at_replica():
-    rds_cases.user_on_read_replica(Postgres())
-
-
-def test_rds_mysql_user_on_read_replica_set_through_master_tested_at_replica():
-    rds_cases.user_on_read_replica(MariaDB())
-
-
-def test_rds_pg_user_on_aurora_reader_endpoint():
-    rds_cases.user_on_aurora_reader_endpoint(Postgres())
-
-
-def test_rds_mysql_user_on_aurora_reader_endpoint():
-    rds_cases.user_on_aurora_reader_endpoint(MariaDB())
-
-
-def test_rds_pg_user_on_aurora_reader_instance():
-    rds_cases.user_on_aurora_reader_instance(Postgres())
-
-
-def test_rds_mysql_user_on_aurora_reader_instance():
-    rds_cases.user_on_aurora_reader_instance(MariaDB())
-
-
-def test_rds_pg_host_that_is_no_replica_refused_nothing_staged():
-    rds_cases.host_that_is_no_replica_refused(Postgres())
-
-
-def test_rds_mysql_host_that_is_no_replica_refused_nothing_staged():
-    rds_cases.host_that_is_no_replica_refused(MariaDB())
-
-
-def test_rds_pg_unknown_instance_in_tag_fails_clearly():
-    rds_cases.unknown_instance_in_tag(Postgres())
-
-
-def test_rds_mysql_unknown_instance_in_tag_fails_clearly():
-    rds_cases.unknown_instance_in_tag(MariaDB())
-
-
-def test_rds_pg_throttling_is_retried():
-    rds_cases.rds_throttling_is_retried(Postgres())
-
-
-def test_rds_mysql_throttling_is_retried():
-    rds_cases.rds_throttling_is_retried(MariaDB())
-
-
-def test_rds_pg_access_denied_names_missing_permission():
-    rds_cases.rds_access_denied_names_permission(Postgres())
-
-
-def test_rds_mysql_access_denied_names_missing_permission():
-    rds_cases.rds_access_denied_names_permission(MariaDB())
-
-
-def test_rds_pg_master_with_host_makes_no_rds_call():
-    rds_cases.master_with_host_makes_no_rds_call(Postgres())
-
-
-def test_rds_mysql_master_with_host_makes_no_rds_call():
-    rds_cases.master_with_host_makes_no_rds_call(MariaDB())
-
-
-def test_rds_pg_tls_verify_full_refuses_name_certificate_lacks():
-    rds_cases.tls_full_refuses_name_certificate_lacks(Postgres())
-
-
-def test_rds_mysql_tls_verify_full_refuses_name_certificate_lacks():
-    rds_cases.tls_full_refuses_name_certificate_lacks(MariaDB())
-
-
-def test_strategy_pg_single_user_with_masterarn_warns_once_per_invocation():
-    rds_cases.single_user_with_masterarn_warns(Postgres())
-
-
-def test_strategy_mysql_single_user_with_masterarn_warns_once_per_invocation():
-    rds_cases.single_user_with_masterarn_warns(MariaDB())
-
-
-def test_strategy_auto_rotates_single_and_alternating_of_both_engines_in_one_process():
-    dbs = (Postgres(), MariaDB())
+def test_strategy_auto_rotates_single_and_alternating_of_every_server_in_one_process():
+    dbs = (Postgres(), MariaDB(), MySQL())
     with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as bundle:
         for db in dbs:
             with open(db.ca_file) as f:
@@ -177,4 +117,4 @@ def test_strategy_auto_rotates_single_and_alternating_of_both_engines_in_one_pro
             db.drop_users(user)
 
 
-smtest.run(globals())
+smtest.run(globals(), SERVERS)

@@ -7,7 +7,7 @@
 
 struct fake_db fake_db;
 
-struct rot_conn {
+struct rot_session {
     char user[128];
 };
 
@@ -43,26 +43,53 @@ const char *fake_db_password(const char *name) {
     return u != NULL ? u->password : NULL;
 }
 
-static int fake_connect(const struct rot_login *login, const struct rot_connect_opts *opts,
-                        struct rot_conn **out, struct sm_err *err) {
-    (void)opts;
+const struct fake_user *fake_db_user(const char *name) {
+    return find(name);
+}
+
+/* Sets u's password as opts says. */
+static void set(struct fake_user *u, const char *password, const struct rot_password_opts *opts) {
+    snprintf(u->secondary, sizeof(u->secondary), "%s", opts->retain_current ? u->password : "");
+    snprintf(u->password, sizeof(u->password), "%s", password);
+    u->lifetime_days = opts->lifetime_days;
+    fake_db.password_sets++;
+}
+
+/* Counts down fake_db.refuse_logins: whether this login is refused. */
+static bool lagging(void) {
+    if (fake_db.refuse_logins <= 0) {
+        return false;
+    }
+    fake_db.refuse_logins--;
+    return true;
+}
+
+static int fake_connect(const struct rot_attempt *a, struct rot_session **out,
+                        struct rot_attempt_result *why, struct sm_err *err) {
+    const struct rot_login *login = a->login;
     if (fake_db.connects < FAKE_MAX_CONNECTS) {
         snprintf(fake_db.hosts[fake_db.connects], sizeof(fake_db.hosts[0]), "%s", login->host);
     }
     fake_db.connects++;
     *out = NULL;
     if (fake_db.unreachable) {
-        return sm_err_set(err, ROT_ERR_DB_UNREACHABLE, "cannot reach %s:%d: connection refused",
-                          login->host, login->port);
+        why->failure = ROT_ATTEMPT_UNREACHABLE;
+        snprintf(why->text, sizeof(why->text), "connection refused");
+        return -1;
     }
     struct fake_user *u = find(login->username);
+    bool secondary =
+        u != NULL && u->secondary[0] != '\0' && strcmp(u->secondary, login->password) == 0;
     if (u == NULL || strcmp(u->password, FAKE_NO_PASSWORD) == 0 ||
-        strcmp(u->password, login->password) != 0) {
-        return sm_err_set(err, ROT_ERR_DB_LOGIN, "password authentication failed for user \"%s\"",
-                          login->username);
+        (strcmp(u->password, login->password) != 0 && !secondary) || lagging()) {
+        why->failure = ROT_ATTEMPT_LOGIN;
+        snprintf(why->text, sizeof(why->text), "password authentication failed for user \"%s\"",
+                 login->username);
+        return -1;
     }
-    struct rot_conn *c = sm_calloc(1, sizeof(*c));
+    struct rot_session *c = sm_calloc(1, sizeof(*c));
     if (c == NULL) {
+        why->failure = ROT_ATTEMPT_ERROR;
         return sm_err_set(err, SM_ERR_NOMEM, "out of memory");
     }
     snprintf(c->user, sizeof(c->user), "%s", login->username);
@@ -71,22 +98,22 @@ static int fake_connect(const struct rot_login *login, const struct rot_connect_
     return 0;
 }
 
-static void fake_disconnect(struct rot_conn *conn) {
+static void fake_disconnect(struct rot_session *conn) {
     if (conn != NULL) {
         fake_db.open_conns--;
         sm_free(conn);
     }
 }
 
-static int fake_check(struct rot_conn *conn, struct sm_err *err) {
+static int fake_check(struct rot_session *conn, struct sm_err *err) {
     (void)conn;
     (void)err;
     return 0;
 }
 
-static int fake_set_own_password(struct rot_conn *conn, const char *username,
+static int fake_set_own_password(struct rot_session *conn, const char *username,
                                  const char *current_password, const char *new_password,
-                                 struct sm_err *err) {
+                                 const struct rot_password_opts *opts, struct sm_err *err) {
     if (fake_db.fail_set) {
         return sm_err_set(err, ROT_ERR_DB_QUERY, "permission denied to alter role");
     }
@@ -94,18 +121,33 @@ static int fake_set_own_password(struct rot_conn *conn, const char *username,
         return sm_err_set(err, ROT_ERR_DB_QUERY, "logged in as %s, not %s", conn->user, username);
     }
     /* Like a server that requires the current password: it must be the one conn logged in with. */
-    const char *stored = fake_db_password(username);
-    if (current_password == NULL || stored == NULL || strcmp(stored, current_password) != 0) {
+    struct fake_user *u = find(username);
+    if (current_password == NULL || u == NULL || strcmp(u->password, current_password) != 0) {
         return sm_err_set(err, ROT_ERR_DB_QUERY, "the current password of %s is not the one given",
                           username);
     }
-    fake_db_set_user(username, new_password);
-    fake_db.password_sets++;
+    set(u, new_password, opts);
     return 0;
 }
 
-static int fake_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
-                                    const char *password, struct sm_err *err) {
+static int fake_set_password(struct rot_session *admin, const char *username, const char *password,
+                             const struct rot_password_opts *opts, struct sm_err *err) {
+    (void)admin;
+    struct fake_user *u = find(username);
+    if (fake_db.fail_set) {
+        return sm_err_set(err, ROT_ERR_DB_QUERY, "permission denied to alter role");
+    }
+    if (u == NULL) {
+        return sm_err_set(err, ROT_ERR_ROTATION, "user \"%s\" does not exist", username);
+    }
+    set(u, password, opts);
+    fake_db.admin_sets++;
+    return 0;
+}
+
+static int fake_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
+                                    const char *password, const struct rot_password_opts *opts,
+                                    struct sm_err *err) {
     (void)admin;
     snprintf(fake_db.last_sync.original, sizeof(fake_db.last_sync.original), "%s", users->original);
     snprintf(fake_db.last_sync.clone, sizeof(fake_db.last_sync.clone), "%s", users->clone);
@@ -125,13 +167,19 @@ static int fake_sync_alternate_user(struct rot_conn *admin, const struct rot_use
     }
     snprintf(find(users->clone)->member_of, sizeof(find(users->clone)->member_of), "%s",
              users->original);
-    fake_db_set_user(users->target, password);
-    fake_db.password_sets++;
+    set(find(users->target), password, opts);
     return 0;
 }
 
-static size_t fake_max_username_length(const char *engine_value) {
+static bool fake_has_secondary_passwords(const char *engine_value) {
     (void)engine_value;
+    return true;
+}
+
+static size_t fake_max_username_length(const char *engine_value,
+                                       const struct rot_engine_settings *settings) {
+    (void)engine_value;
+    (void)settings;
     return 20;
 }
 
@@ -141,6 +189,7 @@ const struct rot_engine fake_engine = {
     .name = "fake",
     .display_name = "Fake",
     .engine_values = s_values,
+    .has_secondary_passwords = fake_has_secondary_passwords,
     .default_port = 7777,
     .default_exclude_characters = ":/@\"'\\",
     .init = NULL,
@@ -149,6 +198,7 @@ const struct rot_engine fake_engine = {
     .disconnect = fake_disconnect,
     .check = fake_check,
     .set_own_password = fake_set_own_password,
+    .set_password = fake_set_password,
     .sync_alternate_user = fake_sync_alternate_user,
 };
 

@@ -4,9 +4,13 @@
  * Serves the secret engine values "fake" and "aurora-fake" (for the Aurora paths). Users and
  * passwords live in fake_db; connect succeeds when the user exists and the password matches, and
  * records the host it was asked for. Faults: fake_db.unreachable makes every connect fail with
- * ROT_ERR_DB_UNREACHABLE; fake_db.fail_set makes password changes fail. Changing one's own
- * password needs the current one (as MySQL's password_require_current does); syncing the
- * alternate user records who rotation.c said was who in fake_db.last_sync.
+ * ROT_ERR_DB_UNREACHABLE; fake_db.fail_set makes password changes fail; fake_db.refuse_logins
+ * refuses the next logins (a replica the new password has not reached). Changing one's own
+ * password needs the current one (as MySQL's password_require_current does); with
+ * retain_current the old password stays valid as the secondary one (MySQL's dual passwords),
+ * without it a secondary one is discarded. Syncing the alternate user records who rotation.c said
+ * was who in fake_db.last_sync; set_password refuses an unknown user, as the engines do. Each
+ * password set records its lifetime in the user's lifetime_days.
  */
 #ifndef FAKE_ENGINE_H
 #define FAKE_ENGINE_H
@@ -23,7 +27,9 @@
 struct fake_user {
     char name[128];
     char password[512];
+    char secondary[512]; /* a retained older password ("": none) */
     char member_of[128]; /* the user whose privileges it mirrors (alternating users) */
+    long lifetime_days;  /* of the last password set (0: none) */
     bool used;
 };
 
@@ -31,9 +37,11 @@ struct fake_db {
     struct fake_user users[FAKE_MAX_USERS];
     bool unreachable;
     bool fail_set;
+    int refuse_logins; /* the next N logins are refused whatever the password (replication lag) */
     int connects;                       /* connect attempts */
     char hosts[FAKE_MAX_CONNECTS][128]; /* the host of each connect attempt, in order */
     int password_sets;                  /* successful password changes */
+    int admin_sets;                     /* of which set_password, by a superuser */
     int open_conns;                     /* connections not yet closed */
     struct {
         char original[128], clone[128], target[128];
@@ -51,5 +59,7 @@ void fake_db_reset(void);
 void fake_db_set_user(const char *name, const char *password);
 /* The user's password or NULL. */
 const char *fake_db_password(const char *name);
+/* The user's record or NULL. */
+const struct fake_user *fake_db_user(const char *name);
 
 #endif

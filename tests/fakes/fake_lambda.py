@@ -3,8 +3,7 @@
 
 It plays the Lambda service around one execution environment, independently of smrotate's C code:
 
-  python3 fake_lambda.py --port 0 --port-file /tmp/port [--timeout 300] [--no-extensions]
-                         [--function-name NAME] [--bootstrap PATH [--handler H]] [--verbose]
+  python3 fake_lambda.py --port 0 --port-file /tmp/port [--timeout 300] [--verbose]
 
 It listens on 127.0.0.1 only (port 0 picks a free port; --port-file receives the chosen port,
 written atomically) and serves three APIs on that one port. Every error body is JSON
@@ -14,8 +13,7 @@ written atomically) and serves three APIs on that one port. Every error body is 
    GET  /2018-06-01/runtime/invocation/next        blocks until an event is queued; 200 + event
         with headers Lambda-Runtime-Aws-Request-Id (uuid), Lambda-Runtime-Deadline-Ms (epoch ms,
         now + timeout), Lambda-Runtime-Invoked-Function-Arn, Lambda-Runtime-Trace-Id,
-        Lambda-Runtime-Invocation-Id (uuid), Lambda-Runtime-Aws-Tenant-Id / -Client-Context /
-        -Cognito-Identity when given. /next while the previous invocation has no result: 403
+        Lambda-Runtime-Invocation-Id (uuid), Lambda-Runtime-Aws-Tenant-Id when given. /next while the previous invocation has no result: 403
         InvalidStateTransition.
    POST /2018-06-01/runtime/invocation/{id}/response   202 {"status":"OK"}; unknown id: 400
         InvalidRequestID; known id that is not the current one, or already answered: 403
@@ -26,51 +24,44 @@ written atomically) and serves three APIs on that one port. Every error body is 
    POST /2018-06-01/runtime/init/error                 202 before the runtime's first /next, 403
         InvalidStateTransition after it. Pending and later invokes fail with the posted error.
 
-2. Extensions API (disabled with --no-extensions or the config call below: every path is 404)
-   POST /2020-01-01/extension/register   header Lambda-Extension-Name (required, unique: 409
-        otherwise), body {"events": [...]} (only INVOKE is allowed: an in-process extension may
-        not subscribe to SHUTDOWN, 403); closed once the runtime called /next (403). 200 with
-        header Lambda-Extension-Identifier (uuid).
-   GET  /2020-01-01/extension/event/next  header Lambda-Extension-Identifier (missing or unknown:
-        403); blocks (this fake never sends events).
+2. Extensions API: not served (404); requests to it are counted ("extension_requests"), since
+   bootstrap registers no extension.
 
 3. Invoke endpoint, as the AWS Runtime Interface Emulator serves it
    POST /2015-03-31/functions/function/invocations   body = the event (over 6291556 bytes: 413).
-        Optional request headers X-Amzn-Trace-Id, X-Amz-Client-Context (base64),
-        X-Amz-Tenant-Id. Blocks until the runtime posts a result, then answers
+        Optional request headers X-Amzn-Trace-Id, X-Amz-Tenant-Id. Blocks until the runtime posts a result, then answers
           200 + the response payload, or
           200 + header X-Amz-Function-Error: Unhandled + the posted error body
         (also for an init error, a 413 response, the runtime exiting: Runtime.ExitError, or the
         timeout: Sandbox.Timedout "Task timed out after N.00 seconds").
 
 4. Control API for tests, unsigned JSON, under /_fake/
-   GET  /_fake/health                      {"ok": true}
    POST /_fake/enqueue  {                  queue an event for /next; answers {"request_id": id}
-          "payload": <JSON value> | "payload_text": "..." | "payload_b64": "..." |
+          "payload": <JSON value> |
           "payload_size": N  (N bytes of JSON string filler; no size limit here),
           "request_id": "...", "trace_id": "...", "invocation_id": "...", "tenant_id": "...",
           "timeout_ms": N, "delay_ms": N (hold /next that long before answering),
           "headers": {"Name": "value"} (added/replacing), "omit": ["Name", ...] (left out),
           "count": N (enqueue N copies; answers {"request_ids": [...]})}
    POST /_fake/script   {"endpoint": E, "statuses": [S, ...]}   the next requests to endpoint E
-          (next, response, error, init_error, register, extension_next, invoke) are answered
+          (next, response, error, init_error, invoke) are answered
           with these statuses in order instead of normally: an HTTP code (400, 403, 410, 413,
           500, ...) with a JSON error body, or "reset" (the connection is closed with a TCP RST,
           no answer). A scripted answer to a post still completes the current invocation; a
           scripted /next leaves the queued event in place.
-   POST /_fake/config   {"extensions": bool, "timeout_ms": N, "smr_arn": "..."}
+   POST /_fake/config   {"timeout_ms": N}
    GET  /_fake/state[?bodies=0|1|full]     everything recorded: "posts" (path, kind, request_id,
           status answered, headers received, body_len, body (UTF-8 text or null), body_b64;
           bodies over 1 MiB are left out unless bodies=full; bodies=0 leaves all out),
           "init_errors" (same shape), "deliveries" (request_id, headers sent, time), "next_calls",
-          "next_times", "extensions" (name, id, events, polls), "queued", "current", "invokes".
+          "next_times", "extension_requests".
           Times are time.monotonic() seconds (CLOCK_MONOTONIC, comparable across processes).
-   GET  /_fake/wait?posts=N&init_errors=N&next_calls=N&extension_polls=N&timeout=S
+   GET  /_fake/wait?posts=N&init_errors=N&next_calls=N&timeout=S
           waits until every given count is reached (posts counts /response and /error posts),
           then answers like /_fake/state; 408 with the state after S seconds (default 10).
    POST /_fake/runtime-exited {"reason"}   a runtime started elsewhere died: the invocation in
           flight fails with Runtime.ExitError, as in Lambda.
-   POST /_fake/reset                       forget everything (queue, records, extensions).
+   POST /_fake/reset                       forget everything (queue, records).
 
 The module also offers start_fake() and Client for Python tests (see their docstrings).
 """
@@ -127,7 +118,7 @@ class Event:
     """One invocation: queued, then delivered (current), then completed with a result."""
 
     def __init__(self, payload, request_id=None, timeout_ms=None, delay_ms=0, extra=None, omit=(),
-                 trace_id=None, invocation_id=None, tenant_id=None, client_context=None):
+                 trace_id=None, invocation_id=None, tenant_id=None):
         self.request_id = request_id or str(uuid.uuid4())
         self.payload = payload
         self.timeout_ms = timeout_ms
@@ -137,7 +128,6 @@ class Event:
         self.trace_id = trace_id if trace_id is not None else _trace_id()
         self.invocation_id = invocation_id if invocation_id is not None else str(uuid.uuid4())
         self.tenant_id = tenant_id
-        self.client_context = client_context
         self.deadline_ms = None
         self.delivered_at = None
         self.result = None  # (kind, body bytes): kind "response" or "error"
@@ -145,12 +135,11 @@ class Event:
 
 
 class State:
-    def __init__(self, function_name, timeout_ms, extensions):
+    def __init__(self, function_name, timeout_ms):
         self.cond = threading.Condition()
         self.function_name = function_name
         self.function_arn = DEFAULT_ARN % function_name
         self.timeout_ms = timeout_ms
-        self.extensions_enabled = extensions
         self.stopping = threading.Event()
         self.reset()
 
@@ -168,8 +157,7 @@ class State:
         self.next_calls = 0
         self.next_times = []
         self.scripts = collections.defaultdict(collections.deque)
-        self.extensions = {}
-        self.invokes = 0
+        self.extension_requests = 0
 
     def pop_script(self, endpoint):
         with self.cond:
@@ -194,17 +182,13 @@ class State:
                 out["body_b64"] = base64.b64encode(body).decode()
             return out
 
-        cur = self.current
         return {
             "posts": [rec(p) for p in self.posts],
             "init_errors": [rec(p) for p in self.init_errors],
             "deliveries": list(self.deliveries),
             "next_calls": self.next_calls,
             "next_times": list(self.next_times),
-            "extensions": [dict(e) for e in self.extensions.values()],
-            "queued": len(self.queue),
-            "current": None if cur is None else {"request_id": cur.request_id, "answered": cur.result is not None},
-            "invokes": self.invokes,
+            "extension_requests": self.extension_requests,
         }
 
 
@@ -297,7 +281,9 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/_fake/"):
                 return self._control(method, path, query)
             if path.startswith("/2020-01-01/"):
-                return self._extensions(method, path)
+                with self.state.cond:
+                    self.state.extension_requests += 1
+                return self._error(404, "NotFound", "the Extensions API is not served here")
             if method == "GET" and path == "/2018-06-01/runtime/invocation/next":
                 return self._next()
             m = re.fullmatch(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)", path)
@@ -361,8 +347,6 @@ class Handler(BaseHTTPRequestHandler):
         }
         if ev.tenant_id is not None:
             headers["Lambda-Runtime-Aws-Tenant-Id"] = ev.tenant_id
-        if ev.client_context is not None:
-            headers["Lambda-Runtime-Client-Context"] = ev.client_context
         headers.update(ev.extra)
         headers = {k: v for k, v in headers.items() if k.lower() not in ev.omit}
         with st.cond:
@@ -441,58 +425,6 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(202, {"status": "OK"})
         return self._error(403, "InvalidStateTransition", "init error after the runtime started")
 
-    # ---- Extensions API ----
-
-    def _extensions(self, method, path):
-        st = self.state
-        if method == "POST":
-            body = self._read_body()
-        if not st.extensions_enabled:
-            return self._error(404, "NotFound", "the Extensions API is not served")
-        if method == "POST" and path == "/2020-01-01/extension/register":
-            scripted = st.pop_script("register")
-            if scripted is not None:
-                return self._scripted(scripted)
-            name = self.headers.get("Lambda-Extension-Name")
-            try:
-                events = json.loads(body or b"{}").get("events", [])
-            except (ValueError, AttributeError):
-                return self._error(400, "Extension.InvalidRequest", "body is not a JSON object")
-            if not name:
-                return self._error(403, "Extension.InvalidExtensionName", "Lambda-Extension-Name is missing")
-            bad = [e for e in events if e != "INVOKE"]
-            if bad:
-                return self._error(403, "Extension.InvalidEventType",
-                                   "an in-process extension may only subscribe to INVOKE, not %s" % bad)
-            with st.cond:
-                if st.runtime_started:
-                    return self._error(403, "Extension.RegistrationClosed", "registration is closed after init")
-                if any(e["name"] == name for e in st.extensions.values()):
-                    return self._error(409, "Extension.AlreadyRegistered", "extension %s is already registered" % name)
-                ext_id = str(uuid.uuid4())
-                st.extensions[ext_id] = {"name": name, "id": ext_id, "events": events, "polls": 0}
-                st.cond.notify_all()
-            return self._json(200, {"functionName": st.function_name, "functionVersion": "$LATEST",
-                                    "handler": os.environ.get("_HANDLER", "")},
-                              {"Lambda-Extension-Identifier": ext_id})
-        if method == "GET" and path == "/2020-01-01/extension/event/next":
-            scripted = st.pop_script("extension_next")
-            if scripted is not None:
-                return self._scripted(scripted)
-            ext_id = self.headers.get("Lambda-Extension-Identifier")
-            if not ext_id:
-                return self._error(403, "Extension.MissingExtensionIdentifier", "Lambda-Extension-Identifier is missing")
-            with st.cond:
-                ext = st.extensions.get(ext_id)
-                if ext is None:
-                    return self._error(403, "Extension.InvalidExtensionIdentifier", "unknown extension identifier")
-                ext["polls"] += 1
-                st.cond.notify_all()
-            while not st.stopping.wait(0.5):
-                pass
-            return self._reset()
-        return self._error(404, "NotFound", "no route for %s %s" % (method, path))
-
     # ---- invoke endpoint (as the Runtime Interface Emulator) ----
 
     def _invoke(self):
@@ -503,28 +435,13 @@ class Handler(BaseHTTPRequestHandler):
             return self._scripted(scripted)
         if len(body) > MAX_PAYLOAD:
             return self._error(413, "RequestEntityTooLarge", SCRIPT_ERRORS[413][1])
-        launcher = getattr(self.server, "launcher", None)
-        if launcher is not None:
-            launcher.ensure_running()
-        cc = self.headers.get("X-Amz-Client-Context")
-        ev = Event(body, trace_id=self.headers.get("X-Amzn-Trace-Id"),
-                   tenant_id=self.headers.get("X-Amz-Tenant-Id"),
-                   client_context=base64.b64decode(cc).decode("utf-8", "replace") if cc else None)
+        ev = Event(body, trace_id=self.headers.get("X-Amzn-Trace-Id"), tenant_id=self.headers.get("X-Amz-Tenant-Id"))
         started_ms = _now_ms()
         with st.cond:
-            st.invokes += 1
             if st.init_error is None:
                 st.queue.append(ev)
                 st.cond.notify_all()
             while ev.result is None and st.init_error is None and not st.stopping.is_set():
-                if launcher is not None and launcher.exited_code() is not None and ev.delivered_at is None:
-                    launcher.ensure_running()  # it exited between invokes: a new environment
-                elif launcher is not None and launcher.exited_code() is not None:
-                    st.complete(ev, "error", _error_body(
-                        "Runtime.ExitError",
-                        "RequestId: %s Error: Runtime exited with error: exit status %s"
-                        % (ev.request_id, launcher.exited_code())))
-                    break
                 timeout_ms = ev.timeout_ms if ev.timeout_ms is not None else st.timeout_ms
                 # Not delivered at all: allow Lambda's 10 s init on top of the timeout.
                 limit_ms = ev.deadline_ms if ev.deadline_ms is not None else started_ms + timeout_ms + 10000
@@ -540,8 +457,6 @@ class Handler(BaseHTTPRequestHandler):
                         st.queue.remove(ev)
                     except ValueError:
                         pass
-                    if launcher is not None:
-                        launcher.kill()  # Lambda resets the environment after a timeout
                     break
                 st.cond.wait(0.05)
             if ev.result is None and st.init_error is not None:
@@ -563,8 +478,6 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         body = self._read_body() if method == "POST" else b""
         req = json.loads(body) if body else {}
-        if path == "/_fake/health":
-            return self._json(200, {"ok": True})
         if method == "POST" and path == "/_fake/enqueue":
             return self._json(200, self._enqueue(req))
         if method == "POST" and path == "/_fake/script":
@@ -573,12 +486,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, {"ok": True})
         if method == "POST" and path == "/_fake/config":
             with st.cond:
-                if "extensions" in req:
-                    st.extensions_enabled = bool(req["extensions"])
                 if "timeout_ms" in req:
                     st.timeout_ms = int(req["timeout_ms"])
-                if "smr_arn" in req:
-                    st.function_arn = req["smr_arn"]
             return self._json(200, {"ok": True})
         if method == "GET" and path == "/_fake/state":
             with st.cond:
@@ -609,10 +518,6 @@ class Handler(BaseHTTPRequestHandler):
     def _enqueue(self, req):
         if "payload" in req:
             payload = json.dumps(req["payload"]).encode()
-        elif "payload_text" in req:
-            payload = req["payload_text"].encode()
-        elif "payload_b64" in req:
-            payload = base64.b64decode(req["payload_b64"])
         elif "payload_size" in req:
             n = int(req["payload_size"])
             payload = b'"' + b"x" * max(n - 2, 0) + b'"'
@@ -642,8 +547,6 @@ class Handler(BaseHTTPRequestHandler):
                 return False
             if "next_calls" in query and st.next_calls < int(query["next_calls"]):
                 return False
-            if "extension_polls" in query and sum(e["polls"] for e in st.extensions.values()) < int(query["extension_polls"]):
-                return False
             return True
 
         with st.cond:
@@ -656,48 +559,6 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(200, snap)
 
 
-class Launcher:
-    """Runs the bootstrap as a child process (--bootstrap), restarting it on the next invoke after
-    it exited, as Lambda re-initialises a reset environment."""
-
-    def __init__(self, path, env, state):
-        self.path, self.env, self.state = path, env, state
-        self.proc = None
-        self.lock = threading.Lock()
-
-    def ensure_running(self):
-        with self.lock:
-            if self.proc is not None and self.proc.poll() is None:
-                return
-            if self.proc is not None:
-                with self.state.cond:
-                    # A new environment: forget the dead runtime's state.
-                    self.state.current = None
-                    self.state.runtime_started = False
-                    self.state.init_error = None
-                    self.state.extensions = {}
-            self.proc = subprocess.Popen([self.path], env=self.env)
-
-    def exited_code(self):
-        p = self.proc
-        return None if p is None else p.poll()
-
-    def kill(self):
-        p = self.proc
-        if p is not None and p.poll() is None:
-            p.kill()
-
-    def stop(self):
-        p = self.proc
-        if p is not None and p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(2)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -708,13 +569,12 @@ class Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def make_server(port=0, timeout_ms=300000, extensions=True, function_name="smrotate", verbose=False):
-    state = State(function_name, timeout_ms, extensions)
+def make_server(port=0, timeout_ms=300000, function_name="smrotate", verbose=False):
+    state = State(function_name, timeout_ms)
     handler = type("BoundHandler", (Handler,), {"state": state, "verbose": verbose})
     server = Server(("127.0.0.1", port), handler)
     server.daemon_threads = True
     server.state = state
-    server.launcher = None
     return server
 
 
@@ -724,31 +584,16 @@ def main(argv=None):
     ap.add_argument("--port-file")
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "300")),
                     help="function timeout in seconds (default 300 or AWS_LAMBDA_FUNCTION_TIMEOUT)")
-    ap.add_argument("--no-extensions", action="store_true", help="answer 404 on the Extensions API")
-    ap.add_argument("--function-name", default="smrotate")
-    ap.add_argument("--bootstrap", help="run this runtime as a child process (environment passed through)")
-    ap.add_argument("--handler", help="_HANDLER for the child process")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
-    server = make_server(args.port, int(args.timeout * 1000), not args.no_extensions, args.function_name, args.verbose)
+    server = make_server(args.port, int(args.timeout * 1000), verbose=args.verbose)
     port = server.server_address[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"
         with open(tmp, "w") as f:
             f.write("%d\n" % port)
         os.replace(tmp, args.port_file)
-    if args.bootstrap:
-        env = dict(os.environ)
-        env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:%d" % port
-        env.setdefault("AWS_LAMBDA_FUNCTION_NAME", args.function_name)
-        env.setdefault("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        env.setdefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        env.setdefault("AWS_LAMBDA_FUNCTION_TIMEOUT", str(int(args.timeout)))
-        if args.handler is not None:
-            env["_HANDLER"] = args.handler
-        server.launcher = Launcher(args.bootstrap, env, server.state)
-        server.launcher.ensure_running()
 
     def stop(signum, frame):
         server.state.stopping.set()
@@ -762,8 +607,6 @@ def main(argv=None):
         server.serve_forever(poll_interval=0.1)
     finally:
         server.state.stopping.set()
-        if server.launcher is not None:
-            server.launcher.stop()
         server.server_close()
     return 0
 
@@ -804,7 +647,7 @@ class Client:
         self._call("POST", "/_fake/reset", {})
 
     def wait(self, timeout=10, bodies="1", **counts):
-        """Waits for counts (posts, init_errors, next_calls, extension_polls); raises
+        """Waits for counts (posts, init_errors, next_calls); raises
         TimeoutError with the state when they are not reached in time."""
         q = urllib.parse.urlencode(dict(counts, timeout=timeout, bodies=bodies))
         status, snap = self._call("GET", "/_fake/wait?" + q, timeout=timeout + 10)
@@ -833,7 +676,7 @@ def _brief(snap):
 
 def start_fake(*extra_args, python=None):
     """Starts fake_lambda.py as a subprocess on a free port. Returns (Popen, Client); stop it with
-    proc.terminate(). extra_args are command-line options, e.g. "--no-extensions"."""
+    proc.terminate(). extra_args are command-line options, e.g. "--timeout", "5"."""
     import tempfile
     d = tempfile.mkdtemp(prefix="fake-lambda-")
     port_file = os.path.join(d, "port")

@@ -1,5 +1,6 @@
 #include "fake_rds.h"
 
+#include "aws_testing.h"
 #include "harness.h"
 #include "mem.h"
 

@@ -1,6 +1,6 @@
 #include "fake_secrets.h"
 
-#include "aws.h"
+#include "aws_testing.h"
 #include "harness.h"
 #include "mem.h"
 
@@ -28,6 +28,7 @@ struct secret {
     size_t n_versions;
     char tag_keys[MAX_TAGS][128], tag_values[MAX_TAGS][300];
     size_t n_tags;
+    char schedule[128]; /* RotationRules.ScheduleExpression; "" when none */
 };
 
 struct fault {
@@ -212,6 +213,12 @@ void fake_secrets_tag(const char *arn, const char *key, const char *value) {
     s->n_tags++;
 }
 
+void fake_secrets_schedule(const char *arn, const char *expression) {
+    struct secret *s = find(arn);
+    SM_ASSERT(s != NULL);
+    snprintf(s->schedule, sizeof(s->schedule), "%s", expression);
+}
+
 void fake_secrets_fault(const char *operation, const char *code, int count, bool apply) {
     SM_ASSERT(s_fake.n_faults < MAX_FAULTS);
     struct fault *f = &s_fake.faults[s_fake.n_faults++];
@@ -321,7 +328,8 @@ static int op_describe(void *impl, const char *secret_id, int64_t deadline_ms,
     out->rotation_enabled = s->rotation_enabled;
     out->versions = sm_calloc(s->n_versions + 1, sizeof(*out->versions));
     out->tags = sm_calloc(s->n_tags + 1, sizeof(*out->tags));
-    if (out->arn == NULL || out->versions == NULL || out->tags == NULL) {
+    if (out->arn == NULL || out->versions == NULL || out->tags == NULL ||
+        (s->schedule[0] != '\0' && (out->rotation_schedule = sm_strdup(s->schedule)) == NULL)) {
         return nomem(err);
     }
     for (size_t i = 0; i < s->n_versions; i++) {

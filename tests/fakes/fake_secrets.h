@@ -49,6 +49,9 @@ void fake_secrets_cancel_rotation(const char *arn);
 /* Tags the secret (DescribeSecret returns them). */
 void fake_secrets_tag(const char *arn, const char *key, const char *value);
 
+/* Sets the secret's RotationRules.ScheduleExpression ("rate(30 days)"). */
+void fake_secrets_schedule(const char *arn, const char *expression);
+
 /* The next count calls of operation ("GetSecretValue", ...; "*" for any) fail with the AWS error
  * code (ThrottlingException, InternalServiceError (500), AccessDeniedException, ...). apply: the
  * call takes effect first, then its answer is lost (the error is returned anyway). */

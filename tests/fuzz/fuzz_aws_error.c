@@ -13,9 +13,9 @@
  * operation and resource, is a bounded string and holds no control characters (it goes to
  * CloudWatch and into the Lambda error). No crash, no leak.
  */
-#include "aws.h"
+#include "aws_testing.h"
 #include "fuzz_common.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 FUZZ_INIT_HOOKS()
 

@@ -13,7 +13,7 @@
 #ifndef SM_FUZZ_COMMON_H
 #define SM_FUZZ_COMMON_H
 
-#include "mem.h"
+#include "mem_testing.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -16,8 +16,8 @@
  * only [A-Za-z0-9.]. No crash, no leak.
  */
 #include "fuzz_common.h"
-#include "http.h"
-#include "lambda_api.h"
+#include "http_testing.h"
+#include "lambda_api_testing.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>

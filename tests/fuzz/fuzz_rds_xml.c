@@ -9,7 +9,7 @@
  * characters and its message no control character; nothing is left allocated.
  */
 #include "fuzz_common.h"
-#include "rds.h"
+#include "rds_testing.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) {

@@ -1,5 +1,7 @@
 """Database helpers for end-to-end tests: the fixture servers' settings and logins through the
-real command-line clients (psql, mariadb), so assertions do not depend on our C code.
+real command-line clients (psql, mariadb, and MySQL's own mysql inside the MySQL fixture's root),
+so assertions do not depend on our C code. SERVERS maps the short names tests use (pg, mariadb,
+mysql) to the classes.
 
 Credentials travel in environment variables (PGPASSWORD, MYSQL_PWD), never in argv or output.
 
@@ -8,6 +10,7 @@ standard_conforming_strings=on; MariaDB: an explicit sql_mode without NO_BACKSLA
 does not depend on server-wide settings a test may change for a moment (test_engine_mysql.c's
 mysql_set_own_password_under_no_backslash_escapes sets the global sql_mode).
 """
+import copy
 import os
 import subprocess
 
@@ -28,7 +31,17 @@ def fixture_env(engine):
     return settings
 
 
-class Postgres:
+class Server:
+    """What every fixture server offers: port, port_notls (the plain instance)."""
+
+    def without_tls(self):
+        """The same helpers on the fixture's plain instance (a server of its own)."""
+        plain = copy.copy(self)
+        plain.port = self.port_notls
+        return plain
+
+
+class Postgres(Server):
     def __init__(self):
         self.env = fixture_env("postgres")
         self.host = self.env["PG_HOST"]
@@ -37,6 +50,7 @@ class Postgres:
         self.ca_file = self.env["PG_CA_FILE"]
         self.admin_user = self.env["PG_ADMIN_USER"]
         self.admin_password = self.env["PG_ADMIN_PASSWORD"]
+        self.version = self.env.get("PG_VERSION")
         bindir = self.env.get("PG_BINDIR")
         self.psql = os.path.join(bindir, "psql") if bindir else "psql"
 
@@ -125,7 +139,7 @@ class Postgres:
         self.create_user(name, password, superuser=True)
 
 
-class MariaDB:
+class MariaDB(Server):
     def __init__(self):
         self.env = fixture_env("mariadb")
         self.host = self.env["MARIADB_HOST"]
@@ -134,6 +148,7 @@ class MariaDB:
         self.ca_file = self.env["MARIADB_CA_FILE"]
         self.admin_user = self.env["MARIADB_ADMIN_USER"]
         self.admin_password = self.env["MARIADB_ADMIN_PASSWORD"]
+        self.version = self.env.get("MARIADB_VERSION")
         bindir = self.env.get("MARIADB_BINDIR")
         client = os.path.join(bindir, "mariadb") if bindir else "mariadb"
         self.client = client if os.path.exists(client) else "mariadb"
@@ -224,3 +239,55 @@ class MariaDB:
     def create_superuser(self, name, password):
         self.create_user(name, password)
         self.admin("GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION" % self.account(name))
+
+
+class MySQL(MariaDB):
+    """MySQL 9.7 (tests/scripts/mysql.sh), through the mysql client of the fixture's own root:
+    without TLS it asks the server for its RSA key (caching_sha2_password), with TLS it verifies
+    the test CA."""
+
+    # MySQL 9.7's default, spelled out (see MariaDB.SESSION_SQL_MODE).
+    SESSION_SQL_MODE = ("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+                        "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")
+
+    def __init__(self):  # noqa: super().__init__ reads the MariaDB fixture
+        self.env = fixture_env("mysql")
+        self.host = self.env["MYSQL_HOST"]
+        self.port = int(self.env["MYSQL_PORT"])
+        self.port_notls = int(self.env["MYSQL_PORT_NOTLS"])
+        self.ca_file = self.env["MYSQL_CA_FILE"]
+        self.admin_user = self.env["MYSQL_ADMIN_USER"]
+        self.admin_password = self.env["MYSQL_ADMIN_PASSWORD"]
+        self.root = self.env["MYSQL_ROOT_DIR"]
+        self.version = self.env["MYSQL_VERSION"]
+
+    def _run(self, user, password, sql, dbname=None, ssl=False, admin=False):
+        env = dict(os.environ)
+        env["MYSQL_PWD"] = password
+        argv = ["chroot", self.root, "/usr/bin/mysql", "--no-defaults", "-h", self.host,
+                "-P", str(self.port), "--protocol=TCP", "-u", user, "-N", "-B",
+                "--connect-timeout=5"]
+        if admin:
+            argv.append("--init-command=SET SESSION sql_mode = '%s'" % self.SESSION_SQL_MODE)
+        if ssl:
+            argv += ["--ssl-mode=VERIFY_CA", "--ssl-ca=" + self.env["MYSQL_CA_FILE_IN_ROOT"]]
+        else:
+            argv += ["--ssl-mode=DISABLED", "--get-server-public-key"]
+        argv += ["-e", sql]
+        if dbname:
+            argv.append(dbname)
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+
+    engine = "mysql"
+    name = "mysql"
+    max_username = 32  # USERNAME_CHARACTER_LIMIT's default
+
+    def bad_ca_file(self):
+        return self.env["MYSQL_BAD_CA_FILE"]
+
+    def set_password(self, user, password, host="%"):
+        self.admin("ALTER USER %s IDENTIFIED BY %s" % (self.account(user, host),
+                                                       self.literal(password)))
+
+
+SERVERS = {"pg": Postgres, "mariadb": MariaDB, "mysql": MySQL}

@@ -24,6 +24,8 @@ import socket
 import threading
 import urllib.parse
 
+import tcpproxy  # tests/lib, beside this file
+
 HOP_BY_HOP = {"connection", "proxy-connection", "keep-alive", "proxy-authorization", "te",
               "trailer", "upgrade", "expect", "transfer-encoding", "content-length"}
 MAX_LINE = 65536
@@ -217,39 +219,14 @@ class EgressProxy:
         wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         wfile.flush()
         # A client waits for the 200 before it speaks TLS, so nothing is left in rfile's buffer.
-        t = threading.Thread(target=self._pump, args=(upstream, client), daemon=True)
+        t = threading.Thread(target=tcpproxy.pump, args=(upstream, client), daemon=True)
         t.start()
-        self._pump(client, upstream)
+        tcpproxy.pump(client, upstream)
         t.join(5)
 
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            try:
-                dst.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-
     def close(self):
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.listener.close()
         with self.lock:
-            for s in self.sockets:
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            tcpproxy.shut(self.listener, self.sockets)
 
     def __enter__(self):
         return self

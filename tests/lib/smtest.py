@@ -1,25 +1,36 @@
 """Runner for Python test scripts: `python3 script.py <name>` runs test_<name>().
 
 Every `def test_<name>(` in a script becomes ctest <name> (see tests/CMakeLists.txt). A test
-passes when its function returns, and fails on any exception. Helpers here are standard library
-only.
+passes when its function returns, and fails on any exception. A script that passes servers (a
+dict of short name -> class, tests/lib/db.py's SERVERS) may also define `def
+test_<a>_SERVER_<b>(db)`: ctest <a>_<server>_<b> for every server (tests/e2e.cmake), called with
+an instance of that server's class. Helpers here are standard library only.
 """
 import os
 import sys
 import traceback
 
 
-def run(module_globals):
+def run(module_globals, servers=None):
     if len(sys.argv) != 2:
         print("usage: %s <test-name>" % sys.argv[0], file=sys.stderr)
         sys.exit(2)
     name = sys.argv[1]
-    fn = module_globals.get("test_" + name)
+    fn, server = module_globals.get("test_" + name), None
+    for key, cls in (servers or {}).items():
+        for fname, f in module_globals.items():
+            if fn is None and "SERVER" in fname and fname.replace("SERVER", key) == "test_" + name:
+                fn, server = f, cls
     if fn is None:
         print("no test named %s" % name, file=sys.stderr)
         sys.exit(2)
     try:
-        fn()
+        if server is None:
+            fn()
+        else:
+            db = server()
+            print("server: %s %s" % (db.name, getattr(db, "version", None) or ""), flush=True)
+            fn(db)
     except Exception:  # noqa: BLE001 - any failure fails the test
         traceback.print_exc()
         print("FAIL %s" % name)

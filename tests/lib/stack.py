@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TESTS, "fakes"))
 
-import sm_client  # noqa: E402  (tests/fakes)
+import fake_secretsmanager  # noqa: E402  (tests/fakes)
 
 ACCESS_KEY = "AKIDSMROTATETEST01"
 # Test credentials, not secrets; the hygiene checks still look for them in every output.
@@ -116,9 +116,9 @@ class Stack:
              "--lambda-invoke-url", self.invoke_url,
              "--rotation-retries", str(rotation_retries)] + tls_args)
         self.sm_endpoint = "%s://127.0.0.1:%d" % (scheme, self.sm_port)
-        self.sm = sm_client.Client(self.sm_endpoint, region=REGION, access_key=ACCESS_KEY,
-                                   secret_key=SECRET_KEY, session_token=SESSION_TOKEN,
-                                   ca_file=self.ca_file)
+        self.sm = fake_secretsmanager.Client(self.sm_endpoint, region=REGION,
+                                             access_key=ACCESS_KEY, secret_key=SECRET_KEY,
+                                             session_token=SESSION_TOKEN, ca_file=self.ca_file)
         self.rds_port = _wait_port(*rds)
         self.rds_endpoint = "%s://127.0.0.1:%d" % (scheme, self.rds_port)
         if rds_seed is not None:
@@ -209,13 +209,16 @@ class Stack:
             raw = resp.read()
         return "x-amz-function-error" not in lower, json.loads(raw) if raw.strip() else None
 
-    def start_rotation(self, secret_id, token=None):
+    def start_rotation(self, secret_id, token=None, rules=None):
         """RotateSecret without letting the emulator run the steps: returns the pending token.
-        The test then runs steps itself with invoke()."""
+        The test then runs steps itself with invoke(). rules: the RotationRules to set."""
         token = token or str(uuid.uuid4())
         self.sm_control("POST", "/_fake/driver", {"enabled": False})
-        self.sm.call("RotateSecret", {"SecretId": secret_id, "ClientRequestToken": token,
-                                      "RotationLambdaARN": self.lambda_arn()})
+        args = {"SecretId": secret_id, "ClientRequestToken": token,
+                "RotationLambdaARN": self.lambda_arn()}
+        if rules is not None:
+            args["RotationRules"] = rules
+        self.sm.call("RotateSecret", args)
         return token
 
     def rotate_all_steps(self, secret_id, token=None, rotation_token=None):

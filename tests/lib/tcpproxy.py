@@ -29,6 +29,21 @@ def pump(src, dst):
                 pass
 
 
+def shut(listener, sockets):
+    """Stops listener at once (shutdown() wakes the thread blocked in accept(); a bare close()
+    would leave the socket listening until accept() returned) and closes sockets."""
+    try:
+        listener.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    listener.close()
+    for s in sockets:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
 def splice(client, target):
     """Connects to target and copies bytes both ways, each in a thread of its own. Returns the
     upstream socket, or None (client closed) when target cannot be reached."""
@@ -85,19 +100,8 @@ class TcpProxy:
             old, self.mode = self.mode, mode
             held, self.held = self.held, []
         if mode == "down" and old != "down":
-            # shutdown() wakes the thread blocked in accept() and stops listening at once; a
-            # bare close() would leave the socket listening until accept() returned.
-            try:
-                self.listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self.listener.close()
             with self.lock:
-                for c in self.conns:
-                    try:
-                        c.close()
-                    except OSError:
-                        pass
+                shut(self.listener, self.conns)
                 self.conns = []
         elif mode != "down" and old == "down":
             self._listen()

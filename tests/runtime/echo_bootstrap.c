@@ -20,7 +20,7 @@
 #include "err.h"
 #include "http.h"
 #include "json.h"
-#include "lambda_api.h"
+#include "lambda_api_testing.h"
 #include "log.h"
 #include "mem.h"
 
@@ -171,12 +171,10 @@ int main(void) {
         goto out;
     }
     const char *max = getenv("RT_ECHO_MAX_INVOCATIONS");
-    if (max != NULL) {
-        rt.max_invocations = strtoull(max, NULL, 10);
-    }
     const char *mode = getenv("RT_ECHO_MODE");
     bool noop = mode != NULL && strcmp(mode, "noop") == 0;
-    code = lambda_run(&rt, handle, noop ? &noop_marker : NULL);
+    code = lambda_run_bounded(&rt, handle, noop ? &noop_marker : NULL,
+                              max != NULL ? strtoull(max, NULL, 10) : 0);
 out:
     http_client_clean_up(&http);
     return code;

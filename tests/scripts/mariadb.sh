@@ -49,14 +49,6 @@ find_bin() {
     return 1
 }
 
-free_port() {
-    /usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
 stop_instance() {
     local dir=$1 pid i
     [[ -f $dir/mariadbd.pid ]] || return 0
@@ -89,22 +81,9 @@ do_stop() {
     rm -rf -- "$state/tls" "$state/notls" "$state/seed" "$state/sockdir" "$state/mariadb.env"
 }
 
-make_certs() {
-    local d=$1
-    mkdir -p "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=smrotate test CA" \
-        -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=smrotate unrelated CA" \
-        -keyout "$d/bad-ca.key" -out "$d/bad-ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-        -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' \
-        >"$d/server.ext"
-    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-        -days 3650 -extfile "$d/server.ext" -out "$d/server.pem" 2>/dev/null
-    chmod 0644 "$d"/*.pem
-    chmod 0600 "$d"/*.key
-}
+# make_certs, free_port, start_on_free_port.
+# shellcheck source=tests/scripts/fixture_lib.sh
+. "$(dirname "$0")/fixture_lib.sh"
 
 # start_instance DIR PORT SOCKET [TLS options...]: starts the server in the background; its pid
 # goes to STARTED_PID.
@@ -142,29 +121,6 @@ wait_ready() {
     done
     echo "mariadb.sh: server in $dir did not accept logins on port $port; error log:" >&2
     tail -n 40 "$dir/error.log" >&2 || true
-    return 1
-}
-
-# start_with_retry DIR SOCKET VAR [options...]: starts the server on a free port, retrying with a
-# new port if another process takes it first, and sets VAR to the port.
-start_with_retry() {
-    local dir=$1 sock=$2 var=$3 try_port attempt
-    shift 3
-    for ((attempt = 0; attempt < 5; attempt++)); do
-        try_port=$(free_port)
-        start_instance "$dir" "$try_port" "$sock" "$@"
-        if wait_ready "$dir" "$try_port" "$STARTED_PID"; then
-            printf -v "$var" '%s' "$try_port"
-            return 0
-        fi
-        stop_instance "$dir"
-        if kill -0 "$STARTED_PID" 2>/dev/null; then
-            kill -KILL "$STARTED_PID" 2>/dev/null || true
-        fi
-        wait "$STARTED_PID" 2>/dev/null || true
-        rm -f "$dir/mariadbd.pid"
-    done
-    echo "mariadb.sh: could not start the server in $dir" >&2
     return 1
 }
 
@@ -235,9 +191,9 @@ EOF
     cp -a "$state/tls/data" "$state/notls/data"
 
     local port port_notls
-    start_with_retry "$state/tls" "$sockdir/tls.sock" port \
+    start_on_free_port "$state/tls" port "$sockdir/tls.sock" \
         --ssl-ca="$certs/ca.pem" --ssl-cert="$certs/server.pem" --ssl-key="$certs/server.key"
-    start_with_retry "$state/notls" "$sockdir/notls.sock" port_notls --skip-ssl
+    start_on_free_port "$state/notls" port_notls "$sockdir/notls.sock" --skip-ssl
     assert_ed25519 "$port"
     assert_ed25519 "$port_notls" --skip-ssl
 

@@ -53,14 +53,6 @@ find_bindir() {
     return 1
 }
 
-free_port() {
-    /usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
 # as_server CMD...: runs CMD as the server's user.
 as_server() {
     if [[ $(id -u) -eq 0 ]]; then
@@ -92,27 +84,9 @@ do_stop() {
     rm -rf -- "$state/run-dir" "$state/postgres.env" "$state/certs"
 }
 
-make_certs() {
-    local d=$1
-    mkdir -p "$d"
-    # P-256 keys: generating them is instant (RSA keys would cost a second or more).
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
-        -subj "/CN=smrotate test CA" -addext "basicConstraints=critical,CA:TRUE" \
-        -addext "keyUsage=critical,keyCertSign,cRLSign" \
-        -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
-        -subj "/CN=smrotate unrelated CA" -addext "basicConstraints=critical,CA:TRUE" \
-        -addext "keyUsage=critical,keyCertSign,cRLSign" \
-        -keyout "$d/bad-ca.key" -out "$d/bad-ca.pem" 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
-        -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
-    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
-        "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$d/server.ext"
-    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-        -days 3650 -extfile "$d/server.ext" -out "$d/server.pem" 2>/dev/null
-    chmod 0644 "$d"/*.pem
-    chmod 0600 "$d"/*.key
-}
+# make_certs, free_port.
+# shellcheck source=tests/scripts/fixture_lib.sh
+. "$(dirname "$0")/fixture_lib.sh"
 
 # start_instance DATA LOG PORT [postgres -c options...]: one attempt; 0 when it accepts logins.
 start_instance() {
@@ -228,6 +202,11 @@ EOF
         exit 1
     }
 
+    local version
+    version=$(PGPASSWORD=$ADMIN_PASSWORD "$BINDIR/psql" -X -q -w -tA \
+        "host=127.0.0.1 port=$port dbname=postgres user=$ADMIN_USER sslmode=disable" \
+        -c "SHOW server_version")
+
     local tmp=$state/postgres.env.tmp
     {
         echo "PG_HOST=127.0.0.1"
@@ -242,10 +221,11 @@ EOF
         echo "PG_LOG_FILE=$run/tls.log"
         echo "PG_LOG_FILE_NOTLS=$run/notls.log"
         echo "PG_TLS_ONLY_ROLE=$TLS_ONLY_ROLE"
+        echo "PG_VERSION=$version"
     } >"$tmp"
     chmod 0600 "$tmp"
     mv -f "$tmp" "$state/postgres.env"
-    echo "postgres.sh: PostgreSQL on 127.0.0.1:$port (TLS) and :$port_notls (no TLS), data in $run"
+    echo "postgres.sh: PostgreSQL $version on 127.0.0.1:$port (TLS) and :$port_notls (no TLS), data in $run"
 }
 
 case $cmd in

@@ -11,7 +11,7 @@
  * and destroyed after each run, so its connection cache is part of the balance.
  *
  * The client walks run against the local Secrets Manager emulator and retry with zero backoff
- * (random01 pinned to 0), so a failing attempt costs no sleep. The rotation walks run in process
+ * (fake_aws_no_jitter), so a failing attempt costs no sleep. The rotation walks run in process
  * against the fake Secrets Manager and the fake engine (whose own storage is not ours, so only
  * our allocations fail); every run starts on a fresh secret mid-rotation and, after a failed run,
  * reruns the four steps with memory back (as Secrets Manager retries a rotation): they must
@@ -27,14 +27,14 @@
 #include "event.h"
 #include "fake_engine.h"
 #include "fake_secrets.h"
-#include "fakes/fake_sm_process.h"
+#include "fakes/fake_aws_process.h"
 #include "harness.h"
 #include "http.h"
 #include "log.h"
-#include "mem.h"
+#include "mem_testing.h"
 #include "rotation.h"
 #include "secret.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -247,8 +247,8 @@ SM_TEST(torture_config_from_env) {
 
 /* ---- the Secrets Manager client against the emulator ------------------------------------- */
 
-struct sm_fixture {
-    struct fake_sm sm;
+struct secrets_fixture {
+    struct fake_aws fake;
     struct aws_config cfg;
     char *endpoint;
     struct http_client http; /* created and destroyed around every run */
@@ -256,15 +256,11 @@ struct sm_fixture {
     char arn[512];
 };
 
-static double no_jitter(void) {
-    return 0.0;
-}
-
-static void sm_setup(struct sm_fixture *f) {
+static void secrets_setup(struct secrets_fixture *f) {
     struct sm_err err;
     memset(f, 0, sizeof(*f));
     quiet_logs();
-    fake_sm_start(&f->sm, AKID, SECRET_KEY, NULL);
+    fake_aws_start_secretsmanager(&f->fake, AKID, SECRET_KEY, NULL);
     setenv("AWS_REGION", "us-east-1", 1);
     setenv("AWS_ACCESS_KEY_ID", AKID, 1);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
@@ -273,30 +269,30 @@ static void sm_setup(struct sm_fixture *f) {
     unsetenv("PASSWORD_LENGTH");
     unsetenv("SMROTATE_DB_CA_FILE");
     unsetenv("HTTPS_PROXY");
-    setenv("SECRETS_MANAGER_ENDPOINT", f->sm.endpoint, 1);
+    setenv("SECRETS_MANAGER_ENDPOINT", f->fake.endpoint, 1);
     SM_ASSERT_OK(aws_config_from_env(&f->cfg, &err), err);
     SM_ASSERT_OK(secrets_endpoint_from_env(&f->cfg, &f->endpoint, &err), err);
     SM_ASSERT_OK(secrets_client_init(&f->client, &f->cfg, f->endpoint, &f->http, &err), err);
-    f->client.random01 = no_jitter;
+    fake_aws_no_jitter(&f->client);
 }
 
-static void sm_teardown(struct sm_fixture *f) {
+static void secrets_teardown(struct secrets_fixture *f) {
     aws_config_clean_up(&f->cfg);
     sm_free(f->endpoint);
-    fake_sm_stop(&f->sm);
+    fake_aws_stop(&f->fake);
 }
 
 /* A fresh easy handle (outside the walk's failure window). */
-static void http_open(struct sm_fixture *f) {
+static void http_open(struct secrets_fixture *f) {
     struct sm_err err;
     SM_ASSERT_OK(http_client_init(&f->http, &err), err);
 }
 
-static void http_close(struct sm_fixture *f) {
+static void http_close(struct secrets_fixture *f) {
     http_client_clean_up(&f->http);
 }
 
-static void create_secret(struct sm_fixture *f, const char *name, const char *secret) {
+static void create_secret(struct secrets_fixture *f, const char *name, const char *secret) {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "Name", name);
     cJSON_AddStringToObject(body, "SecretString", secret);
@@ -317,8 +313,8 @@ static void create_secret(struct sm_fixture *f, const char *name, const char *se
 /* Every client walk: a fresh handle before the run, the operation with failures, the handle
  * closed after it (so libcurl's connection cache is part of the balance). */
 struct op_ctx {
-    struct sm_fixture *f;
-    int (*op)(struct sm_fixture *f, struct sm_err *err);
+    struct secrets_fixture *f;
+    int (*op)(struct secrets_fixture *f, struct sm_err *err);
 };
 
 static void op_prepare(void *ctx) {
@@ -336,8 +332,8 @@ static void op_finish(void *ctx, int rc, const struct sm_err *err) {
     http_close(((struct op_ctx *)ctx)->f);
 }
 
-static int64_t walk_op(struct sm_fixture *f, const char *name,
-                       int (*op)(struct sm_fixture *f, struct sm_err *err)) {
+static int64_t walk_op(struct secrets_fixture *f, const char *name,
+                       int (*op)(struct secrets_fixture *f, struct sm_err *err)) {
     struct op_ctx c = {f, op};
     /* Besides OutOfMemory: libcurl reports some allocation failures as transport errors, and a
      * response whose parse ran out of memory reads as malformed. */
@@ -351,7 +347,7 @@ static int64_t walk_op(struct sm_fixture *f, const char *name,
     return walk(&w);
 }
 
-static int op_describe(struct sm_fixture *f, struct sm_err *err) {
+static int op_describe(struct secrets_fixture *f, struct sm_err *err) {
     struct secrets_description d;
     int rc = secrets_describe_secret(&f->client, f->arn, 0, &d, err);
     if (rc == 0) {
@@ -363,7 +359,7 @@ static int op_describe(struct sm_fixture *f, struct sm_err *err) {
     return rc;
 }
 
-static int op_get_value(struct sm_fixture *f, struct sm_err *err) {
+static int op_get_value(struct secrets_fixture *f, struct sm_err *err) {
     struct secrets_value v;
     int rc = secrets_get_secret_value(&f->client, f->arn, NULL, "AWSCURRENT", 0, &v, err);
     if (rc == 0) {
@@ -374,7 +370,7 @@ static int op_get_value(struct sm_fixture *f, struct sm_err *err) {
     return rc;
 }
 
-static int op_put_value(struct sm_fixture *f, struct sm_err *err) {
+static int op_put_value(struct secrets_fixture *f, struct sm_err *err) {
     const char *stages[] = {"TORTURE"};
     const char *value = "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\","
                         "\"password\":\"put-value\"}";
@@ -383,13 +379,13 @@ static int op_put_value(struct sm_fixture *f, struct sm_err *err) {
                                     value, strlen(value), stages, 1, NULL, 0, err);
 }
 
-static int op_update_stage(struct sm_fixture *f, struct sm_err *err) {
+static int op_update_stage(struct secrets_fixture *f, struct sm_err *err) {
     /* A label only this version ever holds: moving it there again is a no-op. */
     return secrets_update_secret_version_stage(&f->client, f->arn, "TORTURE2", FIRST_VERSION, NULL,
                                                0, err);
 }
 
-static int op_random_password(struct sm_fixture *f, struct sm_err *err) {
+static int op_random_password(struct secrets_fixture *f, struct sm_err *err) {
     struct secrets_password_policy policy = {
         .length = 24,
         .exclude_characters = "/@\"'\\",
@@ -411,24 +407,24 @@ static int op_random_password(struct sm_fixture *f, struct sm_err *err) {
 }
 
 SM_TEST(torture_secretsmanager_read_operations) {
-    struct sm_fixture f;
-    sm_setup(&f);
+    struct secrets_fixture f;
+    secrets_setup(&f);
     create_secret(&f, "torture/read",
                   "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\",\"password\":\"x\"}");
     SM_ASSERT(walk_op(&f, "DescribeSecret", op_describe) > 10);
     SM_ASSERT(walk_op(&f, "GetSecretValue", op_get_value) > 10);
-    sm_teardown(&f);
+    secrets_teardown(&f);
 }
 
 SM_TEST(torture_secretsmanager_write_operations) {
-    struct sm_fixture f;
-    sm_setup(&f);
+    struct secrets_fixture f;
+    secrets_setup(&f);
     create_secret(&f, "torture/write",
                   "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"app\",\"password\":\"x\"}");
     SM_ASSERT(walk_op(&f, "PutSecretValue", op_put_value) > 10);
     SM_ASSERT(walk_op(&f, "UpdateSecretVersionStage", op_update_stage) > 10);
     SM_ASSERT(walk_op(&f, "GetRandomPassword", op_random_password) > 10);
-    sm_teardown(&f);
+    secrets_teardown(&f);
 }
 
 /* ---- a full rotation, in process --------------------------------------------------------- */
@@ -513,8 +509,8 @@ static void rotation_torture(const char *handler, const char *name) {
     memset(&r, 0, sizeof(r));
     quiet_logs();
     SM_ASSERT_OK(rot_config_from_env(handler, &r.rcfg, &err), err);
-    r.rctx =
-        (struct rot_context){.sm = &fake_secrets_ops, .engines = fake_registry, .config = &r.rcfg};
+    r.rctx = (struct rot_context){
+        .secrets = {&fake_secrets_ops, NULL}, .engines = fake_registry, .config = &r.rcfg};
     struct walk w = {.name = name,
                      .prepare = rotation_prepare,
                      .run = rotation_run,

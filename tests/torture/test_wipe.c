@@ -33,16 +33,17 @@
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
+#include "db_connect.h"
 #include "engine.h"
 #include "fake_engine.h"
-#include "fakes/fake_sm_process.h"
+#include "fakes/fake_aws_process.h"
 #include "harness.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
-#include "mem.h"
+#include "mem_testing.h"
 #include "rotation.h"
-#include "secretsmanager.h"
+#include "secretsmanager_testing.h"
 
 #include <libpq-fe.h>
 #include <link.h>
@@ -306,7 +307,7 @@ SM_TEST(wipe_cjson_secret_string_leaves_no_copy) {
 /* ---- a full rotation: emulator + fake engine ------------------------------------------------- */
 
 SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
-    struct fake_sm sm;
+    struct fake_aws fake;
     struct http_client http = {0};
     struct aws_config cfg;
     char *endpoint = NULL;
@@ -316,12 +317,12 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     sm_log_configure(false, SM_LOG_WARN);
     fake_db_reset();
     fake_db_set_user("app", INITIAL_PW);
-    fake_sm_start(&sm, AKID, SECRET_KEY, NULL);
+    fake_aws_start_secretsmanager(&fake, AKID, SECRET_KEY, NULL);
     setenv("AWS_REGION", "us-east-1", 1);
     setenv("AWS_ACCESS_KEY_ID", AKID, 1);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY, 1);
     unsetenv("AWS_SESSION_TOKEN");
-    setenv("SECRETS_MANAGER_ENDPOINT", sm.endpoint, 1);
+    setenv("SECRETS_MANAGER_ENDPOINT", fake.endpoint, 1);
     SM_ASSERT_OK(aws_config_from_env(&cfg, &err), err);
     SM_ASSERT_OK(secrets_endpoint_from_env(&cfg, &endpoint, &err), err);
     SM_ASSERT_OK(http_client_init(&http, &err), err);
@@ -329,7 +330,7 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     SM_ASSERT_OK(rot_config_from_env("single-user", &rcfg, &err), err);
     /* The real client over HTTP, not the in-process fake: its buffers are what this checks. */
     struct rot_context ctx = {
-        .sm = &secrets_client_ops, .sm_impl = &client, .engines = fake_registry, .config = &rcfg};
+        .secrets = {&secrets_client_ops, &client}, .engines = fake_registry, .config = &rcfg};
 
     /* Setup through the emulator's API (the initial password passes through here, before the
      * check starts: only the new password is searched for). */
@@ -379,7 +380,7 @@ SM_TEST(wipe_full_rotation_leaves_no_password_behind) {
     rot_config_clean_up(&rcfg);
     aws_config_clean_up(&cfg);
     sm_free(endpoint);
-    fake_sm_stop(&sm);
+    fake_aws_stop(&fake);
 }
 
 /* ---- the PostgreSQL engine ------------------------------------------------------------------- */
@@ -471,9 +472,7 @@ SM_TEST(wipe_postgres_login_and_password_change_leave_no_password_behind) {
 
     const struct rot_engine *e = &rot_engine_postgres;
     struct sm_err err;
-    if (e->init != NULL) {
-        SM_ASSERT_OK(e->init(&err), err);
-    }
+    SM_ASSERT_OK(e->init(&err), err);
     SM_ASSERT(sm_mem_check_begin());
     struct rot_login login = {.host = pg_env("PG_HOST"),
                               .port = (int)strtol(pg_env("PG_PORT"), NULL, 10),
@@ -482,13 +481,13 @@ SM_TEST(wipe_postgres_login_and_password_change_leave_no_password_behind) {
                               .tls = ROT_TLS_REQUIRED};
     struct rot_connect_opts opts = {.ca_file = pg_env("PG_CA_FILE"), .connect_timeout_ms = 5000};
     struct rot_conn *conn = NULL;
-    SM_ASSERT_OK(e->connect(&login, &opts, &conn, &err), err);
-    SM_ASSERT_OK(e->set_own_password(conn, user, old_pw, new_pw, &err), err);
-    e->disconnect(conn);
+    SM_ASSERT_OK(rot_db_connect(e, &login, &opts, &conn, &err), err);
+    SM_ASSERT_OK(rot_db_set_own_password(conn, user, old_pw, new_pw, NULL, &err), err);
+    rot_db_disconnect(conn);
     /* The change took: a login with the new password works (then that connection goes too). */
     login.password = new_pw;
-    SM_ASSERT_OK(e->connect(&login, &opts, &conn, &err), err);
-    e->disconnect(conn);
+    SM_ASSERT_OK(rot_db_connect(e, &login, &opts, &conn, &err), err);
+    rot_db_disconnect(conn);
 
     assert_allocator_clean("PostgreSQL engine (old password)", old_pw);
     assert_allocator_clean("PostgreSQL engine (new password)", new_pw);

@@ -4,7 +4,7 @@
 #include "harness.h"
 #include "json.h"
 #include "log.h"
-#include "mem.h"
+#include "mem_testing.h"
 
 SM_TEST(base_err_set_formats_and_returns_minus_one) {
     struct sm_err err;

@@ -5,7 +5,7 @@
 #include "harness.h"
 #include "http.h"
 #include "json.h"
-#include "lambda_api.h"
+#include "lambda_api_testing.h"
 #include "mem.h"
 
 static void sanitize(const char *in, size_t len, struct sm_buf *out) {

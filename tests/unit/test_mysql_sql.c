@@ -1,4 +1,4 @@
-/* Unit tests of the MySQL/MariaDB dialect (rotators/engines/mysql_sql.c): version parsing, the
+/* Unit tests of the MySQL/MariaDB dialect (rotators/engines/mysql_*.h): version parsing, the
  * statement chosen for each server, and SHOW GRANTS rewriting. No server: statements are compared
  * as text. No MySQL server runs here, so what each MySQL version does is taken from its source
  * (mysql/mysql-server, cited where a case depends on it) and reference manual. Grant lines are the
@@ -7,7 +7,8 @@
 #include "buf.h"
 #include "err.h"
 #include "harness.h"
-#include "mem.h"
+#include "mem_testing.h"
+#include "mysql_grant_plan.h"
 #include "mysql_sql.h"
 
 static struct rot_mysql_version parse_ok(const char *s) {
@@ -488,9 +489,45 @@ SM_TEST(mysql_grant_resync_revokes_what_the_base_no_longer_has) {
                 "GRANT SELECT, INSERT ON `db`.* TO 'app_clone'@'10.0.%'\n"
                 "GRANT `r1`@`%` TO 'app_clone'@'10.0.%'\n"
                 "[-] REVOKE DELETE ON `db`.* FROM 'app_clone'@'10.0.%'\n"
-                "[-] REVOKE GRANT OPTION ON `db`.* FROM 'app_clone'@'10.0.%'\n"
                 "[-] REVOKE SELECT ON `other`.* FROM 'app_clone'@'10.0.%'\n"
-                "[-] REVOKE `r2`@`%` FROM 'app_clone'@'10.0.%'");
+                "[-] REVOKE `r2`@`%` FROM 'app_clone'@'10.0.%'\n"
+                "[-] REVOKE GRANT OPTION ON `db`.* FROM 'app_clone'@'10.0.%'");
+}
+
+SM_TEST(mysql_grant_resync_narrows_the_grant_option_of_each_dynamic_privilege) {
+    /* MySQL 8 keeps a grant option per dynamic privilege: the base's PROCESS grant option on *.*
+     * says nothing about SYSTEM_VARIABLES_ADMIN's. */
+    const char *base[] = {
+        "GRANT PROCESS ON *.* TO `app`@`10.0.%` WITH GRANT OPTION",
+        "GRANT APPLICATION_PASSWORD_ADMIN,SYSTEM_VARIABLES_ADMIN ON *.* TO `app`@`10.0.%`",
+        "GRANT BACKUP_ADMIN ON *.* TO `app`@`10.0.%` WITH GRANT OPTION", NULL};
+    const char *alt[] = {"GRANT PROCESS ON *.* TO `app_clone`@`10.0.%` WITH GRANT OPTION",
+                         "GRANT APPLICATION_PASSWORD_ADMIN ON *.* TO `app_clone`@`10.0.%`",
+                         "GRANT BACKUP_ADMIN,SYSTEM_VARIABLES_ADMIN ON *.* TO `app_clone`@`10.0.%` "
+                         "WITH GRANT OPTION",
+                         NULL};
+    assert_plan(base, alt,
+                "GRANT PROCESS ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION\n"
+                "GRANT APPLICATION_PASSWORD_ADMIN,SYSTEM_VARIABLES_ADMIN ON *.* TO "
+                "'app_clone'@'10.0.%'\n"
+                "GRANT BACKUP_ADMIN ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION\n"
+                "[-] REVOKE SYSTEM_VARIABLES_ADMIN ON *.* FROM 'app_clone'@'10.0.%'\n"
+                "[-] GRANT SYSTEM_VARIABLES_ADMIN ON *.* TO 'app_clone'@'10.0.%'");
+}
+
+SM_TEST(mysql_grant_resync_revokes_static_grant_option_last_then_regrants_dynamic_ones) {
+    /* REVOKE GRANT OPTION ON *.* also clears the dynamic privileges' option in
+     * mysql.global_grants (MySQL 9.7, not in its privilege cache): the base's are granted again. */
+    const char *base[] = {"GRANT PROCESS ON *.* TO `app`@`10.0.%`",
+                          "GRANT BACKUP_ADMIN ON *.* TO `app`@`10.0.%` WITH GRANT OPTION", NULL};
+    const char *alt[] = {"GRANT PROCESS ON *.* TO `app_clone`@`10.0.%` WITH GRANT OPTION",
+                         "GRANT BACKUP_ADMIN ON *.* TO `app_clone`@`10.0.%` WITH GRANT OPTION",
+                         NULL};
+    assert_plan(base, alt,
+                "GRANT PROCESS ON *.* TO 'app_clone'@'10.0.%'\n"
+                "GRANT BACKUP_ADMIN ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION\n"
+                "[-] REVOKE GRANT OPTION ON *.* FROM 'app_clone'@'10.0.%'\n"
+                "[-] GRANT BACKUP_ADMIN ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION");
 }
 
 SM_TEST(mysql_grant_resync_narrows_all_privileges_by_revoke_and_regrant) {
@@ -522,10 +559,40 @@ SM_TEST(mysql_grant_resync_lifts_partial_revokes_and_default_role_the_base_lacks
     const char *alt[] = {"GRANT SELECT ON *.* TO `app_clone`@`10.0.%`",
                          "REVOKE SELECT ON `mysql`.* FROM `app_clone`@`10.0.%`",
                          "SET DEFAULT ROLE `r` FOR `app_clone`@`10.0.%`", NULL};
+    /* SELECT ON *.* again would lift every restriction of SELECT: it is held, so not sent. */
     assert_plan(base, alt,
-                "GRANT SELECT ON *.* TO 'app_clone'@'10.0.%'\n"
                 "[-] GRANT SELECT ON `mysql`.* TO 'app_clone'@'10.0.%'\n"
                 "[-] SET DEFAULT ROLE NONE FOR 'app_clone'@'10.0.%'");
+}
+
+SM_TEST(mysql_grant_resync_with_partial_revokes_grants_only_what_is_missing_globally) {
+    /* Granting a global privilege again lifts its partial revokes (MySQL 9.7): so the clone gets
+     * only UPDATE on *.*, keeps its restriction on `mysql` until the base's are applied, and the
+     * restriction on `pdb` the base lacks is lifted by a grant on `pdb`. */
+    const char *base[] = {"GRANT SELECT, INSERT, UPDATE ON *.* TO `app`@`10.0.%`",
+                          "REVOKE INSERT, UPDATE ON `mysql`.* FROM `app`@`10.0.%`", NULL};
+    const char *alt[] = {"GRANT SELECT, INSERT ON *.* TO `app_clone`@`10.0.%`",
+                         "REVOKE SELECT ON `pdb`.* FROM `app_clone`@`10.0.%`",
+                         "REVOKE INSERT ON `mysql`.* FROM `app_clone`@`10.0.%`", NULL};
+    assert_plan(base, alt,
+                "GRANT UPDATE ON *.* TO 'app_clone'@'10.0.%'\n"
+                "[-] GRANT SELECT ON `pdb`.* TO 'app_clone'@'10.0.%'\n"
+                "REVOKE INSERT, UPDATE ON `mysql`.* FROM 'app_clone'@'10.0.%'");
+}
+
+SM_TEST(mysql_grant_resync_with_partial_revokes_drops_restrictions_with_their_privilege) {
+    /* The base no longer holds SELECT on *.*: revoking it there takes the clone's restriction of
+     * SELECT with it, so nothing is granted on `pdb`. The base's grant option is added without
+     * granting its privileges again. */
+    const char *base[] = {"GRANT INSERT ON *.* TO `app`@`10.0.%` WITH GRANT OPTION",
+                          "REVOKE INSERT ON `mysql`.* FROM `app`@`10.0.%`", NULL};
+    const char *alt[] = {"GRANT SELECT, INSERT ON *.* TO `app_clone`@`10.0.%`",
+                         "REVOKE SELECT ON `pdb`.* FROM `app_clone`@`10.0.%`",
+                         "REVOKE INSERT ON `mysql`.* FROM `app_clone`@`10.0.%`", NULL};
+    assert_plan(base, alt,
+                "GRANT USAGE ON *.* TO 'app_clone'@'10.0.%' WITH GRANT OPTION\n"
+                "[-] REVOKE SELECT ON *.* FROM 'app_clone'@'10.0.%'\n"
+                "REVOKE INSERT ON `mysql`.* FROM 'app_clone'@'10.0.%'");
 }
 
 SM_TEST(mysql_grant_parse_refuses_unknown_lines_without_quoting_hashes) {

@@ -2,7 +2,7 @@
  * namespaces by local name, no document type declarations. */
 #include "aws.h"
 #include "harness.h"
-#include "rds.h"
+#include "rds_testing.h"
 
 /* ---- the XML readers ------------------------------------------------------------------------ */
 

@@ -3,8 +3,8 @@
  * (fakes/fake_secrets.c) and the in-memory fake engine: staging labels, idempotency, guards and
  * the alternating-users flow, with no server and no network. The client's own behaviour
  * (signing, retries, error shapes) is tested against the emulator in test_secretsmanager.c; the
- * end-to-end tests repeat the important cases against real PostgreSQL and MariaDB through
- * bootstrap.
+ * end-to-end tests (tests/e2e/test_rotation.py) run a few smoke cases through bootstrap against
+ * real PostgreSQL, MariaDB and MySQL servers; the scenarios asserted here are not repeated there.
  */
 #include "buf.h"
 #include "clock.h"
@@ -13,6 +13,7 @@
 #include "fake_rds.h"
 #include "fake_secrets.h"
 #include "harness.h"
+#include "master.h"
 #include "mem.h"
 #include "rotation.h"
 #include "secretsmanager.h"
@@ -38,8 +39,8 @@ static void setup(struct fixture *f, const char *handler) {
     fake_secrets_reset();
     fake_rds_reset();
     SM_ASSERT_OK(rot_config_from_env(handler, &f->rcfg, &err), err);
-    f->ctx = (struct rot_context){.sm = &fake_secrets_ops,
-                                  .rds = &fake_rds_ops,
+    f->ctx = (struct rot_context){.secrets = {&fake_secrets_ops, NULL},
+                                  .rds = {&fake_rds_ops, NULL},
                                   .engines = fake_registry,
                                   .config = &f->rcfg};
 }
@@ -242,8 +243,8 @@ SM_TEST(rotation_steps_no_working_login_names_every_attempt) {
     SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
     SM_ASSERT_STR_CONTAINS(err.msg, "Unable to log into database with previous, current, or "
                                     "pending secret of secret arn");
-    SM_ASSERT_STR_CONTAINS(err.msg, "AWSCURRENT: password authentication failed");
-    SM_ASSERT_STR_CONTAINS(err.msg, "AWSPENDING: password authentication failed");
+    SM_ASSERT_STR_CONTAINS(err.msg, "AWSCURRENT: the Fake server at db:7777 refused the login");
+    SM_ASSERT_STR_CONTAINS(err.msg, "AWSPENDING: the Fake server at db:7777 refused the login");
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, INITIAL_PW);
     teardown(&f);
 }
@@ -373,7 +374,7 @@ SM_TEST(rotation_steps_alternating_users_bad_master_stages_nothing) {
         {"{\"engine\":\"fake\",\"host\":\"other.example\",\"username\":\"admin\","
          "\"password\":\"admin-pw\"}",
          "Current database host db is not the same host as/rds replica of master other.example "
-         "(RDS has no DB instance db)",
+         "(RDS has no DB instance db and no DB cluster of that name)",
          ROT_ERR_ROTATION},
         {"{\"engine\":\"nope\",\"host\":\"db\",\"username\":\"admin\",\"password\":\"x\"}",
          "Database engine must be set to one of", ROT_ERR_SECRET_INVALID},
@@ -441,8 +442,8 @@ SM_TEST(rotation_steps_alternating_users_username_too_long) {
     fake_secrets_rotate(f.arn, TOKEN);
     struct sm_err err;
     SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
-    SM_ASSERT_STR_EQ(err.msg, "Unable to clone user, username length with _clone appended would "
-                              "exceed 20 bytes");
+    SM_ASSERT_STR_CONTAINS(err.msg, "createSecret (nothing was staged): Unable to clone user, "
+                                    "username length with _clone appended would exceed 20 bytes");
     SM_ASSERT_INT_EQ(fake_secrets_calls("PutSecretValue"), 0);
     teardown(&f);
 }
@@ -562,21 +563,124 @@ SM_TEST(rotation_steps_master_with_a_host_makes_no_rds_call) {
     teardown(&f);
 }
 
-/* The user's secret on a read replica or an Aurora reader; the master on the primary. */
-static void setup_replica(struct fixture *f, const char *engine, const char *user_host,
-                          const char *master_host) {
+/* The user's secret on a read replica or an Aurora reader; the master on the primary. Both
+ * secrets say engine, unless master_engine says otherwise. */
+static void setup_replica2(struct fixture *f, const char *engine, const char *user_host,
+                           const char *master_engine, const char *master_host) {
     setup(f, "multi-user");
     fake_db_set_user("app", INITIAL_PW);
     fake_db_set_user("admin", "admin-pw");
     char master[512], secret[2048];
     snprintf(master, sizeof(master),
              "{\"engine\":\"%s\",\"host\":\"%s\",\"username\":\"admin\",\"password\":\"admin-pw\"}",
-             engine, master_host);
+             master_engine, master_host);
     snprintf(secret, sizeof(secret),
              "{\"engine\":\"%s\",\"host\":\"%s\",\"username\":\"app\",\"password\":\"" INITIAL_PW
              "\",\"masterarn\":\"%s\"}",
              engine, user_host, fake_secrets_create("master", master));
     f->arn = fake_secrets_create("app/db", secret);
+}
+
+static void setup_replica(struct fixture *f, const char *engine, const char *user_host,
+                          const char *master_host) {
+    setup_replica2(f, engine, user_host, engine, master_host);
+}
+
+/* The Aurora cluster aur (writer aur-1, reader aur-2) and the instance pg-main with its read
+ * replica pg-replica, as RDS describes them. */
+#define AUR_WRITER "aur.cluster-abc.rds.amazonaws.com"
+#define AUR_READER "aur.cluster-ro-abc.rds.amazonaws.com"
+static void seed_rds(void) {
+    fake_rds_cluster("aur", "aurora-fake", AUR_WRITER, AUR_READER, 5432, "aur-1");
+    fake_rds_instance("aur-1", "aurora-fake", "aur-1.abc.rds.amazonaws.com", 5432, "aur", NULL);
+    fake_rds_instance("aur-2", "aurora-fake", "aur-2.abc.rds.amazonaws.com", 5432, "aur", NULL);
+    fake_rds_instance("pg-main", "fake", "pg-main.abc.rds.amazonaws.com", 5432, NULL, NULL);
+    fake_rds_instance("pg-replica", "fake", "pg-replica.abc.rds.amazonaws.com", 5432, NULL,
+                      "pg-main");
+}
+
+SM_TEST(rotation_steps_aurora_is_decided_from_everything_known) {
+    struct rot_master_place none = {"", ""}, clustered = {"", "aur"};
+    struct {
+        const char *user_engine, *user_host, *master_engine, *master_host;
+        const struct rot_master_place *place;
+        bool aurora;
+    } cases[] = {
+        /* Nothing says Aurora: RDS's answer about the user's host decides. */
+        {"fake", "aur-2.abc.rds.amazonaws.com", "fake", "aur-1.abc.rds.amazonaws.com", &none,
+         false},
+        {"fake", "pg-replica.abc.rds.amazonaws.com", "fake", "pg-main.abc", &none, false},
+        /* Either engine value. */
+        {"aurora-fake", "aur-2.abc", "fake", "aur-1.abc", &none, true},
+        {"fake", "aur-2.abc", "aurora-fake", "aur-1.abc", &none, true},
+        /* The RDS-managed master's database is a cluster. */
+        {"fake", "aur-2.abc", "fake", "aur-1.abc", &clustered, true},
+        /* Either host is a cluster endpoint (writer, reader, custom; any case). */
+        {"fake", "aur-2.abc", "fake", AUR_WRITER, &none, true},
+        {"fake", AUR_READER, "fake", "aur-1.abc", &none, true},
+        {"fake", "x.CLUSTER-CUSTOM-abc.rds", "fake", "aur-1.abc", &none, true},
+        /* A label that merely contains "cluster" is no cluster endpoint. */
+        {"fake", "mycluster.abc", "fake", "db.clusters.example", &none, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rot_secret user = {.engine_value = cases[i].user_engine, .host = cases[i].user_host};
+        struct rot_secret master = {.engine_value = cases[i].master_engine,
+                                    .host = cases[i].master_host};
+        SM_ASSERT_INT_EQ(rot_master_aurora_known(&user, &master, cases[i].place), cases[i].aurora);
+    }
+}
+
+/* A user secret that says the plain engine, on an Aurora reader: accepted from whatever says
+ * Aurora (the master's engine, a cluster endpoint, the managed master's cluster tag, or RDS's
+ * answer about the user's host), and set through the writer. */
+SM_TEST(rotation_steps_plain_engine_user_on_an_aurora_reader_is_set_through_the_writer) {
+    const char *readers[] = {AUR_READER, "aur-2.abc.rds.amazonaws.com"};
+    struct {
+        const char *master_engine, *master_host;
+        int rds_calls; /* per rotation, for the reader instance */
+    } masters[] = {
+        {"aurora-fake", AUR_WRITER, 2},                   /* the cluster, twice */
+        {"fake", AUR_WRITER, 2},                          /* the endpoint's form says it */
+        {"fake", "aur-1.abc.rds.amazonaws.com", 6},       /* RDS: aur-2, aur-1, then aur; twice */
+        {"aurora-fake", "aur-1.abc.rds.amazonaws.com", 4} /* aur-1, then aur; twice */
+    };
+    for (size_t m = 0; m < sizeof(masters) / sizeof(masters[0]); m++) {
+        for (size_t r = 0; r < 2; r++) {
+            struct fixture f;
+            setup_replica2(&f, "fake", readers[r], masters[m].master_engine,
+                           masters[m].master_host);
+            seed_rds();
+            const char *admin = masters[m].master_host;
+            rotate_and_check(&f, admin, readers[r]);
+            if (r == 1) {
+                SM_ASSERT_INT_EQ(fake_rds_calls(NULL), masters[m].rds_calls);
+            }
+            char engine[64];
+            field(&f, NULL, "AWSCURRENT", "engine", engine, sizeof(engine));
+            SM_ASSERT_STR_EQ(engine, "fake"); /* nothing rewritten */
+            teardown(&f);
+        }
+    }
+    /* An RDS-managed master named by its cluster tag. */
+    for (size_t r = 0; r < 2; r++) {
+        struct fixture f;
+        setup_managed(&f, "multi-user", "fake", readers[r], "aws:rds:primaryDBClusterArn",
+                      "arn:aws:rds:us-east-1:123456789012:cluster:aur");
+        seed_rds();
+        rotate_and_check(&f, AUR_WRITER, readers[r]);
+        teardown(&f);
+    }
+}
+
+/* One engine family either way round: an Aurora engine value on a plain read replica is checked
+ * by what RDS says of the hosts. */
+SM_TEST(rotation_steps_aurora_engine_user_on_a_plain_read_replica_is_accepted) {
+    struct fixture f;
+    setup_replica2(&f, "aurora-fake", "pg-replica.abc.rds.amazonaws.com", "fake",
+                   "pg-main.abc.rds.amazonaws.com");
+    seed_rds();
+    rotate_and_check(&f, "pg-main.abc.rds.amazonaws.com", "pg-replica.abc.rds.amazonaws.com");
+    teardown(&f);
 }
 
 SM_TEST(rotation_steps_user_on_a_read_replica_is_set_through_the_master) {
@@ -672,5 +776,188 @@ SM_TEST(rotation_steps_alternating_users_pending_login_finishes_a_rerun) {
     step_ok(&f, ROT_STEP_SET, TOKEN);
     step_ok(&f, ROT_STEP_TEST, TOKEN);
     step_ok(&f, ROT_STEP_FINISH, TOKEN);
+    teardown(&f);
+}
+
+/* ---- per-secret settings and the strategies they choose ----------------------------------- */
+
+#define MASTER_HERE                                                                                \
+    "{\"engine\":\"fake\",\"host\":\"db\",\"username\":\"admin\",\"password\":\"admin-pw\"}"
+
+/* A secret for user at host db with a master on the same host, tagged key = value (key NULL: no
+ * tag), under Handler auto. */
+static void setup_tagged(struct fixture *f, const char *user, const char *key,
+                         const char *value) {
+    setup(f, "auto");
+    fake_db_set_user(user, INITIAL_PW);
+    fake_db_set_user("admin", "admin-pw");
+    char extra[700];
+    snprintf(extra, sizeof(extra), ",\"masterarn\":\"%s\"", fake_secrets_create("m", MASTER_HERE));
+    create(f, user, extra);
+    if (key != NULL) {
+        fake_secrets_tag(f->arn, key, value);
+    }
+}
+
+SM_TEST(rotation_steps_two_precreated_users_take_turns_by_password_only) {
+    struct fixture f;
+    setup_tagged(&f, "app_blue", "smrotate:alternating-users", "app_blue app_green");
+    fake_db_set_user("app_green", "green-initial");
+    const char *tokens[] = {TOKEN, TOKEN2};
+    const char *users[] = {"app_green", "app_blue"};
+    for (int i = 0; i < 2; i++) {
+        fake_secrets_rotate(f.arn, tokens[i]);
+        all_steps(&f, tokens[i]);
+        char user[64], pw[256];
+        field(&f, NULL, "AWSCURRENT", "username", user, sizeof(user));
+        field(&f, NULL, "AWSCURRENT", "password", pw, sizeof(pw));
+        SM_ASSERT_STR_EQ(user, users[i]);
+        SM_ASSERT_SECRET_EQ(fake_db_password(users[i]), pw);
+        SM_ASSERT_INT_EQ(fake_db.admin_sets, i + 1); /* the password statement, nothing else */
+        SM_ASSERT_STR_EQ(fake_db.last_sync.target, ""); /* no clone management */
+    }
+    SM_ASSERT(fake_db_user("app_blue_clone") == NULL && fake_db_user("app_green_clone") == NULL);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_two_precreated_users_refusals) {
+    struct fixture f;
+    struct sm_err err;
+    /* The secret's user is neither of the two: nothing is staged. */
+    setup_tagged(&f, "app", "smrotate:alternating-users", "app_blue app_green");
+    fake_secrets_rotate(f.arn, TOKEN);
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "createSecret (nothing was staged): the secret's username app "
+                                    "is neither of the two users of its tag "
+                                    "smrotate:alternating-users (app_blue, app_green)");
+    SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+    teardown(&f);
+    /* The other user does not exist: setSecret names it, and changes nothing. */
+    setup_tagged(&f, "app_blue", "smrotate:alternating-users", "app_blue app_green");
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_SET, TOKEN, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
+    SM_ASSERT_STR_CONTAINS(err.msg, "setSecret: could not set the password of user app_green: "
+                                    "user \"app_green\" does not exist");
+    SM_ASSERT_INT_EQ(fake_db.password_sets, 0);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_single_user_via_master_sets_the_password_as_the_master) {
+    struct fixture f;
+    setup_tagged(&f, "app", "smrotate:strategy", "single-user-via-master");
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN); /* a rerun: the pending login works, nothing is set again */
+    step_ok(&f, ROT_STEP_TEST, TOKEN);
+    step_ok(&f, ROT_STEP_FINISH, TOKEN);
+    char user[64], pw[256];
+    field(&f, NULL, "AWSCURRENT", "username", user, sizeof(user));
+    field(&f, NULL, "AWSCURRENT", "password", pw, sizeof(pw));
+    SM_ASSERT_STR_EQ(user, "app");
+    SM_ASSERT_SECRET_EQ(fake_db_password("app"), pw);
+    SM_ASSERT_INT_EQ(fake_db.admin_sets, 1);
+    SM_ASSERT_INT_EQ(fake_db.password_sets, 1);
+    /* setSecret: current (guard) and master; the rerun: current refused, pending works. */
+    SM_ASSERT_STR_EQ(fake_db.hosts[1], "db");
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_password_lifetime_reaches_the_engine_and_is_checked) {
+    struct fixture f;
+    struct sm_err err;
+    setup_tagged(&f, "app", "smrotate:password-lifetime-days", "45");
+    fake_secrets_tag(f.arn, "smrotate:strategy", "single-user-via-master");
+    fake_secrets_schedule(f.arn, "rate(30 days)");
+    fake_secrets_rotate(f.arn, TOKEN);
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "is shorter than twice the secret's rotation interval (30 "
+                                    "days)");
+    SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+    fake_secrets_schedule(f.arn, "rate(20 days)");
+    all_steps(&f, TOKEN);
+    SM_ASSERT_INT_EQ(fake_db_user("app")->lifetime_days, 45);
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_dual_passwords_keep_previous_working_and_reruns_converge) {
+    struct fixture f;
+    setup(&f, "single-user");
+    fake_db_set_user("app", INITIAL_PW);
+    create(&f, "app", "");
+    fake_secrets_tag(f.arn, "smrotate:mysql-dual-password", "true");
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    /* Secrets Manager retries: setSecret again must not retain the new password over the old. */
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    step_ok(&f, ROT_STEP_TEST, TOKEN);
+    step_ok(&f, ROT_STEP_FINISH, TOKEN);
+    char first[256];
+    field(&f, NULL, "AWSCURRENT", "password", first, sizeof(first));
+    SM_ASSERT_INT_EQ(fake_db.password_sets, 1);
+    SM_ASSERT_SECRET_EQ(fake_db_user("app")->password, first);
+    SM_ASSERT_SECRET_EQ(fake_db_user("app")->secondary, INITIAL_PW); /* AWSPREVIOUS logs in */
+    fake_secrets_rotate(f.arn, TOKEN2);
+    all_steps(&f, TOKEN2);
+    SM_ASSERT_SECRET_EQ(fake_db_user("app")->secondary, first); /* the oldest is gone */
+    teardown(&f);
+}
+
+SM_TEST(rotation_steps_dual_passwords_need_an_engine_that_has_them_and_single_user) {
+    struct fixture f;
+    struct sm_err err;
+    setup_tagged(&f, "app", "smrotate:mysql-dual-password", "true");
+    fake_secrets_rotate(f.arn, TOKEN); /* auto + masterarn: alternating users */
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_CREATE, TOKEN, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "mysql-dual-password applies to the single-user strategy, not "
+                                    "multi-user");
+    SM_ASSERT(fake_secrets_value(f.arn, TOKEN, NULL) == NULL);
+    teardown(&f);
+}
+
+static int64_t s_slept[8];
+static int s_n_slept;
+static void record_sleep(int64_t ms) {
+    SM_ASSERT(s_n_slept < 8);
+    s_slept[s_n_slept++] = ms;
+}
+
+/* testSecret at a replica waits for the new password to replicate; at the master's own host a
+ * refused login fails at once. */
+SM_TEST(rotation_steps_test_secret_waits_for_replication_at_a_replica_only) {
+    struct fixture f;
+    struct sm_err err;
+    setup_replica(&f, "fake", "pg-replica.abc.rds.amazonaws.com", "pg-main.abc.rds.amazonaws.com");
+    seed_rds();
+    f.ctx.sleep_ms = record_sleep;
+    s_n_slept = 0;
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    fake_db.refuse_logins = 2;
+    step_ok(&f, ROT_STEP_TEST, TOKEN);
+    SM_ASSERT_INT_EQ(s_n_slept, 2);
+    SM_ASSERT_INT_EQ(s_slept[0], 500);
+    SM_ASSERT_INT_EQ(s_slept[1], 1000);
+    fake_db.refuse_logins = 100; /* never replicates: the waits stop at 30 s in all */
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_TEST, TOKEN, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_DB_LOGIN);
+    SM_ASSERT_STR_CONTAINS(err.msg, "after waiting 15500 ms for the new password to replicate");
+    fake_db.refuse_logins = 0;
+    teardown(&f);
+
+    setup_alternating(&f, MASTER_OK);
+    f.ctx.sleep_ms = record_sleep;
+    s_n_slept = 0;
+    fake_secrets_rotate(f.arn, TOKEN);
+    step_ok(&f, ROT_STEP_CREATE, TOKEN);
+    step_ok(&f, ROT_STEP_SET, TOKEN);
+    fake_db.refuse_logins = 1;
+    SM_ASSERT_INT_EQ(step(&f, ROT_STEP_TEST, TOKEN, &err), -1);
+    SM_ASSERT_INT_EQ(s_n_slept, 0);
+    fake_db.refuse_logins = 0;
     teardown(&f);
 }

@@ -8,8 +8,11 @@
 #include "mem.h"
 #include "rotation.h"
 #include "secret.h"
+#include "settings.h"
+#include "str.h"
 #include "strategy.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #define TOKEN "7d3b9f10-2c4e-4a8b-9f6d-5e1a2b3c4d5e"
@@ -327,4 +330,229 @@ SM_TEST(rotation_config_bool_parsing_matches_templates) {
         SM_ASSERT(rot_config_parse_bool(truthy[i]));
         SM_ASSERT(!rot_config_parse_bool(falsy[i]));
     }
+}
+
+/* ---- per-secret settings (smrotate: tags) ------------------------------------------------ */
+
+/* Resolves settings for tags given as "key=value" strings under Handler handler. */
+static int settings_for(const char *handler, bool has_master, const char *const *tags,
+                        struct rot_settings *out, struct sm_err *err) {
+    struct rot_config cfg;
+    struct secrets_tag t[8];
+    char buf[8][256];
+    size_t n = 0;
+    for (; tags[n] != NULL; n++) {
+        snprintf(buf[n], sizeof(buf[n]), "%s", tags[n]);
+        char *eq = strchr(buf[n], '=');
+        *eq = '\0';
+        t[n] = (struct secrets_tag){.key = buf[n], .value = eq + 1};
+    }
+    struct secrets_description desc = {.tags = t, .n_tags = n};
+    SM_ASSERT_OK(rot_config_from_env(handler, &cfg, err), *err);
+    int rc = rot_settings_resolve(&cfg, &desc, has_master, out, err);
+    rot_config_clean_up(&cfg);
+    return rc;
+}
+
+SM_TEST(rotation_settings_tags_override_the_function_defaults) {
+    struct rot_settings s;
+    struct sm_err err;
+    setenv("PASSWORD_LENGTH", "40", 1);
+    setenv("SMROTATE_MYSQL_DUAL_PASSWORD", "true", 1);
+    const char *none[] = {"Name=app", NULL};
+    SM_ASSERT_OK(settings_for("multi-user", true, none, &s, &err), err);
+    SM_ASSERT_INT_EQ(s.policy.length, 40);
+    SM_ASSERT_INT_EQ(s.mysql_dual_password, true);
+    SM_ASSERT_STR_EQ(s.strategy->name, "multi-user");
+    SM_ASSERT_STR_EQ(s.from_tags, "");
+    rot_settings_clean_up(&s);
+
+    const char *tags[] = {"smrotate:password-length=12",
+                          "SMRotate:exclude-punctuation=TRUE",
+                          "smrotate:require-each-included-type=false",
+                          "smrotate:password-lifetime-days=90",
+                          "smrotate:mysql-dual-password=false",
+                          "other:x=y",
+                          NULL};
+    SM_ASSERT_OK(settings_for("multi-user", true, tags, &s, &err), err);
+    SM_ASSERT_INT_EQ(s.policy.length, 12);
+    SM_ASSERT_INT_EQ(s.policy.exclude_punctuation, SECRETS_TRUE);
+    SM_ASSERT_INT_EQ(s.policy.exclude_numbers, SECRETS_FALSE);
+    SM_ASSERT_INT_EQ(s.policy.require_each_included_type, SECRETS_FALSE);
+    SM_ASSERT_INT_EQ(s.password_lifetime_days, 90);
+    SM_ASSERT_INT_EQ(s.mysql_dual_password, false);
+    SM_ASSERT_STR_EQ(s.from_tags, "password-length, exclude-punctuation, "
+                                  "require-each-included-type, password-lifetime-days, "
+                                  "mysql-dual-password");
+    rot_settings_clean_up(&s);
+    unsetenv("PASSWORD_LENGTH");
+    unsetenv("SMROTATE_MYSQL_DUAL_PASSWORD");
+}
+
+SM_TEST(rotation_settings_strategy_per_secret) {
+    struct {
+        const char *handler;
+        bool has_master;
+        const char *tags[3];
+        const char *strategy; /* NULL: an error containing expect */
+        const char *expect;
+    } cases[] = {
+        {"auto", false, {NULL}, "single-user", NULL},
+        {"auto", true, {NULL}, "multi-user", NULL},
+        {"auto",
+         true,
+         {"smrotate:strategy=single-user-via-master", NULL},
+         "single-user-via-master",
+         NULL},
+        {"auto", true, {"smrotate:strategy=single-user", NULL}, "single-user", NULL},
+        {"auto",
+         false,
+         {"smrotate:alternating-users=app_blue app_green", NULL},
+         "multi-user",
+         NULL},
+        {"multi-user", true, {"smrotate:strategy=alternating-users", NULL}, "multi-user", NULL},
+        {"single-user-via-master", true, {NULL}, "single-user-via-master", NULL},
+        {"single-user",
+         true,
+         {"smrotate:strategy=multi-user", NULL},
+         NULL,
+         "the secret's tag smrotate:strategy asks for multi-user, but this function's Handler is "
+         "single-user"},
+        {"auto",
+         true,
+         {"smrotate:strategy=auto", NULL},
+         NULL,
+         "the secret's tag smrotate:strategy has the value \"auto\"; accepted: single-user, "
+         "multi-user, alternating-users or single-user-via-master"},
+        {"single-user",
+         false,
+         {"smrotate:alternating-users=a b", NULL},
+         NULL,
+         "smrotate:alternating-users needs the alternating-users strategy, but the secret is "
+         "rotated single-user"},
+        {"auto",
+         true,
+         {"smrotate:strategy=single-user", "smrotate:alternating-users=a b", NULL},
+         NULL,
+         "needs the alternating-users strategy"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rot_settings s;
+        struct sm_err err;
+        int rc = settings_for(cases[i].handler, cases[i].has_master, cases[i].tags, &s, &err);
+        if (cases[i].strategy != NULL) {
+            SM_ASSERT_OK(rc, err);
+            SM_ASSERT_STR_EQ(s.strategy->name, cases[i].strategy);
+        } else {
+            SM_ASSERT_INT_EQ(rc, -1);
+            SM_ASSERT_CODE_EQ(err.code, ROT_ERR_SECRET_INVALID);
+            SM_ASSERT_STR_CONTAINS(err.msg, cases[i].expect);
+        }
+        rot_settings_clean_up(&s);
+    }
+}
+
+SM_TEST(rotation_settings_bad_tags_are_named) {
+    struct {
+        const char *tag, *expect;
+    } cases[] = {
+        {"smrotate:pasword-length=12", "the secret's tag smrotate:pasword-length names no "
+                                       "smrotate setting; known: strategy, password-length"},
+        {"smrotate:password-length=0", "the secret's tag smrotate:password-length has the value "
+                                       "\"0\"; accepted: a whole number from 1 to 4096"},
+        {"smrotate:password-length=12x", "accepted: a whole number from 1 to 4096"},
+        {"smrotate:password-length=-5", "accepted: a whole number from 1 to 4096"},
+        {"smrotate:exclude-numbers=yes", "has the value \"yes\"; accepted: true or false"},
+        {"smrotate:password-lifetime-days=3651", "accepted: a whole number from 1 to 3650"},
+        {"smrotate:alternating-users=app", "accepted: two different user names separated by one "
+                                           "space"},
+        {"smrotate:alternating-users=app app", "two different user names"},
+        {"smrotate:alternating-users=a  b", "two different user names"},
+        {"smrotate:alternating-users= a", "two different user names"},
+        {"smrotate:alternating-users=a b c", "two different user names"},
+        {"smrotate:exclude-numbers=\x01\xff", "has the value \"??\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rot_settings s;
+        struct sm_err err;
+        const char *tags[] = {cases[i].tag, NULL};
+        SM_ASSERT_INT_EQ(settings_for("multi-user", true, tags, &s, &err), -1);
+        SM_ASSERT_CODE_EQ(err.code, ROT_ERR_SECRET_INVALID);
+        SM_ASSERT_STR_CONTAINS(err.msg, cases[i].expect);
+        SM_ASSERT(sm_utf8_valid(err.msg, NULL));
+        rot_settings_clean_up(&s);
+    }
+    struct rot_settings s;
+    struct sm_err err;
+    const char *pair[] = {"smrotate:alternating-users=app_blue app_green", NULL};
+    SM_ASSERT_OK(settings_for("multi-user", true, pair, &s, &err), err);
+    SM_ASSERT_STR_EQ(s.pair[0], "app_blue");
+    SM_ASSERT_STR_EQ(s.pair[1], "app_green");
+    rot_settings_clean_up(&s);
+}
+
+SM_TEST(rotation_settings_rotation_interval_from_the_rules) {
+    struct {
+        long after_days;
+        const char *schedule;
+        long days;
+    } cases[] = {
+        {0, NULL, 0},
+        {30, NULL, 30},
+        {0, "rate(10 days)", 10},
+        {0, "rate(1 day)", 1},
+        {0, "rate(4 hours)", 1},
+        {0, "rate(30 hours)", 2},
+        {0, "cron(0 16 * * ? *)", 1},
+        {0, "cron(0 8 ? * MON *)", 7},
+        {0, "cron(0 8 ? * 2#1 *)", 35},
+        {0, "cron(0 8 ? * 6L *)", 35},
+        {0, "cron(0 4 1 * ? *)", 31},
+        {0, "cron(0 4 1 1,4,7,10 ? *)", 93},
+        {0, "cron(0 4 1 JAN,JUL ? *)", 186},
+        {0, "cron(0 4 1 1-6 ? *)", 217},
+        {0, "cron(0 4 1 */3 ? *)", 93},
+        {0, "cron(0 4 1 13 ? *)", 0},
+        {0, "cron(0 4 1)", 0},
+        {0, "at(2030-01-01T00:00:00)", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct secrets_description d = {.rotation_after_days = cases[i].after_days,
+                                        .rotation_schedule = (char *)cases[i].schedule};
+        long got = rot_rotation_interval_days(&d);
+        if (got != cases[i].days) {
+            fprintf(stderr, "case %zu (%s)\n", i, cases[i].schedule ? cases[i].schedule : "-");
+        }
+        SM_ASSERT_INT_EQ(got, cases[i].days);
+    }
+}
+
+SM_TEST(rotation_settings_lifetime_must_outlast_two_rotations) {
+    struct rot_config cfg;
+    struct rot_settings s;
+    struct sm_err err;
+    struct secrets_tag tag = {.key = "smrotate:password-lifetime-days", .value = "59"};
+    struct secrets_description d = {
+        .rotation_schedule = "rate(30 days)", .tags = &tag, .n_tags = 1};
+    SM_ASSERT_OK(rot_config_from_env("single-user", &cfg, &err), err);
+    SM_ASSERT_INT_EQ(rot_settings_resolve(&cfg, &d, false, &s, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_SECRET_INVALID);
+    SM_ASSERT_STR_CONTAINS(err.msg, "the password lifetime (59 days, from the tag "
+                                    "smrotate:password-lifetime-days) is shorter than twice the "
+                                    "secret's rotation interval (30 days)");
+    SM_ASSERT_STR_CONTAINS(err.msg, "set it to 60 days or more");
+    rot_settings_clean_up(&s);
+    tag.value = "60";
+    SM_ASSERT_OK(rot_settings_resolve(&cfg, &d, false, &s, &err), err);
+    SM_ASSERT_INT_EQ(s.password_lifetime_days, 60);
+    rot_settings_clean_up(&s);
+    rot_config_clean_up(&cfg);
+    setenv("SMROTATE_PASSWORD_LIFETIME_DAYS", "10", 1);
+    d.n_tags = 0;
+    SM_ASSERT_OK(rot_config_from_env("single-user", &cfg, &err), err);
+    SM_ASSERT_INT_EQ(rot_settings_resolve(&cfg, &d, false, &s, &err), -1);
+    SM_ASSERT_STR_CONTAINS(err.msg, "(10 days, from SMROTATE_PASSWORD_LIFETIME_DAYS)");
+    rot_settings_clean_up(&s);
+    rot_config_clean_up(&cfg);
+    unsetenv("SMROTATE_PASSWORD_LIFETIME_DAYS");
 }

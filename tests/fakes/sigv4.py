@@ -6,7 +6,7 @@ SigV4 test suite (tests/data/sigv4) and the Secrets Manager vectors
 (tests/data/sigv4-secretsmanager); it shares no code with the C signer it is used to test.
 
 Owns: canonical request / string to sign / signing key / signature, the client-side `sign()`
-used by sm_client.py, and the server-side `verify()` used by fake_secretsmanager.py.
+used by aws_fake.Client, and the server-side `verify()` every fake runs (aws_fake.py).
 Never logs or returns a secret key, signing key or session token in an error message.
 """
 import datetime

@@ -1,4 +1,4 @@
-#include "fake_sm_process.h"
+#include "fake_aws_process.h"
 
 #include "harness.h"
 #include "json.h"
@@ -65,7 +65,7 @@ static void mkdir_p(const char *path) {
     mkdir(tmp, 0700);
 }
 
-static void print_log(const struct fake_sm *f) {
+static void print_log(const struct fake_aws *f) {
     char path[600];
     snprintf(path, sizeof(path), "%s/fake.log", f->dir);
     FILE *log = fopen(path, "r");
@@ -80,7 +80,7 @@ static void print_log(const struct fake_sm *f) {
     fclose(log);
 }
 
-static void start(struct fake_sm *f, const char *script_rel, const char *access_key,
+static void start(struct fake_aws *f, const char *script_rel, const char *access_key,
                   const char *secret_key, const char *const *extra_args) {
     memset(f, 0, sizeof(*f));
     if (!s_http_ready) {
@@ -96,7 +96,7 @@ static void start(struct fake_sm *f, const char *script_rel, const char *access_
     char base[400];
     snprintf(base, sizeof(base), "%s", state != NULL && state[0] != '\0' ? state : "/tmp");
     mkdir_p(base);
-    snprintf(f->dir, sizeof(f->dir), "%s/fake-sm-XXXXXX", base);
+    snprintf(f->dir, sizeof(f->dir), "%s/fake-aws-XXXXXX", base);
     if (mkdtemp(f->dir) == NULL) {
         SM_FAIL("mkdtemp %s: %s", f->dir, strerror(errno));
     }
@@ -188,17 +188,18 @@ static void start(struct fake_sm *f, const char *script_rel, const char *access_
     SM_ASSERT_OK(http_client_init(&f->control, &err), err);
 }
 
-void fake_sm_start(struct fake_sm *f, const char *access_key, const char *secret_key,
-                   const char *const *extra_args) {
+void fake_aws_start_secretsmanager(struct fake_aws *f, const char *access_key,
+                                   const char *secret_key, const char *const *extra_args) {
     start(f, "fakes/fake_secretsmanager.py", access_key, secret_key, extra_args);
 }
 
-void fake_rds_start(struct fake_sm *f, const char *access_key, const char *secret_key,
-                    const char *const *extra_args) {
+void fake_aws_start_rds(struct fake_aws *f, const char *access_key, const char *secret_key,
+                        const char *const *extra_args) {
     start(f, "fakes/fake_rds.py", access_key, secret_key, extra_args);
 }
 
-cJSON *fake_sm_control(struct fake_sm *f, const char *method, const char *path, const char *json) {
+cJSON *fake_aws_control(struct fake_aws *f, const char *method, const char *path,
+                        const char *json) {
     char url[256];
     snprintf(url, sizeof(url), "%s%s", f->endpoint, path);
     const char *headers[] = {"Content-Type: application/json"};
@@ -230,15 +231,15 @@ cJSON *fake_sm_control(struct fake_sm *f, const char *method, const char *path, 
     return doc;
 }
 
-void fake_sm_fault(struct fake_sm *f, const char *operation, const char *error, int count) {
+void fake_aws_fault(struct fake_aws *f, const char *operation, const char *error, int count) {
     char body[256];
     snprintf(body, sizeof(body), "{\"operation\":\"%s\",\"error\":\"%s\",\"count\":%d}", operation,
              error, count);
-    cJSON_Delete(fake_sm_control(f, "POST", "/_fake/faults", body));
+    cJSON_Delete(fake_aws_control(f, "POST", "/_fake/faults", body));
 }
 
-int fake_sm_count_calls(struct fake_sm *f, const char *operation) {
-    cJSON *calls = fake_sm_control(f, "GET", "/_fake/calls", NULL);
+int fake_aws_count_calls(struct fake_aws *f, const char *operation) {
+    cJSON *calls = fake_aws_control(f, "GET", "/_fake/calls", NULL);
     int n = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, calls) {
@@ -251,9 +252,9 @@ int fake_sm_count_calls(struct fake_sm *f, const char *operation) {
     return n;
 }
 
-int fake_sm_wait_calls(struct fake_sm *f, const char *operation, int want) {
+int fake_aws_wait_calls(struct fake_aws *f, const char *operation, int want) {
     for (int waited = 0; waited < 3000; waited += 10) {
-        if (fake_sm_count_calls(f, operation) >= want) {
+        if (fake_aws_count_calls(f, operation) >= want) {
             break;
         }
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -261,10 +262,10 @@ int fake_sm_wait_calls(struct fake_sm *f, const char *operation, int want) {
     }
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    return fake_sm_count_calls(f, operation);
+    return fake_aws_count_calls(f, operation);
 }
 
-void fake_sm_stop(struct fake_sm *f) {
+void fake_aws_stop(struct fake_aws *f) {
     if (f == NULL || f->pid <= 0) {
         return;
     }
@@ -278,4 +279,16 @@ void fake_sm_stop(struct fake_sm *f) {
     snprintf(path, sizeof(path), "%s/fake.log", f->dir);
     unlink(path);
     rmdir(f->dir);
+}
+
+static double zero(void *impl) {
+    (void)impl;
+    return 0.0;
+}
+
+void fake_aws_no_jitter(struct aws_client *c) {
+    static struct aws_system_ops no_jitter;
+    no_jitter = *c->system.ops; /* the real transport and clock aws_client_init installed */
+    no_jitter.random01 = zero;
+    c->system.ops = &no_jitter;
 }

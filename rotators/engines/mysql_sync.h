@@ -1,0 +1,23 @@
+/*
+ * mysql_sync: the MySQL engine's sync_alternate_user (engine.h), as an administrator. Private to
+ * the engine.
+ *
+ * For every account of the original in mysql.user (every host part, not only '%'), the clone's
+ * account with the same host part is created when missing (with the original's password plugin
+ * when a clone can be given it by name, and the new password when the clone is the target, else
+ * a random one no one knows), gets the original's TLS requirement and exactly the original's
+ * grants (mysql_grant_plan.h; MySQL 8 default roles from mysql.default_roles), and then the
+ * target's password is set. A clone account that existed and is about to lose something is
+ * announced first, by one WARN. Not copied: resource limits, password expiry and lock settings; a
+ * clone account whose host part the original no longer has is left alone.
+ */
+#ifndef ROT_MYSQL_SYNC_H
+#define ROT_MYSQL_SYNC_H
+
+#include "engine.h"
+
+int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
+                                  const char *password, const struct rot_password_opts *opts,
+                                  struct sm_err *err);
+
+#endif
