@@ -1,9 +1,10 @@
 /*
  * bootstrap: the process Lambda starts on provided.al2023.
  *
- * Owns the command line (--version, --help), process set-up (allocator hooks, logging, libcurl),
- * the init phase (configuration; a failure is posted to /runtime/init/error and the process exits
- * non-zero) and the handler handed to the Runtime API loop (runtime/lambda_api.h).
+ * Owns the command line (--version: ours and the linked libraries' versions; --help), process
+ * set-up (allocator hooks, logging, libcurl), the init phase (configuration; a failure is posted to
+ * /runtime/init/error and the process exits non-zero) and the handler handed to the Runtime API
+ * loop (runtime/lambda_api.h).
  *
  * The rotation function itself (configuration built once per execution environment, one rotation
  * step per invocation) is bootstrap/function.h.
@@ -16,6 +17,12 @@
 #include "log.h"
 #include "mem.h"
 
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <expat.h>
+#include <libpq-fe.h>
+#include <mysql.h>
+#include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +35,7 @@
 /* Printed by --help; README's configuration reference says the same at more length. */
 static const char s_help[] =
     "usage: bootstrap [--version | --help]\n"
+    "  --version  smrotate's version and the versions of the libraries linked in\n"
     "\n"
     "smrotate: a custom AWS Lambda runtime (provided.al2023) that rotates database credentials\n"
     "for AWS Secrets Manager (PostgreSQL, MySQL, MariaDB). Lambda starts it without arguments.\n"
@@ -71,6 +79,50 @@ static const char s_help[] =
     "  SMROTATE_MYSQL_SERVER_PUBLIC_KEY  MySQL: RSA key file for caching_sha2_password without "
     "TLS\n";
 
+/* The Debian source package each library of the package was built from ("name version", from
+ * cmake/deps.lock through cmake/package.cmake); NULL in a build on the system's shared libraries.
+ */
+#ifndef SM_DEPS_OPENSSL
+#define SM_DEPS_OPENSSL NULL
+#define SM_DEPS_CURL NULL
+#define SM_DEPS_POSTGRESQL NULL
+#define SM_DEPS_MARIADB NULL
+#define SM_DEPS_EXPAT NULL
+#define SM_DEPS_CJSON NULL
+#endif
+
+/* --version: ours, then each library as it reports its own version at run time (what is linked,
+ * not what a header said), with its Debian source package in the package. */
+static void print_version(void) {
+    char pq[32];
+    int pqv = PQlibVersion();
+    snprintf(pq, sizeof(pq), "%d.%d", pqv / 10000, pqv % 10000);
+    const char *expat = XML_ExpatVersion();
+    const struct {
+        const char *name;
+        const char *version;
+        const char *source;
+    } libs[] = {
+        {"OpenSSL", OpenSSL_version(OPENSSL_VERSION_STRING), SM_DEPS_OPENSSL},
+        {"libcurl", curl_version_info(CURLVERSION_NOW)->version, SM_DEPS_CURL},
+        {"libpq", pq, SM_DEPS_POSTGRESQL},
+        {"MariaDB Connector/C", MARIADB_PACKAGE_VERSION, SM_DEPS_MARIADB},
+        {"expat", strncmp(expat, "expat_", 6) == 0 ? expat + 6 : expat, SM_DEPS_EXPAT},
+        {"cJSON", cJSON_Version(), SM_DEPS_CJSON},
+    };
+    printf("smrotate %s\n", SMROTATE_VERSION);
+    for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+        if (libs[i].source != NULL) {
+            printf("  %-20s %-10s (Debian %s)\n", libs[i].name, libs[i].version, libs[i].source);
+        } else {
+            printf("  %-20s %s\n", libs[i].name, libs[i].version);
+        }
+    }
+#ifdef SM_DEPS_NOT_FOR_RELEASE
+    printf("NOT FOR RELEASE: built with dependencies cmake/deps.lock does not pin\n");
+#endif
+}
+
 static void print_help(FILE *out) {
     fprintf(out, "%s", s_help);
 }
@@ -78,7 +130,7 @@ static void print_help(FILE *out) {
 int main(int argc, char **argv) {
     if (argc > 1) {
         if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-            printf("smrotate %s\n", SMROTATE_VERSION);
+            print_version();
             return 0;
         }
         if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

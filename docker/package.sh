@@ -7,18 +7,23 @@
 #   bootstrap                      the ELF itself (mode 0755, no shell wrapper), stripped
 #   certs/rds-global-bundle.pem    the Amazon RDS CA bundle, when --rds-ca-bundle is given
 #   LICENSE, THIRD_PARTY_NOTICES.md  --notice FILE (repeatable), at the root
-#   licenses/<name>/<file>         --licenses DIR: the licence texts of what is linked in
-#                                  (cmake/deps.sh copies them to <deps prefix>/share/licenses)
+#   licenses/<name>/<file>         --licenses DIR: the licence texts and notices of what is linked
+#                                  in, per Debian source package (cmake/deps.sh copies them to
+#                                  <deps prefix>/share/licenses)
+#   smrotate.cdx.json              --sbom FILE: the CycloneDX SBOM (cmake/sbom.cmake)
 #
-# Refuses (exit 1, message on stderr) a bootstrap that is not an ELF executable, that needs a
-# shared library other than glibc's and libgcc's (NEEDED), a symbol version newer than
-# --max-glibc (GLIBC_2.34, Amazon Linux 2023) or of any other library, or that carries an
-# RPATH/RUNPATH (nothing is loaded from the package). There is no lib/ folder.
+# Refuses (exit 1, message on stderr) a bootstrap that is not an ELF executable, that is built for
+# another machine than --arch (x86_64 or arm64), that needs a shared library other than glibc's
+# and libgcc's (NEEDED), a symbol version newer than --max-glibc (GLIBC_2.34, Amazon Linux 2023)
+# or of any other library, or that carries an RPATH/RUNPATH (nothing is loaded from the package).
+# There is no lib/ folder.
 #
-# usage: package.sh --bootstrap FILE --output ZIP [--rds-ca-bundle FILE] [--notice FILE]...
-#                   [--licenses DIR] [--max-glibc 2.34] [--no-strip] [--keep-stage DIR]
+# usage: package.sh --bootstrap FILE --output ZIP [--arch x86_64|arm64] [--rds-ca-bundle FILE]
+#                   [--notice FILE]... [--licenses DIR] [--sbom FILE] [--max-glibc 2.34]
+#                   [--strip TOOL | --no-strip] [--keep-stage DIR]
 #
-# Needs: bash, readelf, objdump, strip (binutils), zip, sort, find, touch.
+# Needs: bash, readelf, strip (binutils; the cross binutils' strip for arm64: --strip), zip, sort,
+# find, touch.
 set -euo pipefail
 
 die() {
@@ -40,6 +45,9 @@ bootstrap=""
 output=""
 ca_bundle=""
 licenses=""
+sbom=""
+arch=""
+strip_tool="strip"
 notices=()
 max_glibc="2.34"
 strip_symbols=1
@@ -51,6 +59,9 @@ while [ $# -gt 0 ]; do
     --rds-ca-bundle) ca_bundle="${2:?}"; shift 2 ;;
     --notice) notices+=("${2:?}"); shift 2 ;;
     --licenses) licenses="${2:?}"; shift 2 ;;
+    --sbom) sbom="${2:?}"; shift 2 ;;
+    --arch) arch="${2:?}"; shift 2 ;;
+    --strip) strip_tool="${2:?}"; shift 2 ;;
     --max-glibc) max_glibc="${2:?}"; shift 2 ;;
     --no-strip) strip_symbols=0; shift ;;
     --keep-stage) keep_stage="${2:?}"; shift 2 ;;
@@ -61,10 +72,11 @@ done
 [ -n "$bootstrap" ] || die "--bootstrap FILE is required"
 [ -n "$output" ] || die "--output ZIP is required"
 [ -f "$bootstrap" ] || die "$bootstrap: no such file"
-for tool in readelf objdump zip find sort touch; do
+for tool in readelf zip find sort touch; do
     command -v "$tool" >/dev/null || die "$tool is needed (binutils, zip)"
 done
-[ "$strip_symbols" = 0 ] || command -v strip >/dev/null || die "strip is needed (binutils) or pass --no-strip"
+[ "$strip_symbols" = 0 ] || command -v "$strip_tool" >/dev/null ||
+    die "$strip_tool is needed (binutils) or pass --no-strip"
 
 export LC_ALL=C TZ=UTC
 
@@ -89,6 +101,12 @@ case "$elf_type" in
 *) die "$bootstrap is not an executable ($elf_type)" ;;
 esac
 machine="$(readelf -h "$bootstrap" | awk -F: '/Machine:/ {gsub(/^ +/, "", $2); print $2}')"
+case "$arch" in
+"") ;;
+x86_64) [ "$machine" = "Advanced Micro Devices X86-64" ] || die "$bootstrap is built for $machine, not x86_64" ;;
+arm64) [ "$machine" = "AArch64" ] || die "$bootstrap is built for $machine, not arm64" ;;
+*) die "--arch $arch: x86_64 or arm64" ;;
+esac
 dynamic="$(readelf -d "$bootstrap")"
 
 foreign=()
@@ -121,7 +139,7 @@ trap cleanup EXIT
 
 cp "$bootstrap" "$stage/bootstrap"
 if [ "$strip_symbols" = 1 ]; then
-    strip --strip-all "$stage/bootstrap"
+    "$strip_tool" --strip-all "$stage/bootstrap"
 fi
 chmod 0755 "$stage/bootstrap"
 
@@ -145,6 +163,12 @@ if [ -n "$licenses" ]; then
     mkdir -p "$stage/licenses"
     cp -R "$licenses/." "$stage/licenses/"
     [ -n "$(find "$stage/licenses" -type f | head -n 1)" ] || die "--licenses $licenses holds no file"
+fi
+
+if [ -n "$sbom" ]; then
+    [ -f "$sbom" ] || die "--sbom $sbom: no such file"
+    grep -q '"bomFormat" *: *"CycloneDX"' "$sbom" || die "--sbom $sbom is not a CycloneDX JSON SBOM"
+    cp "$sbom" "$stage/smrotate.cdx.json"
 fi
 
 # --- zip (sorted entries, fixed timestamps and modes, no extra attributes) ----------------

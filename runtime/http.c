@@ -22,14 +22,6 @@ int http_global_init(struct sm_err *err) {
     return 0;
 }
 
-int http_client_init(struct http_client *c, struct sm_err *err) {
-    c->curl = curl_easy_init();
-    if (c->curl == NULL) {
-        return sm_err_set(err, SM_ERR_NOMEM, "could not create an HTTP handle");
-    }
-    return 0;
-}
-
 void http_client_clean_up(struct http_client *c) {
     if (c == NULL || c->curl == NULL) {
         return;
@@ -165,35 +157,89 @@ static int header_list(const struct http_request *req, struct curl_slist **out,
     return 0;
 }
 
-static void set_options(CURL *curl, const struct http_request *req, struct curl_slist *headers,
-                        struct capture *cap, char *errbuf) {
-    curl_easy_setopt(curl, CURLOPT_URL, req->url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+/* The first option libcurl refused. Every option set below changes what is sent or how (URL,
+ * protocols, proxy, TLS verification, timeouts, where the answer goes): a refusal fails the
+ * request rather than letting libcurl's default apply. */
+struct refused {
+    CURLcode rc;
+    const char *option;
+};
+
+static void check(struct refused *r, CURLcode rc, const char *option) {
+    if (r->rc == CURLE_OK && rc != CURLE_OK) {
+        r->rc = rc;
+        r->option = option;
+    }
+}
+
+#define SET(r, curl, opt, value) check((r), curl_easy_setopt((curl), opt, (value)), #opt)
+
+/* Applies req to the (freshly reset) handle. Returns 0, or -1 with err set: SM_ERR_NOMEM when
+ * libcurl could not copy a string, SM_ERR_INTERNAL when this libcurl lacks a feature we set
+ * (a build without proxy support, say). */
+static int set_options(CURL *curl, const struct http_request *req, struct curl_slist *headers,
+                       struct capture *cap, char *errbuf, struct sm_err *err) {
+    struct refused r = {CURLE_OK, NULL};
+    SET(&r, curl, CURLOPT_URL, req->url);
+    SET(&r, curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(&r, curl, CURLOPT_NOSIGNAL, 1L);
+    SET(&r, curl, CURLOPT_TCP_NODELAY, 1L);
+    SET(&r, curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     /* An empty CURLOPT_PROXY stops libcurl from reading *_proxy variables itself. */
-    curl_easy_setopt(curl, CURLOPT_PROXY, req->proxy != NULL ? req->proxy : "");
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, req->proxy != NULL ? req->no_proxy : "*");
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "smrotate/" SMROTATE_VERSION);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, cap);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, cap);
+    SET(&r, curl, CURLOPT_PROXY, req->proxy != NULL ? req->proxy : "");
+    SET(&r, curl, CURLOPT_NOPROXY, req->proxy != NULL ? req->no_proxy : "*");
+    SET(&r, curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(&r, curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(&r, curl, CURLOPT_USERAGENT, "smrotate/" SMROTATE_VERSION);
+    SET(&r, curl, CURLOPT_ERRORBUFFER, errbuf);
+    SET(&r, curl, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+    SET(&r, curl, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+    SET(&r, curl, CURLOPT_WRITEFUNCTION, on_body);
+    SET(&r, curl, CURLOPT_WRITEDATA, cap);
+    SET(&r, curl, CURLOPT_HEADERFUNCTION, on_header);
+    SET(&r, curl, CURLOPT_HEADERDATA, cap);
     if (req->ca_file != NULL) {
-        curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
+        SET(&r, curl, CURLOPT_CAINFO, req->ca_file);
     }
     if (strcmp(req->method, "POST") == 0) {
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        SET(&r, curl, CURLOPT_POST, 1L);
+        SET(&r, curl, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+        SET(&r, curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     } else {
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+        SET(&r, curl, CURLOPT_HTTPGET, 1L);
     }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    SET(&r, curl, CURLOPT_HTTPHEADER, headers);
+    if (r.rc == CURLE_OK) {
+        return 0;
+    }
+    return sm_err_set(err, r.rc == CURLE_OUT_OF_MEMORY ? SM_ERR_NOMEM : SM_ERR_INTERNAL,
+                      "%s %s: libcurl refused %s: %s", req->method, req->url, r.option,
+                      curl_easy_strerror(r.rc));
+}
+
+int http_client_init(struct http_client *c, struct sm_err *err) {
+    /* Every option a request sets, once: a libcurl built without one of the features (a proxy,
+     * say) fails the init phase, not each invocation. */
+    static const struct http_request probe = {
+        .method = "POST",
+        .url = "http://localhost/",
+        .ca_file = "/",
+        .proxy = "http://localhost:1",
+        .no_proxy = "",
+    };
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct capture cap = {0};
+    c->curl = curl_easy_init();
+    if (c->curl == NULL) {
+        return sm_err_set(err, SM_ERR_NOMEM, "could not create an HTTP handle");
+    }
+    int rc = set_options(c->curl, &probe, NULL, &cap, errbuf, err);
+    curl_easy_reset(c->curl);
+    if (rc != 0) {
+        sm_err_prefix(err, "HTTP client");
+        http_client_clean_up(c);
+    }
+    return rc;
 }
 
 int http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp,
@@ -213,7 +259,9 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
     if (header_list(req, &headers, err) != 0) {
         goto out;
     }
-    set_options(curl, req, headers, &cap, errbuf);
+    if (set_options(curl, req, headers, &cap, errbuf, err) != 0) {
+        goto out;
+    }
     CURLcode rc = curl_easy_perform(curl);
     if (cap.failed) {
         *err = cap.err;
@@ -221,7 +269,9 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
         goto out;
     }
     if (rc != CURLE_OK) {
-        sm_err_set(err, classify(rc), "%s %s failed: %s", req->method, req->url,
+        /* The proxy URL is not named: it may carry credentials. */
+        sm_err_set(err, classify(rc), "%s %s failed%s: %s", req->method, req->url,
+                   req->proxy != NULL ? " through the configured proxy" : "",
                    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
         goto out;
     }

@@ -48,7 +48,9 @@ struct http_response {
  * are wiped too. Returns 0 or -1 with err set. Not thread-safe; call from main before threads. */
 int http_global_init(struct sm_err *err);
 
-/* Creates the easy handle. Returns 0 or -1 (SM_ERR_NOMEM). */
+/* Creates the easy handle and checks that libcurl accepts every option a request sets (a proxy,
+ * TLS verification, timeouts, protocols). Returns 0 or -1: SM_ERR_NOMEM, or SM_ERR_INTERNAL when
+ * this libcurl lacks one of those features (built without proxy support, say). */
 int http_client_init(struct http_client *c, struct sm_err *err);
 
 /* Closes connections and frees the handle. Accepts a zeroed struct. */
@@ -62,9 +64,10 @@ void http_response_clean_up(struct http_response *r);
 
 /* Sends req and captures the response into resp (which must have been initialised; previous
  * content is discarded). Returns 0 when an HTTP response arrived, whatever its status; -1 with
- * err set on SM_ERR_TRANSPORT (connection refused or reset, DNS, TLS), SM_ERR_DEADLINE (the
- * timeout elapsed), SM_ERR_TOO_LARGE (body past its ceiling) or SM_ERR_NOMEM. The message names
- * the method and URL, never a header value or body. */
+ * err set on SM_ERR_TRANSPORT (connection refused or reset, DNS, TLS, a proxy that cannot be
+ * reached), SM_ERR_DEADLINE (the timeout elapsed), SM_ERR_TOO_LARGE (body past its ceiling),
+ * SM_ERR_NOMEM, or SM_ERR_INTERNAL (libcurl refused an option: nothing was sent). The message
+ * names the method and URL, never a header value or body. */
 int http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp,
                  struct sm_err *err);
 

@@ -1,20 +1,28 @@
 # Checks of the deployable Lambda package (docker/package.sh, the lambda-zip target of
 # cmake/package.cmake), label `package`.
 #
-# Every tree: tests/package/check_dockerfile.py (docker/Dockerfile runs the recipe CI runs, the
-# zip names, template.yaml's CodeUri) and check_deps.py (how cmake/deps.sh derives deb-src).
+# Every tree: tests/package/check_dockerfile.py (docker/Dockerfile runs the recipe CI runs and
+# cross-builds natively, pinned images, the zip names, template.yaml's CodeUri per architecture)
+# and check_deps.py (how cmake/deps.sh derives deb-src, reads cmake/deps.lock and refuses).
 #
-# Trees configured with -DSM_STATIC_DEPS=ON (tests/run.sh's build-package/) also get:
+# Trees configured with -DSM_STATIC_DEPS=ON (tests/run.sh's build-package/ and, cross-built with
+# cmake/toolchain-arm64.cmake, build-package-arm64/) also get:
 #   fixture glibc_root   package_glibc_root_is_ready: tests/package/glibc_root.sh unpacks Debian's
-#                        libc6 and libgcc-s1 into ${CMAKE_BINARY_DIR}/glibc-root (cached by version)
+#                        libc6 and libgcc-s1 of the package's architecture into
+#                        ${CMAKE_BINARY_DIR}/glibc-root (cached by version); for arm64 on x86_64
+#                        with qemu-aarch64-static, which runs every program of the package there
 #   fixture lambda_zip   package_lambda_zip_target_builds: the real package
 #   fixture probe_zip    package_probe_zip_builds: package_probe_bootstrap, which links and calls
 #                        every static dependency (expat too, before bootstrap uses it)
 #   check_package.py     the script's refusals and layout, the probe package in the glibc root
-#   check_lambda_zip.py  the real package: only glibc and libgcc needed (readelf, objdump), its
-#                        entries and licences, `env -i bootstrap --version` in the glibc root
+#                        (expat's protections compiled in)
+#   check_lambda_zip.py  the real package: only glibc and libgcc needed (readelf), its entries,
+#                        licences and SBOM, `env -i bootstrap --version` in the glibc root naming
+#                        the six libraries
 #   check_zip_rotation.py  full rotations by the packaged bootstrap chrooted into the glibc root:
 #                        PostgreSQL and MariaDB, single and alternating users, TLS
+#   check_zip_proxy.py   the egress proxy cases (tests/e2e/test_egress_proxy.py) with the packaged
+#                        bootstrap in the glibc root
 # The glibc-root tests need root (chroot, mount namespaces); CI runs as root.
 set(SM_PACKAGE_STATE ${SM_STATE_DIR}/package)
 
@@ -55,15 +63,25 @@ if(SM_HAVE_ARC4RANDOM)
   add_dependencies(package-tests package_glibc_newer_probe)
 endif()
 
+if(SM_LAMBDA_ARCH STREQUAL "arm64")
+  set(sm_root_arch arm64)
+else()
+  set(sm_root_arch amd64)
+endif()
+set(sm_root_emulator "")
+if(CMAKE_CROSSCOMPILING)
+  set(sm_root_emulator /usr/bin/qemu-${CMAKE_SYSTEM_PROCESSOR}-static)
+endif()
 add_test(NAME package_glibc_root_is_ready
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package/glibc_root.sh
-                 ${CMAKE_BINARY_DIR}/glibc-root)
+                 ${CMAKE_BINARY_DIR}/glibc-root ${sm_root_arch})
 set_tests_properties(package_glibc_root_is_ready PROPERTIES FIXTURES_SETUP glibc_root
                      LABELS package TIMEOUT 300)
 add_test(NAME package_probe_zip_builds
          COMMAND bash ${PROJECT_SOURCE_DIR}/docker/package.sh
-                 --bootstrap $<TARGET_FILE:package_probe_bootstrap>
-                 --output ${SM_PACKAGE_STATE}/probe.zip --licenses ${SM_DEPS_LICENSES})
+                 --bootstrap $<TARGET_FILE:package_probe_bootstrap> --arch ${SM_LAMBDA_ARCH}
+                 --strip ${CMAKE_STRIP} --output ${SM_PACKAGE_STATE}/probe.zip
+                 --licenses ${SM_DEPS_LICENSES})
 set_tests_properties(package_probe_zip_builds PROPERTIES FIXTURES_SETUP probe_zip
                      LABELS package TIMEOUT 120)
 add_test(NAME package_lambda_zip_target_builds
@@ -78,11 +96,17 @@ set(SM_PACKAGE_ENV SMR_LAMBDA_ZIP=${SM_LAMBDA_ZIP}
                    SMR_GLIBC_NEWER_PROBE=${SM_GLIBC_NEWER_PROBE}
                    SMR_GLIBC_ROOT=${CMAKE_BINARY_DIR}/glibc-root/current
                    SMR_IN_ROOT=${CMAKE_CURRENT_SOURCE_DIR}/package/in_root.sh
+                   SMR_ROOT_EMULATOR=${sm_root_emulator}
                    SMR_DEPS_LICENSES=${SM_DEPS_LICENSES}
+                   SMR_DEPS_VERSIONS=${SM_DEPS_VERSIONS}
+                   SMR_LAMBDA_ARCH=${SM_LAMBDA_ARCH}
+                   SMR_STRIP=${CMAKE_STRIP}
                    SMR_PACKAGE_SH=${PROJECT_SOURCE_DIR}/docker/package.sh)
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_package.py LABELS package TIMEOUT 120
             FIXTURES probe_zip glibc_root ENVIRONMENT ${SM_PACKAGE_ENV})
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_lambda_zip.py LABELS package TIMEOUT 120
             FIXTURES lambda_zip glibc_root ENVIRONMENT ${SM_PACKAGE_ENV})
-sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_zip_rotation.py LABELS package TIMEOUT 180
+sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_zip_rotation.py LABELS package TIMEOUT 300
             FIXTURES lambda_zip glibc_root postgres mariadb hygiene ENVIRONMENT ${SM_PACKAGE_ENV})
+sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_zip_proxy.py LABELS package TIMEOUT 300
+            FIXTURES lambda_zip glibc_root postgres hygiene ENVIRONMENT ${SM_PACKAGE_ENV})

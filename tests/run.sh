@@ -7,19 +7,23 @@
 #   build-torture/  allocation failure N = 1, 2, ... through every parser, client call and
 #                   rotation step, and the wipe checks (SM_TORTURE)
 #   build-fuzz/     clang + libFuzzer: every target replays its corpus, then fuzzes a bounded time
-#   build-package/  the deployable package (-DSM_STATIC_DEPS=ON: cmake/deps.sh builds OpenSSL,
-#                   libcurl, libpq, MariaDB Connector/C, expat and cJSON from Debian 12's source
-#                   packages on the first run and keeps them in build-package/deps/), and the
-#                   package tests (label package): bootstrap needs only glibc and libgcc, and
-#                   rotates both engines with both strategies chrooted into a root that holds
-#                   nothing but glibc and libgcc
+#   build-package/  the deployable package for x86_64 (-DSM_STATIC_DEPS=ON: cmake/deps.sh builds
+#                   OpenSSL, libcurl, libpq, MariaDB Connector/C, expat and cJSON from the Debian
+#                   13 source packages cmake/deps.lock pins, once per machine: they are cached in
+#                   /var/cache/smrotate/deps), and the package tests (label package): bootstrap
+#                   needs only glibc and libgcc, and rotates both engines with both strategies,
+#                   through egress proxies too, chrooted into a root that holds nothing but glibc
+#                   and libgcc
+#   build-package-arm64/  the same for arm64 (Graviton), cross-built with Debian's cross
+#                   toolchain (cmake/toolchain-arm64.cmake); its package tests run bootstrap under
+#                   qemu-aarch64-static in an arm64 root holding only libc6:arm64 and libgcc-s1:arm64
 #   build/          the main build (warnings as errors) with valgrind twins of every C test case:
 #                   unit, integration against real PostgreSQL and MariaDB started by the tests,
 #                   end to end, the fault matrix, packaging, the SAM template. Its ctest summary
 #                   ends the run.
 #
-# QUICK=1 runs only build-package/ and build/ without the valgrind twins; PACKAGE=0 skips
-# build-package/. JOBS defaults to the number of CPUs; SM_FUZZ_SECONDS (default 20) bounds each
+# QUICK=1 runs only build-package/, build-package-arm64/ and build/ without the valgrind twins;
+# PACKAGE=0 skips both package trees. JOBS defaults to the number of CPUs; SM_FUZZ_SECONDS (default 20) bounds each
 # fuzz target.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,13 +55,19 @@ else
     valgrind=OFF
 fi
 
+package_tree() { # dir, cmake options...
+    local dir=$1 started=$SECONDS
+    shift
+    echo "== build $dir (the first configure on this machine builds the static dependencies)"
+    cmake -S "$root" -B "$root/$dir" -DSM_WERROR=ON -DSM_TESTS=ON -DSM_STATIC_DEPS=ON "$@" >/dev/null
+    cmake --build "$root/$dir" -j"$jobs" --target lambda-zip package-tests >/dev/null
+    echo "== the package, in a root with nothing but glibc and libgcc ($dir: $((SECONDS - started)) s)"
+    ctest --test-dir "$root/$dir" --output-on-failure -j"$jobs" -L package
+}
+
 if [[ ${PACKAGE:-1} != 0 ]]; then
-    started=$SECONDS
-    echo "== build build-package (the first configure builds the static dependencies)"
-    cmake -S "$root" -B "$root/build-package" -DSM_WERROR=ON -DSM_TESTS=ON -DSM_STATIC_DEPS=ON >/dev/null
-    cmake --build "$root/build-package" -j"$jobs" --target lambda-zip package-tests >/dev/null
-    echo "== the package, in a root with nothing but glibc and libgcc (build-package: $((SECONDS - started)) s)"
-    ctest --test-dir "$root/build-package" --output-on-failure -j"$jobs" -L package
+    package_tree build-package
+    package_tree build-package-arm64 -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-arm64.cmake"
 fi
 
 configure_build build -DSM_VALGRIND="$valgrind"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what smrotate needs to build and test on Debian 12, from Debian's archive, and prepares
-# the static package build: cmake/deps.sh prepare enables deb-src (derived from this machine's
-# own apt sources) and installs the recipe's tools (dpkg-dev, compilers). debootstrap is for the
-# MySQL fixture, which builds its own root from Debian's unstable suite on first use
-# (tests/scripts/mysql.sh). Idempotent: apt runs only when a package is missing or the deb-src
-# entries are new. Needs root (or sudo).
+# the static package builds: cmake/deps.sh prepare arm64 enables Debian 13's deb-src (derived
+# from this machine's own apt sources) and installs the recipe's tools (dpkg-dev, compilers) and
+# Debian's arm64 cross toolchain. The arm64 package tests need qemu-user-static and the arm64
+# packages libc6 and libgcc-s1 (tests/package/glibc_root.sh downloads them), so arm64 is added
+# as a foreign dpkg architecture. debootstrap is for the MySQL fixture, which builds its own root
+# from Debian's unstable suite on first use (tests/scripts/mysql.sh). Idempotent: apt runs only
+# when a package is missing, the architecture or the deb-src entries are new. Needs root (or sudo).
 set -euo pipefail
 
 packages=(
@@ -13,6 +15,7 @@ packages=(
     postgresql postgresql-client mariadb-server mariadb-client
     debootstrap
     python3 openssl zip unzip binutils procps
+    qemu-user-static
     nodejs npm
     clang libclang-rt-dev valgrind
 )
@@ -34,9 +37,16 @@ fi
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 root=$(cd "$(dirname "$0")/.." && pwd)
+update=0
+if [ "$(dpkg --print-architecture)" != arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    echo "setup: adding arm64 as a foreign architecture (the arm64 package tests' root)"
+    $sudo dpkg --add-architecture arm64
+    update=1
+fi
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup: all packages present"
-    bash "$root/cmake/deps.sh" prepare
+    [ "$update" = 0 ] || $sudo apt-get update -qq
+    bash "$root/cmake/deps.sh" prepare arm64
     exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -49,5 +59,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-bash "$root/cmake/deps.sh" prepare
+bash "$root/cmake/deps.sh" prepare arm64
 echo "setup: done"

@@ -1,5 +1,6 @@
 # Checks of template.yaml (AWS SAM) against the CloudFormation + SAM resource specification and the
-# C code (tests/template/check_template.py). The specification and the YAML parser come from npm,
+# C code (tests/template/check_template.py), and of its deployment details: one function per
+# architecture, log group, master secrets (check_template_deploy.py). The specification and the YAML parser come from npm,
 # pinned in tests/template/package.json + package-lock.json and installed by the template_npm_ci
 # fixture into ${CMAKE_BINARY_DIR}/template-npm (needs node and npm; the npm registry or a warm
 # npm cache). A missing node/npm fails template_npm_ci, and with it every template_ test.
@@ -20,9 +21,11 @@ endif()
 set_tests_properties(template_npm_ci PROPERTIES FIXTURES_SETUP template_npm LABELS template
                      TIMEOUT 300)
 
-sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/template/check_template.py LABELS template TIMEOUT 120
-            FIXTURES template_npm
-            ENVIRONMENT SMR_TEMPLATE_NODE_MODULES=${SM_TEMPLATE_NPM_DIR}/node_modules
-                        SMR_NODE=${SM_NODE})
+foreach(script check_template.py check_template_deploy.py)
+  sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/template/${script} LABELS template TIMEOUT 120
+              FIXTURES template_npm
+              ENVIRONMENT SMR_TEMPLATE_NODE_MODULES=${SM_TEMPLATE_NPM_DIR}/node_modules
+                          SMR_NODE=${SM_NODE})
+endforeach()
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
              ${CMAKE_SOURCE_DIR}/template.yaml)

@@ -2,8 +2,11 @@
 proxied. A real rotation (alternating users with an RDS-managed master, so that Secrets Manager
 and RDS are both called) runs with a local forward proxy (tests/lib/egress_proxy.py) that counts
 every request and tunnel per target; bootstrap's own DEBUG counts say how many requests it made,
-so "every AWS request went through the proxy" is an equality, not a guess."""
+so "every AWS request went through the proxy" is an equality, not a guess. A proxy nobody listens
+on fails the invocation. tests/package/check_zip_proxy.py runs these cases against the package's
+bootstrap in its glibc-only root (SMR_BOOTSTRAP)."""
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -120,4 +123,28 @@ def test_egress_https_proxy_tunnels_aws_calls_with_connect():
             os.rmdir(tmp)
 
 
-smtest.run(globals())
+def test_egress_dead_proxy_fails_the_invocation_with_a_transport_error():
+    # Both proxy variables name a port held bound and never listening (connections refused): no
+    # AWS call may go around them.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        dead = "http://127.0.0.1:%d" % held.getsockname()[1]
+        with ProxiedRotation({"HTTPS_PROXY": dead, "HTTP_PROXY": dead}) as r:
+            dead_proxy_fails(r)
+
+
+def dead_proxy_fails(r):
+    before = len(r.stack.calls())
+    token = r.stack.start_rotation(r.arn)
+    ok, payload = r.stack.invoke("createSecret", r.arn, token)
+    assert not ok, "createSecret succeeded without its proxy: %s" % payload
+    assert_eq(payload["errorType"], "TransportError", "errorType")
+    smtest.assert_in("through the configured proxy", payload["errorMessage"], "errorMessage")
+    # The emulator saw RotateSecret (the test's own call) and nothing from bootstrap.
+    ops = [c.get("operation") for c in r.stack.calls()[before:]]
+    assert_eq(ops, ["RotateSecret"], "calls that reached Secrets Manager")
+    assert_eq(r.stack.version_of(r.arn, "AWSPENDING"), token, "AWSPENDING, without a value")
+
+
+if __name__ == "__main__":
+    smtest.run(globals())

@@ -6,12 +6,15 @@ with the helpers defined here.
   SMR_PROBE_ZIP       package.sh run on package_probe_bootstrap, which links and calls every static
                       dependency (libcurl, OpenSSL, cJSON, libpq, MariaDB Connector/C, expat), so
                       each library is proven self-contained even before bootstrap uses it (expat).
-  SMR_GLIBC_ROOT      a root file system holding only Debian 12's libc6 and libgcc-s1
-                      (tests/package/glibc_root.sh); SMR_IN_ROOT runs a program chrooted into a
-                      copy of it with /proc mounted (tests/package/in_root.sh; needs root).
+  SMR_GLIBC_ROOT      a root file system holding only Debian 12's libc6 and libgcc-s1 of the
+                      package's architecture (tests/package/glibc_root.sh); SMR_IN_ROOT runs a
+                      program chrooted into a copy of it with /proc mounted (tests/package/
+                      in_root.sh; needs root). SMR_ROOT_EMULATOR (arm64 on x86_64): the
+                      qemu-user-static inside that root that runs the package's programs.
 Also: SMR_PACKAGE_SH (the script), SMR_PROBE_BOOTSTRAP, SMR_RPATH_PROBE (a binary with an RPATH),
 SMR_GLIBC_NEWER_PROBE (a binary that needs a glibc symbol newer than 2.34, when this machine's glibc
-has one), SMR_DEPS_LICENSES (the licence texts cmake/deps.sh collected), SMR_STATE_DIR.
+has one), SMR_DEPS_LICENSES (the licence texts cmake/deps.sh collected), SMR_DEPS_VERSIONS (what
+it built: "NAME VERSION SHA256 URL"), SMR_LAMBDA_ARCH, SMR_STATE_DIR.
 """
 import hashlib
 import os
@@ -35,8 +38,10 @@ SYSTEM_LIBS = {"libc.so.6", "libm.so.6", "libmvec.so.1", "libpthread.so.0", "lib
                "librt.so.1", "libresolv.so.2", "libutil.so.1", "libanl.so.1", "libgcc_s.so.1",
                "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
 INTERPRETERS = {"/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"}
-# licenses/<name>/ entries of a package (cmake/deps.sh's licence() calls).
-LICENSE_DIRS = ["cjson", "curl", "expat", "mariadb-connector-c", "openssl", "postgresql", "zlib"]
+# licenses/<Debian source package>/ of a package (cmake/deps.sh), each with its debian/copyright.
+LICENSE_DIRS = ["cjson", "curl", "expat", "mariadb", "openssl", "postgresql-17"]
+# Notices binary copies must carry, by source package: a file whose notice must be in NOTICES.
+REQUIRED_NOTICES = {"postgresql-17": "port/snprintf.c", "mariadb": "libmariadb/ma_dtoa.c"}
 TASK = "/var/task"
 
 
@@ -98,11 +103,17 @@ class Root:
             if r.returncode != 0:
                 raise AssertionError("copying %s: %s" % (base, r.stderr))
         extract(zip_path, self.path(TASK))
-        # A launcher that stack.py can start as SMR_BOOTSTRAP: bootstrap, inside the root.
+        # A launcher that stack.py can start as SMR_BOOTSTRAP: bootstrap, inside the root, with
+        # the CA files its environment names copied to the same paths in the root.
         self.launcher = os.path.join(self.tmp, "bootstrap-in-root")
         with open(self.launcher, "w", encoding="utf-8") as f:
-            f.write('#!/bin/sh\nexec "%s" "%s" %s/bootstrap "$@"\n'
-                    % (smtest.env("SMR_IN_ROOT"), self.dir, TASK))
+            f.write("#!/bin/sh\n")
+            for var in MIRRORED_FILES:
+                f.write('if [ -f "${%s:-}" ] && [ ! -e "%s$%s" ]; then mkdir -p "%s$(dirname "$%s")" '
+                        '&& cp "$%s" "%s$%s"; fi\n' % (var, self.dir, var, self.dir, var, var,
+                                                      self.dir, var))
+            f.write('exec "%s" "%s" %s %s/bootstrap "$@"\n'
+                    % (smtest.env("SMR_IN_ROOT"), self.dir, " ".join(emulator()), TASK))
         os.chmod(self.launcher, 0o755)
 
     def __enter__(self):
@@ -130,7 +141,7 @@ class Root:
         """Runs argv (argv[0] a path inside the root) with exactly env (default: empty, as
         env -i)."""
         return run(["env", "-i"] + ["%s=%s" % kv for kv in (env or {}).items()] +
-                   [smtest.env("SMR_IN_ROOT"), self.dir] + argv, timeout=timeout)
+                   [smtest.env("SMR_IN_ROOT"), self.dir] + emulator() + argv, timeout=timeout)
 
     def files(self):
         """Every regular file of the root, relative ('lib/x86_64-linux-gnu/libc.so.6', ...)."""
@@ -157,12 +168,23 @@ def needed(path):
 
 
 def glibc_versions(path):
-    """Every GLIBC_x.y version a file's dynamic symbols refer to (objdump -T)."""
-    out = run(["objdump", "-T", path])
-    if out.returncode != 0:
-        raise AssertionError("objdump -T %s: %s" % (path, out.stderr))
+    """Every GLIBC_x.y version a file's dynamic symbols refer to (readelf reads every
+    architecture's ELF files, objdump only its own)."""
     return sorted({tuple(int(x) for x in v.split("."))
-                   for v in re.findall(r"GLIBC_([0-9]+(?:\.[0-9]+)+)", out.stdout)})
+                   for v in re.findall(r"GLIBC_([0-9]+(?:\.[0-9]+)+)",
+                                       readelf(["--dyn-syms", "-W"], path))})
+
+
+def emulator():
+    """The command that runs the package's programs inside the root: [] natively, or the
+    qemu-user-static glibc_root.sh put there (arm64 on x86_64)."""
+    e = os.environ.get("SMR_ROOT_EMULATOR")
+    return [e] if e else []
+
+
+# Files a test names in the environment that bootstrap must read inside the root: the launcher
+# copies each to the same path in the root before starting it.
+MIRRORED_FILES = ("SMROTATE_CA_FILE", "SMROTATE_DB_CA_FILE")
 
 
 def version_needs(path):
@@ -264,8 +286,14 @@ def check_licenses(zip_path):
     with zipfile.ZipFile(zip_path) as z:
         smtest.assert_in("Apache License", z.read("LICENSE").decode(), "LICENSE")
         smtest.assert_in("GNU LESSER GENERAL PUBLIC LICENSE",
-                         z.read("licenses/mariadb-connector-c/COPYING.LIB").decode(),
-                         "Connector/C's licence")
+                         z.read("licenses/mariadb/COPYING.LIB").decode(), "Connector/C's licence")
+        for d in LICENSE_DIRS:
+            # Debian's machine-readable copyright file of the source package, as shipped.
+            smtest.assert_in("Upstream-Name", z.read("licenses/%s/copyright" % d).decode(),
+                             "licenses/%s/copyright" % d)
+        for d, source in REQUIRED_NOTICES.items():
+            smtest.assert_in("==== %s ====" % source, z.read("licenses/%s/NOTICES" % d).decode(),
+                             "licenses/%s/NOTICES" % d)
 
 
 def check_reproducible_layout(zip_path):
@@ -309,7 +337,9 @@ def probe_zip():
 
 
 def package_sh(*args):
-    return run(["bash", smtest.env("SMR_PACKAGE_SH")] + list(args))
+    """docker/package.sh with this tree's strip (the cross binutils' for arm64: SMR_STRIP)."""
+    strip = ["--strip", os.environ["SMR_STRIP"]] if os.environ.get("SMR_STRIP") else []
+    return run(["bash", smtest.env("SMR_PACKAGE_SH")] + strip + list(args))
 
 
 def scratch():
@@ -328,6 +358,26 @@ def test_package_probe_zip_runs_in_glibc_only_root():
     out = check_version_in_root(probe_zip(), "probe libpq=")
     for lib in ("mariadb=", "cjson=", "curl=", "openssl=OpenSSL 3", "expat=expat_2"):
         smtest.assert_in(lib, out, "every static dependency answers")
+
+
+def test_package_probe_expat_protections_are_compiled_in():
+    # Debian's expat fixes are guarded by XML_DTD / XML_GE (cmake/deps-recipe.sh sets both): the
+    # features they enable must be reported by the linked library, and a "billion laughs"
+    # document must be refused with XML_ERROR_AMPLIFICATION_LIMIT_BREACH (43), inside the root.
+    with Root(probe_zip()) as root:
+        out = root.run([TASK + "/bootstrap", "--expat"])
+    if out.returncode != 0:
+        raise AssertionError("probe --expat exited %d: %s%s" % (out.returncode, out.stdout,
+                                                                out.stderr))
+    print(out.stdout.strip())
+    features = dict(re.findall(r"^feature (\S+) (-?\d+)$", out.stdout, re.M))
+    for name in ("XML_DTD", "XML_GE", "XML_NS", "XML_BLAP_MAX_AMP", "XML_BLAP_ACT_THRES"):
+        smtest.assert_in(name, features, "expat's features")
+    m = re.search(r"^billion laughs: status (\d+), error (\d+)", out.stdout, re.M)
+    if not m:
+        raise AssertionError("no billion laughs line: %s" % out.stdout)
+    smtest.assert_eq((m.group(1), m.group(2)), ("0", "43"),
+                     "XML_Parse status and error (XML_ERROR_AMPLIFICATION_LIMIT_BREACH)")
 
 
 def test_package_script_output_is_reproducible():

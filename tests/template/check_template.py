@@ -49,6 +49,7 @@ EXPECTED_STATEMENTS = {
         "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
     "GenerateRandomPassword": {"secretsmanager:GetRandomPassword"},
     "WriteLogs": {"logs:CreateLogStream", "logs:PutLogEvents"},
+    "CreateDefaultLogGroup": {"logs:CreateLogGroup"},
     "UseSecretsKey": {"kms:Decrypt", "kms:GenerateDataKey"},
     "ReadMasterSecret": {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
     "UseMasterSecretKey": {"kms:Decrypt"},
@@ -60,6 +61,7 @@ EXPECTED_STATEMENTS = {
 }
 # Statements that only exist under a condition (parameter given / in a VPC).
 EXPECTED_STATEMENT_CONDITIONS = {
+    "CreateDefaultLogGroup": "UsesExistingLogGroup",
     "UseSecretsKey": "HasKmsKey",
     "ReadMasterSecret": "HasMasterSecret",
     "UseMasterSecretKey": "HasMasterSecretKmsKey",
@@ -570,11 +572,19 @@ def test_template_every_parameter_and_condition_is_used():
     fail_if(sorted(set(tmpl.get("Conditions", {})) - used), "conditions nothing uses")
 
 
+# The function's ARN wherever the template names it: the resource of the chosen architecture
+# (tests/template/check_template_deploy.py checks the two are the same function).
+FUNCTION_ARN = {"Fn::If": ["OnArm64", {"Fn::GetAtt": ["RotationFunctionArm64", "Arn"]},
+                           {"Fn::GetAtt": ["RotationFunction", "Arn"]}]}
+
+
 def function_properties():
-    functions = [r for r in template()["Resources"].values()
-                 if r["Type"] == "AWS::Serverless::Function"]
-    smtest.assert_eq(len(functions), 1, "number of AWS::Serverless::Function resources")
-    return functions[0]["Properties"]
+    """The x86_64 function's properties (the arm64 one differs only in CodeUri and Condition)."""
+    functions = {k: r for k, r in template()["Resources"].items()
+                 if r["Type"] == "AWS::Serverless::Function"}
+    smtest.assert_eq(sorted(functions), ["RotationFunction", "RotationFunctionArm64"],
+                     "AWS::Serverless::Function resources (one per architecture)")
+    return functions["RotationFunction"]["Properties"]
 
 
 def test_template_function_runs_bootstrap_on_provided_al2023():
@@ -745,7 +755,7 @@ def rds_grant_problems(tmpl):
     if sorted(as_list(st.get("Action", []))) != ["secretsmanager:DescribeSecret",
                                                  "secretsmanager:GetSecretValue"]:
         problems.append("ReadMasterSecret actions: %r" % st.get("Action"))
-    if st.get("Resource") != {"Ref": "masterSecretArn"}:
+    if st.get("Resource") != {"Fn::Split": [",", {"Ref": "masterSecretArn"}]}:
         problems.append("ReadMasterSecret resource: %r" % st.get("Resource"))
     st, cond = statements.get("UseMasterSecretKey", ({}, None))
     if as_list(st.get("Action", [])) != ["kms:Decrypt"] or \
@@ -798,7 +808,7 @@ def test_template_permission_allows_secretsmanager_from_own_account():
     if isinstance(principal, dict):
         principal = tmpl["Parameters"][principal["Ref"]]["Default"]
     smtest.assert_eq(principal, "secretsmanager.amazonaws.com", "Principal (default)")
-    smtest.assert_eq(p["FunctionName"], {"Fn::GetAtt": ["RotationFunction", "Arn"]}, "FunctionName")
+    smtest.assert_eq(p["FunctionName"], FUNCTION_ARN, "FunctionName")
 
 
 def test_template_rotation_schedule_is_optional_and_waits_for_permission():
@@ -809,8 +819,7 @@ def test_template_rotation_schedule_is_optional_and_waits_for_permission():
     smtest.assert_in("RotationFunctionInvokePermission", as_list(res.get("DependsOn", [])),
                      "DependsOn")
     props = res["Properties"]
-    smtest.assert_eq(props["RotationLambdaARN"], {"Fn::GetAtt": ["RotationFunction", "Arn"]},
-                     "RotationLambdaARN")
+    smtest.assert_eq(props["RotationLambdaARN"], FUNCTION_ARN, "RotationLambdaARN")
     rules = props["RotationRules"]
     expr, days = rules["ScheduleExpression"], rules["AutomaticallyAfterDays"]
     # Exactly one of ScheduleExpression / AutomaticallyAfterDays, chosen by the same condition.
@@ -824,7 +833,7 @@ def test_template_rotation_schedule_is_optional_and_waits_for_permission():
 def test_template_outputs_function_and_role_arns():
     outputs = template()["Outputs"]
     values = [o["Value"] for o in outputs.values()]
-    smtest.assert_in({"Fn::GetAtt": ["RotationFunction", "Arn"]}, values, "Outputs")
+    smtest.assert_in(FUNCTION_ARN, values, "Outputs")
     smtest.assert_in({"Fn::GetAtt": ["RotationFunctionRole", "Arn"]}, values, "Outputs")
 
 
@@ -835,8 +844,7 @@ def test_template_outputs_rotation_lambda_arn_for_cdk():
     out = template()["Outputs"].get("RotationLambdaARN")
     if out is None:
         raise AssertionError("no RotationLambdaARN output: %s" % sorted(template()["Outputs"]))
-    smtest.assert_eq(out["Value"], {"Fn::GetAtt": ["RotationFunction", "Arn"]},
-                     "RotationLambdaARN's value")
+    smtest.assert_eq(out["Value"], FUNCTION_ARN, "RotationLambdaARN's value")
 
 
 # ----- Rules ---------------------------------------------------------------------------------

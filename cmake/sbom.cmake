@@ -1,0 +1,106 @@
+# sbom.cmake: sm_write_sbom(OUT VERSIONS ARCH NOT_FOR_RELEASE) writes the package's inventory, a
+# CycloneDX 1.5 JSON SBOM: smrotate itself (metadata.component) and one component per Debian
+# source package linked into bootstrap, as cmake/deps.sh recorded it in VERSIONS ("NAME VERSION
+# SHA-256-of-the-.dsc URL"): purl pkg:deb/debian/NAME@VERSION?arch=source&distro=debian-13, its
+# licence, and the .dsc it was built from with that hash. Deterministic (no timestamp; the serial
+# number is derived from the content), written only when it changes. cmake/package.cmake puts it
+# in the zip as smrotate.cdx.json.
+include_guard(GLOBAL)
+
+# SPDX licence expression of what bootstrap links from each source package.
+set(SM_SBOM_LICENSES openssl=Apache-2.0 curl=curl postgresql-17=PostgreSQL
+    "mariadb=LGPL-2.1-or-later AND Zlib" expat=MIT cjson=MIT)
+
+function(sm_json_string out value)
+  string(REPLACE "\\" "\\\\" value "${value}")
+  string(REPLACE "\"" "\\\"" value "${value}")
+  set(${out} "\"${value}\"" PARENT_SCOPE)
+endfunction()
+
+# A JSON object from KEY VALUE pairs whose values are JSON texts already.
+function(sm_json_object out)
+  set(obj "{}")
+  while(ARGN)
+    list(POP_FRONT ARGN key value)
+    string(JSON obj SET "${obj}" "${key}" "${value}")
+  endwhile()
+  set(${out} "${obj}" PARENT_SCOPE)
+endfunction()
+
+function(sm_sbom_component out name version sha url)
+  string(REPLACE ":" "%3A" v "${version}")
+  string(REPLACE "+" "%2B" v "${v}")
+  set(purl "pkg:deb/debian/${name}@${v}?arch=source&distro=debian-13")
+  set(licence "")
+  foreach(pair IN LISTS SM_SBOM_LICENSES)
+    if(pair MATCHES "^${name}=(.*)$")
+      set(licence "${CMAKE_MATCH_1}")
+    endif()
+  endforeach()
+  if(NOT licence)
+    message(FATAL_ERROR "sbom.cmake: no licence known for source package ${name}")
+  endif()
+  foreach(v name version purl licence sha url)
+    sm_json_string(j_${v} "${${v}}")
+  endforeach()
+  sm_json_object(hash alg "\"SHA-256\"" content "${j_sha}")
+  sm_json_object(dist type "\"distribution\"" url "${j_url}" comment "\"the Debian source package (.dsc)\""
+                 hashes "[${hash}]")
+  sm_json_object(lic expression "${j_licence}")
+  sm_json_object(c type "\"library\"" bom-ref "${j_purl}" name "${j_name}" version "${j_version}"
+                 purl "${j_purl}" licenses "[${lic}]" externalReferences "[${dist}]")
+  set(${out} "${c}" PARENT_SCOPE)
+endfunction()
+
+function(sm_write_sbom out versions arch not_for_release)
+  file(STRINGS ${versions} lines REGEX "^[a-z]")
+  set(components "")
+  set(refs "")
+  foreach(line IN LISTS lines)
+    string(REPLACE " " ";" f "${line}")
+    list(LENGTH f n)
+    if(NOT n EQUAL 4)
+      message(FATAL_ERROR "${versions}: '${line}' is not 'NAME VERSION SHA256 URL'")
+    endif()
+    list(GET f 0 name)
+    list(GET f 1 version)
+    list(GET f 2 sha)
+    list(GET f 3 url)
+    sm_sbom_component(c ${name} ${version} ${sha} ${url})
+    list(APPEND components "${c}")
+    string(JSON ref GET "${c}" bom-ref)
+    sm_json_string(ref "${ref}")
+    list(APPEND refs "${ref}")
+  endforeach()
+  set(self_purl "pkg:generic/smrotate@${PROJECT_VERSION}?arch=${arch}")
+  sm_json_string(j_self "${self_purl}")
+  sm_json_string(j_version "${PROJECT_VERSION}")
+  if(not_for_release)
+    set(release "\"false\"")
+  else()
+    set(release "\"true\"")
+  endif()
+  sm_json_object(p1 name "\"smrotate:architecture\"" value "\"${arch}\"")
+  sm_json_object(p2 name "\"smrotate:release\"" value "${release}")
+  sm_json_object(lic id "\"Apache-2.0\"")
+  sm_json_object(lic license "${lic}")
+  sm_json_object(self type "\"application\"" bom-ref "${j_self}" name "\"smrotate\""
+                 version "${j_version}" purl "${j_self}" licenses "[${lic}]"
+                 properties "[${p1},${p2}]")
+  sm_json_object(meta component "${self}")
+  string(JOIN "," refs_json ${refs})
+  sm_json_object(dep ref "${j_self}" dependsOn "[${refs_json}]")
+  set(deps "${dep}")
+  foreach(r IN LISTS refs)
+    sm_json_object(d ref "${r}" dependsOn "[]")
+    string(APPEND deps ",${d}")
+  endforeach()
+  string(JOIN "," components_json ${components})
+  sm_json_object(bom bomFormat "\"CycloneDX\"" specVersion "\"1.5\"" version 1 metadata "${meta}"
+                 components "[${components_json}]" dependencies "[${deps}]")
+  string(UUID uuid NAMESPACE 6ba7b811-9dad-11d1-80b4-00c04fd430c8 NAME "${bom}" TYPE SHA1)
+  string(JSON bom SET "${bom}" serialNumber "\"urn:uuid:${uuid}\"")
+  file(WRITE ${out}.tmp "${bom}\n")
+  configure_file(${out}.tmp ${out} COPYONLY)
+  file(REMOVE ${out}.tmp)
+endfunction()
