@@ -47,8 +47,8 @@ void function_clean_up(struct function *fn) {
 }
 
 /* One EMF object per invocation (runtime/metrics.h): the step's outcome, duration, database
- * logins and AWS calls, by step, engine and strategy; the secret and the error type are
- * properties, not dimensions, to keep the metrics' cardinality low. */
+ * logins and AWS calls, by function, step, engine and strategy; the secret and the error type
+ * are properties, not dimensions, to keep the metrics' cardinality low. */
 static void emit_metrics(const char *step, const struct rot_stats *st, const char *secret_id,
                          int64_t started_ms, uint64_t calls, unsigned logins,
                          const struct sm_err *failure) {
@@ -56,8 +56,19 @@ static void emit_metrics(const char *step, const struct rot_stats *st, const cha
     if (st == NULL) {
         st = &unknown;
     }
-    struct sm_log_field dims[] = {
-        {"Step", step}, {"Engine", st->engine}, {"Strategy", st->strategy}};
+    /* Dimension sets: the first alone (the function: what template.yaml's alarm watches), and all
+     * of them (by step, engine and strategy when the step knows them). */
+    const char *fn = getenv("AWS_LAMBDA_FUNCTION_NAME");
+    struct sm_log_field dims[4];
+    size_t n_dims = 0;
+    if (fn != NULL && fn[0] != '\0') {
+        dims[n_dims++] = (struct sm_log_field){"FunctionName", fn};
+    }
+    dims[n_dims++] = (struct sm_log_field){"Step", step};
+    if (st->engine != NULL && st->strategy != NULL) {
+        dims[n_dims++] = (struct sm_log_field){"Engine", st->engine};
+        dims[n_dims++] = (struct sm_log_field){"Strategy", st->strategy};
+    }
     struct sm_metric metrics[] = {
         {"Duration", "Milliseconds", (double)(sm_monotonic_ms() - started_ms)},
         {"Succeeded", "Count", failure == NULL},
@@ -68,7 +79,6 @@ static void emit_metrics(const char *step, const struct rot_stats *st, const cha
     };
     struct sm_log_field props[] = {{"SecretId", secret_id},
                                    {"ErrorType", failure != NULL ? sm_err_type(failure) : NULL}};
-    size_t n_dims = st->engine != NULL && st->strategy != NULL ? 3 : 1;
     struct sm_err err;
     if (sm_metrics_emit(FUNCTION_METRICS_NAMESPACE, dims, n_dims, metrics,
                         sizeof(metrics) / sizeof(metrics[0]), props, 2, &err) != 0) {

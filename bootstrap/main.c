@@ -42,9 +42,11 @@ static const char s_help[] =
     "\n"
     "Lambda:\n"
     "  AWS_LAMBDA_RUNTIME_API       host:port of the Runtime API (required; set by Lambda)\n"
-    "  _HANDLER                     strategy: single-user (default when empty), multi-user\n"
-    "                               or alternating-users (the same strategy), or auto\n"
-    "                               (alternating users for secrets with masterarn)\n"
+    "  _HANDLER                     strategy: single-user (default when empty),\n"
+    "                               single-user-via-master, multi-user or alternating-users\n"
+    "                               (the same strategy), or auto (per secret: its\n"
+    "                               smrotate:strategy tag, else alternating users for secrets\n"
+    "                               with masterarn)\n"
     "  AWS_LAMBDA_LOG_FORMAT        JSON or Text (default Text)\n"
     "  AWS_LAMBDA_LOG_LEVEL         TRACE, DEBUG, INFO, WARN, ERROR or FATAL (default INFO)\n"
     "  _X_AMZN_TRACE_ID             set per invocation from Lambda-Runtime-Trace-Id\n"
@@ -65,6 +67,8 @@ static const char s_help[] =
     "  PASSWORD_LENGTH              default 32\n"
     "  EXCLUDE_NUMBERS, EXCLUDE_PUNCTUATION, EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE   default false\n"
     "  REQUIRE_EACH_INCLUDED_TYPE   default true (true, 1, y, yes count as true)\n"
+    "  SMROTATE_PASSWORD_LIFETIME_DAYS  new passwords expire after this many days (default never)\n"
+    "  (a secret's smrotate:<setting> tags override these for that secret: see README)\n"
     "Databases:\n"
     "  SMROTATE_DB_CA_FILE          CA bundle for database TLS (default: the packaged RDS bundle\n"
     "                               and the system store, combined)\n"
@@ -77,7 +81,9 @@ static const char s_help[] =
     "  SMROTATE_MYSQL_PLUGIN_DIR    MySQL auth plugins that are not built in (the package has\n"
     "                               caching_sha2, sha256 and ed25519 built in)\n"
     "  SMROTATE_MYSQL_SERVER_PUBLIC_KEY  MySQL: RSA key file for caching_sha2_password without "
-    "TLS\n";
+    "TLS\n"
+    "  SMROTATE_MYSQL_DUAL_PASSWORD  MySQL 8.0.14+ single user: true keeps the old password as\n"
+    "                               the secondary one until the next rotation (default false)\n";
 
 /* The Debian source package each library of the package was built from ("name version", from
  * cmake/deps.lock through cmake/package.cmake); NULL in a build on the system's shared libraries.

@@ -38,7 +38,7 @@ struct fake_db {
     bool unreachable;
     bool fail_set;
     int refuse_logins; /* the next N logins are refused whatever the password (replication lag) */
-    int connects;                       /* connect attempts */
+    int connects;      /* connect attempts */
     char hosts[FAKE_MAX_CONNECTS][128]; /* the host of each connect attempt, in order */
     int password_sets;                  /* successful password changes */
     int admin_sets;                     /* of which set_password, by a superuser */

@@ -65,7 +65,7 @@ EXPECTED_STATEMENT_CONDITIONS = {
     "UseSecretsKey": "HasKmsKey",
     "ReadMasterSecret": "HasMasterSecret",
     "UseMasterSecretKey": "HasMasterSecretKmsKey",
-    "DescribeRdsDatabases": "AlternatesUsers",
+    "DescribeRdsDatabases": "UsesMaster",
     "ManageVpcNetworkInterfaces": "InVpc",
 }
 # RDS's Describe actions are granted on every instance and cluster of the account and region
@@ -965,10 +965,29 @@ def test_template_rules_reject_multi_user_without_master_secret():
     smtest.assert_eq(failed_rules(rotationStrategy="multi-user",
                                   masterSecretArn="arn:aws:secretsmanager:us-east-1:1:secret:m"),
                      [], "multi-user with masterSecretArn")
+    smtest.assert_eq(failed_rules(rotationStrategy="single-user-via-master"),
+                     ["MultiUserNeedsMasterSecret"], "single-user-via-master without it")
     smtest.assert_eq(failed_rules(rotationStrategy="single-user"), [], "single-user without it")
     # auto rotates single-user secrets without one; its alternating secrets need it to read
     # their master (their error then names the secret and the permission).
     smtest.assert_eq(failed_rules(rotationStrategy="auto"), [], "auto without it")
+
+
+def test_template_alarm_watches_the_functions_failed_steps():
+    """The optional alarm reads the metric bootstrap writes (bootstrap/function.c: namespace,
+    metric name and the FunctionName dimension) and notifies the topic given."""
+    alarm = template()["Resources"]["FailedStepAlarm"]
+    smtest.assert_eq(alarm["Condition"], "HasAlarmTopic", "only with a topic")
+    props = alarm["Properties"]
+    code = open(os.path.join(source_dir(), "bootstrap", "function.c")).read() + \
+        open(os.path.join(source_dir(), "bootstrap", "function.h")).read()
+    for literal in ('"%s"' % props["Namespace"], '"%s"' % props["MetricName"],
+                    '"%s"' % props["Dimensions"][0]["Name"]):
+        smtest.assert_in(literal, code, "the metric as bootstrap writes it")
+    smtest.assert_eq(props["Dimensions"][0]["Value"], {"Ref": "functionName"}, "this function")
+    smtest.assert_eq(props["AlarmActions"], [{"Ref": "alarmTopicArn"}], "the topic")
+    smtest.assert_eq((props["Statistic"], props["Threshold"], props["ComparisonOperator"]),
+                     ("Sum", 1, "GreaterThanOrEqualToThreshold"), "one failed step alarms")
 
 
 if __name__ == "__main__":

@@ -786,8 +786,7 @@ SM_TEST(rotation_steps_alternating_users_pending_login_finishes_a_rerun) {
 
 /* A secret for user at host db with a master on the same host, tagged key = value (key NULL: no
  * tag), under Handler auto. */
-static void setup_tagged(struct fixture *f, const char *user, const char *key,
-                         const char *value) {
+static void setup_tagged(struct fixture *f, const char *user, const char *key, const char *value) {
     setup(f, "auto");
     fake_db_set_user(user, INITIAL_PW);
     fake_db_set_user("admin", "admin-pw");
@@ -813,7 +812,7 @@ SM_TEST(rotation_steps_two_precreated_users_take_turns_by_password_only) {
         field(&f, NULL, "AWSCURRENT", "password", pw, sizeof(pw));
         SM_ASSERT_STR_EQ(user, users[i]);
         SM_ASSERT_SECRET_EQ(fake_db_password(users[i]), pw);
-        SM_ASSERT_INT_EQ(fake_db.admin_sets, i + 1); /* the password statement, nothing else */
+        SM_ASSERT_INT_EQ(fake_db.admin_sets, i + 1);    /* the password statement, nothing else */
         SM_ASSERT_STR_EQ(fake_db.last_sync.target, ""); /* no clone management */
     }
     SM_ASSERT(fake_db_user("app_blue_clone") == NULL && fake_db_user("app_green_clone") == NULL);
