@@ -557,7 +557,6 @@ def print_comparison(results, cold, z):
         print("  -- %s" % key)
         row("cold start (full stack env)", med(d["cold_start_ms"]), med(s["cold_start_ms"]),
             "%.2f", "ms")
-        row("  spawn -> main", med(d["spawn_to_main_ms"]), med(s["spawn_to_main_ms"]), "%.2f", "ms")
         row("peak RSS, life to 1st rotation", med(d["peak_rss_first_kb"]) / 1024,
             med(s["peak_rss_first_kb"]) / 1024, "%.2f", "MiB")
         row("peak RSS, warm rotation", med(d["peak_rss_warm_kb"]) / 1024,
