@@ -1,167 +1,16 @@
 #include "rds.h"
 #include "rds_testing.h"
 
+#include "aws_query.h"
 #include "buf.h"
 #include "mem.h"
-#include "str.h"
 
-#include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define API_VERSION "2014-10-31"
-/* Longest text of one element we keep (host names are at most 253 bytes, messages a few
- * hundred). */
-#define TEXT_MAX 4096u
-#define PATH_MAX_DEPTH 16
-#define PATH_CAP 256
 #define MEMBERS_MAX 64
-
-/* ---- the XML reader -------------------------------------------------------------------------- */
-
-/* Reads the first element named `record` (at any depth) of a document: for every element inside
- * it, enter() on its start and field() on its end get the element's path relative to the record
- * ("Endpoint/Address") and, for field(), its text. Both return 0, or -1 when out of memory. */
-struct reader {
-    XML_Parser parser;
-    const char *record;
-    int (*enter)(void *ctx, const char *path);
-    int (*field)(void *ctx, const char *path, const char *text);
-    void *ctx;
-    int depth;
-    int record_depth; /* 0: not reached yet; -1: done */
-    char path[PATH_CAP];
-    size_t path_len[PATH_MAX_DEPTH + 1];
-    struct sm_buf text;
-    bool found, nomem, refused;
-};
-
-static const char *local_name(const XML_Char *name) {
-    const char *bar = strrchr(name, '|');
-    return bar != NULL ? bar + 1 : name;
-}
-
-static void stop(struct reader *r, bool nomem) {
-    r->nomem |= nomem;
-    r->refused |= !nomem;
-    XML_StopParser(r->parser, XML_FALSE);
-}
-
-static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **attrs) {
-    struct reader *r = data;
-    (void)attrs;
-    r->depth++;
-    sm_buf_reset(&r->text);
-    const char *local = local_name(name);
-    if (r->record_depth == 0 && strcmp(local, r->record) == 0) {
-        r->record_depth = r->depth;
-        r->found = true;
-        r->path[0] = '\0';
-        r->path_len[0] = 0;
-        return;
-    }
-    if (r->record_depth <= 0 || r->depth <= r->record_depth) {
-        return;
-    }
-    int level = r->depth - r->record_depth;
-    size_t len = r->path_len[level - 1];
-    int n = snprintf(r->path + len, sizeof(r->path) - len, "%s%s", len > 0 ? "/" : "", local);
-    if (level > PATH_MAX_DEPTH || n < 0 || (size_t)n >= sizeof(r->path) - len) {
-        stop(r, false); /* deeper or longer than any response we read */
-        return;
-    }
-    r->path_len[level] = len + (size_t)n;
-    if (r->enter != NULL && r->enter(r->ctx, r->path) != 0) {
-        stop(r, true);
-    }
-}
-
-static void XMLCALL on_end(void *data, const XML_Char *name) {
-    struct reader *r = data;
-    (void)name;
-    if (r->record_depth > 0 && r->depth > r->record_depth) {
-        struct sm_err ignored;
-        if (sm_buf_ensure(&r->text, &ignored) != 0 ||
-            r->field(r->ctx, r->path, r->text.data) != 0) {
-            stop(r, true);
-            return;
-        }
-        int level = r->depth - r->record_depth;
-        r->path[r->path_len[level - 1]] = '\0';
-    } else if (r->record_depth > 0 && r->depth == r->record_depth) {
-        r->record_depth = -1; /* the first record is read; the rest is skipped */
-    }
-    sm_buf_reset(&r->text);
-    r->depth--;
-}
-
-static void XMLCALL on_text(void *data, const XML_Char *s, int len) {
-    struct reader *r = data;
-    struct sm_err err;
-    if (r->record_depth > 0 && sm_buf_append(&r->text, s, (size_t)len, &err) != 0) {
-        stop(r, err.code == SM_ERR_NOMEM);
-    }
-}
-
-/* No document type declaration, hence no entity of any kind: AWS never sends one. */
-static void XMLCALL on_doctype(void *data, const XML_Char *name, const XML_Char *sysid,
-                               const XML_Char *pubid, int has_internal_subset) {
-    (void)name;
-    (void)sysid;
-    (void)pubid;
-    (void)has_internal_subset;
-    stop(data, false);
-}
-
-static int read_xml(const char *xml, size_t len, const char *record, const char *what,
-                    int (*enter)(void *, const char *),
-                    int (*field)(void *, const char *, const char *), void *ctx,
-                    struct sm_err *err) {
-    static const XML_Memory_Handling_Suite mm = {sm_malloc, sm_realloc, sm_free};
-    struct reader r = {.record = record, .enter = enter, .field = field, .ctx = ctx};
-    sm_buf_init(&r.text, TEXT_MAX);
-    int result = -1;
-    r.parser = XML_ParserCreate_MM(NULL, &mm, "|");
-    if (r.parser == NULL) {
-        return sm_err_set(err, SM_ERR_NOMEM, "out of memory reading %s", what);
-    }
-    XML_SetUserData(r.parser, &r);
-    XML_SetElementHandler(r.parser, on_start, on_end);
-    XML_SetCharacterDataHandler(r.parser, on_text);
-    XML_SetStartDoctypeDeclHandler(r.parser, on_doctype);
-    if (len > INT32_MAX) {
-        sm_err_set(err, SM_ERR_PROTOCOL, "%s is too large", what);
-        goto out;
-    }
-    enum XML_Status st = XML_Parse(r.parser, xml != NULL ? xml : "", (int)len, XML_TRUE);
-    if (r.nomem || XML_GetErrorCode(r.parser) == XML_ERROR_NO_MEMORY) {
-        sm_err_set(err, SM_ERR_NOMEM, "out of memory reading %s", what);
-        goto out;
-    }
-    if (r.refused) {
-        sm_err_set(err, SM_ERR_PROTOCOL,
-                   "%s holds a document type declaration, nesting deeper than %d or an element "
-                   "text longer than %u bytes",
-                   what, PATH_MAX_DEPTH, TEXT_MAX);
-        goto out;
-    }
-    if (st != XML_STATUS_OK) {
-        sm_err_set(err, SM_ERR_PROTOCOL, "%s is not well-formed XML (%s at line %lu)", what,
-                   XML_ErrorString(XML_GetErrorCode(r.parser)),
-                   (unsigned long)XML_GetCurrentLineNumber(r.parser));
-        goto out;
-    }
-    if (!r.found) {
-        sm_err_set(err, SM_ERR_PROTOCOL, "%s holds no %s", what, record);
-        goto out;
-    }
-    result = 0;
-out:
-    XML_ParserFree(r.parser);
-    sm_buf_clean_up(&r.text);
-    return result;
-}
 
 /* Keeps the first value of a field. Returns 0, or -1 when out of memory. */
 static int keep(char **dst, const char *text) {
@@ -248,46 +97,14 @@ static int cluster_field(void *ctx, const char *path, const char *text) {
 
 int rds_read_instances(const char *xml, size_t len, struct rds_instance *out, struct sm_err *err) {
     memset(out, 0, sizeof(*out));
-    return read_xml(xml, len, "DBInstance", "the DescribeDBInstances response", NULL,
-                    instance_field, out, err);
+    return aws_query_read_xml(xml, len, "DBInstance", "the DescribeDBInstances response", NULL,
+                              instance_field, out, err);
 }
 
 int rds_read_clusters(const char *xml, size_t len, struct rds_cluster *out, struct sm_err *err) {
     memset(out, 0, sizeof(*out));
-    return read_xml(xml, len, "DBCluster", "the DescribeDBClusters response", cluster_enter,
-                    cluster_field, out, err);
-}
-
-struct error_ctx {
-    struct aws_error_fields *out;
-    bool code, message;
-};
-
-static int error_field(void *ctx, const char *path, const char *text) {
-    struct error_ctx *e = ctx;
-    if (strcmp(path, "Code") == 0 && !e->code) {
-        aws_error_code_copy(text, e->out->code, sizeof(e->out->code));
-        e->code = true;
-    } else if (strcmp(path, "Message") == 0 && !e->message) {
-        sm_str_one_line(text, e->out->message, sizeof(e->out->message));
-        e->message = true;
-    }
-    return 0;
-}
-
-int rds_read_error(const char *body, size_t len, struct aws_error_fields *out) {
-    struct error_ctx e = {.out = out};
-    struct sm_err err;
-    if (body == NULL || len == 0) {
-        return 0;
-    }
-    /* A body that is not an XML error (a proxy's HTML page) leaves the fields empty: the status
-     * then classifies it. */
-    if (read_xml(body, len, "Error", "the error response", NULL, error_field, &e, &err) != 0 &&
-        err.code == SM_ERR_NOMEM) {
-        return -1;
-    }
-    return 0;
+    return aws_query_read_xml(xml, len, "DBCluster", "the DescribeDBClusters response",
+                              cluster_enter, cluster_field, out, err);
 }
 
 void rds_instance_clean_up(struct rds_instance *i) {
@@ -324,7 +141,7 @@ const struct aws_service rds_service = {
     .signing_name = "rds",
     .content_type = "application/x-www-form-urlencoded; charset=utf-8",
     .target_prefix = NULL,
-    .read_error = rds_read_error,
+    .read_error = aws_query_read_error,
 };
 
 int rds_endpoint_from_env(const struct aws_config *cfg, char **out, struct sm_err *err) {
@@ -337,19 +154,6 @@ int rds_client_init(struct aws_client *c, const struct aws_config *cfg, const ch
     return aws_client_init(c, &rds_service, cfg, endpoint, http, err);
 }
 
-/* Appends s form-encoded (RFC 3986 unreserved kept, everything else %XX). */
-static int append_encoded(struct sm_buf *b, const char *s, struct sm_err *err) {
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-        if (sm_is_unreserved(*p) ? sm_buf_append(b, p, 1, err) != 0
-                                 : sm_buf_append(b, enc, 3, err) != 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* One Describe call for one identifier: the answer's body in resp. */
 static int describe(struct aws_client *c, const char *action, const char *param,
                     const char *identifier, const char *kind, const char *permission,
@@ -359,8 +163,9 @@ static int describe(struct aws_client *c, const char *action, const char *param,
     char resource[320];
     snprintf(resource, sizeof(resource), "%s %.256s", kind, identifier);
     int result = -1;
-    if (sm_buf_appendf(&body, err, "Action=%s&Version=" API_VERSION "&%s=", action, param) != 0 ||
-        append_encoded(&body, identifier, err) != 0 || sm_buf_ensure(&body, err) != 0) {
+    if (sm_buf_appendf(&body, err, "Action=%s&Version=" API_VERSION, action) != 0 ||
+        aws_query_append_param(&body, param, identifier, err) != 0 ||
+        sm_buf_ensure(&body, err) != 0) {
         sm_err_prefix(err, "%s on %s", action, resource);
         goto out;
     }

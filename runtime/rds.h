@@ -4,11 +4,10 @@
  *
  * RDS speaks the Query protocol: a form-encoded POST (Action, Version=2014-10-31, parameters)
  * signed for service `rds` over the AWS layer (aws.h: signing, retries, deadlines, error
- * classes), answered in XML, errors included (<ErrorResponse><Error><Code>, <Message>). The XML is
- * read with libexpat: namespaces are matched by local name, a document type declaration is
- * refused (no entities of any kind), and only the elements named below are kept, at their exact
- * paths, so nesting a response adds (tags, security groups, status infos) cannot be mistaken for
- * a field.
+ * classes), answered in XML, errors included (<ErrorResponse><Error><Code>, <Message>), read by
+ * aws_query.h's reader: namespaces by local name, no document type declaration, and only the
+ * elements named below at their exact paths, so nesting a response adds (tags, security groups,
+ * status infos) cannot be mistaken for a field.
  *
  * An AccessDenied answer gets the missing permission named in the message ("the function's role
  * needs rds:DescribeDBInstances"). Like secretsmanager.h, a const table (struct rds_ops) is the

@@ -21,7 +21,4 @@ int rds_describe_db_cluster(struct aws_client *c, const char *identifier, int64_
 int rds_read_instances(const char *xml, size_t len, struct rds_instance *out, struct sm_err *err);
 int rds_read_clusters(const char *xml, size_t len, struct rds_cluster *out, struct sm_err *err);
 
-/* rds_service's read_error: <Code> and <Message> of <ErrorResponse><Error>. */
-int rds_read_error(const char *body, size_t len, struct aws_error_fields *out);
-
 #endif

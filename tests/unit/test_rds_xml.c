@@ -1,6 +1,7 @@
 /* The RDS client's XML readers (runtime/rds.c), in process: fields only at their exact paths,
  * namespaces by local name, no document type declarations. */
 #include "aws.h"
+#include "aws_query.h"
 #include "harness.h"
 #include "rds_testing.h"
 
@@ -84,10 +85,10 @@ SM_TEST(rds_read_error_code_and_message) {
                       "</Code><Message>DBInstance gone\nnot found.</Message></Error>"
                       "<RequestId>r</RequestId></ErrorResponse>";
     struct aws_error_fields f = {"", ""};
-    SM_ASSERT_INT_EQ(rds_read_error(xml, strlen(xml), &f), 0);
+    SM_ASSERT_INT_EQ(aws_query_read_error(xml, strlen(xml), &f), 0);
     SM_ASSERT_STR_EQ(f.code, "DBInstanceNotFound");
     SM_ASSERT_STR_EQ(f.message, "DBInstance gone not found.");
     struct aws_error_fields html = {"", ""};
-    SM_ASSERT_INT_EQ(rds_read_error("<html>proxy</html>", 18, &html), 0);
+    SM_ASSERT_INT_EQ(aws_query_read_error("<html>proxy</html>", 18, &html), 0);
     SM_ASSERT_STR_EQ(html.code, "");
 }
