@@ -80,6 +80,10 @@ static int64_t remaining_ms(const struct aws_client *c, int64_t deadline_ms) {
     return left > 0 ? left : 0;
 }
 
+struct aws_system aws_system_real(struct http_client *http) {
+    return (struct aws_system){&s_real_system, http};
+}
+
 int aws_client_init(struct aws_client *c, const struct aws_service *service,
                     const struct aws_config *cfg, const char *endpoint, struct http_client *http,
                     struct sm_err *err) {
@@ -87,7 +91,7 @@ int aws_client_init(struct aws_client *c, const struct aws_service *service,
     memset(c, 0, sizeof(*c));
     c->service = service;
     c->cfg = cfg;
-    c->system = (struct aws_system){&s_real_system, http};
+    c->system = aws_system_real(http);
     if (aws_endpoint_parse(endpoint, &c->endpoint, err) != 0) {
         return sm_err_prefix(err, "%s endpoint", service->name);
     }
@@ -370,25 +374,31 @@ static bool trace_line(char *out, size_t cap) {
     return true;
 }
 
-/* Signs r and writes every header line of the attempt into h->lines. */
+/* Signs r (unless it is anonymous) and writes every header line of the attempt into h->lines. */
 static int build_headers(const struct aws_client *c, const struct aws_request *r,
                          struct attempt_headers *h, struct sm_err *err) {
     const struct aws_config *cfg = c->cfg;
-    bool token = has_session_token(cfg);
-    if (sign_attempt(c, r, h, err) != 0 ||
-        header_line(&h->authz_line, "Authorization", h->authz.data, h->authz.len, err) != 0 ||
-        (token && header_line(&h->token_line, "X-Amz-Security-Token", cfg->session_token,
-                              strlen(cfg->session_token), err) != 0)) {
+    bool token = !r->anonymous && has_session_token(cfg);
+    if (!r->anonymous &&
+        (sign_attempt(c, r, h, err) != 0 ||
+         header_line(&h->authz_line, "Authorization", h->authz.data, h->authz.len, err) != 0 ||
+         (token && header_line(&h->token_line, "X-Amz-Security-Token", cfg->session_token,
+                               strlen(cfg->session_token), err) != 0))) {
         return -1;
+    }
+    if (r->anonymous && c->service->target_prefix != NULL) {
+        snprintf(h->target, sizeof(h->target), "%s.%s", c->service->target_prefix, r->operation);
     }
     snprintf(h->host_line, sizeof(h->host_line), "Host: %s", c->endpoint.host);
     snprintf(h->type_line, sizeof(h->type_line), "Content-Type: %s", c->service->content_type);
-    snprintf(h->date_line, sizeof(h->date_line), "X-Amz-Date: %s", h->amz_date);
     h->n_lines = 0;
     h->lines[h->n_lines++] = h->host_line;
     h->lines[h->n_lines++] = h->type_line;
-    h->lines[h->n_lines++] = h->date_line;
-    h->lines[h->n_lines++] = h->authz_line.data;
+    if (!r->anonymous) {
+        snprintf(h->date_line, sizeof(h->date_line), "X-Amz-Date: %s", h->amz_date);
+        h->lines[h->n_lines++] = h->date_line;
+        h->lines[h->n_lines++] = h->authz_line.data;
+    }
     if (h->target[0] != '\0') {
         snprintf(h->target_line, sizeof(h->target_line), "X-Amz-Target: %s", h->target);
         h->lines[h->n_lines++] = h->target_line;

@@ -13,8 +13,9 @@
  * has one), X-Amz-Security-Token (when a session token is set) and Authorization; every one of
  * them but Authorization is signed, and Host (the header actually sent: host[:port] of the
  * endpoint). The caller's body bytes are signed and sent as they are (never copied); every
- * attempt is signed afresh. Inside Lambda, X-Amzn-Trace-Id carries _X_AMZN_TRACE_ID (unsigned,
- * as the SDKs send it).
+ * attempt is signed afresh. An anonymous request (struct aws_request) carries only Host,
+ * Content-Type and X-Amz-Target. Inside Lambda, X-Amzn-Trace-Id carries _X_AMZN_TRACE_ID
+ * (unsigned, as the SDKs send it).
  *
  * Retries (standard mode): at most max_attempts (3) attempts, full-jitter backoff
  * rand[0,1) * min(2^(attempt-1), 20) s, for the transient classes of the error catalogue
@@ -69,16 +70,30 @@ struct aws_config {
     int max_attempts;        /* default 3 */
 };
 
-/* Fills cfg from the environment:
+/* Fills cfg from the environment (in Lambda: everything comes from there):
  *   credentials  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
- *   region       AWS_REGION, else AWS_DEFAULT_REGION
+ *   the rest     as aws_config_settings_from_env, the region required
+ * Returns 0, or -1 with err (SM_ERR_CONFIG naming the missing or invalid variable; SM_ERR_NOMEM);
+ * cfg is then cleaned up. Caller releases cfg with aws_config_clean_up. */
+int aws_config_from_env(struct aws_config *cfg, struct sm_err *err);
+
+/* Fills cfg with everything but the credentials, for a caller that resolves them itself (a shell:
+ * creds_resolve, credentials.h):
+ *   region       AWS_REGION, else AWS_DEFAULT_REGION, else NULL
  *   CA bundle    SMROTATE_CA_FILE, else the first of /etc/pki/tls/certs/ca-bundle.crt (Amazon
  *                Linux) and /etc/ssl/certs/ca-certificates.crt (Debian) that exists
  *   proxies      HTTPS_PROXY, https_proxy, HTTP_PROXY, http_proxy, NO_PROXY, no_proxy (the
  *                upper-case name wins when both are set)
- * Returns 0, or -1 with err (SM_ERR_CONFIG naming the missing or invalid variable; SM_ERR_NOMEM);
- * cfg is then cleaned up. Caller releases cfg with aws_config_clean_up. */
-int aws_config_from_env(struct aws_config *cfg, struct sm_err *err);
+ *   timeouts and attempts: the defaults above
+ * Same return and clean-up contract as aws_config_from_env. */
+int aws_config_settings_from_env(struct aws_config *cfg, struct sm_err *err);
+
+/* Replaces cfg->region with a copy of region once it is checked to be a region name (lower-case
+ * letters, digits and '-'); origin says where it came from in the message ("--region",
+ * "AWS_REGION", "region in profile dev"). Returns 0, or -1 with err (SM_ERR_CONFIG, SM_ERR_NOMEM;
+ * cfg->region is then unchanged). */
+int aws_config_set_region(struct aws_config *cfg, const char *region, const char *origin,
+                          struct sm_err *err);
 
 /* Frees and wipes cfg's strings. Accepts a zeroed struct. */
 void aws_config_clean_up(struct aws_config *cfg);
@@ -143,6 +158,10 @@ struct aws_system {
     void *impl;
 };
 
+/* The real system over http (borrowed): what aws_client_init installs, for the callers that
+ * make their own exchanges through the same seam (the credential chain, credentials.h). */
+struct aws_system aws_system_real(struct http_client *http);
+
 struct aws_client {
     const struct aws_service *service;
     const struct aws_config *cfg; /* borrowed */
@@ -164,6 +183,9 @@ struct aws_request {
     const char *resource;  /* names what it is about in messages ("secret X"), or NULL */
     const char *body;      /* borrowed; signed and sent byte for byte */
     size_t len;
+    /* Sent without SigV4 (no X-Amz-Date, Authorization or X-Amz-Security-Token), for the
+     * operations whose model needs no auth: STS AssumeRoleWithWebIdentity. */
+    bool anonymous;
 };
 
 /* Sends req (signed, retried as described above). On success (2xx) resp holds the answer; resp

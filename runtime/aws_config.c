@@ -66,7 +66,21 @@ static int dup_proxy(char **dst, const char *upper, const char *lower, struct sm
     return v != NULL ? dup_env(dst, v, name, err) : 0;
 }
 
-int aws_config_from_env(struct aws_config *cfg, struct sm_err *err) {
+int aws_config_set_region(struct aws_config *cfg, const char *region, const char *origin,
+                          struct sm_err *err) {
+    if (!valid_region(region)) {
+        return sm_err_set(err, SM_ERR_CONFIG, "%s is not a valid region name", origin);
+    }
+    char *copy = NULL;
+    if (dup_env(&copy, region, origin, err) != 0) {
+        return -1;
+    }
+    sm_free(cfg->region);
+    cfg->region = copy;
+    return 0;
+}
+
+int aws_config_settings_from_env(struct aws_config *cfg, struct sm_err *err) {
     int result = -1;
     memset(cfg, 0, sizeof(*cfg));
     cfg->connect_timeout_ms = AWS_DEFAULT_CONNECT_TIMEOUT_MS;
@@ -79,35 +93,12 @@ int aws_config_from_env(struct aws_config *cfg, struct sm_err *err) {
         region_var = "AWS_DEFAULT_REGION";
         region = env_nonempty(region_var);
     }
-    if (region == NULL) {
-        sm_err_set(err, SM_ERR_CONFIG, "AWS_REGION is not set (nor AWS_DEFAULT_REGION)");
-        goto out;
-    }
-    if (!valid_region(region)) {
-        sm_err_set(err, SM_ERR_CONFIG, "%s is not a valid region name", region_var);
-        goto out;
-    }
-    const char *akid = env_nonempty("AWS_ACCESS_KEY_ID");
-    if (akid == NULL) {
-        sm_err_set(err, SM_ERR_CONFIG, "AWS_ACCESS_KEY_ID is not set");
-        goto out;
-    }
-    const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
-    if (secret == NULL) {
-        sm_err_set(err, SM_ERR_CONFIG, "AWS_SECRET_ACCESS_KEY is not set");
-        goto out;
-    }
-    const char *token = env_nonempty("AWS_SESSION_TOKEN");
-    if (dup_env(&cfg->region, region, region_var, err) != 0 ||
-        dup_env(&cfg->access_key_id, akid, "AWS_ACCESS_KEY_ID", err) != 0 ||
-        dup_env(&cfg->secret_access_key, secret, "AWS_SECRET_ACCESS_KEY", err) != 0 ||
-        (token != NULL && dup_env(&cfg->session_token, token, "AWS_SESSION_TOKEN", err) != 0) ||
+    if ((region != NULL && aws_config_set_region(cfg, region, region_var, err) != 0) ||
         dup_proxy(&cfg->https_proxy, "HTTPS_PROXY", "https_proxy", err) != 0 ||
         dup_proxy(&cfg->http_proxy, "HTTP_PROXY", "http_proxy", err) != 0 ||
         dup_proxy(&cfg->no_proxy, "NO_PROXY", "no_proxy", err) != 0) {
         goto out;
     }
-
     const char *ca = env_nonempty("SMROTATE_CA_FILE");
     if (ca != NULL) {
         if (access(ca, R_OK) != 0) {
@@ -122,6 +113,32 @@ int aws_config_from_env(struct aws_config *cfg, struct sm_err *err) {
     }
     result = 0;
 out:
+    if (result != 0) {
+        aws_config_clean_up(cfg);
+    }
+    return result;
+}
+
+int aws_config_from_env(struct aws_config *cfg, struct sm_err *err) {
+    if (aws_config_settings_from_env(cfg, err) != 0) {
+        return -1;
+    }
+    int result = -1;
+    const char *akid = env_nonempty("AWS_ACCESS_KEY_ID");
+    const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
+    const char *token = env_nonempty("AWS_SESSION_TOKEN");
+    if (cfg->region == NULL) {
+        sm_err_set(err, SM_ERR_CONFIG, "AWS_REGION is not set (nor AWS_DEFAULT_REGION)");
+    } else if (akid == NULL) {
+        sm_err_set(err, SM_ERR_CONFIG, "AWS_ACCESS_KEY_ID is not set");
+    } else if (secret == NULL) {
+        sm_err_set(err, SM_ERR_CONFIG, "AWS_SECRET_ACCESS_KEY is not set");
+    } else if (dup_env(&cfg->access_key_id, akid, "AWS_ACCESS_KEY_ID", err) == 0 &&
+               dup_env(&cfg->secret_access_key, secret, "AWS_SECRET_ACCESS_KEY", err) == 0 &&
+               (token == NULL ||
+                dup_env(&cfg->session_token, token, "AWS_SESSION_TOKEN", err) == 0)) {
+        result = 0;
+    }
     if (result != 0) {
         aws_config_clean_up(cfg);
     }

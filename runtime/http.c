@@ -134,11 +134,15 @@ static const struct sm_code *classify(CURLcode rc) {
     }
 }
 
-/* The header list of req: its own lines, and for a POST no Expect (no 100-continue round trip)
- * and no chunked upload. Returns 0, or -1 with err set (out of memory; *out is then NULL). */
+static bool has_body(const struct http_request *req) {
+    return strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0;
+}
+
+/* The header list of req: its own lines, and for a POST or PUT no Expect (no 100-continue round
+ * trip) and no chunked upload. Returns 0, or -1 with err set (out of memory; *out is then NULL). */
 static int header_list(const struct http_request *req, struct curl_slist **out,
                        struct sm_err *err) {
-    bool post = strcmp(req->method, "POST") == 0;
+    bool post = has_body(req);
     size_t n = req->n_headers + (post ? 2 : 0);
     *out = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -201,10 +205,15 @@ static int set_options(CURL *curl, const struct http_request *req, struct curl_s
     if (req->ca_file != NULL) {
         SET(&r, curl, CURLOPT_CAINFO, req->ca_file);
     }
-    if (strcmp(req->method, "POST") == 0) {
+    if (has_body(req)) {
+        /* A PUT is a POST with its method renamed: the body goes out the same way, with an
+         * explicit Content-Length (0 for IMDSv2's token). */
         SET(&r, curl, CURLOPT_POST, 1L);
         SET(&r, curl, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
         SET(&r, curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        if (strcmp(req->method, "PUT") == 0) {
+            SET(&r, curl, CURLOPT_CUSTOMREQUEST, "PUT");
+        }
     } else {
         SET(&r, curl, CURLOPT_HTTPGET, 1L);
     }

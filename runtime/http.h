@@ -1,5 +1,6 @@
 /*
- * http: HTTP/1.1 over libcurl, for the Lambda Runtime API and Secrets Manager.
+ * http: HTTP/1.1 over libcurl, for the Lambda Runtime API, the AWS services and the credential
+ * endpoints (instance metadata, container credentials).
  *
  * Owns one CURL easy handle per struct http_client. The handle is reset before every request but
  * keeps its connection cache, so keep-alive connections are reused across requests and
@@ -24,7 +25,7 @@ struct http_client {
 };
 
 struct http_request {
-    const char *method; /* "GET" or "POST" */
+    const char *method; /* "GET", "POST" or "PUT" (IMDSv2's token) */
     const char *url;
     /* Extra header lines, "Name: value" each; borrowed. */
     const char *const *headers;
