@@ -3,8 +3,9 @@ the HTTP/1.1 keep-alive request handler and threaded server that verify SigV4 on
 (sigv4.py, independent of the C signer), the test-only control API, the command line, a signing
 client, and a fake run as a child process.
 
-A fake is a Service (fake_secretsmanager.py: JSON 1.1; fake_rds.py: Query/XML) plugged into this
-server. Options every fake takes:
+A fake is a Service (fake_secretsmanager.py: JSON 1.1; fake_rds.py and fake_sts.py: Query/XML
+on QueryService; fake_imds.py and fake_container_creds.py: the credential endpoints, which are not
+signed) plugged into this server. Options every fake takes:
     --port 0 --port-file FILE --access-key AKID --secret-key SECRET [--session-token TOKEN]
     [--region us-east-1] [--account 123456789012] [--tls-cert CERT --tls-key KEY] [--verbose]
 --access-key/--secret-key default to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. The port file gets
@@ -49,6 +50,7 @@ import time
 import traceback
 import urllib.parse
 import uuid
+from xml.sax.saxutils import escape as _xml_escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sigv4  # noqa: E402
@@ -138,14 +140,24 @@ class Service:
     name = "fake"
     content_type = "application/json"
     fault_defaults = {}  # code -> (status, message)
+    request_ids = True  # answers carry x-amzn-RequestId (the credential endpoints' do not)
+    error_content_type = None  # of error answers, when not content_type
 
     def parse(self, handler, method, body, call):
         """The request: returns (operation or None, request); may fill call and raise ApiError."""
         raise NotImplementedError
 
+    def authenticate(self, handler, method, body, op, request):
+        """Checks the request's authentication, right after parse(): SigV4 unless a service says
+        otherwise (raises ApiError through sigv4_error). Returns whether the request was
+        authenticated."""
+        handler.verify_sigv4(method, body)
+        return True
+
     def answer(self, op, request, call, ctx):
         """The 2xx body (bytes) for a verified request; raises ApiError. ctx["after"], when set,
-        runs once the answer is sent."""
+        runs once the answer is sent; ctx["headers"] ([(name, value)]) and ctx["content_type"]
+        add to or replace the answer's headers."""
         raise NotImplementedError
 
     def apply(self, op, request, ctx):
@@ -178,6 +190,91 @@ class Service:
     def control(self, handler, method, path, query, doc):
         """The service's own control routes: returns the JSON answer, or None (no such route)."""
         return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The Query protocol (RDS, STS): form-encoded POSTs, XML answers and errors
+
+FORM_CT = "application/x-www-form-urlencoded"
+# sigv4.py speaks the JSON services' codes; the Query front ends' equivalents.
+QUERY_SIGV4_CODES = {
+    "InvalidSignatureException": ("SignatureDoesNotMatch", 403),
+    "UnrecognizedClientException": ("InvalidClientTokenId", 403),
+    "IncompleteSignatureException": ("IncompleteSignature", 400),
+    "MissingAuthenticationTokenException": ("MissingAuthenticationToken", 403),
+}
+
+
+def _xml_text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _xml_escape(str(value))
+
+
+def render_xml(nodes, depth=0, out=None):
+    """nodes: [(name, value)] where value is a scalar (text), a list of nodes (children; [] gives a
+    self-closing element) or None (left out, as AWS leaves out members without a value)."""
+    out = [] if out is None else out
+    pad = "  " * depth
+    for name, value in nodes:
+        if value is None:
+            continue
+        if isinstance(value, list):
+            if not value:
+                out.append("%s<%s/>" % (pad, name))
+            else:
+                out.append("%s<%s>" % (pad, name))
+                render_xml(value, depth + 1, out)
+                out.append("%s</%s>" % (pad, name))
+        else:
+            out.append("%s<%s>%s</%s>" % (pad, name, _xml_text(value), name))
+    return out
+
+
+class QueryService(Service):
+    """A Query protocol service: `POST /` with a form body (Action, Version, parameters) signed
+    with SigV4; answers `<OpResponse xmlns=NS><OpResult>...</OpResult><ResponseMetadata>`, errors
+    `<ErrorResponse xmlns=NS><Error><Type>Sender|Receiver</Type><Code/><Message/></Error>
+    <RequestId/></ErrorResponse>` (Receiver for 5xx [assumed]), indented, no XML declaration."""
+
+    content_type = "text/xml"
+    namespace = None
+
+    def document(self, root, body_nodes):
+        lines = ['<%s xmlns="%s">' % (root, self.namespace)]
+        render_xml(body_nodes, 1, lines)
+        lines.append("</%s>" % root)
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    def result(self, op, nodes):
+        """The answer to op: its result element holding nodes, and the response metadata."""
+        return self.document(op + "Response", [(op + "Result", nodes),
+                                               ("ResponseMetadata", [("RequestId", str(uuid.uuid4()))])])
+
+    def parse(self, handler, method, body, call):
+        ctype = (handler.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        call["access_key"] = handler.access_key()
+        if method != "POST" or ctype != FORM_CT:
+            raise ApiError("InvalidAction", "Requests are a form POST to /.")  # [assumed]
+        try:
+            params = dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise ApiError("MalformedQueryString", "The request body is not UTF-8.") from None  # [assumed]
+        op = params.get("Action")
+        call["operation"] = op
+        return op, params
+
+    def error_body(self, err, request_id):
+        kind = "Receiver" if err.status >= 500 else "Sender"
+        return self.document("ErrorResponse", [("Error", [("Type", kind), ("Code", err.code),
+                                                          ("Message", err.message)]),
+                                               ("RequestId", request_id)])
+
+    def sigv4_error(self, e):
+        code, status = QUERY_SIGV4_CODES.get(e.code, (e.code, e.status))
+        if code == "MissingAuthenticationToken":
+            return ApiError(code, "Request is missing Authentication Token", status)  # [assumed]
+        return ApiError(code, e.message, status)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -219,7 +316,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ValueError("bad Content-Length")
         return self.rfile.read(length) if length else b""
 
-    def send(self, status, data, content_type, request_id=None):
+    def send(self, status, data, content_type, request_id=None, headers=()):
         if not isinstance(data, bytes):
             data = json.dumps(data, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
@@ -227,6 +324,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         if request_id:
             self.send_header("x-amzn-RequestId", request_id)
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
@@ -268,11 +367,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._handle("DELETE")
 
+    def do_PUT(self):
+        self._handle("PUT")
+
     def access_key(self):
         m = re.search(r"Credential=([^/,\s]+)/", self.headers.get("Authorization", ""))
         return m.group(1) if m else None
 
-    def _verify(self, method, body):
+    def verify_sigv4(self, method, body):
         server = self.server
         url = urllib.parse.urlsplit(self.path)
         now = datetime.datetime.fromtimestamp(server.now(), datetime.timezone.utc)
@@ -292,8 +394,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ctx, reply, drop = {}, None, None
         try:
             op, request = service.parse(self, method, body, call)
-            self._verify(method, body)
-            call["authenticated"] = True
+            call["authenticated"] = service.authenticate(self, method, body, op, request)
             fault = server.faults.take(op or "")
             if fault is not None:
                 call["fault"] = fault["error"]
@@ -312,6 +413,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ApiError as e:
             call["status"], call["error"] = e.status, e.code
             reply = (e.status, service.error_body(e, rid))
+            ctx.setdefault("content_type", service.error_content_type or service.content_type)
         except Exception:  # noqa: BLE001 - a bug in the fake must still answer
             traceback.print_exc()
             err = ApiError("InternalFailure", "An error occurred on the server side.", 500)
@@ -326,7 +428,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if drop is not None:
                 self._drop(drop == "reset")
         try:
-            self.send(reply[0], reply[1], service.content_type, request_id=rid)
+            self.send(reply[0], reply[1], ctx.get("content_type", service.content_type),
+                      request_id=rid if service.request_ids else None, headers=ctx.get("headers", ()))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         if "after" in ctx:

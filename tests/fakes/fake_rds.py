@@ -65,10 +65,8 @@ import re
 import sys
 import threading
 import time
-import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
-from xml.sax.saxutils import escape as _xml_escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aws_fake  # noqa: E402
@@ -76,8 +74,7 @@ import sigv4  # noqa: E402
 
 API_VERSION = "2014-10-31"
 NS = "http://rds.amazonaws.com/doc/2014-10-31/"
-XML_CT = "text/xml"
-FORM_CT = "application/x-www-form-urlencoded"
+FORM_CT = aws_fake.FORM_CT
 OPERATIONS = {"DescribeDBInstances": ("db", "DBInstanceIdentifier"),
               "DescribeDBClusters": ("cluster", "DBClusterIdentifier")}
 ID_RULES = (
@@ -103,13 +100,6 @@ FAULT_DEFAULTS = {
     "RequestExpired": (400, "Request has expired."),
     "ExpiredToken": (403, "The security token included in the request is expired"),  # status [assumed]
     "RequestTimeout": (408, "Request timed out"),  # [assumed]
-}
-# sigv4.py speaks the JSON services' codes; the Query front end's equivalents.
-SIGV4_CODES = {
-    "InvalidSignatureException": ("SignatureDoesNotMatch", 403),
-    "UnrecognizedClientException": ("InvalidClientTokenId", 403),
-    "IncompleteSignatureException": ("IncompleteSignature", 400),
-    "MissingAuthenticationTokenException": ("MissingAuthenticationToken", 403),
 }
 
 ENGINES = {
@@ -156,54 +146,11 @@ def _alnum(seed, n, alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"):
     return "".join(out)
 
 
-# ---------------------------------------------------------------------------------------------
-# XML
-
-
-def _xml_text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return _xml_escape(str(value))
-
-
-def render(nodes, depth=0, out=None):
-    """nodes: [(name, value)] where value is a scalar (text), a list of nodes (children; [] gives a
-    self-closing element) or None (left out, as AWS leaves out members without a value)."""
-    out = [] if out is None else out
-    pad = "  " * depth
-    for name, value in nodes:
-        if value is None:
-            continue
-        if isinstance(value, list):
-            if not value:
-                out.append("%s<%s/>" % (pad, name))
-            else:
-                out.append("%s<%s>" % (pad, name))
-                render(value, depth + 1, out)
-                out.append("%s</%s>" % (pad, name))
-        else:
-            out.append("%s<%s>%s</%s>" % (pad, name, _xml_text(value), name))
-    return out
-
-
-def document(root, body_nodes):
-    lines = ['<%s xmlns="%s">' % (root, NS)]
-    render(body_nodes, 1, lines)
-    lines.append("</%s>" % root)
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def error_document(err, request_id):
-    kind = "Receiver" if err.status >= 500 else "Sender"
-    return document("ErrorResponse", [("Error", [("Type", kind), ("Code", err.code), ("Message", err.message)]),
-                                      ("RequestId", request_id)])
-
-
-class Rds(aws_fake.Service):
+class Rds(aws_fake.QueryService):
     """Instances and clusters (seeded, never changed by the API) and deny rules."""
 
     name = "fake-rds"
-    content_type = XML_CT
+    namespace = NS
     fault_defaults = FAULT_DEFAULTS
 
     def __init__(self, opts):
@@ -611,10 +558,8 @@ class Rds(aws_fake.Service):
                 items = [table[key]]
             call["returned"] = [d["identifier"] for d in items]
             if kind == "db":
-                return "DescribeDBInstancesResult", [("DBInstances", [("DBInstance", self.instance_nodes(d))
-                                                                      for d in items])]
-            return "DescribeDBClustersResult", [("DBClusters", [("DBCluster", self.cluster_nodes(c))
-                                                                for c in items])]
+                return [("DBInstances", [("DBInstance", self.instance_nodes(d)) for d in items])]
+            return [("DBClusters", [("DBCluster", self.cluster_nodes(c)) for c in items])]
 
     # -- IAM -----------------------------------------------------------------------------------
     def resource_of(self, op, params):
@@ -678,17 +623,8 @@ class Rds(aws_fake.Service):
 
     # -- the wire ------------------------------------------------------------------------------
     def parse(self, handler, method, body, call):
-        ctype = (handler.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        call.update(identifier=None, denied=False, returned=None, ignored_params=[],
-                    access_key=handler.access_key())
-        if method != "POST" or ctype != FORM_CT:
-            raise aws_fake.ApiError("InvalidAction", "Requests are a form POST to /.")  # [assumed]
-        try:
-            params = dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        except UnicodeDecodeError:
-            raise aws_fake.ApiError("MalformedQueryString", "The request body is not UTF-8.") from None  # [assumed]
-        op = params.get("Action")
-        call["operation"] = op
+        call.update(identifier=None, denied=False, returned=None, ignored_params=[])
+        op, params = super().parse(handler, method, body, call)
         call["identifier"] = params.get("DBInstanceIdentifier", params.get("DBClusterIdentifier"))
         return op, params
 
@@ -704,18 +640,7 @@ class Rds(aws_fake.Service):
             call["denied"] = True
             raise self.access_denied(op, resource, rule["reason"])
         call["ignored_params"] = sorted(set(params) - {"Action", "Version", OPERATIONS[op][1]})
-        result, nodes = self.describe(op, params, call)
-        rid = str(uuid.uuid4())
-        return document(op + "Response", [(result, nodes), ("ResponseMetadata", [("RequestId", rid)])])
-
-    def error_body(self, err, request_id):
-        return error_document(err, request_id)
-
-    def sigv4_error(self, e):
-        code, status = SIGV4_CODES.get(e.code, (e.code, e.status))
-        if code == "MissingAuthenticationToken":
-            return aws_fake.ApiError(code, "Request is missing Authentication Token", status)  # [assumed]
-        return aws_fake.ApiError(code, e.message, status)
+        return self.result(op, self.describe(op, params, call))
 
     def fault_error(self, fault, op, params, handler):
         code = fault["error"]
