@@ -11,3 +11,8 @@ sm_c_tests(test_creds
 # The fakes the client tests run against: STS (tests/fakes/fake_sts.py), instance metadata
 # (fake_imds.py) and the container endpoint (fake_container_creds.py), on the shared server.
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/fakes/test_fake_credentials.py LABELS fakes TIMEOUT 60)
+sm_c_tests(test_credentials
+           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client/test_credentials.c
+                   ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_aws_process.c
+                   ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_creds.c
+           LABELS client)

@@ -198,6 +198,21 @@ void fake_aws_start_rds(struct fake_aws *f, const char *access_key, const char *
     start(f, "fakes/fake_rds.py", access_key, secret_key, extra_args);
 }
 
+void fake_aws_start_sts(struct fake_aws *f, const char *access_key, const char *secret_key,
+                        const char *const *extra_args) {
+    start(f, "fakes/fake_sts.py", access_key, secret_key, extra_args);
+}
+
+void fake_aws_start_imds(struct fake_aws *f, const char *access_key, const char *secret_key,
+                         const char *const *extra_args) {
+    start(f, "fakes/fake_imds.py", access_key, secret_key, extra_args);
+}
+
+void fake_aws_start_container_creds(struct fake_aws *f, const char *access_key,
+                                    const char *secret_key, const char *const *extra_args) {
+    start(f, "fakes/fake_container_creds.py", access_key, secret_key, extra_args);
+}
+
 cJSON *fake_aws_control(struct fake_aws *f, const char *method, const char *path,
                         const char *json) {
     char url[256];

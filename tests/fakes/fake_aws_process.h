@@ -1,7 +1,7 @@
 /*
- * fake_aws_process: runs tests/fakes/fake_secretsmanager.py (the local Secrets Manager emulator)
- * or tests/fakes/fake_rds.py (the local RDS) as a child process of a C test, and points a client
- * at it without backoff delays.
+ * fake_aws_process: runs tests/fakes/fake_secretsmanager.py (the local Secrets Manager emulator),
+ * fake_rds.py (the local RDS) or a credential fake (STS, instance metadata, container endpoint)
+ * as a child process of a C test, and points a client at it without backoff delays.
  *
  * The emulator listens on a random free port of 127.0.0.1 (--port 0; the port arrives through
  * --port-file), its output goes to a log file in a private directory under $SMR_STATE_DIR (else
@@ -36,6 +36,17 @@ void fake_aws_start_secretsmanager(struct fake_aws *f, const char *access_key,
 /* The same for the local RDS (tests/fakes/fake_rds.py), whose control API is the same. */
 void fake_aws_start_rds(struct fake_aws *f, const char *access_key, const char *secret_key,
                         const char *const *extra_args);
+
+/* The same for the credential fakes: STS (fake_sts.py; the keys are the caller's it accepts), the
+ * instance metadata service (fake_imds.py) and the container credentials endpoint
+ * (fake_container_creds.py) (for both, the keys, with --session-token in extra_args, are the
+ * credentials they hand out). */
+void fake_aws_start_sts(struct fake_aws *f, const char *access_key, const char *secret_key,
+                        const char *const *extra_args);
+void fake_aws_start_imds(struct fake_aws *f, const char *access_key, const char *secret_key,
+                         const char *const *extra_args);
+void fake_aws_start_container_creds(struct fake_aws *f, const char *access_key,
+                                    const char *secret_key, const char *const *extra_args);
 
 /* Sends an unsigned control request (method "GET"/"POST", path "/_fake/...", json body or NULL)
  * and returns the parsed JSON answer (caller frees with cJSON_Delete). Fails the test unless the
