@@ -7,6 +7,7 @@ if(SM_TORTURE)
   sm_c_tests(test_torture
              SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/torture/test_torture.c
                      ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_aws_process.c
+                     ${CMAKE_CURRENT_SOURCE_DIR}/fakes/fake_creds.c
              LIBS smfakes LABELS torture)
   foreach(t torture_rotation_single_user_all_steps torture_rotation_alternating_users_all_steps
             torture_secretsmanager_read_operations torture_secretsmanager_write_operations)

@@ -19,15 +19,19 @@
  *
  * Walks: event parse; secret parse + render + re-parse; configuration from the environment;
  * DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage, GetRandomPassword;
- * the four steps, single user and alternating users.
+ * the credential chain for a shell (creds_resolve) against the local STS, instance metadata and
+ * container fakes and through credential_process; the four steps, single user and alternating
+ * users.
  */
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
+#include "credentials.h"
 #include "event.h"
 #include "fake_engine.h"
 #include "fake_secrets.h"
 #include "fakes/fake_aws_process.h"
+#include "fakes/fake_creds.h"
 #include "harness.h"
 #include "http.h"
 #include "log.h"
@@ -425,6 +429,141 @@ SM_TEST(torture_secretsmanager_write_operations) {
     SM_ASSERT(walk_op(&f, "UpdateSecretVersionStage", op_update_stage) > 10);
     SM_ASSERT(walk_op(&f, "GetRandomPassword", op_random_password) > 10);
     secrets_teardown(&f);
+}
+
+/* ---- the credential chain for a shell, against the local fakes ---------------------------- */
+
+struct creds_fixture {
+    struct fake_home home;
+    struct fake_aws sts, endpoint; /* STS; instance metadata or the container endpoint */
+    struct http_client http;       /* created and destroyed around every run */
+    const char *want;              /* in the source of a run that succeeds */
+};
+
+static void creds_prepare(void *ctx) {
+    struct creds_fixture *f = ctx;
+    struct sm_err err;
+    SM_ASSERT_OK(http_client_init(&f->http, &err), err);
+}
+
+static void creds_finish(void *ctx, int rc, const struct sm_err *err) {
+    (void)rc;
+    (void)err;
+    http_client_clean_up(&((struct creds_fixture *)ctx)->http);
+}
+
+static void no_sleep(void *impl, int64_t ms) {
+    (void)impl;
+    (void)ms;
+}
+
+static int creds_run(void *ctx, struct sm_err *err) {
+    struct creds_fixture *f = ctx;
+    struct aws_config cfg = {0};
+    /* The real transport and clock; the container endpoint's pauses between attempts cost
+     * nothing. */
+    struct aws_system sys = aws_system_real(&f->http);
+    static struct aws_system_ops ops;
+    ops = *sys.ops;
+    ops.sleep_ms = no_sleep;
+    sys.ops = &ops;
+    char source[600];
+    int rc = -1;
+    if (aws_config_settings_from_env(&cfg, err) == 0 &&
+        creds_resolve(&cfg, &sys, 0, source, sizeof(source), err) == 0) {
+        /* A run that succeeds got the credentials from where it should, not from a source a
+         * failure made it skip. */
+        SM_ASSERT_STR_CONTAINS(source, f->want);
+        SM_ASSERT(cfg.session_token != NULL);
+        rc = 0;
+    }
+    aws_config_clean_up(&cfg);
+    return rc;
+}
+
+static void creds_walk(struct creds_fixture *f, const char *name, const struct sm_code *also) {
+    struct walk w = {.name = name,
+                     .prepare = creds_prepare,
+                     .run = creds_run,
+                     .finish = creds_finish,
+                     .ctx = f,
+                     .also = {SM_ERR_TRANSPORT, SM_ERR_PROTOCOL, also},
+                     .max_runs = 20000};
+    SM_ASSERT(walk(&w) > 20);
+    fake_aws_stop(&f->sts);
+    fake_aws_stop(&f->endpoint);
+    fake_home_stop(&f->home);
+}
+
+static void creds_setup(struct creds_fixture *f, const char *want) {
+    memset(f, 0, sizeof(*f));
+    quiet_logs();
+    fake_home_start(&f->home);
+    setenv("AWS_REGION", "us-east-1", 1);
+    f->want = want;
+    fake_aws_start_sts(&f->sts, AKID, SECRET_KEY, NULL);
+    setenv("AWS_ENDPOINT_URL_STS", f->sts.endpoint, 1);
+    cJSON_Delete(fake_aws_control(
+        &f->sts, "POST", "/_fake/state",
+        "{\"roles\":[{\"arn\":\"arn:aws:iam::123456789012:role/oidc\",\"web_identity_tokens\":"
+        "[\"eyJ.torture.sig\"]},{\"arn\":\"arn:aws:iam::123456789012:role/checker\",\"trust\":"
+        "\"*\"}]}"));
+}
+
+/* Web identity from a profile, whose role's credentials then assume another role: the files,
+ * both STS operations and their XML. */
+SM_TEST(torture_credentials_role_over_web_identity) {
+    struct creds_fixture f;
+    creds_setup(&f, "profile dev: assume role arn:aws:iam::123456789012:role/checker");
+    char config[1024];
+    snprintf(config, sizeof(config),
+             "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/checker\n"
+             "source_profile = web\nrole_session_name = torture\n[profile web]\n"
+             "web_identity_token_file = %s\nrole_arn = arn:aws:iam::123456789012:role/oidc\n",
+             fake_home_write(&f.home, "token", "eyJ.torture.sig", 0600));
+    fake_home_write(&f.home, ".aws/config", config, 0600);
+    setenv("AWS_PROFILE", "dev", 1);
+    creds_walk(&f, "credentials: AssumeRole over AssumeRoleWithWebIdentity", SM_ERR_OK);
+}
+
+/* Instance metadata as a role's credential_source. A metadata request that fails (libcurl out of
+ * memory) means "no credentials there", as in the SDKs: then the chain reports a configuration
+ * error. */
+SM_TEST(torture_credentials_role_over_instance_metadata) {
+    struct creds_fixture f;
+    creds_setup(&f, "with credentials from EC2 instance metadata (IMDSv2");
+    const char *args[] = {"--session-token", "imds-session-token", NULL};
+    fake_aws_start_imds(&f.endpoint, "ASIATORTUREIMDS00001", "imds-secret", args);
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f.endpoint.endpoint, 1);
+    fake_home_write(&f.home, ".aws/config",
+                    "[default]\nrole_arn = arn:aws:iam::123456789012:role/checker\n"
+                    "credential_source = Ec2InstanceMetadata\n",
+                    0600);
+    creds_walk(&f, "credentials: AssumeRole over instance metadata", SM_ERR_CONFIG);
+}
+
+/* The container endpoint with an authorization token file, and credential_process. */
+SM_TEST(torture_credentials_container_and_process) {
+    struct creds_fixture f;
+    creds_setup(&f, "container credentials endpoint");
+    const char *args[] = {"--session-token", "task-session-token", NULL};
+    fake_aws_start_container_creds(&f.endpoint, "ASIATORTURETASK00001", "task-secret", args);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/v2/credentials/fake-task", f.endpoint.endpoint);
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+           fake_home_write(&f.home, "task-token", "task-token", 0600), 1);
+    creds_walk(&f, "credentials: container endpoint", SM_ERR_OK);
+    creds_setup(&f, "profile default: credential_process ");
+    char config[1024];
+    snprintf(config, sizeof(config), "[default]\ncredential_process = %s\n",
+             fake_home_write(&f.home, "bin/creds",
+                             "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", "
+                             "\"SecretAccessKey\": \"proc-secret\", \"SessionToken\": \"t\"}'\n",
+                             0700));
+    fake_home_write(&f.home, ".aws/config", config, 0600);
+    creds_walk(&f, "credentials: credential_process", SM_ERR_OK);
 }
 
 /* ---- a full rotation, in process --------------------------------------------------------- */
