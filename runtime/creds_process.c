@@ -74,24 +74,22 @@ out:
     return rc;
 }
 
-/* Reads what is ready on fd into b; returns 0 at end of file (fd closed), 1 to go on, -1 when b
- * is full. Past stderr's ceiling the rest is read and dropped. */
-static int drain(int *fd, struct sm_buf *b, bool drop_excess) {
+/* Reads what is ready on fd into b; returns 0 at end of file (fd closed), 1 to go on, -1 with
+ * err when b cannot take it (SM_ERR_TOO_LARGE past its ceiling, SM_ERR_NOMEM). Past stderr's
+ * ceiling (drop_excess) the rest is read and dropped. */
+static int drain(int *fd, struct sm_buf *b, bool drop_excess, struct sm_err *err) {
     char chunk[4096];
     ssize_t n = read(*fd, chunk, sizeof(chunk));
     int rc = 1;
-    struct sm_err ignored;
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
         rc = 1;
     } else if (n <= 0) {
         close(*fd);
         *fd = -1;
         rc = 0;
-    } else if (sm_buf_append(b, chunk,
-                             (size_t)(drop_excess && b->len + (size_t)n > b->max ? b->max - b->len
-                                                                                 : (size_t)n),
-                             &ignored) != 0) {
-        rc = -1;
+    } else {
+        size_t take = drop_excess && b->len + (size_t)n > b->max ? b->max - b->len : (size_t)n;
+        rc = sm_buf_append(b, chunk, take, err) == 0 ? 1 : -1;
     }
     sm_wipe(chunk, sizeof(chunk));
     return rc;
@@ -111,11 +109,12 @@ static int collect(struct child *c, int64_t left_ms, int *status, struct sm_err 
         if (n < 0 && errno != EINTR) {
             return sm_err_set(err, SM_ERR_INTERNAL, "poll: %s", strerror(errno));
         }
-        if (c->out_fd >= 0 && fds[0].revents != 0 && drain(&c->out_fd, &c->out, false) < 0) {
-            return sm_err_set(err, SM_ERR_CONFIG, "wrote more than %u bytes", LIMIT_PROCESS_STDOUT);
-        }
-        if (c->err_fd >= 0 && fds[1].revents != 0 && drain(&c->err_fd, &c->errs, true) < 0) {
-            return sm_err_set(err, SM_ERR_NOMEM, "out of memory reading its stderr");
+        if ((c->out_fd >= 0 && fds[0].revents != 0 && drain(&c->out_fd, &c->out, false, err) < 0) ||
+            (c->err_fd >= 0 && fds[1].revents != 0 && drain(&c->err_fd, &c->errs, true, err) < 0)) {
+            if (err->code == SM_ERR_TOO_LARGE) {
+                sm_err_set(err, SM_ERR_CONFIG, "wrote more than %u bytes", LIMIT_PROCESS_STDOUT);
+            }
+            return -1;
         }
     }
     while (waitpid(c->pid, status, 0) < 0) {

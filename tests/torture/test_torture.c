@@ -501,7 +501,9 @@ static void creds_setup(struct creds_fixture *f, const char *want) {
     fake_home_start(&f->home);
     setenv("AWS_REGION", "us-east-1", 1);
     f->want = want;
-    fake_aws_start_sts(&f->sts, AKID, SECRET_KEY, NULL);
+    /* It accepts the keys the instance metadata and container fakes hand out. */
+    const char *args[] = {"--session-token", "source-session-token", NULL};
+    fake_aws_start_sts(&f->sts, AKID, SECRET_KEY, args);
     setenv("AWS_ENDPOINT_URL_STS", f->sts.endpoint, 1);
     cJSON_Delete(fake_aws_control(
         &f->sts, "POST", "/_fake/state",
@@ -532,8 +534,8 @@ SM_TEST(torture_credentials_role_over_web_identity) {
 SM_TEST(torture_credentials_role_over_instance_metadata) {
     struct creds_fixture f;
     creds_setup(&f, "with credentials from EC2 instance metadata (IMDSv2");
-    const char *args[] = {"--session-token", "imds-session-token", NULL};
-    fake_aws_start_imds(&f.endpoint, "ASIATORTUREIMDS00001", "imds-secret", args);
+    const char *args[] = {"--session-token", "source-session-token", NULL};
+    fake_aws_start_imds(&f.endpoint, AKID, SECRET_KEY, args);
     unsetenv("AWS_EC2_METADATA_DISABLED");
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f.endpoint.endpoint, 1);
     fake_home_write(&f.home, ".aws/config",
@@ -547,8 +549,8 @@ SM_TEST(torture_credentials_role_over_instance_metadata) {
 SM_TEST(torture_credentials_container_and_process) {
     struct creds_fixture f;
     creds_setup(&f, "container credentials endpoint");
-    const char *args[] = {"--session-token", "task-session-token", NULL};
-    fake_aws_start_container_creds(&f.endpoint, "ASIATORTURETASK00001", "task-secret", args);
+    const char *args[] = {"--session-token", "source-session-token", NULL};
+    fake_aws_start_container_creds(&f.endpoint, AKID, SECRET_KEY, args);
     char url[128];
     snprintf(url, sizeof(url), "%s/v2/credentials/fake-task", f.endpoint.endpoint);
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
