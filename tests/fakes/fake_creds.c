@@ -1,5 +1,6 @@
 #include "fake_creds.h"
 
+#include "credentials.h"
 #include "harness.h"
 
 #include <errno.h>
@@ -213,4 +214,51 @@ const struct fake_sent *fake_world_last(const struct fake_world *w, const char *
         }
     }
     SM_FAIL("no %s %s was sent", method, url);
+}
+
+/* ---- a chain --------------------------------------------------------------------------------- */
+
+void fake_chain_start(struct fake_chain *c, const struct fake_route *routes, size_t n, int64_t now,
+                      const char *const *secrets) {
+    memset(c, 0, sizeof(*c));
+    fake_home_start(&c->home);
+    c->sys = fake_world_start(&c->world, routes, n, now);
+    c->secrets = secrets;
+}
+
+int fake_chain_resolve(struct fake_chain *c, struct sm_err *err) {
+    struct sm_err settings;
+    aws_config_clean_up(&c->cfg);
+    SM_ASSERT_OK(aws_config_settings_from_env(&c->cfg, &settings), settings);
+    return creds_resolve(&c->cfg, &c->sys, 0, c->source, sizeof(c->source), err);
+}
+
+void fake_chain_expect(struct fake_chain *c, const char *akid, const char *secret,
+                       const char *token) {
+    struct sm_err err;
+    SM_ASSERT_OK(fake_chain_resolve(c, &err), err);
+    SM_ASSERT_STR_EQ(c->cfg.access_key_id, akid);
+    SM_ASSERT_SECRET_EQ(c->cfg.secret_access_key, secret);
+    if (token == NULL) {
+        SM_ASSERT(c->cfg.session_token == NULL);
+    } else {
+        SM_ASSERT_SECRET_EQ(c->cfg.session_token, token);
+    }
+}
+
+void fake_chain_expect_failure(struct fake_chain *c, const struct sm_code *code, const char *want) {
+    struct sm_err err;
+    SM_ASSERT_INT_EQ(fake_chain_resolve(c, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, code);
+    SM_ASSERT_STR_CONTAINS(err.msg, want);
+    for (size_t i = 0; c->secrets != NULL && c->secrets[i] != NULL; i++) {
+        SM_ASSERT_STR_NOT_CONTAINS(err.msg, c->secrets[i]);
+    }
+    SM_ASSERT(c->cfg.access_key_id == NULL && c->cfg.secret_access_key == NULL &&
+              c->cfg.session_token == NULL);
+}
+
+void fake_chain_stop(struct fake_chain *c) {
+    aws_config_clean_up(&c->cfg);
+    fake_home_stop(&c->home);
 }

@@ -8,8 +8,10 @@
  *
  * A world: a scripted system (aws.h's seam) that answers each request from a list of routes
  * (method and exact URL), records what was sent, and keeps a clock that moves only by what the
- * chain sleeps; a request no route answers fails as a refused connection. Test code: failures
- * abort the test with SM_FAIL.
+ * chain sleeps; a request no route answers fails as a refused connection.
+ *
+ * A chain: both, and creds_resolve's result checked. Test code: failures abort the test with
+ * SM_FAIL.
  */
 #ifndef SM_FAKE_CREDS_H
 #define SM_FAKE_CREDS_H
@@ -79,5 +81,33 @@ size_t fake_world_count(const struct fake_world *w, const char *method, const ch
 /* The last request sent with method to url; fails the test when there is none. */
 const struct fake_sent *fake_world_last(const struct fake_world *w, const char *method,
                                         const char *url);
+
+/* A chain under test: a home, a world, and the configuration creds_resolve fills. */
+struct fake_chain {
+    struct fake_home home;
+    struct fake_world world;
+    struct aws_system sys;
+    struct aws_config cfg;
+    char source[600];
+    const char *const *secrets; /* NULL-terminated: no failure message may hold one */
+};
+
+/* Starts the home and the world (routes, n, the clock at now); secrets is borrowed. */
+void fake_chain_start(struct fake_chain *c, const struct fake_route *routes, size_t n, int64_t now,
+                      const char *const *secrets);
+
+/* Fills c->cfg afresh from the environment (aws_config_settings_from_env) and resolves the
+ * credentials into it (no deadline): creds_resolve's result. */
+int fake_chain_resolve(struct fake_chain *c, struct sm_err *err);
+
+/* Resolves and checks the keys (token NULL: none). */
+void fake_chain_expect(struct fake_chain *c, const char *akid, const char *secret,
+                       const char *token);
+
+/* Resolves and checks the failure: code, a message holding want and none of the secrets, and no
+ * credentials left in c->cfg. */
+void fake_chain_expect_failure(struct fake_chain *c, const struct sm_code *code, const char *want);
+
+void fake_chain_stop(struct fake_chain *c);
 
 #endif

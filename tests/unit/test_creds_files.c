@@ -16,54 +16,11 @@
 #define SECRET "fileSecretKey/For+Tests0123456789abcdefg"
 #define TOKEN "fileSessionToken0123456789"
 
-struct env {
-    struct fake_home home;
-    struct fake_world world;
-    struct aws_system sys;
-    struct aws_config cfg;
-    char source[CREDS_SOURCE_MAX];
-};
+static const char *const s_secrets[] = {SECRET, TOKEN, NULL};
 
-static void env_start(struct env *e) {
-    memset(e, 0, sizeof(*e));
-    fake_home_start(&e->home);
-    e->sys = fake_world_start(&e->world, NULL, 0, T0);
+static void env_start(struct fake_chain *e) {
+    fake_chain_start(e, NULL, 0, T0, s_secrets);
     setenv("AWS_REGION", "eu-west-1", 1);
-}
-
-static int resolve(struct env *e, struct sm_err *err) {
-    struct sm_err ignored;
-    aws_config_clean_up(&e->cfg);
-    SM_ASSERT_OK(aws_config_settings_from_env(&e->cfg, &ignored), ignored);
-    return creds_resolve(&e->cfg, &e->sys, 0, e->source, sizeof(e->source), err);
-}
-
-static void expect_keys(struct env *e, const char *akid, const char *secret, const char *token) {
-    struct sm_err err;
-    SM_ASSERT_OK(resolve(e, &err), err);
-    SM_ASSERT_STR_EQ(e->cfg.access_key_id, akid);
-    SM_ASSERT_SECRET_EQ(e->cfg.secret_access_key, secret);
-    if (token == NULL) {
-        SM_ASSERT(e->cfg.session_token == NULL);
-    } else {
-        SM_ASSERT_SECRET_EQ(e->cfg.session_token, token);
-    }
-}
-
-/* Fails with code, a message holding want, and no secret. */
-static void expect_failure(struct env *e, const struct sm_code *code, const char *want) {
-    struct sm_err err;
-    SM_ASSERT_INT_EQ(resolve(e, &err), -1);
-    SM_ASSERT_CODE_EQ(err.code, code);
-    SM_ASSERT_STR_CONTAINS(err.msg, want);
-    SM_ASSERT_STR_NOT_CONTAINS(err.msg, SECRET);
-    SM_ASSERT_STR_NOT_CONTAINS(err.msg, TOKEN);
-    SM_ASSERT(e->cfg.access_key_id == NULL && e->cfg.secret_access_key == NULL);
-}
-
-static void env_stop(struct env *e) {
-    aws_config_clean_up(&e->cfg);
-    fake_home_stop(&e->home);
 }
 
 /* ---- the files ------------------------------------------------------------------------------- */
@@ -211,39 +168,39 @@ SM_TEST(creds_parse_time_reads_the_forms_aws_sources_write) {
 
 /* botocore's order: the environment first, then the credentials file, then the config file. */
 SM_TEST(creds_environment_then_credentials_file_then_config_file) {
-    struct env e;
+    struct fake_chain e;
     env_start(&e);
     fake_home_write(&e.home, ".aws/config",
                     "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = cfg\n",
                     0600);
-    expect_keys(&e, "AKIDCONFIG", "cfg", NULL);
+    fake_chain_expect(&e, "AKIDCONFIG", "cfg", NULL);
     SM_ASSERT_STR_CONTAINS(e.source, "profile default: static keys in ");
     SM_ASSERT_STR_CONTAINS(e.source, "/.aws/config");
     fake_home_write(&e.home, ".aws/credentials",
                     "[default]\naws_access_key_id = " AKID "\naws_secret_access_key = " SECRET
                     "\naws_session_token = " TOKEN "\n",
                     0600);
-    expect_keys(&e, AKID, SECRET, TOKEN);
+    fake_chain_expect(&e, AKID, SECRET, TOKEN);
     SM_ASSERT_STR_CONTAINS(e.source, "/.aws/credentials");
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
     setenv("AWS_SESSION_TOKEN", "envtoken", 1);
-    expect_keys(&e, "AKIDENV", "envsecret", "envtoken");
+    fake_chain_expect(&e, "AKIDENV", "envsecret", "envtoken");
     SM_ASSERT_STR_EQ(e.source, "environment variables (AWS_ACCESS_KEY_ID with a session token)");
     setenv("AWS_SECURITY_TOKEN", "legacytoken", 1); /* botocore reads it first */
-    expect_keys(&e, "AKIDENV", "envsecret", "legacytoken");
+    fake_chain_expect(&e, "AKIDENV", "envsecret", "legacytoken");
     /* An access key without a secret key is an error, not a fall-through. */
     unsetenv("AWS_SECRET_ACCESS_KEY");
-    expect_failure(&e, SM_ERR_CONFIG, "AWS_SECRET_ACCESS_KEY is not");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG, "AWS_SECRET_ACCESS_KEY is not");
     /* A secret key alone is nothing: the files decide. */
     unsetenv("AWS_ACCESS_KEY_ID");
     setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
-    expect_keys(&e, AKID, SECRET, TOKEN);
-    env_stop(&e);
+    fake_chain_expect(&e, AKID, SECRET, TOKEN);
+    fake_chain_stop(&e);
 }
 
 SM_TEST(creds_profile_files_and_region_come_from_the_environment_s_choice) {
-    struct env e;
+    struct fake_chain e;
     env_start(&e);
     unsetenv("AWS_REGION");
     const char *config = fake_home_write(&e.home, "elsewhere/config",
@@ -253,74 +210,77 @@ SM_TEST(creds_profile_files_and_region_come_from_the_environment_s_choice) {
                                          0600);
     setenv("AWS_CONFIG_FILE", config, 1);
     setenv("AWS_PROFILE", "dev", 1);
-    expect_keys(&e, "AKIDDEV", "devsecret", NULL);
+    fake_chain_expect(&e, "AKIDDEV", "devsecret", NULL);
     SM_ASSERT_STR_EQ(e.cfg.region, "ap-south-1");
     /* The caller's region wins over the profile's. */
     setenv("AWS_DEFAULT_REGION", "us-east-2", 1);
-    expect_keys(&e, "AKIDDEV", "devsecret", NULL);
+    fake_chain_expect(&e, "AKIDDEV", "devsecret", NULL);
     SM_ASSERT_STR_EQ(e.cfg.region, "us-east-2");
     /* AWS_DEFAULT_PROFILE wins over AWS_PROFILE, as in botocore. */
     setenv("AWS_DEFAULT_PROFILE", "nowhere", 1);
-    expect_failure(&e, SM_ERR_CONFIG, "the config profile (nowhere) could not be found in");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "the config profile (nowhere) could not be found in");
     unsetenv("AWS_DEFAULT_PROFILE");
     /* A profile's region must be a region name; none at all is an error before any call. */
     unsetenv("AWS_DEFAULT_REGION");
     fake_home_write(&e.home, "elsewhere/config", "[profile dev]\nregion = eu-west-1/x\n", 0600);
-    expect_failure(&e, SM_ERR_CONFIG, "region in profile dev");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG, "region in profile dev");
     fake_home_write(&e.home, "elsewhere/config", "[profile dev]\nx = y\n", 0600);
-    expect_failure(&e, SM_ERR_CONFIG, "no region: pass --region");
-    env_stop(&e);
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG, "no region: pass --region");
+    fake_chain_stop(&e);
 }
 
 /* Nothing configured: the message says what each source lacked. */
 SM_TEST(creds_nothing_configured_lists_every_source) {
-    struct env e;
+    struct fake_chain e;
     env_start(&e);
-    expect_failure(&e, SM_ERR_CONFIG,
-                   "no AWS credentials found: environment: AWS_ACCESS_KEY_ID "
-                   "is not set; web identity: AWS_WEB_IDENTITY_TOKEN_FILE is "
-                   "not set; profile default: in neither file; container: "
-                   "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor "
-                   "AWS_CONTAINER_CREDENTIALS_FULL_URI is set; instance "
-                   "metadata: AWS_EC2_METADATA_DISABLED is true");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "no AWS credentials found: environment: AWS_ACCESS_KEY_ID "
+                              "is not set; web identity: AWS_WEB_IDENTITY_TOKEN_FILE is "
+                              "not set; profile default: in neither file; container: "
+                              "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor "
+                              "AWS_CONTAINER_CREDENTIALS_FULL_URI is set; instance "
+                              "metadata: AWS_EC2_METADATA_DISABLED is true");
     fake_home_write(&e.home, ".aws/credentials", "[default]\nregion = eu-west-1\n", 0600);
-    expect_failure(&e, SM_ERR_CONFIG,
-                   "profile default: no keys, role_arn, credential_process or web identity in it");
+    fake_chain_expect_failure(
+        &e, SM_ERR_CONFIG,
+        "profile default: no keys, role_arn, credential_process or web identity in it");
     /* A broken file stops everything, even credentials in the environment (botocore fails
      * loading it). */
     fake_home_write(&e.home, ".aws/config", "region = x\n", 0600);
     setenv("AWS_ACCESS_KEY_ID", AKID, 1);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
-    expect_failure(&e, SM_ERR_CONFIG, "/.aws/config line 1: a setting comes before any");
-    env_stop(&e);
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG, "/.aws/config line 1: a setting comes before any");
+    fake_chain_stop(&e);
 }
 
 SM_TEST(creds_partial_and_unsupported_profiles_say_what_to_do) {
-    struct env e;
+    struct fake_chain e;
     env_start(&e);
     fake_home_write(&e.home, ".aws/credentials", "[default]\naws_access_key_id = " AKID "\n", 0600);
-    expect_failure(&e, SM_ERR_CONFIG, "aws_access_key_id without aws_secret_access_key");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG, "aws_access_key_id without aws_secret_access_key");
     fake_home_write(&e.home, ".aws/credentials", "[x]\n", 0600);
     fake_home_write(&e.home, ".aws/config",
                     "[default]\nsso_session = corp\nsso_account_id = 123456789012\n"
                     "sso_role_name = Admin\n",
                     0600);
-    expect_failure(&e, SM_ERR_CONFIG,
-                   "profile default is an IAM Identity Center (SSO) profile, which bootstrap "
-                   "check does not support: sign in with the AWS CLI and add a profile with "
-                   "credential_process = aws configure export-credentials --profile default "
-                   "--format process");
+    fake_chain_expect_failure(
+        &e, SM_ERR_CONFIG,
+        "profile default is an IAM Identity Center (SSO) profile, which bootstrap "
+        "check does not support: sign in with the AWS CLI and add a profile with "
+        "credential_process = aws configure export-credentials --profile default "
+        "--format process");
     fake_home_write(&e.home, ".aws/config", "[default]\nlogin_session = arn:aws:iam::1:user/u\n",
                     0600);
-    expect_failure(&e, SM_ERR_CONFIG, "a console login profile (login_session)");
-    env_stop(&e);
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG, "a console login profile (login_session)");
+    fake_chain_stop(&e);
 }
 
 /* ---- credential_process ---------------------------------------------------------------------- */
 
 /* A script that prints body after checking its arguments arrived as the shell would split
  * them. */
-static void process_profile(struct env *e, const char *body, const char *extra) {
+static void process_profile(struct fake_chain *e, const char *body, const char *extra) {
     char script[4096];
     snprintf(script, sizeof(script),
              "#!/bin/sh\n"
@@ -334,26 +294,26 @@ static void process_profile(struct env *e, const char *body, const char *extra) 
 }
 
 SM_TEST(creds_process_runs_without_a_shell_and_reads_version_1) {
-    struct env e;
+    struct fake_chain e;
     env_start(&e);
     process_profile(&e,
                     "{\"Version\": 1, \"AccessKeyId\": \"" AKID "\", \"SecretAccessKey\": \"" SECRET
                     "\", \"SessionToken\": \"" TOKEN
                     "\", \"Expiration\": \"2024-05-01T13:00:00Z\"}",
                     "");
-    expect_keys(&e, AKID, SECRET, TOKEN);
+    fake_chain_expect(&e, AKID, SECRET, TOKEN);
     SM_ASSERT_STR_CONTAINS(e.source, "profile default: credential_process ");
     SM_ASSERT_STR_CONTAINS(e.source, "/bin/creds tool");
     SM_ASSERT_STR_NOT_CONTAINS(e.source, "--name");
     /* The credentials file's keys come first; the config file's after the process. */
     fake_home_write(&e.home, ".aws/credentials",
                     "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = f\n", 0600);
-    expect_keys(&e, "AKIDFILE", "f", NULL);
-    env_stop(&e);
+    fake_chain_expect(&e, "AKIDFILE", "f", NULL);
+    fake_chain_stop(&e);
 }
 
 SM_TEST(creds_process_failures_name_the_program_never_a_secret) {
-    struct env e;
+    struct fake_chain e;
     env_start(&e);
     const struct {
         const char *body, *extra, *want;
@@ -374,22 +334,22 @@ SM_TEST(creds_process_failures_name_the_program_never_a_secret) {
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         process_profile(&e, cases[i].body, cases[i].extra);
-        expect_failure(&e, SM_ERR_CONFIG, cases[i].want);
+        fake_chain_expect_failure(&e, SM_ERR_CONFIG, cases[i].want);
     }
     fake_home_write(&e.home, ".aws/config", "[default]\ncredential_process = /nonexistent/x a\n",
                     0600);
-    expect_failure(&e, SM_ERR_CONFIG,
-                   "profile default (credential_process /nonexistent/x): cannot run "
-                   "/nonexistent/x: No such file or directory");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "profile default (credential_process /nonexistent/x): cannot run "
+                              "/nonexistent/x: No such file or directory");
     fake_home_write(&e.home, ".aws/config", "[default]\ncredential_process = 'unterminated\n",
                     0600);
-    expect_failure(&e, SM_ERR_CONFIG, "unterminated quote");
-    env_stop(&e);
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG, "unterminated quote");
+    fake_chain_stop(&e);
 }
 
 /* The chain's deadline bounds the program: it is killed, and the chain reports it. */
 SM_TEST(creds_process_is_killed_at_the_deadline) {
-    struct env e;
+    struct fake_chain e;
     env_start(&e);
     process_profile(&e, "{}", "exec sleep 30");
     struct sm_err err, ignored;
@@ -397,5 +357,5 @@ SM_TEST(creds_process_is_killed_at_the_deadline) {
     SM_ASSERT_INT_EQ(creds_resolve(&e.cfg, &e.sys, T0 + 200, e.source, sizeof(e.source), &err), -1);
     SM_ASSERT_CODE_EQ(err.code, SM_ERR_DEADLINE);
     SM_ASSERT_STR_CONTAINS(err.msg, "did not finish before the deadline");
-    env_stop(&e);
+    fake_chain_stop(&e);
 }

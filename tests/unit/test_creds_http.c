@@ -37,54 +37,21 @@
     "\"AccessKeyId\":\"ASIAMETADATA00000001\",\"SecretAccessKey\":\"metadata-secret\","            \
     "\"Token\":\"metadata-token\",\"Expiration\":\"" expiration "\"}"
 
-struct env {
-    struct fake_home home;
-    struct fake_world world;
-    struct aws_system sys;
-    struct aws_config cfg;
-    char source[CREDS_SOURCE_MAX];
-};
+static const char *const s_secrets[] = {SECRET,
+                                        "assumed-secret-1",
+                                        "assumed-token-1",
+                                        "metadata-secret",
+                                        "metadata-token",
+                                        "web-identity-jwt",
+                                        NULL};
 
-static void env_start(struct env *e, const struct fake_route *routes, size_t n) {
-    memset(e, 0, sizeof(*e));
-    fake_home_start(&e->home);
-    e->sys = fake_world_start(&e->world, routes, n, T0);
+static void env_start(struct fake_chain *e, const struct fake_route *routes, size_t n) {
+    fake_chain_start(e, routes, n, T0, s_secrets);
     setenv("AWS_REGION", "eu-west-1", 1);
     setenv("AWS_ENDPOINT_URL_STS", "http://sts.test", 1);
 }
 
 #define ENV_START(e, routes) env_start(e, routes, sizeof(routes) / sizeof(routes[0]))
-
-static int resolve(struct env *e, struct sm_err *err) {
-    struct sm_err ignored;
-    aws_config_clean_up(&e->cfg);
-    SM_ASSERT_OK(aws_config_settings_from_env(&e->cfg, &ignored), ignored);
-    return creds_resolve(&e->cfg, &e->sys, 0, e->source, sizeof(e->source), err);
-}
-
-static void expect_keys(struct env *e, const char *akid, const char *secret, const char *token) {
-    struct sm_err err;
-    SM_ASSERT_OK(resolve(e, &err), err);
-    SM_ASSERT_STR_EQ(e->cfg.access_key_id, akid);
-    SM_ASSERT_SECRET_EQ(e->cfg.secret_access_key, secret);
-    SM_ASSERT_SECRET_EQ(e->cfg.session_token, token);
-}
-
-static void expect_failure(struct env *e, const struct sm_code *code, const char *want) {
-    struct sm_err err;
-    SM_ASSERT_INT_EQ(resolve(e, &err), -1);
-    SM_ASSERT_CODE_EQ(err.code, code);
-    SM_ASSERT_STR_CONTAINS(err.msg, want);
-    SM_ASSERT_STR_NOT_CONTAINS(err.msg, SECRET);
-    SM_ASSERT_STR_NOT_CONTAINS(err.msg, "secret-1");
-    SM_ASSERT_STR_NOT_CONTAINS(err.msg, "token-1");
-    SM_ASSERT_STR_NOT_CONTAINS(err.msg, "web-identity-jwt");
-}
-
-static void env_stop(struct env *e) {
-    aws_config_clean_up(&e->cfg);
-    fake_home_stop(&e->home);
-}
 
 /* ---- STS ------------------------------------------------------------------------------------- */
 
@@ -112,7 +79,7 @@ SM_TEST(sts_reads_credentials_at_their_paths_only) {
 SM_TEST(creds_assume_role_signs_with_the_source_profile_and_sends_its_parameters) {
     const struct fake_route routes[] = {
         {"POST", STS_URL, 200, STS_ANSWER("AssumeRole", 1, LATER), NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     fake_home_write(&e.home, ".aws/credentials",
                     "[base]\naws_access_key_id = " AKID "\naws_secret_access_key = " SECRET "\n",
@@ -122,7 +89,7 @@ SM_TEST(creds_assume_role_signs_with_the_source_profile_and_sends_its_parameters
                     "external_id = ext-1\nduration_seconds = 900\nrole_session_name = op@x\n",
                     0600);
     setenv("AWS_PROFILE", "dev", 1);
-    expect_keys(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
+    fake_chain_expect(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
     SM_ASSERT_STR_CONTAINS(e.source, "profile dev: assume role " ROLE
                                      " with credentials from profile base: static keys in ");
     const struct fake_sent *s = fake_world_last(&e.world, "POST", STS_URL);
@@ -138,11 +105,11 @@ SM_TEST(creds_assume_role_signs_with_the_source_profile_and_sends_its_parameters
                     "[profile dev]\nrole_arn = " ROLE "\nsource_profile = base\n"
                     "duration_seconds = 1h\n",
                     0600);
-    expect_keys(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
+    fake_chain_expect(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
     s = fake_world_last(&e.world, "POST", STS_URL);
     SM_ASSERT_STR_CONTAINS(s->body, "&RoleSessionName=smrotate-session-1714564800");
     SM_ASSERT_STR_NOT_CONTAINS(s->body, "DurationSeconds");
-    env_stop(&e);
+    fake_chain_stop(&e);
 }
 
 /* The default endpoint is the region's own (sts_regional_endpoints = regional). A
@@ -156,7 +123,7 @@ SM_TEST(creds_assume_role_with_a_credential_source_at_the_regional_endpoint) {
         {"PUT", IMDS "/latest/api/token", 200, "t", NULL, 0},
         {"GET", ROLE_LIST, 200, "r", NULL, 0},
         {"GET", ROLE_LIST "r", 200, METADATA_CREDS(LATER), NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     unsetenv("AWS_ENDPOINT_URL_STS");
     unsetenv("AWS_EC2_METADATA_DISABLED");
@@ -165,7 +132,7 @@ SM_TEST(creds_assume_role_with_a_credential_source_at_the_regional_endpoint) {
     fake_home_write(&e.home, ".aws/config",
                     "[profile ci]\nrole_arn = " ROLE "\ncredential_source = ec2instancemetadata\n",
                     0600);
-    expect_keys(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
+    fake_chain_expect(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
     SM_ASSERT_STR_EQ(e.source, "profile ci: assume role " ROLE " with credentials from EC2 "
                                "instance metadata (IMDSv2, role r)");
     const struct fake_sent *s =
@@ -174,10 +141,11 @@ SM_TEST(creds_assume_role_with_a_credential_source_at_the_regional_endpoint) {
     SM_ASSERT_STR_CONTAINS(s->head, "X-Amz-Security-Token: metadata-token\n");
     fake_home_write(&e.home, ".aws/config",
                     "[profile ci]\nrole_arn = " ROLE "\ncredential_source = Environment\n", 0600);
-    expect_failure(&e, SM_ERR_CONFIG,
-                   "no credentials found in credential_source Environment referenced in profile "
-                   "ci");
-    env_stop(&e);
+    fake_chain_expect_failure(
+        &e, SM_ERR_CONFIG,
+        "no credentials found in credential_source Environment referenced in profile "
+        "ci");
+    fake_chain_stop(&e);
 }
 
 /* A chain of roles: dev's source is ops, whose source is base; loops are refused. */
@@ -185,7 +153,7 @@ SM_TEST(creds_role_chains_follow_source_profiles_and_refuse_loops) {
     const struct fake_route routes[] = {
         {"POST", STS_URL, 200, STS_ANSWER("AssumeRole", 1, LATER), NULL, 1},
         {"POST", STS_URL, 200, STS_ANSWER("AssumeRole", 2, LATER), NULL, 1}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     fake_home_write(&e.home, ".aws/config",
                     "[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\nsource_profile = ops\n"
@@ -194,7 +162,7 @@ SM_TEST(creds_role_chains_follow_source_profiles_and_refuse_loops) {
                     "\n",
                     0600);
     setenv("AWS_PROFILE", "dev", 1);
-    expect_keys(&e, "ASIAASSUMED000000002", "assumed-secret-2", "assumed-token-2");
+    fake_chain_expect(&e, "ASIAASSUMED000000002", "assumed-secret-2", "assumed-token-2");
     SM_ASSERT_STR_CONTAINS(e.source,
                            "profile dev: assume role arn:aws:iam::1:role/dev with credentials "
                            "from profile ops: assume role arn:aws:iam::1:role/ops with "
@@ -210,11 +178,12 @@ SM_TEST(creds_role_chains_follow_source_profiles_and_refuse_loops) {
                     "[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\nsource_profile = ops\n"
                     "[profile ops]\nrole_arn = arn:aws:iam::1:role/ops\nsource_profile = dev\n",
                     0600);
-    expect_failure(&e, SM_ERR_CONFIG, "profile ops: source_profile dev makes a loop of profiles");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "profile ops: source_profile dev makes a loop of profiles");
     fake_home_write(&e.home, ".aws/config",
                     "[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\nsource_profile = dev\n",
                     0600);
-    expect_failure(&e, SM_ERR_CONFIG, "profile dev: source_profile dev makes a loop");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG, "profile dev: source_profile dev makes a loop");
     const struct {
         const char *config, *want;
     } bad[] = {
@@ -233,9 +202,9 @@ SM_TEST(creds_role_chains_follow_source_profiles_and_refuse_loops) {
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         fake_home_write(&e.home, ".aws/config", bad[i].config, 0600);
-        expect_failure(&e, SM_ERR_CONFIG, bad[i].want);
+        fake_chain_expect_failure(&e, SM_ERR_CONFIG, bad[i].want);
     }
-    env_stop(&e);
+    fake_chain_stop(&e);
 }
 
 /* STS's refusal keeps its class and code, and says where the credentials came from. */
@@ -247,14 +216,14 @@ SM_TEST(creds_assume_role_refused_keeps_the_sts_error) {
          "to perform: sts:AssumeRole on resource: " ROLE "</Message></Error><RequestId>r"
          "</RequestId></ErrorResponse>",
          NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     fake_home_write(&e.home, ".aws/config",
                     "[default]\nrole_arn = " ROLE "\nsource_profile = default\n"
                     "aws_access_key_id = " AKID "\naws_secret_access_key = " SECRET "\n",
                     0600);
     struct sm_err err;
-    SM_ASSERT_INT_EQ(resolve(&e, &err), -1);
+    SM_ASSERT_INT_EQ(fake_chain_resolve(&e, &err), -1);
     SM_ASSERT_CODE_EQ(err.code, SM_ERR_AWS_CLIENT);
     SM_ASSERT_STR_EQ(err.aws_type, "AccessDenied");
     SM_ASSERT_STR_CONTAINS(err.msg, "profile default (assume role " ROLE
@@ -263,7 +232,7 @@ SM_TEST(creds_assume_role_refused_keeps_the_sts_error) {
     SM_ASSERT_STR_CONTAINS(err.msg, "(check the role's trust policy and that the source identity");
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, SECRET);
     SM_ASSERT_INT_EQ(fake_world_count(&e.world, "POST", STS_URL), 1); /* not retried */
-    env_stop(&e);
+    fake_chain_stop(&e);
 }
 
 /* ---- web identity ---------------------------------------------------------------------------- */
@@ -273,7 +242,7 @@ SM_TEST(creds_assume_role_refused_keeps_the_sts_error) {
 SM_TEST(creds_web_identity_is_unsigned_and_comes_before_static_keys) {
     const struct fake_route routes[] = {
         {"POST", STS_URL, 200, STS_ANSWER("AssumeRoleWithWebIdentity", 1, LATER), NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     char token[1024];
     snprintf(token, sizeof(token), "%s",
@@ -284,7 +253,7 @@ SM_TEST(creds_web_identity_is_unsigned_and_comes_before_static_keys) {
     fake_home_write(&e.home, ".aws/credentials",
                     "[default]\naws_access_key_id = " AKID "\naws_secret_access_key = " SECRET "\n",
                     0600);
-    expect_keys(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
+    fake_chain_expect(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
     SM_ASSERT_STR_EQ(e.source, "web identity: AssumeRoleWithWebIdentity " ROLE
                                " (token file from AWS_WEB_IDENTITY_TOKEN_FILE)");
     const struct fake_sent *s = fake_world_last(&e.world, "POST", STS_URL);
@@ -295,12 +264,13 @@ SM_TEST(creds_web_identity_is_unsigned_and_comes_before_static_keys) {
                               "Content-Type: application/x-www-form-urlencoded; charset=utf-8\n");
     /* A token file without a role is an error; so is a token file that cannot be read. */
     unsetenv("AWS_ROLE_ARN");
-    expect_failure(
+    fake_chain_expect_failure(
         &e, SM_ERR_CONFIG,
         "web identity: AWS_WEB_IDENTITY_TOKEN_FILE is set but no role: set AWS_ROLE_ARN");
     setenv("AWS_ROLE_ARN", ROLE, 1);
     setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token", 1);
-    expect_failure(&e, SM_ERR_CONFIG, "cannot open web identity token file /nonexistent/token");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "cannot open web identity token file /nonexistent/token");
     /* The profile's keys serve too (the variables win over them). */
     unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
     unsetenv("AWS_ROLE_ARN");
@@ -310,11 +280,11 @@ SM_TEST(creds_web_identity_is_unsigned_and_comes_before_static_keys) {
              "[profile oidc]\nweb_identity_token_file = %s\nrole_arn = " ROLE "\n", token);
     fake_home_write(&e.home, ".aws/config", config, 0600);
     setenv("AWS_PROFILE", "oidc", 1);
-    expect_keys(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
+    fake_chain_expect(&e, "ASIAASSUMED000000001", "assumed-secret-1", "assumed-token-1");
     SM_ASSERT_STR_EQ(e.source, "profile oidc: web identity: AssumeRoleWithWebIdentity " ROLE);
     SM_ASSERT_STR_CONTAINS(fake_world_last(&e.world, "POST", STS_URL)->body,
                            "&RoleSessionName=smrotate-session-1714564800&");
-    env_stop(&e);
+    fake_chain_stop(&e);
 }
 
 /* ---- the container endpoint ------------------------------------------------------------------ */
@@ -322,14 +292,14 @@ SM_TEST(creds_web_identity_is_unsigned_and_comes_before_static_keys) {
 SM_TEST(creds_container_relative_uri_with_the_token_file) {
     const struct fake_route routes[] = {
         {"GET", "http://169.254.170.2/v2/credentials/abc", 200, METADATA_CREDS(LATER), NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc", 1);
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://ignored.example/", 1);
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "ignored", 1);
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
            fake_home_write(&e.home, "pod-token", "pod-identity-token\n", 0600), 1);
-    expect_keys(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
+    fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
     SM_ASSERT_STR_EQ(e.source, "container credentials endpoint "
                                "(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, http://169.254.170.2)");
     const struct fake_sent *s =
@@ -337,7 +307,7 @@ SM_TEST(creds_container_relative_uri_with_the_token_file) {
     SM_ASSERT_STR_EQ(s->head, "Accept: application/json\nAuthorization: pod-identity-token\n");
     SM_ASSERT(s->proxy == NULL);
     SM_ASSERT_INT_EQ(s->timeout_ms, 2000);
-    env_stop(&e);
+    fake_chain_stop(&e);
 }
 
 /* FULL_URI: http only to loopback or the ECS/EKS hosts, https anywhere (botocore's rule). */
@@ -347,23 +317,24 @@ SM_TEST(creds_container_full_uri_hosts_follow_the_sdks) {
         {"GET", "http://169.254.170.23/v1/credentials", 200, METADATA_CREDS(LATER), NULL, 0},
         {"GET", "https://creds.example/x", 200, METADATA_CREDS(LATER), NULL, 0},
         {"GET", "http://[::1]:9/c", 200, METADATA_CREDS(LATER), NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     const char *good[] = {"http://127.0.0.2:8080/creds", "http://169.254.170.23/v1/credentials",
                           "https://creds.example/x", "http://[::1]:9/c"};
     for (size_t i = 0; i < 4; i++) {
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", good[i], 1);
-        expect_keys(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
+        fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
     }
     const char *bad[] = {"http://creds.example/x", "http://10.0.0.1/c", "http://169.254.170.3/"};
     for (size_t i = 0; i < 3; i++) {
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", bad[i], 1);
-        expect_failure(&e, SM_ERR_CONFIG, "is not allowed: only to a loopback address");
+        fake_chain_expect_failure(&e, SM_ERR_CONFIG, "is not allowed: only to a loopback address");
     }
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.2:8080/creds", 1);
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "a\r\nX-Injected: 1", 1);
-    expect_failure(&e, SM_ERR_CONFIG, "the container authorization token holds a line break");
-    env_stop(&e);
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "the container authorization token holds a line break");
+    fake_chain_stop(&e);
 }
 
 /* Three attempts a second apart (ContainerMetadataFetcher), then the last error. */
@@ -373,16 +344,16 @@ SM_TEST(creds_container_retries_then_reports_the_answer) {
         {"GET", "http://127.0.0.1:1/c", 200, "not json", NULL, 1},
         {"GET", "http://127.0.0.1:1/c", 401, "{\"message\":\"bad token\"}", NULL, 1},
         {"GET", "http://127.0.0.1:1/c", 200, METADATA_CREDS(LATER), NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/c", 1);
-    expect_failure(&e, SM_ERR_AWS_AUTH,
-                   "container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI, "
-                   "127.0.0.1:1): HTTP 401: {\"message\":\"bad token\"}");
+    fake_chain_expect_failure(&e, SM_ERR_AWS_AUTH,
+                              "container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI, "
+                              "127.0.0.1:1): HTTP 401: {\"message\":\"bad token\"}");
     SM_ASSERT_INT_EQ(e.world.n_sent, 3);
     SM_ASSERT_INT_EQ(e.world.slept_ms, 2000);
-    expect_keys(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token"); /* 4th */
-    env_stop(&e);
+    fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token"); /* 4th */
+    fake_chain_stop(&e);
 }
 
 /* ---- instance metadata ----------------------------------------------------------------------- */
@@ -392,10 +363,10 @@ SM_TEST(creds_imds_v2_token_then_role_then_credentials) {
         {"PUT", IMDS "/latest/api/token", 200, "imds-token-value", NULL, 0},
         {"GET", ROLE_LIST, 200, "rotation-checker\nsecond-line", NULL, 0},
         {"GET", ROLE_LIST "rotation-checker", 200, METADATA_CREDS(LATER), NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     unsetenv("AWS_EC2_METADATA_DISABLED");
-    expect_keys(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
+    fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
     SM_ASSERT_STR_EQ(e.source, "EC2 instance metadata (IMDSv2, role rotation-checker)");
     SM_ASSERT_INT_EQ(e.world.n_sent, 3);
     SM_ASSERT_STR_EQ(e.world.sent[0].head, "X-aws-ec2-metadata-token-ttl-seconds: 21600\n");
@@ -406,14 +377,15 @@ SM_TEST(creds_imds_v2_token_then_role_then_credentials) {
     /* The endpoint and the timeout as botocore reads them. */
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254/", 1);
     setenv("AWS_METADATA_SERVICE_TIMEOUT", "3", 1);
-    expect_keys(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
+    fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
     SM_ASSERT_INT_EQ(e.world.sent[e.world.n_sent - 1].timeout_ms, 3000);
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "metadata.internal", 1);
-    expect_failure(&e, SM_ERR_CONFIG, "AWS_EC2_METADATA_SERVICE_ENDPOINT is not a usable");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "AWS_EC2_METADATA_SERVICE_ENDPOINT is not a usable");
     unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv5", 1);
-    expect_failure(&e, SM_ERR_CONFIG, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE must be");
-    env_stop(&e);
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE must be");
+    fake_chain_stop(&e);
 }
 
 /* IMDSv2 off (403) or its answer lost to the hop limit (a timeout): botocore asks IMDSv1, unless
@@ -426,19 +398,20 @@ SM_TEST(creds_imds_falls_back_to_v1_where_botocore_does) {
          0},
         {"GET", "http://[fd00:ec2::254]/latest/meta-data/iam/security-credentials/r", 200,
          METADATA_CREDS("2024-05-01T11:00:00Z"), NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     unsetenv("AWS_EC2_METADATA_DISABLED");
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6", 1);
-    expect_keys(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
+    fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
     SM_ASSERT_STR_EQ(e.source,
                      "EC2 instance metadata (IMDSv1, role r, expired at 2024-05-01T11:00:00Z)");
     SM_ASSERT_STR_EQ(e.world.sent[1].head, "");
-    expect_keys(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
+    fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
     setenv("AWS_EC2_METADATA_V1_DISABLED", "true", 1);
-    expect_failure(&e, SM_ERR_CONFIG,
-                   "instance metadata: no IMDSv2 token, and AWS_EC2_METADATA_V1_DISABLED is true");
-    env_stop(&e);
+    fake_chain_expect_failure(
+        &e, SM_ERR_CONFIG,
+        "instance metadata: no IMDSv2 token, and AWS_EC2_METADATA_V1_DISABLED is true");
+    fake_chain_stop(&e);
 }
 
 /* No instance metadata (refused connection), no role, an error answer: no credentials, and the
@@ -452,18 +425,18 @@ SM_TEST(creds_imds_that_cannot_help_means_no_credentials) {
         {"GET", ROLE_LIST "r", 200,
          "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"Message\":\"EC2 cannot assume the role\"}",
          NULL, 0}};
-    struct env e;
+    struct fake_chain e;
     ENV_START(&e, routes);
     unsetenv("AWS_EC2_METADATA_DISABLED");
-    expect_failure(&e, SM_ERR_CONFIG,
-                   "instance metadata: no answer: PUT " IMDS "/latest/api/"
-                   "token failed: scripted");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "instance metadata: no answer: PUT " IMDS "/latest/api/"
+                              "token failed: scripted");
     SM_ASSERT_INT_EQ(e.world.n_sent, 1); /* IMDSv1 at the same address is not tried */
-    expect_failure(&e, SM_ERR_CONFIG,
-                   "instance metadata: GET /latest/meta-data/iam/security-"
-                   "credentials/ answered HTTP 404 (no IAM role is attached");
-    expect_failure(&e, SM_ERR_CONFIG,
-                   "instance metadata: role r: no credentials in the answer: "
-                   "AssumeRoleUnauthorizedAccess: EC2 cannot assume the role");
-    env_stop(&e);
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "instance metadata: GET /latest/meta-data/iam/security-"
+                              "credentials/ answered HTTP 404 (no IAM role is attached");
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "instance metadata: role r: no credentials in the answer: "
+                              "AssumeRoleUnauthorizedAccess: EC2 cannot assume the role");
+    fake_chain_stop(&e);
 }
