@@ -1,10 +1,11 @@
 /* credential_process (creds_sources.h: creds_from_process), as botocore's ProcessProvider runs
- * it: the command line split like a POSIX shell would (no shell runs it), stdin and the
- * environment inherited, stdout read as JSON Version 1, a non-zero exit an error carrying what the
- * program wrote to stderr. Unlike botocore it is bounded: by the chain's deadline (the program is
- * killed) and by the size of what it writes. */
+ * it: the command line split like a POSIX shell would (no shell runs it), the program found on
+ * PATH as Popen finds it, stdin and the environment inherited, stdout read as JSON Version 1, a
+ * non-zero exit an error carrying what the program wrote to stderr. Unlike botocore it is bounded:
+ * by the chain's deadline (the program is killed) and by the size of what it writes. */
 #include "creds_sources.h"
 
+#include "clock.h"
 #include "json.h"
 #include "mem.h"
 #include "str.h"
@@ -14,15 +15,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include "clock.h"
-
-extern char **environ;
 
 /* What a credential process may write: its JSON is well under 8 KB. */
 #define LIMIT_PROCESS_STDOUT (64u * 1024u)
@@ -35,38 +31,58 @@ struct child {
     struct sm_buf errs;
 };
 
-static int spawn(char *const *argv, struct child *c, struct sm_err *err) {
-    int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    int rc = -1, e = 0;
-    if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-        e = errno;
-        goto out;
-    }
-    if ((e = posix_spawn_file_actions_init(&fa)) != 0) {
-        goto out;
-    }
-    /* dup2 clears FD_CLOEXEC on the copies: only stdout and stderr reach the program. */
-    if ((e = posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO)) == 0 &&
-        (e = posix_spawn_file_actions_adddup2(&fa, err_pipe[1], STDERR_FILENO)) == 0) {
-        e = posix_spawnp(&c->pid, argv[0], &fa, NULL, argv, environ);
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    if (e == 0) {
-        c->out_fd = out_pipe[0];
-        c->err_fd = err_pipe[0];
-        out_pipe[0] = err_pipe[0] = -1;
-        rc = 0;
-    }
-out:
+/* Closes the fds of a pipe pair that are still open. */
+static void close_pair(int p[2]) {
     for (int i = 0; i < 2; i++) {
-        if (out_pipe[i] >= 0) {
-            close(out_pipe[i]);
-        }
-        if (err_pipe[i] >= 0) {
-            close(err_pipe[i]);
+        if (p[i] >= 0) {
+            close(p[i]);
+            p[i] = -1;
         }
     }
+}
+
+/* fork and execvp, with stdout and stderr on pipes. An exec that fails reports its errno through
+ * a close-on-exec pipe, so "no such program" is told apart from a program that exits 127
+ * (posix_spawn cannot always tell: under valgrind it forks and the failure arrives as 127). */
+static int spawn(char *const *argv, struct child *c, struct sm_err *err) {
+    int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
+    int rc = -1, e = 0;
+    if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
+        pipe2(exec_pipe, O_CLOEXEC) != 0 || (c->pid = fork()) < 0) {
+        e = errno;
+        c->pid = 0;
+        goto out;
+    }
+    if (c->pid == 0) {
+        /* The child: dup2 clears close-on-exec on stdout and stderr only. */
+        if (dup2(out_pipe[1], STDOUT_FILENO) >= 0 && dup2(err_pipe[1], STDERR_FILENO) >= 0) {
+            execvp(argv[0], argv);
+        }
+        int child_errno = errno;
+        ssize_t ignored = write(exec_pipe[1], &child_errno, sizeof(child_errno));
+        (void)ignored;
+        _exit(127);
+    }
+    close(exec_pipe[1]);
+    exec_pipe[1] = -1;
+    ssize_t n;
+    while ((n = read(exec_pipe[0], &e, sizeof(e))) < 0 && errno == EINTR) {
+    }
+    if (n == (ssize_t)sizeof(e)) { /* the exec failed: reap the child now */
+        while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        c->pid = 0;
+        goto out;
+    }
+    e = 0;
+    c->out_fd = out_pipe[0];
+    c->err_fd = err_pipe[0];
+    out_pipe[0] = err_pipe[0] = -1;
+    rc = 0;
+out:
+    close_pair(out_pipe);
+    close_pair(err_pipe);
+    close_pair(exec_pipe);
     if (rc != 0) {
         sm_err_set(err, e == ENOMEM ? SM_ERR_NOMEM : SM_ERR_CONFIG, "cannot run %.200s: %s",
                    argv[0], strerror(e));
