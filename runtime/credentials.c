@@ -237,7 +237,7 @@ static const char *web_setting(struct creds_chain *ch, const char *profile, bool
         return getenv(var);
     }
     *from = key;
-    return profile != NULL ? creds_profile_get(&ch->files, profile, key, NULL) : NULL;
+    return creds_profile_get(&ch->files, profile, key, NULL);
 }
 
 static int web_identity_call(struct creds_chain *ch, const char *role_arn, const char *session,
@@ -260,6 +260,7 @@ static int web_identity_call(struct creds_chain *ch, const char *role_arn, const
 
 int creds_from_web_identity(struct creds_chain *ch, const char *profile, bool use_env,
                             struct creds *out, struct sm_err *err) {
+    assert(profile != NULL);
     static const char profile_key[] = "web_identity_token_file";
     const char *file_from, *other_from;
     const char *file =
@@ -273,11 +274,17 @@ int creds_from_web_identity(struct creds_chain *ch, const char *profile, bool us
     const char *role = web_setting(ch, profile, use_env, "role_arn", "AWS_ROLE_ARN", &other_from);
     const char *session = web_setting(ch, profile, use_env, "role_session_name",
                                       "AWS_ROLE_SESSION_NAME", &other_from);
+    char where[160];
+    if (file_from == profile_key) {
+        snprintf(where, sizeof(where), "profile %.100s's %s", profile, profile_key);
+    } else {
+        snprintf(where, sizeof(where), "%s", file_from);
+    }
     if (role == NULL || role[0] == '\0') {
         return sm_err_set(err, SM_ERR_CONFIG,
                           "web identity: %s is set but no role: set AWS_ROLE_ARN or role_arn in "
-                          "profile %s",
-                          file_from, ch->profile);
+                          "profile %.100s",
+                          where, profile);
     }
     char default_session[64];
     snprintf(default_session, sizeof(default_session), "smrotate-session-%lld",
@@ -289,7 +296,7 @@ int creds_from_web_identity(struct creds_chain *ch, const char *profile, bool us
      * here, as a JWT holds none. */
     if (creds_read_small_file(file, LIMIT_WEB_IDENTITY_TOKEN, &token, "web identity token file",
                               err) != 0) {
-        sm_err_prefix(err, "web identity (%s)", file_from == profile_key ? "profile" : file_from);
+        sm_err_prefix(err, "web identity (%s)", where);
         goto out;
     }
     while (token.len > 0 && strchr(" \t\r\n", token.data[token.len - 1]) != NULL) {
@@ -302,11 +309,11 @@ int creds_from_web_identity(struct creds_chain *ch, const char *profile, bool us
         goto out;
     }
     if (file_from == profile_key) {
-        creds_describe(ch, "profile %s: web identity: AssumeRoleWithWebIdentity %.300s", profile,
-                       role);
+        creds_describe(ch, "profile %.100s: web identity: AssumeRoleWithWebIdentity %.300s",
+                       profile, role);
     } else {
         creds_describe(ch, "web identity: AssumeRoleWithWebIdentity %.300s (token file from %s)",
-                       role, file_from);
+                       role, where);
     }
     rc = 1;
 out:

@@ -153,8 +153,8 @@ int creds_from_env(struct creds_chain *ch, struct creds *out, struct sm_err *err
 int creds_from_profile(struct creds_chain *ch, struct creds *out, struct sm_err *err);
 
 /* STS AssumeRoleWithWebIdentity with AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN /
- * AWS_ROLE_SESSION_NAME (use_env) or the profile's web_identity_token_file / role_arn /
- * role_session_name (profile non-NULL), each variable before the profile key as in botocore. */
+ * AWS_ROLE_SESSION_NAME (when use_env) or profile's web_identity_token_file / role_arn /
+ * role_session_name, each variable before its profile key, as in botocore. */
 int creds_from_web_identity(struct creds_chain *ch, const char *profile, bool use_env,
                             struct creds *out, struct sm_err *err);
 
