@@ -120,6 +120,9 @@ int creds_parse_time(const char *text, int64_t *out_ms) {
 
 /* ---- notes ----------------------------------------------------------------------------------- */
 
+static void append_v(char *buf, size_t cap, const char *sep, const char *fmt, va_list ap)
+    SM_PRINTF(4, 0);
+
 static void append_v(char *buf, size_t cap, const char *sep, const char *fmt, va_list ap) {
     size_t n = strlen(buf);
     if (n > 0 && n + 1 < cap) {
@@ -294,8 +297,7 @@ int creds_from_web_identity(struct creds_chain *ch, const char *profile, bool us
     int rc = -1;
     /* botocore sends the file as it is; trailing white space (an `echo` into the file) is dropped
      * here, as a JWT holds none. */
-    if (creds_read_small_file(file, LIMIT_WEB_IDENTITY_TOKEN, &token, "web identity token file",
-                              err) != 0) {
+    if (creds_read_small_file(file, &token, "web identity token file", err) != 0) {
         sm_err_prefix(err, "web identity (%s)", where);
         goto out;
     }

@@ -150,8 +150,7 @@ static int auth_header(struct sm_buf *line, struct sm_err *err) {
     sm_buf_init(&value, LIMIT_AUTH_TOKEN);
     int rc = -1;
     if (file != NULL) {
-        if (creds_read_small_file(file, LIMIT_AUTH_TOKEN, &value, "authorization token file",
-                                  err) != 0) {
+        if (creds_read_small_file(file, &value, "authorization token file", err) != 0) {
             goto out;
         }
         /* botocore sends the file as it is; a final newline (which it would refuse) is dropped */

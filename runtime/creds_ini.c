@@ -52,9 +52,8 @@ static int read_all(int fd, const char *path, const char *what, struct sm_buf *o
     return rc;
 }
 
-int creds_read_small_file(const char *path, size_t max, struct sm_buf *out, const char *what,
+int creds_read_small_file(const char *path, struct sm_buf *out, const char *what,
                           struct sm_err *err) {
-    (void)max; /* the caller's buffer carries the ceiling */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return sm_err_set(err, SM_ERR_CONFIG, "cannot open %s %.300s: %s", what, path,

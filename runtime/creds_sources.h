@@ -44,10 +44,10 @@ int creds_parse_time(const char *text, int64_t *out_ms);
 /* Writes ms as an ISO 8601 UTC time ("2024-05-01T12:00:00Z") into out (cap bytes). */
 void creds_format_time(int64_t ms, char *out, size_t cap);
 
-/* Reads the file at path (at most max bytes, else SM_ERR_CONFIG) into out, which wipes on clean-up:
- * tokens and key files. what names the file in messages. Returns 0, or -1 with err
- * (SM_ERR_CONFIG naming the path and errno's text, SM_ERR_NOMEM). */
-int creds_read_small_file(const char *path, size_t max, struct sm_buf *out, const char *what,
+/* Reads the file at path into out, up to out's ceiling (past it: SM_ERR_CONFIG); out wipes on
+ * clean-up: tokens. what names the file in messages. Returns 0, or -1 with err (SM_ERR_CONFIG
+ * naming the path and errno's text, SM_ERR_NOMEM). */
+int creds_read_small_file(const char *path, struct sm_buf *out, const char *what,
                           struct sm_err *err);
 
 /* ---- the shared config and credentials files ------------------------------------------------- */

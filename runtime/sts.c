@@ -64,7 +64,7 @@ void sts_credentials_clean_up(struct sts_credentials *c) {
 
 /* ---- the client ------------------------------------------------------------------------------ */
 
-const struct aws_service sts_service = {
+static const struct aws_service s_sts_service = {
     .name = "STS",
     .signing_name = "sts",
     .content_type = "application/x-www-form-urlencoded; charset=utf-8",
@@ -79,7 +79,7 @@ int sts_endpoint_from_env(const struct aws_config *cfg, char **out, struct sm_er
 
 int sts_client_init(struct aws_client *c, const struct aws_config *cfg, const char *endpoint,
                     const struct aws_system *sys, struct sm_err *err) {
-    if (aws_client_init(c, &sts_service, cfg, endpoint, NULL, err) != 0) {
+    if (aws_client_init(c, &s_sts_service, cfg, endpoint, NULL, err) != 0) {
         return -1;
     }
     c->system = *sys;

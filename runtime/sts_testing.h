@@ -9,8 +9,6 @@
 
 #include <stddef.h>
 
-extern const struct aws_service sts_service;
-
 /* Reads the credentials of an AssumeRole or AssumeRoleWithWebIdentity answer (len bytes): the
  * fields of struct sts_credentials inside its first element named result ("AssumeRoleResult").
  * Returns 0 (a field the answer lacks stays NULL); SM_ERR_PROTOCOL when the body is not
