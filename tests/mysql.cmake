@@ -16,4 +16,19 @@ set_tests_properties(mysql_server_stop PROPERTIES FIXTURES_CLEANUP mysql LABELS 
 # The engine conformance suite against MySQL (mysql_engine_*; tests/CMakeLists.txt sm_db_server).
 sm_db_server(mysql ENGINE mysql PREFIX MYSQL_)
 
-# test_engine_mysql9.c (what only MySQL has) is being ported to the conformance suite's support.
+# The MySQL engine's own integration tests: test_engine_mysql.c against both servers (its
+# SERVER_<case> as mariadb_<case> and mysql_<case>), test_engine_mysql9.c (what only MySQL has)
+# against MySQL.
+sm_c_tests(test_engine_mysql
+           SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_engine_mysql.c
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_engine_mysql9.c
+           LIBS smdbtest
+           LABELS integration
+           SERVERS mariadb mysql)
+# These change a server's global settings for a moment (sql_mode, which every new session
+# inherits; partial_revokes): they must not overlap any other test on that server. Valgrind twins, which hold the setting for seconds, get RUN_SERIAL too
+# (cmake/valgrind.cmake copies it). tests/lib/db.py's admin sessions set their own sql_mode.
+set_tests_properties(mariadb_set_own_password_under_no_backslash_escapes
+                     mysql_set_own_password_under_no_backslash_escapes
+                     mysql_partial_revokes_are_copied_and_resynchronised
+                     PROPERTIES RUN_SERIAL TRUE)

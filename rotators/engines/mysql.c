@@ -355,16 +355,81 @@ static int my_check(struct rot_session *s, struct sm_err *err) {
     return rot_mysql_run(s, "SELECT 1", "the test query (SELECT 1)", NULL, err);
 }
 
-static int my_set_own_password(struct rot_session *s, const char *username,
-                               const char *current_password, const char *new_password,
-                               const struct rot_password_opts *opts, struct sm_err *err) {
+/* Runs a statement about one's own account that needs a privilege. 0 when it ran, or when it
+ * was refused with *denied (ER_SPECIFIC_ACCESS_DENIED_ERROR: the account lacks the privilege) or
+ * *sandbox (ER_MUST_CHANGE_PASSWORD: the session's password has expired, and nothing but the
+ * password may change before it does), err then holding the refusal; -1 with err otherwise. */
+static int my_run_privileged(struct rot_session *s, const char *sql, const char *what, bool *denied,
+                             bool *sandbox, struct sm_err *err) {
+    *denied = *sandbox = false;
+    if (rot_mysql_run(s, sql, what, NULL, err) == 0) {
+        return 0;
+    }
+    unsigned int code = mysql_errno(s->mysql);
+    *denied = code == ER_SPECIFIC_ACCESS_DENIED_ERROR;
+    *sandbox = code == ER_MUST_CHANGE_PASSWORD;
+    return *denied || *sandbox ? 0 : -1;
+}
+
+/* What a refused own-password statement lacked, in the words of the settings that asked for it.
+ * Returns -1. */
+static int my_own_denied(const struct rot_password_opts *opts, struct sm_err *err) {
+    if (!opts->retain_current && opts->lifetime_days == 0) {
+        return -1;
+    }
+    if (opts->lifetime_days > 0) {
+        return sm_err_prefix(err, "giving one's own password an expiry (password-lifetime-days: "
+                                  "PASSWORD EXPIRE INTERVAL) needs the CREATE USER privilege: "
+                                  "rotate with the strategy single-user-via-master, or without "
+                                  "password-lifetime-days");
+    }
+    return sm_err_prefix(err, "keeping the current password as the secondary one "
+                              "(mysql-dual-password) needs the APPLICATION_PASSWORD_ADMIN "
+                              "privilege: grant it to the user, or turn mysql-dual-password off");
+}
+
+/*
+ * With mysql-dual-password off, a secondary password an earlier rotation left must not stay
+ * valid: DISCARD OLD PASSWORD, before the change, so that a rerun after it (which finds the new
+ * password set and changes nothing) cannot leave one behind. Only an account with
+ * APPLICATION_PASSWORD_ADMIN (or CREATE USER) may keep or discard its own secondary password, so
+ * one without it kept none: its refusal means there is nothing of ours to discard. A session
+ * whose password has expired may discard only after the change (*after).
+ */
+static int my_discard_old(struct rot_session *s, bool *after, struct sm_err *err) {
+    bool denied;
+    if (my_run_privileged(s, "ALTER USER CURRENT_USER() DISCARD OLD PASSWORD",
+                          "discarding the secondary password (DISCARD OLD PASSWORD)", &denied,
+                          after, err) != 0) {
+        return -1;
+    }
+    if (denied) {
+        SM_DEBUG("'%s' at %s may not keep a secondary password, so it has none of ours", s->user,
+                 s->where);
+    }
+    return 0;
+}
+
+/* MariaDB: whether the account may give itself a lifetime, asked by a statement that changes
+ * nothing (ALTER USER CURRENT_USER() needs what the lifetime's needs). A session whose password
+ * has expired cannot ask; the lifetime's own statement answers after the change then. */
+static int my_may_alter_self(struct rot_session *s, const struct rot_password_opts *opts,
+                             struct sm_err *err) {
+    bool denied, sandbox;
+    if (my_run_privileged(s, "ALTER USER CURRENT_USER()", "checking the CREATE USER privilege",
+                          &denied, &sandbox, err) != 0) {
+        return -1;
+    }
+    return denied ? my_own_denied(opts, err) : 0;
+}
+
+/* The statement of mysql_sql.h that changes one's own password. */
+static int my_change_own(struct rot_session *s, const char *current_password,
+                         const char *new_password, const struct rot_password_opts *opts,
+                         struct sm_err *err) {
     struct sm_buf sql;
     char *esc = NULL, *current_esc = NULL;
     int rc = -1;
-    (void)username; /* the statement names CURRENT_USER() */
-    if (opts->lifetime_days > 0 || opts->retain_current) {
-        return sm_err_set(err, ROT_ERR_UNSUPPORTED, "MYSQL-OPTS-TODO");
-    }
     sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
     /* REPLACE '<current>' where the server has it (rot_mysql_has_replace_clause): accepted for
      * one's own account whether or not password_require_current asks for it. */
@@ -373,12 +438,15 @@ static int my_set_own_password(struct rot_session *s, const char *username,
          (current_esc = rot_mysql_escape(s, current_password, err)) == NULL)) {
         goto out;
     }
-    const char *secrets[] = {new_password, esc, current_password, current_esc, NULL};
-    if (current_esc == NULL) {
-        secrets[2] = NULL; /* not sent */
+    const char *secrets[] = {new_password, esc, current_esc != NULL ? current_password : NULL,
+                             current_esc, NULL};
+    if (rot_mysql_sql_set_own_password(&sql, &s->version, esc, current_esc, opts, err) != 0) {
+        goto out;
     }
-    if (rot_mysql_sql_set_own_password(&sql, &s->version, esc, current_esc, err) != 0 ||
-        rot_mysql_run(s, sql.data, "changing the password", secrets, err) != 0) {
+    if (rot_mysql_run(s, sql.data, "changing the password", secrets, err) != 0) {
+        if (mysql_errno(s->mysql) == ER_SPECIFIC_ACCESS_DENIED_ERROR) {
+            my_own_denied(opts, err);
+        }
         goto out;
     }
     rc = 0;
@@ -389,16 +457,51 @@ out:
     return rc;
 }
 
+/* MariaDB: the lifetime of one's own password, a statement of its own (mysql_sql.h). */
+static int my_expire_self(struct rot_session *s, long days, struct sm_err *err) {
+    struct sm_buf sql;
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    int rc = rot_mysql_sql_expire(&sql, NULL, NULL, 0, days, err) == 0
+                 ? rot_mysql_run(s, sql.data, "setting the password's lifetime", NULL, err)
+                 : -1;
+    sm_buf_clean_up(&sql);
+    if (rc != 0 && mysql_errno(s->mysql) == ER_SPECIFIC_ACCESS_DENIED_ERROR) {
+        const struct rot_password_opts opts = {.lifetime_days = days};
+        my_own_denied(&opts, err);
+    }
+    return rc;
+}
+
+/* One's own password, as opts says. MariaDB sets a lifetime after the password (so that it
+ * never expires the old one early) and asks first whether it may (so that a missing privilege
+ * changes nothing). */
+static int my_set_own_password(struct rot_session *s, const char *username,
+                               const char *current_password, const char *new_password,
+                               const struct rot_password_opts *opts, struct sm_err *err) {
+    bool mariadb = s->version.flavor == ROT_MYSQL_FLAVOR_MARIADB;
+    bool lifetime_after = mariadb && opts->lifetime_days > 0;
+    bool discard = !opts->retain_current && rot_mysql_has_secondary_passwords(&s->version);
+    bool discard_after = false;
+    /* Set again (a rerun), the password the session logged in with is the primary one already:
+     * retaining it would drop the old password, the secondary one now. */
+    struct rot_password_opts o = *opts;
+    o.retain_current &= current_password == NULL || strcmp(current_password, new_password) != 0;
+    (void)username; /* the statements name CURRENT_USER() */
+    if (rot_mysql_refuse_opts(s, opts, true, err) != 0 ||
+        (lifetime_after && my_may_alter_self(s, opts, err) != 0) ||
+        (discard && my_discard_old(s, &discard_after, err) != 0) ||
+        my_change_own(s, current_password, new_password, &o, err) != 0 ||
+        (discard_after && my_discard_old(s, &discard_after, err) != 0) ||
+        (lifetime_after && my_expire_self(s, opts->lifetime_days, err) != 0)) {
+        return -1;
+    }
+    return 0;
+}
+
 /* MySQL 8.0.14 and later and Aurora MySQL 3 (the version is checked when the password is set). */
 static bool my_has_secondary_passwords(const char *engine_value) {
     return engine_value != NULL &&
            (strcmp(engine_value, "mysql") == 0 || strcmp(engine_value, "aurora-mysql") == 0);
-}
-
-static int my_set_password(struct rot_session *admin, const char *username, const char *password,
-                           const struct rot_password_opts *opts, struct sm_err *err) {
-    (void)admin, (void)username, (void)password, (void)opts;
-    return sm_err_set(err, ROT_ERR_UNSUPPORTED, "MYSQL-SET-PASSWORD-TODO");
 }
 
 const struct rot_engine rot_engine_mysql = {
@@ -415,6 +518,6 @@ const struct rot_engine rot_engine_mysql = {
     .disconnect = my_disconnect,
     .check = my_check,
     .set_own_password = my_set_own_password,
-    .set_password = my_set_password,
+    .set_password = rot_mysql_set_password,
     .sync_alternate_user = rot_mysql_sync_alternate_user,
 };

@@ -184,6 +184,31 @@ out:
     return rc;
 }
 
+int rot_mysql_refuse_opts(const struct rot_session *s, const struct rot_password_opts *opts,
+                          bool own, struct sm_err *err) {
+    const char *server = rot_mysql_flavor_name(s->version.flavor);
+    int major = s->version.major, minor = s->version.minor;
+    if (opts->retain_current && !own) {
+        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
+                          "a secondary password is kept only for one's own password (single "
+                          "user), not when an administrator sets it");
+    }
+    if (opts->retain_current && !rot_mysql_has_secondary_passwords(&s->version)) {
+        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
+                          "%s %d.%d at %s has no secondary passwords: mysql-dual-password needs "
+                          "MySQL 8.0.14 or later or Aurora MySQL 3",
+                          server, major, minor, s->where);
+    }
+    if (opts->lifetime_days > 0 && !rot_mysql_has_password_lifetime(&s->version)) {
+        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
+                          "%s %d.%d at %s has no per-account password lifetime: "
+                          "password-lifetime-days needs MySQL 5.7 or later, Aurora MySQL 2 or 3, "
+                          "or MariaDB 10.4.3 or later",
+                          server, major, minor, s->where);
+    }
+    return 0;
+}
+
 char *rot_mysql_escape(struct rot_session *s, const char *str, struct sm_err *err) {
     size_t len = strlen(str);
     char *out;

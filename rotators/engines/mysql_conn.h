@@ -62,6 +62,12 @@ void rot_mysql_rows_clean_up(struct rot_mysql_rows *r);
 /* The cell at row, col (never NULL within bounds). */
 const char *rot_mysql_cell(const struct rot_mysql_rows *r, size_t row, size_t col);
 
+/* Refuses (ROT_ERR_UNSUPPORTED, before anything changes) password options the session's server
+ * cannot honour: a lifetime where it has none (rot_mysql_has_password_lifetime), a secondary
+ * password where it has none or (own false) for another account's password. 0 or -1. */
+int rot_mysql_refuse_opts(const struct rot_session *s, const struct rot_password_opts *opts,
+                          bool own, struct sm_err *err);
+
 /* The body of a string literal for s, escaped for the session's character set (sm_malloc'd,
  * freed with sm_free), or NULL with err set. */
 char *rot_mysql_escape(struct rot_session *s, const char *str, struct sm_err *err);

@@ -18,19 +18,60 @@ int rot_mysql_append(struct sm_buf *out, struct sm_err *err, const char *first, 
     return rc;
 }
 
+/* Appends " PASSWORD EXPIRE INTERVAL <days> DAY" for a lifetime, nothing without one. */
+static int my_append_lifetime(struct sm_buf *out, long days, struct sm_err *err) {
+    return days > 0 ? sm_buf_appendf(out, err, " PASSWORD EXPIRE INTERVAL %ld DAY", days) : 0;
+}
+
 int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v,
-                                   const char *pw, const char *current, struct sm_err *err) {
+                                   const char *pw, const char *current,
+                                   const struct rot_password_opts *opts, struct sm_err *err) {
     if (v->flavor == ROT_MYSQL_FLAVOR_MARIADB || !rot_mysql_has_alter_user(v)) {
         return rot_mysql_append(out, err, "SET PASSWORD = PASSWORD('", pw, "')", NULL);
     }
     if (rot_mysql_append(out, err, "ALTER USER CURRENT_USER() IDENTIFIED BY '", pw, "'", NULL) !=
+            0 ||
+        (current != NULL && rot_mysql_has_replace_clause(v) &&
+         rot_mysql_append(out, err, " REPLACE '", current, "'", NULL) != 0) ||
+        (opts->retain_current && rot_mysql_has_secondary_passwords(v) &&
+         rot_mysql_append(out, err, " RETAIN CURRENT PASSWORD", NULL) != 0)) {
+        return -1;
+    }
+    return my_append_lifetime(out, opts->lifetime_days, err);
+}
+
+int rot_mysql_sql_expire(struct sm_buf *out, const char *user, const char *const *hosts, size_t n,
+                         long days, struct sm_err *err) {
+    if (rot_mysql_append(out, err, "ALTER USER ", user == NULL ? "CURRENT_USER()" : "", NULL) !=
         0) {
         return -1;
     }
-    if (current != NULL && rot_mysql_has_replace_clause(v)) {
-        return rot_mysql_append(out, err, " REPLACE '", current, "'", NULL);
+    for (size_t i = 0; user != NULL && i < n; i++) {
+        if ((i > 0 && rot_mysql_append(out, err, ", ", NULL) != 0) ||
+            rot_mysql_sql_account(out, user, hosts[i], err) != 0) {
+            return -1;
+        }
     }
-    return 0;
+    return my_append_lifetime(out, days, err);
+}
+
+int rot_mysql_sql_set_password(struct sm_buf *out, const struct rot_mysql_version *v,
+                               const char *user, const char *const *hosts, size_t n, const char *pw,
+                               const struct rot_password_opts *opts, struct sm_err *err) {
+    bool discard = !opts->retain_current && rot_mysql_has_secondary_passwords(v);
+    if (rot_mysql_append(out, err, "ALTER USER ", NULL) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((i > 0 && rot_mysql_append(out, err, ", ", NULL) != 0) ||
+            (discard && (rot_mysql_sql_account(out, user, hosts[i], err) != 0 ||
+                         rot_mysql_append(out, err, " DISCARD OLD PASSWORD, ", NULL) != 0)) ||
+            rot_mysql_sql_account(out, user, hosts[i], err) != 0 ||
+            rot_mysql_append(out, err, " IDENTIFIED BY '", pw, "'", NULL) != 0) {
+            return -1;
+        }
+    }
+    return my_append_lifetime(out, opts->lifetime_days, err);
 }
 
 int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host,

@@ -12,6 +12,7 @@
 #define ROT_MYSQL_SQL_H
 
 #include "buf.h"
+#include "engine.h"
 #include "errors.h"
 #include "mysql_version.h"
 
@@ -27,16 +28,41 @@ int rot_mysql_append(struct sm_buf *out, struct sm_err *err, const char *first, 
 
 /* Appends the statement that changes the logged-in account's own password to pw, keeping the
  * account's authentication plugin:
- *   MySQL >= 5.7.6, 8.x, 9.x and later, Aurora 2/3:  ALTER USER CURRENT_USER() IDENTIFIED BY '<pw>'
- *       followed by REPLACE '<current>' when current is given and rot_mysql_has_replace_clause
+ *   MySQL >= 5.7.6, 8.x, 9.x and later, Aurora 2/3:
+ *       ALTER USER CURRENT_USER() IDENTIFIED BY '<pw>' [REPLACE '<current>']
+ *           [RETAIN CURRENT PASSWORD] [PASSWORD EXPIRE INTERVAL <n> DAY]
+ *       REPLACE when current is given and rot_mysql_has_replace_clause; RETAIN when
+ *       opts->retain_current and rot_mysql_has_secondary_passwords; the interval when
+ *       opts->lifetime_days > 0 (WL#11540's order: REPLACE, RETAIN, then the account's options)
  *   MySQL < 5.7.6, Aurora 1:                           SET PASSWORD = PASSWORD('<pw>')
  *   MariaDB (all versions):                            SET PASSWORD = PASSWORD('<pw>')
  * (MySQL's ALTER USER without IDENTIFIED WITH keeps the plugin, sql_user.cc
  * set_and_validate_user_attributes; MariaDB's ALTER USER needs the CREATE USER privilege even for
- * oneself, and its SET PASSWORD keeps the plugin, e.g. ed25519.) pw and current (may be NULL) are
+ * oneself and may change an account's plugin, while its SET PASSWORD keeps them all, e.g. ed25519
+ * or "ed25519 OR unix_socket".) The caller refuses options the server lacks, and runs MariaDB's
+ * lifetime as a statement of its own (rot_mysql_sql_expire). pw and current (may be NULL) are
  * escaped literal bodies. Returns 0 or -1 (SM_ERR_NOMEM / SM_ERR_TOO_LARGE). */
 int rot_mysql_sql_set_own_password(struct sm_buf *out, const struct rot_mysql_version *v,
-                                   const char *pw, const char *current, struct sm_err *err);
+                                   const char *pw, const char *current,
+                                   const struct rot_password_opts *opts, struct sm_err *err);
+
+/* Appends the statement that gives accounts a password lifetime of days (> 0):
+ *   ALTER USER CURRENT_USER() PASSWORD EXPIRE INTERVAL <days> DAY         (user NULL)
+ *   ALTER USER 'u'@'h1', 'u'@'h2', ... PASSWORD EXPIRE INTERVAL <days> DAY  (n escaped hosts) */
+int rot_mysql_sql_expire(struct sm_buf *out, const char *user, const char *const *hosts, size_t n,
+                         long days, struct sm_err *err);
+
+/* Appends the one statement with which an administrator sets the password of user's accounts at
+ * the n >= 1 escaped hosts, on MySQL >= 5.7.6 and Aurora 2/3 (rot_mysql_has_alter_user, not
+ * MariaDB: there SET PASSWORD FOR per account, rot_mysql_sql_set_password_for):
+ *   ALTER USER ['u'@'h1' DISCARD OLD PASSWORD, ]'u'@'h1' IDENTIFIED BY '<pw>'[, ...]
+ *       [PASSWORD EXPIRE INTERVAL <n> DAY]
+ * IDENTIFIED BY without WITH keeps each account's plugin; DISCARD OLD PASSWORD where the server
+ * has secondary passwords; the interval (it applies to every account listed) when
+ * opts->lifetime_days > 0. MySQL 8 applies such a statement to every account or to none. */
+int rot_mysql_sql_set_password(struct sm_buf *out, const struct rot_mysql_version *v,
+                               const char *user, const char *const *hosts, size_t n, const char *pw,
+                               const struct rot_password_opts *opts, struct sm_err *err);
 
 /* Appends "'<user>'@'<host>'". */
 int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host,

@@ -366,16 +366,51 @@ static int my_accounts(struct rot_session *s, const char *esc, const char *what,
     return rc;
 }
 
+/* The escaped Host of every row of accounts (my_accounts), freed with my_hosts_free. */
+static int my_escape_hosts(struct rot_session *s, const struct rot_mysql_rows *accounts,
+                           char ***out, struct sm_err *err) {
+    char **hosts = sm_calloc(accounts->nrows + 1, sizeof(char *));
+    if (hosts == NULL) {
+        return sm_err_set(err, SM_ERR_NOMEM, "out of memory listing accounts");
+    }
+    *out = hosts;
+    for (size_t i = 0; i < accounts->nrows; i++) {
+        if ((hosts[i] = rot_mysql_escape(s, rot_mysql_cell(accounts, i, 0), err)) == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void my_hosts_free(char **hosts) {
+    for (size_t i = 0; hosts != NULL && hosts[i] != NULL; i++) {
+        sm_free(hosts[i]);
+    }
+    sm_free(hosts);
+}
+
+/* Gives the accounts of user (escaped) at the n escaped hosts a password lifetime of days. */
+static int my_expire(struct rot_session *s, const char *user_esc, char **hosts, size_t n, long days,
+                     struct sm_err *err) {
+    struct sm_buf sql;
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    int rc = rot_mysql_sql_expire(&sql, user_esc, (const char *const *)hosts, n, days, err) == 0
+                 ? rot_mysql_run(s, sql.data, "setting the password's lifetime", NULL, err)
+                 : -1;
+    sm_buf_clean_up(&sql);
+    return rc;
+}
+
 int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
                                   const char *password, const struct rot_password_opts *opts,
                                   struct sm_err *err) {
-    char *orig_esc = NULL, *clone_esc = NULL, *pw_esc = NULL;
+    char *orig_esc = NULL, *clone_esc = NULL, *pw_esc = NULL, **hosts = NULL;
     struct rot_mysql_rows origs = {0}, clones = {0};
     char shown[100], clone_shown[100];
     int rc = -1;
 
-    if (opts->lifetime_days > 0) {
-        return sm_err_set(err, ROT_ERR_UNSUPPORTED, "MYSQL-OPTS-TODO");
+    if (rot_mysql_refuse_opts(admin, opts, false, err) != 0) {
+        return -1;
     }
     sm_str_printable(users->original, shown, sizeof(shown));
     sm_str_printable(users->clone, clone_shown, sizeof(clone_shown));
@@ -411,6 +446,11 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
             goto out;
         }
     }
+    if (opts->lifetime_days > 0 && (my_escape_hosts(admin, &origs, &hosts, err) != 0 ||
+                                    my_expire(admin, sync.target_is_clone ? clone_esc : orig_esc,
+                                              hosts, origs.nrows, opts->lifetime_days, err) != 0)) {
+        goto out;
+    }
     SM_INFO("synchronised %zu account(s) of '%s' to '%s' on %s", origs.nrows, shown, clone_shown,
             admin->where);
     rc = 0;
@@ -418,7 +458,76 @@ out:
     sm_free(orig_esc);
     sm_free(clone_esc);
     sm_free(pw_esc);
+    my_hosts_free(hosts);
     rot_mysql_rows_clean_up(&origs);
     rot_mysql_rows_clean_up(&clones);
+    return rc;
+}
+
+/* The passwords of user's accounts (escaped user_esc, hosts), as set_password says (mysql_sync.h).
+ * MariaDB's lifetime comes after the passwords, so that it never expires an old one early. */
+static int my_set_passwords(struct rot_session *s, const char *user_esc, char **hosts, size_t n,
+                            const char *password, const char *pw_esc,
+                            const struct rot_password_opts *opts, struct sm_err *err) {
+    const char *secrets[] = {password, pw_esc, NULL};
+    bool one =
+        s->version.flavor != ROT_MYSQL_FLAVOR_MARIADB && rot_mysql_has_alter_user(&s->version);
+    struct sm_buf sql;
+    int rc = -1;
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    for (size_t i = 0; i < (one ? 1 : n); i++) {
+        sm_buf_reset(&sql);
+        if ((one ? rot_mysql_sql_set_password(&sql, &s->version, user_esc,
+                                              (const char *const *)hosts, n, pw_esc, opts, err)
+                 : rot_mysql_sql_set_password_for(&sql, &s->version, user_esc, hosts[i], NULL,
+                                                  pw_esc, err)) != 0 ||
+            rot_mysql_run(s, sql.data, "setting the password", secrets, err) != 0) {
+            goto out;
+        }
+    }
+    if (!one && opts->lifetime_days > 0 &&
+        my_expire(s, user_esc, hosts, n, opts->lifetime_days, err) != 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    sm_buf_clean_up(&sql);
+    return rc;
+}
+
+int rot_mysql_set_password(struct rot_session *admin, const char *username, const char *password,
+                           const struct rot_password_opts *opts, struct sm_err *err) {
+    char *user_esc = NULL, *pw_esc = NULL, **hosts = NULL;
+    struct rot_mysql_rows accounts = {0};
+    char shown[100];
+    int rc = -1;
+    if (rot_mysql_refuse_opts(admin, opts, false, err) != 0) {
+        return -1;
+    }
+    sm_str_printable(username, shown, sizeof(shown));
+    if ((user_esc = rot_mysql_escape(admin, username, err)) == NULL ||
+        (pw_esc = rot_mysql_escape(admin, password, err)) == NULL ||
+        my_accounts(admin, user_esc, "listing the user's accounts in mysql.user", &accounts, err) !=
+            0) {
+        goto out;
+    }
+    if (accounts.nrows == 0) {
+        sm_err_set(err, ROT_ERR_ROTATION, "user '%s' has no account in mysql.user on %s", shown,
+                   admin->where);
+        goto out;
+    }
+    if (my_escape_hosts(admin, &accounts, &hosts, err) != 0 ||
+        my_set_passwords(admin, user_esc, hosts, accounts.nrows, password, pw_esc, opts, err) !=
+            0) {
+        goto out;
+    }
+    SM_INFO("set the password of %zu account(s) of '%s' on %s", accounts.nrows, shown,
+            admin->where);
+    rc = 0;
+out:
+    sm_free(user_esc);
+    sm_free(pw_esc);
+    my_hosts_free(hosts);
+    rot_mysql_rows_clean_up(&accounts);
     return rc;
 }

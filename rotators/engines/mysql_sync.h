@@ -1,6 +1,6 @@
 /*
- * mysql_sync: the MySQL engine's sync_alternate_user (engine.h), as an administrator. Private to
- * the engine.
+ * mysql_sync: what the MySQL engine does as an administrator (engine.h): sync_alternate_user and
+ * set_password. Private to the engine.
  *
  * For every account of the original in mysql.user (every host part, not only '%'), the clone's
  * account with the same host part is created when missing (with the original's password plugin
@@ -9,7 +9,13 @@
  * grants (mysql_grant_plan.h; MySQL 8 default roles from mysql.default_roles), and then the
  * target's password is set. A clone account that existed and is about to lose something is
  * announced first, by one WARN. Not copied: resource limits, password expiry and lock settings; a
- * clone account whose host part the original no longer has is left alone.
+ * clone account whose host part the original no longer has is left alone. A password lifetime
+ * is the target's, set on its accounts once their passwords are.
+ *
+ * set_password changes only the password of every account of the user (every host part), with
+ * its lifetime: on MySQL one ALTER USER for them all (each keeps its plugin, and a secondary
+ * password left by an earlier rotation is discarded), on MariaDB SET PASSWORD FOR each (which
+ * keeps every plugin of the account) and then one ALTER USER for the lifetime.
  */
 #ifndef ROT_MYSQL_SYNC_H
 #define ROT_MYSQL_SYNC_H
@@ -19,5 +25,8 @@
 int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
                                   const char *password, const struct rot_password_opts *opts,
                                   struct sm_err *err);
+
+int rot_mysql_set_password(struct rot_session *admin, const char *username, const char *password,
+                           const struct rot_password_opts *opts, struct sm_err *err);
 
 #endif

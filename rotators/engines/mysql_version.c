@@ -129,3 +129,22 @@ bool rot_mysql_has_replace_clause(const struct rot_mysql_version *v) {
     }
     return rot_mysql_version_at_least(v, 8, 0, 13);
 }
+
+bool rot_mysql_has_password_lifetime(const struct rot_mysql_version *v) {
+    if (v->flavor == ROT_MYSQL_FLAVOR_MARIADB) {
+        return rot_mysql_version_at_least(v, 10, 4, 3);
+    }
+    return rot_mysql_has_alter_user(v);
+}
+
+bool rot_mysql_has_secondary_passwords(const struct rot_mysql_version *v) {
+    switch (v->flavor) {
+    case ROT_MYSQL_FLAVOR_MARIADB:
+        return false;
+    case ROT_MYSQL_FLAVOR_AURORA:
+        return v->major >= 8; /* Aurora MySQL 3 is 8.0.23-compatible and later */
+    case ROT_MYSQL_FLAVOR_MYSQL:
+        break;
+    }
+    return rot_mysql_version_at_least(v, 8, 0, 14);
+}

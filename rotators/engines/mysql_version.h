@@ -56,4 +56,14 @@ const char *rot_mysql_clone_plugin(const struct rot_mysql_version *v, const char
  * Aurora MySQL 3 (8.0.23-compatible and later). Never MariaDB, whose grammar has no such clause. */
 bool rot_mysql_has_replace_clause(const struct rot_mysql_version *v);
 
+/* Whether an account's password can be given a lifetime of its own, in the statement that sets
+ * it (PASSWORD EXPIRE INTERVAL N DAY; mysql.user.password_lifetime): MySQL >= 5.7.6 (where ALTER
+ * USER takes IDENTIFIED BY too), Aurora MySQL 2 and 3, MariaDB >= 10.4.3 (a statement of its own
+ * there: its ALTER USER may change an account's plugin, so its password is set by SET PASSWORD). */
+bool rot_mysql_has_password_lifetime(const struct rot_mysql_version *v);
+
+/* Whether an account can keep a secondary password (RETAIN CURRENT PASSWORD, DISCARD OLD
+ * PASSWORD; WL#11540): MySQL >= 8.0.14, Aurora MySQL 3. Never MariaDB. */
+bool rot_mysql_has_secondary_passwords(const struct rot_mysql_version *v);
+
 #endif

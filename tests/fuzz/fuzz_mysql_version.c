@@ -6,7 +6,9 @@
  * Invariants: on success major and minor are >= 0 and patch >= -1; the flavor is MariaDB exactly
  * when the string contains "MariaDB", else Aurora exactly when it contains "mysql_aurora"; every
  * builder then produces a statement that starts with the documented keyword and holds the escaped
- * literal bodies it was given; on failure the code is ROT_ERR_DB_QUERY. No crash, no leak.
+ * literal bodies it was given, and the own password's statement names REPLACE, RETAIN CURRENT
+ * PASSWORD and the lifetime exactly where the server has them; on failure the code is
+ * ROT_ERR_DB_QUERY. No crash, no leak.
  */
 #include "fuzz_common.h"
 #include "mysql_sql.h"
@@ -17,11 +19,24 @@ static void check_builders(const struct rot_mysql_version *v) {
     struct sm_buf b;
     struct sm_err err;
     sm_buf_init(&b, ROT_MYSQL_STMT_MAX);
-    FUZZ_CHECK(rot_mysql_sql_set_own_password(&b, v, "pw\\'x", "cur", &err) == 0);
-    FUZZ_CHECK(
-        (strncmp(b.data, "ALTER USER ", 11) == 0 || strncmp(b.data, "SET PASSWORD", 12) == 0) &&
-        strstr(b.data, "'pw\\'x'") != NULL);
+    const struct rot_password_opts both = {.lifetime_days = 9, .retain_current = true};
+    FUZZ_CHECK(rot_mysql_sql_set_own_password(&b, v, "pw\\'x", "cur", &both, &err) == 0);
+    bool alter = strncmp(b.data, "ALTER USER ", 11) == 0;
+    FUZZ_CHECK((alter || strncmp(b.data, "SET PASSWORD", 12) == 0) &&
+               strstr(b.data, "'pw\\'x'") != NULL);
     FUZZ_CHECK((strstr(b.data, " REPLACE 'cur'") != NULL) == rot_mysql_has_replace_clause(v));
+    FUZZ_CHECK((strstr(b.data, " RETAIN CURRENT PASSWORD") != NULL) ==
+               rot_mysql_has_secondary_passwords(v));
+    FUZZ_CHECK((strstr(b.data, " PASSWORD EXPIRE INTERVAL 9 DAY") != NULL) == alter);
+    FUZZ_CHECK(!alter || rot_mysql_has_password_lifetime(v));
+    FUZZ_CHECK(!rot_mysql_has_secondary_passwords(v) || rot_mysql_has_replace_clause(v));
+    if (alter) {
+        const char *hosts[] = {"h1", "h2"};
+        sm_buf_reset(&b);
+        FUZZ_CHECK(rot_mysql_sql_set_password(&b, v, "u", hosts, 2, "p", &both, &err) == 0);
+        FUZZ_CHECK(strncmp(b.data, "ALTER USER 'u'@'h1' ", 20) == 0 &&
+                   strstr(b.data, ", 'u'@'h2' IDENTIFIED BY 'p' PASSWORD EXPIRE") != NULL);
+    }
     const char *plugins[] = {NULL, "mysql_native_password", "caching_sha2_password", "ed25519",
                              "auth_socket"};
     for (size_t i = 0; i < sizeof(plugins) / sizeof(plugins[0]); i++) {

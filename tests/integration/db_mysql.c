@@ -23,16 +23,25 @@ MYSQL *db_my_raw_connect(const char *user, const char *password, int port, bool 
     return m;
 }
 
-MYSQL *db_my_admin(void) {
-    static MYSQL *admin;
-    if (admin == NULL) {
+static MYSQL *admin_at(MYSQL **admin, int port) {
+    if (*admin == NULL) {
         const struct db_server *s = db_server();
-        admin = db_my_raw_connect(s->admin_user, s->admin_password, s->port, false);
-        if (admin == NULL) {
-            SM_FAIL("admin login to the fixture failed");
+        *admin = db_my_raw_connect(s->admin_user, s->admin_password, port, false);
+        if (*admin == NULL) {
+            SM_FAIL("admin login to the fixture (port %d) failed", port);
         }
     }
-    return admin;
+    return *admin;
+}
+
+MYSQL *db_my_admin(void) {
+    static MYSQL *admin;
+    return admin_at(&admin, db_server()->port);
+}
+
+MYSQL *db_my_admin_notls(void) {
+    static MYSQL *admin;
+    return admin_at(&admin, db_server()->port_notls);
 }
 
 const char *db_my_lit(const char *s) {
@@ -63,31 +72,41 @@ static bool rows_of(MYSQL *m, const char *sql, char *out, size_t cap) {
     return true;
 }
 
-/* Runs formatted SQL as the superuser into out; fails the test on error. */
-static void admin_rows(char *out, size_t cap, const char *fmt, va_list ap) SM_PRINTF(3, 0);
-static void admin_rows(char *out, size_t cap, const char *fmt, va_list ap) {
+/* Runs formatted SQL as the superuser session m into out; fails the test on error. */
+static void admin_rows(MYSQL *m, char *out, size_t cap, const char *fmt, va_list ap)
+    SM_PRINTF(4, 0);
+static void admin_rows(MYSQL *m, char *out, size_t cap, const char *fmt, va_list ap) {
     char sql[8192];
     vsnprintf(sql, sizeof(sql), fmt, ap);
-    if (!rows_of(db_my_admin(), sql, out, cap)) {
-        SM_FAIL("admin SQL failed: %s (%s)", mysql_error(db_my_admin()), sql);
+    if (!rows_of(m, sql, out, cap)) {
+        SM_FAIL("admin SQL failed: %s (%s)", mysql_error(m), sql);
     }
 }
+
+static char s_rows[16384];
 
 void db_my_exec(const char *fmt, ...) {
     char out[256];
     va_list ap;
     va_start(ap, fmt);
-    admin_rows(out, sizeof(out), fmt, ap);
+    admin_rows(db_my_admin(), out, sizeof(out), fmt, ap);
     va_end(ap);
 }
 
 const char *db_my_rows(const char *fmt, ...) {
-    static char out[16384];
     va_list ap;
     va_start(ap, fmt);
-    admin_rows(out, sizeof(out), fmt, ap);
+    admin_rows(db_my_admin(), s_rows, sizeof(s_rows), fmt, ap);
     va_end(ap);
-    return out;
+    return s_rows;
+}
+
+const char *db_my_rows_on(MYSQL *m, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    admin_rows(m, s_rows, sizeof(s_rows), fmt, ap);
+    va_end(ap);
+    return s_rows;
 }
 
 const char *db_my_query_as(const char *user, const char *password, const char *sql) {

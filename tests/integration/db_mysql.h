@@ -13,8 +13,14 @@
 
 #include <stdbool.h>
 
-/* A superuser session on the TLS instance, in plaintext (opened once per process). */
+/* A superuser session on the TLS instance, in plaintext (opened once per process); the same on
+ * the plain instance, a server with accounts of its own. */
 MYSQL *db_my_admin(void);
+MYSQL *db_my_admin_notls(void);
+
+/* The first column of every row of a query run on m, joined by "\n" (a static buffer); fails the
+ * test on error. */
+const char *db_my_rows_on(MYSQL *m, const char *fmt, ...) SM_PRINTF(2, 3);
 
 /* Runs printf-formatted SQL as the superuser; fails the test on error. */
 void db_my_exec(const char *fmt, ...) SM_PRINTF(1, 2);

@@ -151,15 +151,46 @@ int64_t db_connect_fails(const struct rot_login *l, const struct rot_connect_opt
     return elapsed;
 }
 
-bool db_engine_can_login(const char *user, const char *password, enum rot_tls tls) {
-    struct rot_login l = db_login(user, password, tls);
+/* Whether our engine logs in as l says (with the server's CA) and runs its check. */
+static bool can_login_as(const struct rot_login *l) {
     struct rot_connect_opts o = db_opts(db_server()->ca_file);
     struct rot_conn *c = NULL;
     struct sm_err err;
     bool ok =
-        rot_db_connect(db_server()->engine, &l, &o, &c, &err) == 0 && rot_db_check(c, &err) == 0;
+        rot_db_connect(db_server()->engine, l, &o, &c, &err) == 0 && rot_db_check(c, &err) == 0;
     rot_db_disconnect(c);
     return ok;
+}
+
+bool db_engine_can_login(const char *user, const char *password, enum rot_tls tls) {
+    struct rot_login l = db_login(user, password, tls);
+    return can_login_as(&l);
+}
+
+void db_rotate_own(const struct rot_login *l, const char *new_pw,
+                   const struct rot_password_opts *opts) {
+    struct rot_connect_opts o = db_opts(db_server()->ca_file);
+    struct rot_login fresh = *l;
+    struct sm_err err;
+    struct rot_conn *c = db_connect_ok(l, &o);
+    sm_err_clear(&err);
+    SM_ASSERT_OK(rot_db_set_own_password(c, l->username, l->password, new_pw, opts, &err), err);
+    SM_ASSERT_OK(rot_db_set_own_password(c, l->username, new_pw, new_pw, opts, &err), err);
+    SM_ASSERT_OK(rot_db_check(c, &err), err);
+    rot_db_disconnect(c);
+    SM_ASSERT(can_login_as(&fresh) == (opts != NULL && opts->retain_current));
+    fresh.password = new_pw;
+    SM_ASSERT(can_login_as(&fresh));
+}
+
+void db_sync_to(const char *original, const char *clone, const char *target, const char *password,
+                const struct rot_password_opts *opts) {
+    struct sm_err err;
+    struct rot_conn *a = db_admin_conn();
+    struct rot_user_pair users = {.original = original, .clone = clone, .target = target};
+    sm_err_clear(&err);
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, password, opts, &err), err);
+    rot_db_disconnect(a);
 }
 
 struct rot_conn *db_admin_conn(void) {

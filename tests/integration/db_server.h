@@ -81,6 +81,16 @@ bool db_engine_can_login(const char *user, const char *password, enum rot_tls tl
 /* A superuser connection through our engine (TLS required). */
 struct rot_conn *db_admin_conn(void);
 
+/* Logs in as l says and sets new_pw as the user's own password with opts (NULL: none), twice
+ * (idempotent; the second time as a rerun does, knowing new_pw as the current password); then
+ * new_pw logs in where l does and l's password does not, unless opts retains it. */
+void db_rotate_own(const struct rot_login *l, const char *new_pw,
+                   const struct rot_password_opts *opts);
+
+/* As the superuser: syncs clone to original and sets target's password with opts (NULL: none). */
+void db_sync_to(const char *original, const char *clone, const char *target, const char *password,
+                const struct rot_password_opts *opts);
+
 /* A port on 127.0.0.1 that refuses connections, and a listener that completes the TCP handshake
  * and never says a word; both stay ours until the test closes *fd. */
 int db_closed_port(int *fd);

@@ -256,6 +256,27 @@ SM_TEST(engine_set_own_password_hostile_names_and_passwords) {
     }
 }
 
+SM_TEST(engine_set_password_changes_only_the_password_and_names_a_missing_user) {
+    struct sm_err err;
+    const char *user = db_uniq("setpw"), *table = db_uniq("setpw_t"), *ghost = db_uniq("ghost");
+    S()->admin->create_user(user, "Old-pa55", false);
+    S()->admin->create_table(table, user);
+    struct rot_conn *a = db_admin_conn();
+    for (int k = 0; k < 2; k++) { /* idempotent */
+        SM_ASSERT_OK(rot_db_set_password(a, user, "N\\ew'pa55%", NULL, &err), err);
+    }
+    SM_ASSERT(S()->admin->can_read(user, "N\\ew'pa55%", table)); /* its grants are untouched */
+    SM_ASSERT(!S()->admin->can_login(user, "Old-pa55"));
+    /* A user that does not exist is named, and the session is still usable. */
+    SM_ASSERT_INT_EQ(rot_db_set_password(a, ghost, "Pa55-word", NULL, &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, ROT_ERR_ROTATION);
+    SM_ASSERT_STR_CONTAINS(err.msg, ghost);
+    SM_ASSERT_OK(rot_db_check(a, &err), err);
+    rot_db_disconnect(a);
+    S()->admin->drop_table(table);
+    S()->admin->drop_user(user);
+}
+
 SM_TEST(engine_sync_alternate_user_rotates_clone_then_original_then_clone) {
     struct sm_err err;
     char clone[96];

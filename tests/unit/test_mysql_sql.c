@@ -28,15 +28,20 @@ static void assert_version(const char *s, enum rot_mysql_flavor flavor, int majo
     }
 }
 
-/* The own-password statement for a version string, with password body "pw" and current
- * password body current (may be NULL). Static buffer. */
-static const char *own_password_sql(const char *version, const char *current) {
+static const struct rot_password_opts s_no_opts = {0};
+
+/* The own-password statement for a version string, with password body "pw", current password
+ * body current (may be NULL) and opts (NULL: none). Static buffer. */
+static const char *own_password_sql(const char *version, const char *current,
+                                    const struct rot_password_opts *opts) {
     static char out[256];
     struct rot_mysql_version v = parse_ok(version);
     struct sm_buf b;
     struct sm_err err;
     sm_buf_init(&b, 1024);
-    SM_ASSERT_OK(rot_mysql_sql_set_own_password(&b, &v, "pw", current, &err), err);
+    SM_ASSERT_OK(rot_mysql_sql_set_own_password(&b, &v, "pw", current,
+                                                opts != NULL ? opts : &s_no_opts, &err),
+                 err);
     snprintf(out, sizeof(out), "%s", b.data);
     sm_buf_clean_up(&b);
     return out;
@@ -137,12 +142,12 @@ SM_TEST(mysql_own_password_statement_per_server_version) {
         {"10.1.48-MariaDB", SET_OWN, SET_OWN},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *got = own_password_sql(cases[i].version, "cur");
+        const char *got = own_password_sql(cases[i].version, "cur", NULL);
         if (strcmp(got, cases[i].knowing_current) != 0) {
             SM_FAIL("%s, current known: expected \"%s\", got \"%s\"", cases[i].version,
                     cases[i].knowing_current, got);
         }
-        got = own_password_sql(cases[i].version, NULL);
+        got = own_password_sql(cases[i].version, NULL, NULL);
         if (strcmp(got, cases[i].not_knowing) != 0) {
             SM_FAIL("%s, current unknown: expected \"%s\", got \"%s\"", cases[i].version,
                     cases[i].not_knowing, got);
@@ -156,9 +161,92 @@ SM_TEST(mysql_own_password_embeds_the_escaped_literal_verbatim) {
     struct sm_err err;
     sm_buf_init(&b, 1024);
     /* What mysql_real_escape_string makes of  a'b\c  (backslash mode). */
-    SM_ASSERT_OK(rot_mysql_sql_set_own_password(&b, &v, "a\\'b\\\\c", "o\\'ld", &err), err);
+    SM_ASSERT_OK(rot_mysql_sql_set_own_password(&b, &v, "a\\'b\\\\c", "o\\'ld", &s_no_opts, &err),
+                 err);
     SM_ASSERT_STR_EQ(b.data,
                      "ALTER USER CURRENT_USER() IDENTIFIED BY 'a\\'b\\\\c' REPLACE 'o\\'ld'");
+    sm_buf_clean_up(&b);
+}
+
+/*
+ * Dual passwords and lifetimes. RETAIN CURRENT PASSWORD from MySQL 8.0.14 (WL#11540: "IDENTIFIED
+ * BY 'auth_string' [REPLACE 'current_auth_string'] [RETAIN CURRENT PASSWORD]", the account's
+ * password options after it), Aurora MySQL 3; PASSWORD EXPIRE INTERVAL wherever ALTER USER takes
+ * IDENTIFIED BY, and on MariaDB from 10.4.3 as a statement of its own (its own password is always
+ * SET PASSWORD: its ALTER USER may change the account's plugin). Pinned against MySQL 9.7 and
+ * MariaDB 10.11 by test_engine_mysql.c.
+ */
+SM_TEST(mysql_own_password_retains_and_expires_where_the_server_can) {
+    static const struct {
+        const char *version;
+        bool lifetime, secondary;
+    } servers[] = {
+        {"5.6.51", false, false},
+        {"5.7.6", true, false},
+        {"8.0.13", true, false},
+        {"8.0.14", true, true},
+        {"9.7.4-2", true, true},
+        {"5.7.mysql_aurora.2.11.2", true, false},
+        {"8.0.mysql_aurora.3.05.2", true, true},
+        {"10.4.2-MariaDB", false, false},
+        {"10.4.3-MariaDB", true, false},
+        {"5.5.5-10.11.19-MariaDB", true, false},
+    };
+    for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+        struct rot_mysql_version v = parse_ok(servers[i].version);
+        if (rot_mysql_has_password_lifetime(&v) != servers[i].lifetime ||
+            rot_mysql_has_secondary_passwords(&v) != servers[i].secondary) {
+            SM_FAIL("%s: lifetime %d, secondary %d", servers[i].version,
+                    rot_mysql_has_password_lifetime(&v), rot_mysql_has_secondary_passwords(&v));
+        }
+    }
+    const struct rot_password_opts both = {.lifetime_days = 90, .retain_current = true};
+    SM_ASSERT_STR_EQ(own_password_sql("8.0.14", "cur", &both),
+                     ALTER_OWN_REPLACE " RETAIN CURRENT PASSWORD PASSWORD EXPIRE INTERVAL 90 DAY");
+    SM_ASSERT_STR_EQ(own_password_sql("8.0.mysql_aurora.3.05.2", NULL, &both),
+                     ALTER_OWN " RETAIN CURRENT PASSWORD PASSWORD EXPIRE INTERVAL 90 DAY");
+    /* Where the server lacks an option the statement does not name it (mysql.c refuses it). */
+    SM_ASSERT_STR_EQ(own_password_sql("5.7.44", "cur", &both),
+                     ALTER_OWN " PASSWORD EXPIRE INTERVAL 90 DAY");
+    SM_ASSERT_STR_EQ(own_password_sql("10.11.6-MariaDB", "cur", &both), SET_OWN);
+    const struct rot_password_opts lifetime = {.lifetime_days = 7};
+    SM_ASSERT_STR_EQ(own_password_sql("9.1.0", "cur", &lifetime),
+                     ALTER_OWN_REPLACE " PASSWORD EXPIRE INTERVAL 7 DAY");
+}
+
+/* An administrator sets every account of a user: MySQL in one statement, discarding a secondary
+ * password where one can exist; the lifetime of MariaDB's accounts (and of the alternate user's)
+ * in a statement of its own. */
+SM_TEST(mysql_set_password_and_lifetime_statements_name_every_account) {
+    const char *hosts[] = {"%", "10.0.%"};
+    static const struct rot_password_opts lifetime = {.lifetime_days = 90};
+    static const struct {
+        const char *version;
+        const struct rot_password_opts *opts;
+        const char *sql;
+    } cases[] = {
+        {"9.7.4-2", &lifetime,
+         "ALTER USER 'u'@'%' DISCARD OLD PASSWORD, 'u'@'%' IDENTIFIED BY 'pw', 'u'@'10.0.%' "
+         "DISCARD OLD PASSWORD, 'u'@'10.0.%' IDENTIFIED BY 'pw' PASSWORD EXPIRE INTERVAL 90 DAY"},
+        {"8.0.13", &s_no_opts,
+         "ALTER USER 'u'@'%' IDENTIFIED BY 'pw', 'u'@'10.0.%' IDENTIFIED BY 'pw'"},
+    };
+    struct sm_buf b;
+    struct sm_err err;
+    sm_buf_init(&b, 4096);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rot_mysql_version v = parse_ok(cases[i].version);
+        sm_buf_reset(&b);
+        SM_ASSERT_OK(rot_mysql_sql_set_password(&b, &v, "u", hosts, 2, "pw", cases[i].opts, &err),
+                     err);
+        SM_ASSERT_STR_EQ(b.data, cases[i].sql);
+    }
+    sm_buf_reset(&b);
+    SM_ASSERT_OK(rot_mysql_sql_expire(&b, "u", hosts, 2, 30, &err), err);
+    SM_ASSERT_STR_EQ(b.data, "ALTER USER 'u'@'%', 'u'@'10.0.%' PASSWORD EXPIRE INTERVAL 30 DAY");
+    sm_buf_reset(&b);
+    SM_ASSERT_OK(rot_mysql_sql_expire(&b, NULL, NULL, 0, 30, &err), err);
+    SM_ASSERT_STR_EQ(b.data, "ALTER USER CURRENT_USER() PASSWORD EXPIRE INTERVAL 30 DAY");
     sm_buf_clean_up(&b);
 }
 
