@@ -21,6 +21,10 @@ answer), and asserts from that record that it was answered after bootstrap had d
 in flight, and (kill-after) has landed before the re-drive starts, so a late PutSecretValue can
 never fall between the re-driven createSecret's read and its own put.
 
+With MySQL dual passwords (Matrix(..., dual=True): single user, SMROTATE_MYSQL_DUAL_PASSWORD on,
+the user holding APPLICATION_PASSWORD_ADMIN) the same faults run, and between invocations the
+password the user had before the rotation must log in too: it stays valid as the secondary one.
+
 The managed-master matrix (Matrix(..., managed=True)) rotates alternating users whose master
 secret is RDS-managed (only username and password, tagged aws:rds:primaryDBInstanceArn; the fake
 RDS says where the database is), and faults the calls that flow adds, in every step that makes
@@ -60,6 +64,8 @@ class Subject:
         self.user = "fm_" + uuid.uuid4().hex[:10]
         self.password = "Init-" + uuid.uuid4().hex
         m.db.create_user(self.user, self.password)
+        if m.dual:
+            m.db.admin("GRANT APPLICATION_PASSWORD_ADMIN ON *.* TO %s" % m.db.account(self.user))
         m.users += [self.user, self.user + "_clone"]
         secret = m.db.secret(self.user, self.password, host="127.0.0.1", port=m.proxy.port)
         if m.handler == "multi-user":
@@ -107,18 +113,20 @@ class Subject:
 
 
 class Matrix:
-    def __init__(self, db, handler, managed=False):
+    def __init__(self, db, handler, managed=False, dual=False):
         self.db = db
         self.handler = "multi-user" if managed else handler
         self.managed = managed
+        self.dual = dual
         self.users = []
         self.seen = []
         self.proxy = TcpProxy(db.host, db.port)
         seed = {"instances": [{"identifier": MANAGED_INSTANCE, "engine": db.engine,
                                "address": "127.0.0.1", "port": self.proxy.port}]}
-        self.stack = Stack(handler=self.handler, env={"SMROTATE_DB_CA_FILE": db.ca_file,
-                                                      "SMROTATE_DB_CONNECT_TIMEOUT_MS": "2000"},
-                           rds_seed=seed if managed else None)
+        env = {"SMROTATE_DB_CA_FILE": db.ca_file, "SMROTATE_DB_CONNECT_TIMEOUT_MS": "2000"}
+        if dual:
+            env["SMROTATE_MYSQL_DUAL_PASSWORD"] = "true"
+        self.stack = Stack(handler=self.handler, env=env, rds_seed=seed if managed else None)
         self.results = []
 
     # --- driving ---
@@ -192,6 +200,9 @@ class Matrix:
     def check_invariant(self, subject, where):
         if subject.some_staged_login_works() is None:
             raise AssertionError("no staged credential logs in %s" % where)
+        # Dual passwords: the credentials clients held before the rotation never stop working.
+        if self.dual and not self.db.can_login(subject.user, subject.password):
+            raise AssertionError("the previous password does not log in %s" % where)
 
     def redrive(self, subject):
         """Secrets Manager retries the whole rotation with the same token."""
@@ -372,8 +383,8 @@ class Matrix:
                                  % (len(self.results) - ok, len(self.results)))
 
 
-def run(db, handler, label, managed=False):
-    m = Matrix(db, handler, managed=managed)
+def run(db, handler, label, managed=False, dual=False):
+    m = Matrix(db, handler, managed=managed, dual=dual)
     try:
         m.run()
         m.report(label)

@@ -1,5 +1,6 @@
 """The fault matrix (tests/e2e/fault_matrix.py) for every server of tests/lib/db.py (pg, mariadb,
-mysql) and both strategies, and alternating users with an RDS-managed master."""
+mysql) and both strategies, alternating users with an RDS-managed master, and MySQL's single user
+with dual passwords."""
 import os
 import sys
 
@@ -8,7 +9,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fault_matrix  # noqa: E402
 import smtest  # noqa: E402
-from db import SERVERS  # noqa: E402
+from db import SERVERS, MySQL  # noqa: E402
 
 
 def test_fault_matrix_SERVER_single_user_converges(db):
@@ -21,6 +22,10 @@ def test_fault_matrix_SERVER_multi_user_converges(db):
 
 def test_fault_matrix_SERVER_managed_master_converges(db):
     fault_matrix.run(db, "multi-user", "%s/managed-master" % db.name, managed=True)
+
+
+def test_fault_matrix_mysql_dual_password_single_user_converges():
+    fault_matrix.run(MySQL(), "single-user", "mysql/single-user with dual passwords", dual=True)
 
 
 smtest.run(globals(), SERVERS)

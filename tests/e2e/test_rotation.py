@@ -217,4 +217,21 @@ def test_rotation_mysql_without_tls_with_the_configured_server_public_key():
         cases.assert_rotated(case, token, old)
 
 
+def test_rotation_mysql_dual_password_keeps_previous_working_for_one_rotation():
+    """SMROTATE_MYSQL_DUAL_PASSWORD: setSecret keeps the replaced password as the account's
+    secondary one (RETAIN CURRENT PASSWORD), so AWSPREVIOUS logs in until the next rotation."""
+    db = MySQL()
+    with cases.Case(db, env={"SMROTATE_MYSQL_DUAL_PASSWORD": "true"}) as case:
+        db.admin("GRANT APPLICATION_PASSWORD_ADMIN ON *.* TO %s" % db.account(case.username))
+        passwords = [case.password]
+        for _ in range(2):
+            case.run(case.stack.start_rotation(case.arn))
+            passwords.append(case.current()["password"])
+            previous = case.stack.value(case.arn, "AWSPREVIOUS")["password"]
+            assert_eq(previous, passwords[-2], "AWSPREVIOUS is the replaced password")
+            assert db.can_login(case.username, passwords[-1]), "AWSCURRENT logs in"
+            assert db.can_login(case.username, previous), "AWSPREVIOUS logs in"
+        assert not db.can_login(case.username, passwords[0]), "the oldest password is refused"
+
+
 smtest.run(globals(), SERVERS)
