@@ -159,7 +159,7 @@ SM_TEST(mariadb_has_no_replace_clause_and_no_secondary_passwords) {
     drop_user(user, "%");
 }
 
-SM_TEST(SERVER_own_password_lifetime_needs_create_user_and_names_it) {
+SM_TEST(SERVER_own_password_lifetime_needs_create_user_and_renews_an_expired_one) {
     const struct rot_password_opts lifetime = {.lifetime_days = 45};
     const char *user = db_uniq("ownlife");
     struct sm_err err;
@@ -178,6 +178,11 @@ SM_TEST(SERVER_own_password_lifetime_needs_create_user_and_names_it) {
     SM_ASSERT_STR_EQ(lifetime_of(user, "%"), "");
     db_my_exec("GRANT CREATE USER ON *.* TO %s@'%%'", db_my_lit(user));
     db_rotate_own(&l, "New-pa55", &lifetime);
+    SM_ASSERT_STR_EQ(lifetime_of(user, "%"), "45");
+    /* A rotation that comes after the password expired logs in with it and renews it. */
+    db_my_exec("ALTER USER %s@'%%' PASSWORD EXPIRE", db_my_lit(user));
+    l.password = "New-pa55";
+    db_rotate_own(&l, "Newer-pa55", &lifetime);
     SM_ASSERT_STR_EQ(lifetime_of(user, "%"), "45");
     drop_user(user, "%");
 }
