@@ -112,7 +112,7 @@ SM_TEST(mysql_version_garbage_is_refused) {
  *    when known. Aurora MySQL 3 is 8.0.23-compatible and later; Aurora 2 is 5.7.
  *  - MariaDB: SET PASSWORD = PASSWORD() (its ALTER USER needs CREATE USER even for oneself, and SET
  *    PASSWORD keeps an ed25519 account on ed25519); its grammar has no REPLACE clause
- *    (test_engine_mysql.c mysql_mariadb_has_no_replace_clause pins that against MariaDB 10.11).
+ *    (test_engine_mysql.c mariadb_has_no_replace_clause_and_no_secondary_passwords pins that).
  */
 SM_TEST(mysql_own_password_statement_per_server_version) {
     static const struct {
