@@ -8,6 +8,7 @@ tests/unit/test_rotation_steps.c; the fault matrix kills bootstrap in the middle
 strategy.
 """
 import os
+import re
 import string
 import sys
 import threading
@@ -46,9 +47,11 @@ def account_state(db, user):
                         "rolconnlimit, array(SELECT b.rolname FROM pg_auth_members m JOIN "
                         "pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) "
                         "FROM pg_roles r WHERE rolname = %s" % db.literal(user))
-    return (db.admin("SHOW GRANTS FOR %s" % db.account(user)),
-            db.admin("SELECT plugin, ssl_type, max_connections FROM mysql.user WHERE User = %s"
-                     % db.literal(user)))
+    # MariaDB's SHOW GRANTS carries the password hash: everything but it.
+    grants = re.sub(r" IDENTIFIED (BY PASSWORD|VIA \S+ USING) '[^']*'", "",
+                    db.admin("SHOW GRANTS FOR %s" % db.account(user)))
+    return (grants, db.admin("SELECT plugin, ssl_type, max_connections FROM mysql.user WHERE "
+                             "User = %s" % db.literal(user)))
 
 
 def lifetime_days(db, user):
@@ -57,7 +60,12 @@ def lifetime_days(db, user):
         left = db.admin("SELECT extract(epoch FROM rolvaliduntil - now()) / 86400 FROM pg_roles "
                         "WHERE rolname = %s" % db.literal(user))
         return round(float(left)) if left else None
-    value = db.admin("SELECT password_lifetime FROM mysql.user WHERE User = %s" % db.literal(user))
+    if db.engine == "mariadb":  # MariaDB keeps it in mysql.global_priv's JSON
+        value = db.admin("SELECT JSON_VALUE(Priv, '$.password_lifetime') FROM mysql.global_priv "
+                         "WHERE User = %s" % db.literal(user))
+    else:
+        value = db.admin("SELECT password_lifetime FROM mysql.user WHERE User = %s"
+                         % db.literal(user))
     return int(value) if value not in ("", "NULL") else None
 
 
