@@ -25,6 +25,12 @@ With MySQL dual passwords (Matrix(..., dual=True): single user, SMROTATE_MYSQL_D
 the user holding APPLICATION_PASSWORD_ADMIN) the same faults run, and between invocations the
 password the user had before the rotation must log in too: it stays valid as the secondary one.
 
+The strategies that set a password through the master (Matrix(..., variant="pair") for
+alternating users over two pre-created users, variant="via-master" for single user via the
+master) run the kill cases only (kill-before on every Secrets Manager call of every step,
+kill-after on the mutating ones, db-stall-kill): their error handling is the other strategies',
+what they add is where a killed setSecret leaves the passwords.
+
 The managed-master matrix (Matrix(..., managed=True)) rotates alternating users whose master
 secret is RDS-managed (only username and password, tagged aws:rds:primaryDBInstanceArn; the fake
 RDS says where the database is), and faults the calls that flow adds, in every step that makes
@@ -68,7 +74,15 @@ class Subject:
             m.db.admin("GRANT APPLICATION_PASSWORD_ADMIN ON *.* TO %s" % m.db.account(self.user))
         m.users += [self.user, self.user + "_clone"]
         secret = m.db.secret(self.user, self.password, host="127.0.0.1", port=m.proxy.port)
-        if m.handler == "multi-user":
+        tags = None
+        if m.variant == "pair":
+            other = self.user + "_b"
+            m.db.create_user(other, "Init-" + uuid.uuid4().hex)
+            m.users.append(other)
+            tags = {"smrotate:alternating-users": "%s %s" % (self.user, other)}
+        elif m.variant == "via-master":
+            tags = {"smrotate:strategy": "single-user-via-master"}
+        if m.handler == "multi-user" or m.variant is not None:
             master, mpw = "fmm_" + uuid.uuid4().hex[:10], "Init-" + uuid.uuid4().hex
             m.db.create_superuser(master, mpw)
             m.users.append(master)
@@ -84,7 +98,7 @@ class Subject:
                 msecret = m.db.secret(master, mpw, host="127.0.0.1", port=m.proxy.port)
                 secret["masterarn"] = m.stack.create_secret("fm/master-" + uuid.uuid4().hex[:8],
                                                             msecret)
-        self.arn = m.stack.create_secret("fm/" + uuid.uuid4().hex[:10], secret)
+        self.arn = m.stack.create_secret("fm/" + uuid.uuid4().hex[:10], secret, tags=tags)
         m.seen.append(self.password)
         self.token = m.stack.start_rotation(self.arn)
 
@@ -113,11 +127,12 @@ class Subject:
 
 
 class Matrix:
-    def __init__(self, db, handler, managed=False, dual=False):
+    def __init__(self, db, handler, managed=False, dual=False, variant=None):
         self.db = db
-        self.handler = "multi-user" if managed else handler
+        self.handler = "multi-user" if managed else "auto" if variant else handler
         self.managed = managed
         self.dual = dual
+        self.variant = variant
         self.users = []
         self.seen = []
         self.proxy = TcpProxy(db.host, db.port)
@@ -284,6 +299,14 @@ class Matrix:
     def held(self, service):
         return lambda _s: (self.wait_fault_taken(service), time.sleep(0.05))
 
+    def sm_kill_cases(self, step, op, k):
+        where = "%s/%s#%d" % (step, op, k + 1)
+        self.case("kill-before " + where, step, self.sm_fault(op, k, "reset", delay_ms=HOLD_MS),
+                  None, kill=self.held("sm"), inflight=("sm", op, "reset", 0))
+        if op in MUTATING:
+            self.case("kill-after " + where, step, self.sm_fault(op, k, "delay", delay_ms=HOLD_MS),
+                      None, kill=self.held("sm"), inflight=("sm", op, "delay", 200))
+
     def sm_cases(self, step, op, k):
         where = "%s/%s#%d" % (step, op, k + 1)
         self.case("throttle " + where, step, self.sm_fault(op, k, "ThrottlingException"), "ok")
@@ -314,6 +337,9 @@ class Matrix:
         if self.managed:
             self.run_managed(seq)
             return
+        if self.variant:
+            self.run_kills(seq)
+            return
         for step in STEPS:
             counts = {}
             for op, _own in seq[step][0]:
@@ -340,6 +366,17 @@ class Matrix:
 
             self.case("db-refuse " + step, step, refuse, "Unable to log into database",
                       disarm=restore)
+        self.case("db-stall-kill setSecret", "setSecret", lambda _s: self.proxy.set_mode("stall"),
+                  None, disarm=lambda _s: self.proxy.set_mode("up"),
+                  kill=lambda _s: time.sleep(0.5))
+
+    def run_kills(self, seq):
+        for step in STEPS:
+            counts = {}
+            for op, _own in seq[step][0]:
+                k = counts.get(op, 0)
+                counts[op] = k + 1
+                self.sm_kill_cases(step, op, k)
         self.case("db-stall-kill setSecret", "setSecret", lambda _s: self.proxy.set_mode("stall"),
                   None, disarm=lambda _s: self.proxy.set_mode("up"),
                   kill=lambda _s: time.sleep(0.5))
@@ -383,8 +420,8 @@ class Matrix:
                                  % (len(self.results) - ok, len(self.results)))
 
 
-def run(db, handler, label, managed=False, dual=False):
-    m = Matrix(db, handler, managed=managed, dual=dual)
+def run(db, handler, label, managed=False, dual=False, variant=None):
+    m = Matrix(db, handler, managed=managed, dual=dual, variant=variant)
     try:
         m.run()
         m.report(label)

@@ -1,6 +1,7 @@
 """The fault matrix (tests/e2e/fault_matrix.py) for every server of tests/lib/db.py (pg, mariadb,
-mysql) and both strategies, alternating users with an RDS-managed master, and MySQL's single user
-with dual passwords."""
+mysql) and both strategies, alternating users with an RDS-managed master, the kill cases of the
+two strategies that set passwords through the master (two pre-created users, single user via the
+master), and MySQL's single user with dual passwords."""
 import os
 import sys
 
@@ -22,6 +23,11 @@ def test_fault_matrix_SERVER_multi_user_converges(db):
 
 def test_fault_matrix_SERVER_managed_master_converges(db):
     fault_matrix.run(db, "multi-user", "%s/managed-master" % db.name, managed=True)
+
+
+def test_fault_matrix_SERVER_master_set_strategies_converge_after_kills(db):
+    fault_matrix.run(db, None, "%s/two pre-created users" % db.name, variant="pair")
+    fault_matrix.run(db, None, "%s/single user via the master" % db.name, variant="via-master")
 
 
 def test_fault_matrix_mysql_dual_password_single_user_converges():
