@@ -237,9 +237,11 @@ static int my_rights_clone(struct rot_session *s, const struct my_master *m, con
     char *user_esc = NULL, shown[100];
     int rc = -1;
     sm_str_printable(user, shown, sizeof(shown));
-    if ((!my_holds(m, "CREATE USER", "*.*", false) &&
-         my_lack(lacks, err, "CREATE USER ON *.*") != 0) ||
-        my_accounts(s, user, &rows, err) != 0 ||
+    if (!my_holds(m, "CREATE USER", "*.*", false)) {
+        /* Nothing else matters then (and such a master may not even read mysql.user). */
+        return my_lack(lacks, err, "CREATE USER ON *.*");
+    }
+    if (my_accounts(s, user, &rows, err) != 0 ||
         (user_esc = rot_mysql_escape(s, user, err)) == NULL ||
         (rows.nrows == 0 && my_lack(lacks, err, "user '%s' has no account", shown) != 0)) {
         goto out;
@@ -272,9 +274,8 @@ out:
 static int my_rights_passwords(struct rot_session *s, const struct my_master *m,
                                const char *const users[2], struct sm_buf *lacks,
                                struct sm_err *err) {
-    if (!my_holds(m, "CREATE USER", "*.*", false) && !my_holds(m, "UPDATE", "`mysql`.*", false) &&
-        my_lack(lacks, err, "CREATE USER ON *.* (or UPDATE ON mysql.*)") != 0) {
-        return -1;
+    if (!my_holds(m, "CREATE USER", "*.*", false) && !my_holds(m, "UPDATE", "`mysql`.*", false)) {
+        return my_lack(lacks, err, "CREATE USER ON *.* (or UPDATE ON mysql.*)");
     }
     for (size_t i = 0; i < 2 && users[i] != NULL; i++) {
         struct rot_mysql_rows rows = {0};
