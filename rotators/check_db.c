@@ -173,6 +173,17 @@ static bool check_network(struct check *c) {
     return true;
 }
 
+/* A failed login: a refused one in the template's words ("Unable to log into database using
+ * <whose> <id>") and what to do; any other failure as it is. */
+static void login_failed(struct check *c, const char *name, struct sm_err *e, const char *whose,
+                         const char *id, const char *advice) {
+    bool refused = e->code == ROT_ERR_DB_LOGIN;
+    if (refused) {
+        sm_err_prefix(e, "Unable to log into database using %s %s", whose, id);
+    }
+    rot_check_failed(c, name, e, refused ? advice : "");
+}
+
 /* tls and login: the current credentials log in (one login, as setSecret's first) and run the
  * test query; how TLS went is read from the same attempt. */
 static bool check_login(struct check *c) {
@@ -198,16 +209,9 @@ static bool check_login(struct check *c) {
     }
     rot_db_disconnect(conn);
     if (rc != 0) {
-        if (e.code == ROT_ERR_DB_LOGIN) {
-            sm_err_prefix(&e, "Unable to log into database using current credentials for secret %s",
-                          c->ev.secret_id);
-        }
-        rot_check_failed(c, "login", &e,
-                         e.code == ROT_ERR_DB_LOGIN
-                             ? "the AWSCURRENT password does not log in: put the user's working "
-                               "password into the secret, or set the database user's password to "
-                               "the secret's"
-                             : "");
+        login_failed(c, "login", &e, "current credentials for secret", c->ev.secret_id,
+                     "the AWSCURRENT password does not log in: put the user's working password "
+                     "into the secret, or set the database user's password to the secret's");
         return false;
     }
     sm_str_printable(c->current.host, host, sizeof(host));
@@ -225,15 +229,8 @@ static struct rot_conn *check_master_login(struct check *c) {
     char host[256], user[128];
     l.dbname = c->current.dbname;
     if (rot_step_login(&c->run, &c->master, &l, &admin, &e) != 0) {
-        if (e.code == ROT_ERR_DB_LOGIN) {
-            sm_err_prefix(&e, "Unable to log into database using credentials in master secret %s",
-                          c->current.masterarn);
-        }
-        rot_check_failed(c, "master-login", &e,
-                         e.code == ROT_ERR_DB_LOGIN
-                             ? "fix the master secret's password (RDS rotates an RDS-managed "
-                               "one itself)"
-                             : "");
+        login_failed(c, "master-login", &e, "credentials in master secret", c->current.masterarn,
+                     "fix the master secret's password (RDS rotates an RDS-managed one itself)");
         return NULL;
     }
     sm_str_printable(c->master.host, host, sizeof(host));
