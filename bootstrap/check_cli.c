@@ -2,6 +2,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "credentials.h"
 #include "function.h"
 #include "http.h"
 #include "log.h"
@@ -33,9 +34,11 @@ static const char s_usage[] =
     "                   auto (default: auto, as the secret's tags and masterarn decide)\n"
     "  --json           print the JSON report instead of a table\n"
     "\n"
-    "Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN. Endpoints, the\n"
-    "password policy and the database settings come from this shell's environment, as in the\n"
-    "function (bootstrap --help lists them). A private database is reachable only from the\n"
+    "Credentials: as the AWS CLI finds them (environment, AWS_PROFILE and the shared files with\n"
+    "role_arn, credential_process or web identity, the container endpoint, instance metadata);\n"
+    "the report's first check says which. Endpoints, the password policy and the database\n"
+    "settings come from this shell's environment, as in the function (bootstrap --help lists\n"
+    "them). A private database is reachable only from the\n"
     "function's VPC: run the check in Lambda too, with the event\n"
     "{\"Action\": \"check\", \"SecretId\": \"<id>\"}.\n"
     "Exit status: 0 every check passed, 1 a check failed, 2 usage error.\n";
@@ -78,37 +81,35 @@ static int parse_args(int argc, char **argv, struct cli_args *a) {
     return 0;
 }
 
-/* The shell's AWS configuration and credentials, into cfg; source says where the credentials
- * came from (never a secret). Today the environment's (aws_config_from_env); the AWS CLI's chain
- * (runtime/credentials.h) replaces this one function. */
-static int cli_credentials(struct aws_config *cfg, const char *region, char *source, size_t cap,
-                           struct sm_err *err) {
-    if (region != NULL && setenv("AWS_REGION", region, 1) != 0) {
-        return sm_err_set(err, SM_ERR_CONFIG, "cannot use --region");
+/* The shell's AWS configuration and credentials, into cfg: the AWS CLI's chain (credentials.h),
+ * over http, within the check's deadline; source says where the credentials came from (never a
+ * secret). The one place the shell's credentials are found. */
+static int cli_credentials(struct aws_config *cfg, const char *region, struct http_client *http,
+                           int64_t deadline_ms, char *source, size_t cap, struct sm_err *err) {
+    struct aws_system sys = aws_system_real(http);
+    if (aws_config_settings_from_env(cfg, err) != 0 ||
+        (region != NULL && aws_config_set_region(cfg, region, "--region", err) != 0)) {
+        return -1;
     }
-    if (aws_config_from_env(cfg, err) != 0) {
-        return sm_err_prefix(err, "no credentials from the environment");
-    }
-    snprintf(source, cap, "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY%s)",
-             cfg->session_token != NULL ? ", AWS_SESSION_TOKEN" : "");
-    return 0;
+    return creds_resolve(cfg, &sys, deadline_ms, source, cap, err);
 }
 
 /* Builds the function's configuration, credentials and clients as a shell has them, recording
  * the credentials (or what failed) as the report's first check. Returns 0, or -1 when the check
  * cannot go on (the report says why; err set for SM_ERR_NOMEM). */
 static int cli_setup(struct function *fn, const struct cli_args *a, struct http_client *http,
-                     struct rot_check_report *r, struct sm_err *err) {
-    char source[200], detail[SM_ERR_MSG_MAX + 400];
+                     int64_t deadline_ms, struct rot_check_report *r, struct sm_err *err) {
+    char source[512], detail[SM_ERR_MSG_MAX + 800];
     struct sm_err e;
     if (rot_config_from_env(a->strategy != NULL ? a->strategy : "auto", &fn->config, &e) != 0) {
         rot_check_report_add(r, "configuration", false, e.msg, err);
         return -1;
     }
-    if (cli_credentials(&fn->aws, a->region, source, sizeof(source), &e) != 0) {
+    if (cli_credentials(&fn->aws, a->region, http, deadline_ms, source, sizeof(source), &e) != 0) {
         snprintf(detail, sizeof(detail),
-                 "%s; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for "
-                 "temporary credentials), and AWS_REGION or --region",
+                 "%s; the check finds credentials as the AWS CLI does (README: Credentials for "
+                 "bootstrap check from a shell), and the region in --region, AWS_REGION or the "
+                 "profile",
                  e.msg);
         rot_check_report_add(r, "credentials", false, detail, err);
         return -1;
@@ -190,9 +191,10 @@ int check_cli_main(int argc, char **argv) {
         http_client_init(&http, &err) != 0) {
         goto out;
     }
-    if (cli_setup(&fn, &a, &http, &r, &err) == 0 &&
-        rot_check_run(&fn.rotation, &(struct rot_check_opts){.from_shell = true},
-                      sm_now_ms() + CLI_DEADLINE_MS, &r, &err) != 0) {
+    int64_t deadline_ms = sm_now_ms() + CLI_DEADLINE_MS;
+    if (cli_setup(&fn, &a, &http, deadline_ms, &r, &err) == 0 &&
+        rot_check_run(&fn.rotation, &(struct rot_check_opts){.from_shell = true}, deadline_ms, &r,
+                      &err) != 0) {
         goto out;
     }
     if (err.code == SM_ERR_NOMEM || (a.json && rot_check_report_json(&r, &json, &err) != 0)) {

@@ -36,8 +36,8 @@
 /* Printed by --help; README's configuration reference says the same at more length. */
 static const char s_help[] =
     "usage: bootstrap [--version | --help]\n"
-    "  --version  smrotate's version and the versions of the libraries linked in\n"
     "       bootstrap check --secret-id ID [--region R] [--strategy S] [--json]\n"
+    "  --version  smrotate's version and the versions of the libraries linked in\n"
     "\n"
     "smrotate: a custom AWS Lambda runtime (provided.al2023) that rotates database credentials\n"
     "for AWS Secrets Manager (PostgreSQL, MySQL, MariaDB). Lambda starts it without arguments.\n"
