@@ -139,8 +139,9 @@ static int pg_master_get(struct rot_session *s, struct pg_master *m, struct sm_e
     return 0;
 }
 
-/* Appends to lacks why a CREATEROLE master cannot act on role (one the sync or the password
- * change touches); must_exist: a role that is not there is lacking too. */
+/* Appends to lacks why the master cannot act on role (one the sync or the password change
+ * touches): it does not exist (must_exist), or, for a master that is not a superuser, it is a
+ * superuser or (from PostgreSQL 16) the master lacks ADMIN OPTION on it. */
 static int pg_target(struct rot_session *s, const struct pg_master *m, const char *role,
                      bool must_exist, struct sm_buf *lacks, struct sm_err *err) {
     PGresult *res = NULL;
@@ -158,11 +159,12 @@ static int pg_target(struct rot_session *s, const struct pg_master *m, const cha
     if (PQntuples(res) != 1) {
         rc =
             must_exist ? sm_buf_appendf(lacks, err, "%srole \"%s\" does not exist", sep, shown) : 0;
-    } else if (PQgetvalue(res, 0, 0)[0] == 't') {
+    } else if (!m->super && PQgetvalue(res, 0, 0)[0] == 't') {
         rc = sm_buf_appendf(lacks, err,
                             "%srole \"%s\" is a superuser, which only a superuser may change", sep,
                             shown);
-    } else if (m->version >= PG_VERSION_ADMIN_OPTION && PQgetvalue(res, 0, 1)[0] != 't') {
+    } else if (!m->super && m->version >= PG_VERSION_ADMIN_OPTION &&
+               PQgetvalue(res, 0, 1)[0] != 't') {
         rc = sm_buf_appendf(lacks, err,
                             "%sfrom PostgreSQL 16 CREATEROLE acts only on roles held WITH ADMIN "
                             "OPTION: GRANT \"%s\" TO \"%s\" WITH ADMIN OPTION",
@@ -208,26 +210,20 @@ static int pg_targets(struct rot_session *s, const struct pg_master *m,
 static int pg_rights_verdict(const struct pg_master *m, const struct sm_buf *lacks,
                              const struct sm_buf *what, bool *allowed, struct sm_buf *detail,
                              struct sm_err *err) {
-    *allowed = m->super || (m->createrole && lacks->len == 0);
-    if (m->super) {
-        return sm_buf_appendf(detail, err, "the master role \"%s\" is a superuser: it may %s",
-                              m->name, what->data);
-    }
-    if (!m->createrole) {
+    const char *is = m->super ? "is a superuser" : "has CREATEROLE";
+    *allowed = (m->super || m->createrole) && lacks->len == 0;
+    if (!m->super && !m->createrole) {
         return sm_buf_appendf(detail, err,
                               "the master role \"%s\" is neither SUPERUSER nor CREATEROLE, so it "
                               "cannot %s; as a superuser: ALTER ROLE \"%s\" CREATEROLE",
                               m->name, what->data, m->name);
     }
     if (lacks->len > 0) {
-        return sm_buf_appendf(detail, err,
-                              "the master role \"%s\" has CREATEROLE but cannot %s: %s", m->name,
-                              what->data, lacks->data);
+        return sm_buf_appendf(detail, err, "the master role \"%s\" %s but cannot %s: %s", m->name,
+                              is, what->data, lacks->data);
     }
-    return sm_buf_appendf(detail, err,
-                          "the master role \"%s\" has CREATEROLE: it may %s (no superuser among "
-                          "them)",
-                          m->name, what->data);
+    return sm_buf_appendf(detail, err, "the master role \"%s\" %s: it may %s%s", m->name, is,
+                          what->data, m->super ? "" : " (no superuser among them)");
 }
 
 int rot_pg_check_rights(struct rot_session *admin, const struct rot_rights_request *req,
