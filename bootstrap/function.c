@@ -1,5 +1,6 @@
 #include "function.h"
 
+#include "check.h"
 #include "clock.h"
 #include "event.h"
 #include "log.h"
@@ -14,8 +15,14 @@ int function_init(struct function *fn, const char *handler, struct http_client *
                   struct sm_err *err) {
     memset(fn, 0, sizeof(*fn));
     if (rot_config_from_env(handler, &fn->config, err) != 0 ||
-        aws_config_from_env(&fn->aws, err) != 0 ||
-        secrets_endpoint_from_env(&fn->aws, &fn->secrets_endpoint, err) != 0 ||
+        aws_config_from_env(&fn->aws, err) != 0) {
+        return -1;
+    }
+    return function_bind(fn, http, err);
+}
+
+int function_bind(struct function *fn, struct http_client *http, struct sm_err *err) {
+    if (secrets_endpoint_from_env(&fn->aws, &fn->secrets_endpoint, err) != 0 ||
         secrets_client_init(&fn->secrets, &fn->aws, fn->secrets_endpoint, http, err) != 0 ||
         rds_endpoint_from_env(&fn->aws, &fn->rds_endpoint, err) != 0 ||
         rds_client_init(&fn->rds, &fn->aws, fn->rds_endpoint, http, err) != 0) {
@@ -86,6 +93,32 @@ static void emit_metrics(const char *step, const struct rot_stats *st, const cha
     }
 }
 
+/* A check event ({"Action": "check", ...}): the read-only preflight check, whose JSON report is
+ * the response whatever it found (rotators/check.h). In Lambda "this function" is the invoked
+ * function's ARN. */
+static int function_check(struct function *fn, const struct lambda_invocation *inv,
+                          const struct rot_event *ev, int64_t deadline_ms, struct sm_buf *response,
+                          struct sm_err *err) {
+    const struct sm_log_field fields[] = {{"step", "check"}, {"secretId", ev->secret_id}};
+    struct rot_check_opts opts = {.function_arn = inv->function_arn};
+    struct rot_check_report report;
+    int64_t started_ms = sm_monotonic_ms();
+    uint64_t calls_before = fn->secrets.calls + fn->rds.calls;
+    unsigned logins_before = fn->rotation.stats.db_logins;
+    int rc = -1;
+    sm_log_set_context(fields, 2);
+    if (rot_check_report_init(&report, ev->secret_id, err) == 0 &&
+        rot_check_run(&fn->rotation, &opts, deadline_ms, &report, err) == 0 &&
+        rot_check_report_json(&report, response, err) == 0) {
+        rc = 0;
+    }
+    emit_metrics("check", &fn->rotation.stats, ev->secret_id, started_ms,
+                 fn->secrets.calls + fn->rds.calls - calls_before,
+                 fn->rotation.stats.db_logins - logins_before, rc != 0 ? err : NULL);
+    rot_check_report_clean_up(&report);
+    return rc;
+}
+
 int function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_buf *response,
                     struct sm_err *err) {
     struct function *fn = ctx;
@@ -104,6 +137,10 @@ int function_handle(void *ctx, const struct lambda_invocation *inv, struct sm_bu
     int64_t deadline_ms = inv->deadline_ms;
     if (deadline_ms > FUNCTION_DEADLINE_MARGIN_MS) {
         deadline_ms -= FUNCTION_DEADLINE_MARGIN_MS;
+    }
+    if (ev.action == ROT_ACTION_CHECK) {
+        result = function_check(fn, inv, &ev, deadline_ms, response, err);
+        goto out;
     }
     SM_INFO("%s: starting for secret %s, version %s", rot_step_name(ev.step), ev.secret_id,
             ev.token);

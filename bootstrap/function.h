@@ -5,7 +5,8 @@
  * client (sharing the loop's HTTP handle), the rotation settings (strategy from _HANDLER, password
  * policy, database TLS) and the engines' own settings - and turns one invocation into one rotation
  * step: parse the event, run the step, answer `null` (Secrets Manager only looks at success or
- * failure, as with AWS's templates).
+ * failure, as with AWS's templates). An operator's check event ({"Action": "check", ...}) runs
+ * the read-only preflight check instead and answers its JSON report (rotators/check.h).
  */
 #ifndef FUNCTION_H
 #define FUNCTION_H
@@ -41,6 +42,11 @@ struct function {
  * (SM_ERR_CONFIG naming the variable); fn is then safe to clean up. */
 int function_init(struct function *fn, const char *handler, struct http_client *http,
                   struct sm_err *err);
+
+/* The second half of function_init, for `bootstrap check` (check_cli.h), which fills fn->config
+ * and fn->aws itself: the endpoints, the clients bound to http, the engines and the rotation
+ * context. Returns 0, or -1 with err. */
+int function_bind(struct function *fn, struct http_client *http, struct sm_err *err);
 
 /* Releases and wipes what init built. Accepts a zeroed struct. */
 void function_clean_up(struct function *fn);

@@ -9,6 +9,7 @@
  * The rotation function itself (configuration built once per execution environment, one rotation
  * step per invocation) is bootstrap/function.h.
  */
+#include "check_cli.h"
 #include "clock.h"
 #include "err.h"
 #include "function.h"
@@ -35,10 +36,18 @@
 /* Printed by --help; README's configuration reference says the same at more length. */
 static const char s_help[] =
     "usage: bootstrap [--version | --help]\n"
+    "       bootstrap check --secret-id ID [--region R] [--strategy S] [--json]\n"
     "  --version  smrotate's version and the versions of the libraries linked in\n"
     "\n"
     "smrotate: a custom AWS Lambda runtime (provided.al2023) that rotates database credentials\n"
     "for AWS Secrets Manager (PostgreSQL, MySQL, MariaDB). Lambda starts it without arguments.\n"
+    "\n"
+    "Preflight check (read-only; README: Before you enable rotation):\n"
+    "  bootstrap check --secret-id ID   from a shell: will this secret's rotation work? A table,\n"
+    "                               or the JSON report with --json; exit 0 all passed, 1 a check\n"
+    "                               failed, 2 usage (bootstrap check --help)\n"
+    "  {\"Action\": \"check\", \"SecretId\": \"<id>\"}   the same check invoked in Lambda, in\n"
+    "                               the function's VPC and role; answers the JSON report\n"
     "\n"
     "Lambda:\n"
     "  AWS_LAMBDA_RUNTIME_API       host:port of the Runtime API (required; set by Lambda)\n"
@@ -134,6 +143,9 @@ static void print_help(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "check") == 0) {
+        return check_cli_main(argc - 1, argv + 1);
+    }
     if (argc > 1) {
         if (argc == 2 && strcmp(argv[1], "--version") == 0) {
             print_version();

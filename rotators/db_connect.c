@@ -197,7 +197,14 @@ static int attempt(const struct rot_attempt *a, const struct where *w, struct ro
 
 int rot_db_connect(const struct rot_engine *engine, const struct rot_login *login,
                    const struct rot_connect_opts *opts, struct rot_conn **out, struct sm_err *err) {
-    assert(engine != NULL && login != NULL && opts != NULL && out != NULL);
+    bool over_tls;
+    return rot_db_connect_tls(engine, login, opts, out, &over_tls, err);
+}
+
+int rot_db_connect_tls(const struct rot_engine *engine, const struct rot_login *login,
+                       const struct rot_connect_opts *opts, struct rot_conn **out, bool *over_tls,
+                       struct sm_err *err) {
+    assert(engine != NULL && login != NULL && opts != NULL && out != NULL && over_tls != NULL);
     const struct rot_engine_settings *settings = opts->settings ? opts->settings : &s_defaults;
     struct rot_session *session = NULL;
     struct where w = {.engine = engine, .opts = opts};
@@ -221,6 +228,7 @@ int rot_db_connect(const struct rot_engine *engine, const struct rot_login *logi
         .deadline_ms = opts->deadline_ms,
         .settings = settings,
     };
+    *over_tls = a.tls;
     if (set_timeouts(&a, &w, err) != 0) {
         return -1;
     }
@@ -228,6 +236,7 @@ int rot_db_connect(const struct rot_engine *engine, const struct rot_login *logi
         if (login->tls != ROT_TLS_AUTO || !not_offered) {
             return -1;
         }
+        *over_tls = false;
         SM_WARN("the %s server at %s does not offer TLS; connecting without TLS (the secret has "
                 "no \"ssl\" key)",
                 engine->display_name, w.endpoint);
@@ -244,6 +253,30 @@ int rot_db_connect(const struct rot_engine *engine, const struct rot_login *logi
     *c = (struct rot_conn){.engine = engine, .session = session, .name_limit = limit};
     *out = c;
     return 0;
+}
+
+void rot_db_tls_summary(const struct rot_login *login, const struct rot_connect_opts *opts,
+                        bool over_tls, char *out, size_t cap) {
+    char host[256];
+    const char *origin = opts->ca_origin != NULL ? opts->ca_origin : opts->ca_file;
+    sm_str_printable(login->host, host, sizeof(host));
+    if (!over_tls) {
+        snprintf(out, cap, "%s",
+                 login->tls == ROT_TLS_OFF
+                     ? "no TLS: the secret says \"ssl\": false"
+                     : "no TLS: the server offers none and the secret has no \"ssl\" key (add "
+                       "\"ssl\": true to require TLS)");
+    } else if (opts->tls_verify == ROT_TLS_VERIFY_CA) {
+        snprintf(out, cap,
+                 "TLS, the certificate chain verified against %s; the host name %s is not checked "
+                 "(SMROTATE_DB_TLS_VERIFY=ca)",
+                 origin != NULL ? origin : "no CA bundle", host);
+    } else {
+        snprintf(out, cap,
+                 "verified TLS: the certificate chain verified against %s and the host name %s "
+                 "matched (SMROTATE_DB_TLS_VERIFY=full)",
+                 origin != NULL ? origin : "no CA bundle", host);
+    }
 }
 
 void rot_db_disconnect(struct rot_conn *conn) {
@@ -286,16 +319,14 @@ int rot_db_set_password(struct rot_conn *admin, const char *username, const char
                            opts != NULL ? opts : &s_default_opts, err);
 }
 
-int rot_db_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
-                               const char *password, const struct rot_password_opts *opts,
-                               struct sm_err *err) {
-    assert(admin != NULL && users != NULL);
+/* The refusals of the alternate user's sync (and its plan) that come before any SQL. */
+static int check_pair(const struct rot_conn *admin, const struct rot_user_pair *users,
+                      struct sm_err *err) {
     const struct rot_engine *e = admin->engine;
     size_t limit = admin->name_limit;
     if (check_name(e, limit, "user name", users->original, err) != 0 ||
         check_name(e, limit, "alternate user name", users->clone, err) != 0 ||
-        check_name(e, limit, "user name to set the password of", users->target, err) != 0 ||
-        check_password(e, password, err) != 0) {
+        check_name(e, limit, "user name to set the password of", users->target, err) != 0) {
         return -1;
     }
     if (strcmp(users->original, users->clone) == 0) {
@@ -310,6 +341,53 @@ int rot_db_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pai
                           "the %s user whose password is set must be the user or its alternate",
                           e->display_name);
     }
-    return e->sync_alternate_user(admin->session, users, password,
-                                  opts != NULL ? opts : &s_default_opts, err);
+    return 0;
+}
+
+int rot_db_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
+                               const char *password, const struct rot_password_opts *opts,
+                               struct sm_err *err) {
+    assert(admin != NULL && users != NULL);
+    if (check_pair(admin, users, err) != 0 || check_password(admin->engine, password, err) != 0) {
+        return -1;
+    }
+    return admin->engine->sync_alternate_user(admin->session, users, password,
+                                              opts != NULL ? opts : &s_default_opts, err);
+}
+
+static int cannot_tell(const struct rot_engine *e, const char *what, struct sm_err *err) {
+    return sm_err_set(err, ROT_ERR_UNSUPPORTED, "the %s engine cannot tell %s", e->display_name,
+                      what);
+}
+
+int rot_db_check_rights(struct rot_conn *admin, const struct rot_rights_request *req, bool *allowed,
+                        struct sm_buf *detail, struct sm_err *err) {
+    assert(admin != NULL && req != NULL && allowed != NULL && detail != NULL);
+    const struct rot_engine *e = admin->engine;
+    *allowed = false;
+    if (req->clone != NULL && check_pair(admin, req->clone, err) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; req->clone == NULL && i < 2; i++) {
+        if ((i == 0 || req->users[i] != NULL) &&
+            check_name(e, admin->name_limit, "user name", req->users[i], err) != 0) {
+            return -1;
+        }
+    }
+    if (e->check_rights == NULL) {
+        return cannot_tell(e, "what the master may do", err);
+    }
+    return e->check_rights(admin->session, req, allowed, detail, err);
+}
+
+int rot_db_plan_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
+                               struct sm_buf *plan, struct sm_err *err) {
+    assert(admin != NULL && users != NULL && plan != NULL);
+    if (check_pair(admin, users, err) != 0) {
+        return -1;
+    }
+    if (admin->engine->plan_alternate_user == NULL) {
+        return cannot_tell(admin->engine, "what alternating users would change", err);
+    }
+    return admin->engine->plan_alternate_user(admin->session, users, plan, err);
 }

@@ -17,6 +17,8 @@
 #include "engine.h"
 #include "errors.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The process's connection settings (from rot_config) and the invocation's deadline. Borrowed;
@@ -45,6 +47,20 @@ struct rot_conn; /* a logged-in connection: an engine session and what the polic
 int rot_db_connect(const struct rot_engine *engine, const struct rot_login *login,
                    const struct rot_connect_opts *opts, struct rot_conn **out, struct sm_err *err);
 
+/* rot_db_connect for the preflight check: also *over_tls, whether its last attempt asked for
+ * verified TLS. With a connection or a refused login (ROT_ERR_DB_LOGIN) that is how the
+ * credentials travelled: over TLS, or in plaintext (the secret's "ssl": false, or no "ssl" key
+ * and a server that offers no TLS). */
+int rot_db_connect_tls(const struct rot_engine *engine, const struct rot_login *login,
+                       const struct rot_connect_opts *opts, struct rot_conn **out, bool *over_tls,
+                       struct sm_err *err);
+
+/* Writes how a login to login's server used TLS under opts, in the operator's words: the mode
+ * (verified TLS, the chain only, or plaintext and why), the trust source, and whether the host
+ * name was checked. over_tls as rot_db_connect_tls gave it. Truncates to cap. */
+void rot_db_tls_summary(const struct rot_login *login, const struct rot_connect_opts *opts,
+                        bool over_tls, char *out, size_t cap);
+
 /* Closes and frees conn. Accepts NULL. */
 void rot_db_disconnect(struct rot_conn *conn);
 
@@ -69,5 +85,18 @@ int rot_db_set_password(struct rot_conn *admin, const char *username, const char
 int rot_db_sync_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
                                const char *password, const struct rot_password_opts *opts,
                                struct sm_err *err);
+
+/* The preflight check, read-only (engine.h): whether the master connection admin holds what req
+ * needs (*allowed, and what it holds or lacks in detail), after refusing (ROT_ERR_ROTATION,
+ * before any SQL) a name the engine does not take. An engine that cannot tell is
+ * ROT_ERR_UNSUPPORTED. */
+int rot_db_check_rights(struct rot_conn *admin, const struct rot_rights_request *req, bool *allowed,
+                        struct sm_buf *detail, struct sm_err *err);
+
+/* The preflight check, read-only (engine.h): the statements rot_db_sync_alternate_user would
+ * run, passwords shown as <new password>, into plan; refused as that function refuses. An engine
+ * that cannot tell is ROT_ERR_UNSUPPORTED. */
+int rot_db_plan_alternate_user(struct rot_conn *admin, const struct rot_user_pair *users,
+                               struct sm_buf *plan, struct sm_err *err);
 
 #endif

@@ -114,6 +114,17 @@ struct rot_password_opts {
                             secondary password left by an earlier rotation is discarded */
 };
 
+/* What the preflight check asks of a master session (check_rights). All borrowed. */
+struct rot_rights_request {
+    /* Alternating users over a clone: the master creates the clone, gives it the original's
+     * privileges and sets a password; NULL otherwise. */
+    const struct rot_user_pair *clone;
+    /* Otherwise: the existing users whose passwords the master sets (two pre-created users, or
+     * single user via the master); the second may be NULL. */
+    const char *users[2];
+};
+
+struct sm_buf;
 struct rot_session; /* one logged-in connection, engine-defined */
 
 /*
@@ -179,6 +190,22 @@ struct rot_engine {
     int (*sync_alternate_user)(struct rot_session *admin, const struct rot_user_pair *users,
                                const char *password, const struct rot_password_opts *opts,
                                struct sm_err *err);
+
+    /* The preflight check's two questions, read-only (only reads, in a read-only transaction
+     * where the engine has one; nothing is created, granted or changed). Optional: NULL means
+     * the engine cannot tell. */
+
+    /* Whether the session holds what req needs. Returns 0 with *allowed and, in detail, what it
+     * holds or what it lacks and the statement that would grant it (names and privileges, never
+     * a password); a user that must exist and does not makes *allowed false. */
+    int (*check_rights)(struct rot_session *admin, const struct rot_rights_request *req,
+                        bool *allowed, struct sm_buf *detail, struct sm_err *err);
+
+    /* What sync_alternate_user would run now for users, one statement a line into plan, every
+     * password shown as <new password>. Refuses as sync_alternate_user would (no original, a
+     * membership cycle: ROT_ERR_ROTATION). */
+    int (*plan_alternate_user)(struct rot_session *admin, const struct rot_user_pair *users,
+                               struct sm_buf *plan, struct sm_err *err);
 };
 
 extern const struct rot_engine rot_engine_postgres;

@@ -56,6 +56,37 @@ static bool token_chars_ok(const char *s) {
     return true;
 }
 
+/* {"Action": "check", "SecretId": "<id>"} and nothing else. */
+static int parse_check(const cJSON *root, const cJSON *action, struct rot_event *ev,
+                       struct sm_err *err) {
+    static const char *const rotation_fields[] = {"Step", "ClientRequestToken", "RotationToken"};
+    if (!cJSON_IsString(action) || strcmp(action->valuestring, "check") != 0) {
+        char shown[72];
+        sm_str_printable(cJSON_IsString(action) ? action->valuestring : "(not a string)", shown,
+                         sizeof(shown));
+        return sm_err_set(err, SM_ERR_EVENT,
+                          "the event's Action \"%s\" is unknown; the one action is \"check\" "
+                          "({\"Action\": \"check\", \"SecretId\": \"<id>\"})",
+                          shown);
+    }
+    for (size_t i = 0; i < sizeof(rotation_fields) / sizeof(rotation_fields[0]); i++) {
+        if (cJSON_GetObjectItemCaseSensitive(root, rotation_fields[i]) != NULL) {
+            return sm_err_set(err, SM_ERR_EVENT,
+                              "a check event has no %s: it is {\"Action\": \"check\", "
+                              "\"SecretId\": \"<id>\"}",
+                              rotation_fields[i]);
+        }
+    }
+    if (get_string(root, "SecretId", 1, 2048, true, &ev->secret_id, err) != 0) {
+        return -1;
+    }
+    if (!token_chars_ok(ev->secret_id)) {
+        return sm_err_set(err, SM_ERR_EVENT, "the event's SecretId has invalid characters");
+    }
+    ev->action = ROT_ACTION_CHECK;
+    return 0;
+}
+
 int rot_event_parse(const char *payload, size_t len, struct rot_event *ev, struct sm_err *err) {
     int result = -1;
     cJSON *root = NULL;
@@ -73,9 +104,10 @@ int rot_event_parse(const char *payload, size_t len, struct rot_event *ev, struc
         sm_err_set(err, SM_ERR_EVENT, "the event holds a U+0000 character in a string");
         goto out;
     }
-    static const char *const fields[] = {"Step", "SecretId", "ClientRequestToken", "RotationToken"};
+    static const char *const fields[] = {"Step", "SecretId", "ClientRequestToken", "RotationToken",
+                                         "Action"};
     struct sm_json_check check;
-    int scanned = sm_json_check_keys(payload, len, fields, 4, &check);
+    int scanned = sm_json_check_keys(payload, len, fields, 5, &check);
     if (scanned == SM_JSON_SCAN_NOMEM) {
         sm_err_set(err, SM_ERR_NOMEM, "out of memory reading the event");
         goto out;
@@ -84,6 +116,11 @@ int rot_event_parse(const char *payload, size_t len, struct rot_event *ev, struc
         /* cJSON would read the first of two; refuse rather than guess which one AWS meant. */
         sm_err_set(err, SM_ERR_EVENT, "the event has more than one %s",
                    check.duplicate != NULL ? check.duplicate : "value for a field");
+        goto out;
+    }
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(root, "Action");
+    if (action != NULL) {
+        result = parse_check(root, action, ev, err);
         goto out;
     }
     const cJSON *step = cJSON_GetObjectItemCaseSensitive(root, "Step");

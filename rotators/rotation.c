@@ -188,7 +188,7 @@ int rot_step_alternate(struct run *run, const struct rot_secret *current, char *
 /* --- createSecret --- */
 
 /* Settings that cannot work for this secret stop createSecret before anything is staged. */
-static int check_settings(struct run *run, const struct rot_secret *current, struct sm_err *err) {
+int rot_step_check_settings(struct run *run, const struct rot_secret *current, struct sm_err *err) {
     const struct rot_engine *e = current->engine;
     if (run->settings.mysql_dual_password && (e->has_secondary_passwords == NULL ||
                                               !e->has_secondary_passwords(current->engine_value))) {
@@ -218,7 +218,8 @@ static int make_pending(struct run *run, const struct rot_secret *current, struc
     sm_buf_init(&password, 4096);
     char alt[512];
     const char *username = NULL;
-    if (rot_step_settings(run, current, err) != 0 || check_settings(run, current, err) != 0 ||
+    if (rot_step_settings(run, current, err) != 0 ||
+        rot_step_check_settings(run, current, err) != 0 ||
         (run->settings.strategy->alternates_users &&
          rot_step_alternate(run, current, alt, sizeof(alt), err) != 0)) {
         goto out;

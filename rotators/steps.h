@@ -1,6 +1,7 @@
 /*
  * steps: what the four rotation steps share, private to rotation.c (the prologue, createSecret,
- * testSecret, finishSecret) and set_secret.c (setSecret's flows): one step's working state, the
+ * testSecret, finishSecret), set_secret.c (setSecret's flows) and check.c (the preflight check,
+ * which reads and logs in as the steps do): one step's working state, the
  * staging labels, reading a secret version, logging in, the secret's settings, and who the
  * pending user of an alternating-users rotation is.
  */
@@ -41,6 +42,10 @@ int rot_step_login_secret(struct run *run, const struct rot_secret *s, struct ro
 /* Resolves how this secret rotates, once per invocation (settings.h), from the current secret
  * (testSecret: the pending one, of the same shape). */
 int rot_step_settings(struct run *run, const struct rot_secret *current, struct sm_err *err);
+
+/* Refuses settings that cannot work for this secret (mysql-dual-password where the engine has no
+ * secondary passwords or with a master), ROT_ERR_SECRET_INVALID; after rot_step_settings. */
+int rot_step_check_settings(struct run *run, const struct rot_secret *current, struct sm_err *err);
 
 /* The user an alternating-users rotation sets next into out (cap bytes): the other of the two
  * pre-created users of the smrotate:alternating-users tag, else X <-> X_clone checked against

@@ -62,6 +62,10 @@ sm_py_server_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_fault_matrix.py
 # in /etc/hosts (tests/e2e/hosts.py, root needed), the fake RDS beside the Secrets Manager one.
 sm_py_server_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_rds_masters.py
                    LABELS e2e FIXTURES hygiene TIMEOUT 120)
+# The read-only preflight check, in Lambda and from a shell (bootstrap check): healthy and broken
+# setups, and the proof from the fakes' and the server's logs that it writes nothing.
+sm_py_server_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_check.py
+                   LABELS e2e FIXTURES hygiene TIMEOUT 180)
 # AWS calls through HTTP(S)_PROXY, never the Runtime API; NO_PROXY (tests/lib/egress_proxy.py).
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_egress_proxy.py
             LABELS e2e FIXTURES postgres hygiene TIMEOUT 120)

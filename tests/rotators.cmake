@@ -16,3 +16,7 @@ sm_c_tests(test_rotation_steps SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_rot
 # The connection policy (rotators/db_connect.h) against a scripted engine, and the engines'
 # settings and static properties.
 sm_c_tests(test_db_connect SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_db_connect.c LABELS unit)
+
+# The preflight check in process: every healthy setup and every broken one, against the fakes.
+sm_c_tests(test_check SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_check.c LIBS smfakes
+           LABELS unit)

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mysql_conn.h"
+#include "mysql_inspect.h"
 #include "mysql_sql.h"
 #include "mysql_sync.h"
 #include "str.h"
@@ -520,4 +521,6 @@ const struct rot_engine rot_engine_mysql = {
     .set_own_password = my_set_own_password,
     .set_password = rot_mysql_set_password,
     .sync_alternate_user = rot_mysql_sync_alternate_user,
+    .check_rights = rot_mysql_check_rights,
+    .plan_alternate_user = rot_mysql_plan_alternate_user,
 };

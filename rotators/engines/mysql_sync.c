@@ -14,13 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Parsed SHOW GRANTS of user@host, checked to be that account's. */
-struct my_grants {
-    struct rot_mysql_grant *v;
-    size_t n;
-};
-
-static void my_grants_clean_up(struct my_grants *g) {
+void rot_mysql_grant_list_clean_up(struct rot_mysql_grant_list *g) {
     for (size_t i = 0; i < g->n; i++) {
         rot_mysql_grant_clean_up(&g->v[i]);
     }
@@ -28,9 +22,9 @@ static void my_grants_clean_up(struct my_grants *g) {
     memset(g, 0, sizeof(*g));
 }
 
-static int my_show_grants(struct rot_session *s, const char *user, const char *host,
-                          const char *user_esc, const char *host_esc, struct my_grants *out,
-                          struct sm_err *err) {
+int rot_mysql_show_grants(struct rot_session *s, const char *user, const char *host,
+                          const char *user_esc, const char *host_esc,
+                          struct rot_mysql_grant_list *out, struct sm_err *err) {
     struct sm_buf sql;
     struct rot_mysql_rows rows = {0};
     int rc = -1;
@@ -65,7 +59,7 @@ out:
     sm_buf_clean_up(&sql);
     rot_mysql_rows_clean_up(&rows);
     if (rc != 0) {
-        my_grants_clean_up(out);
+        rot_mysql_grant_list_clean_up(out);
     }
     return rc;
 }
@@ -259,16 +253,17 @@ out:
 /* Plans the clone account's grants from both accounts' SHOW GRANTS (announcing the corrections
  * of an account that existed), copies the TLS requirement, and runs the plan. */
 static int my_sync_grants(const struct my_sync *y, const struct my_account *a, struct sm_err *err) {
-    struct my_grants og = {0}, cg = {0};
+    struct rot_mysql_grant_list og = {0}, cg = {0};
     struct rot_mysql_stmts plan = {0};
     struct sm_buf account;
     char what[256];
     bool exists = a->clone_row >= 0, require_changes = !my_same_require(a);
     int rc = -1;
     sm_buf_init(&account, ROT_MYSQL_STMT_MAX);
-    if (my_show_grants(y->s, y->users->original, a->host, y->orig_esc, a->host_esc, &og, err) !=
-            0 ||
-        my_show_grants(y->s, y->users->clone, a->host, y->clone_esc, a->host_esc, &cg, err) != 0 ||
+    if (rot_mysql_show_grants(y->s, y->users->original, a->host, y->orig_esc, a->host_esc, &og,
+                              err) != 0 ||
+        rot_mysql_show_grants(y->s, y->users->clone, a->host, y->clone_esc, a->host_esc, &cg,
+                              err) != 0 ||
         rot_mysql_sql_account(&account, y->clone_esc, a->host_esc, err) != 0 ||
         rot_mysql_grant_plan(og.v, og.n, cg.v, cg.n, account.data, &plan, err) != 0) {
         goto out;
@@ -290,8 +285,8 @@ static int my_sync_grants(const struct my_sync *y, const struct my_account *a, s
     rc = 0;
 out:
     sm_buf_clean_up(&account);
-    my_grants_clean_up(&og);
-    my_grants_clean_up(&cg);
+    rot_mysql_grant_list_clean_up(&og);
+    rot_mysql_grant_list_clean_up(&cg);
     rot_mysql_stmts_clean_up(&plan);
     return rc;
 }

@@ -21,6 +21,24 @@
 #define ROT_MYSQL_SYNC_H
 
 #include "engine.h"
+#include "mysql_grants.h"
+
+#include <stddef.h>
+
+/* Parsed SHOW GRANTS of one account. */
+struct rot_mysql_grant_list {
+    struct rot_mysql_grant *v;
+    size_t n;
+};
+
+void rot_mysql_grant_list_clean_up(struct rot_mysql_grant_list *g);
+
+/* Reads SHOW GRANTS FOR user@host (raw names, and their escaped literal bodies) into out, checked
+ * to be that account's (read-only; also for the preflight check, mysql_inspect.c). 0 or -1 with
+ * err; out is then empty. */
+int rot_mysql_show_grants(struct rot_session *s, const char *user, const char *host,
+                          const char *user_esc, const char *host_esc,
+                          struct rot_mysql_grant_list *out, struct sm_err *err);
 
 int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
                                   const char *password, const struct rot_password_opts *opts,

@@ -10,13 +10,15 @@
  * reach the server as verifiers computed by PQencryptPasswordConn, or with PASSWORD_ENCRYPTION=
  * server as escaped literals. Our copies of verifiers, passwords and the statements that carried
  * them are wiped; libpq keeps the login password until PQfinish (which clears it) and the last
- * statements in its send buffer. The alternate user's sync is planned by postgres_sql.h.
+ * statements in its send buffer. The alternate user's sync is planned by postgres_sql.h from
+ * what postgres_catalog.c reads of the roles (which also answers the preflight check).
  */
 #include "buf.h"
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
 #include "mem.h"
+#include "postgres_session.h"
 #include "postgres_sql.h"
 #include "str.h"
 
@@ -41,15 +43,6 @@
 #define PG_SQL_MAX (16u * 1024u)
 /* Longest server text kept in a message (the sm_err message itself is SM_ERR_MSG_MAX). */
 #define PG_TEXT_MAX 320
-
-struct rot_session {
-    PGconn *pg;
-    char endpoint[300]; /* "host:port" for messages */
-    char user[96];      /* login name, made printable, for messages */
-    long statement_timeout_ms;
-    int64_t deadline_ms;
-    const struct rot_engine_settings *settings;
-};
 
 static const char *const pg_engine_values[] = {"postgres", "aurora-postgresql", NULL};
 
@@ -302,8 +295,8 @@ static int pg_collect(struct rot_session *s, int64_t until, PGresult **res) {
  * SQL itself, which may hold a verifier). On success *out (if not NULL) is the result, which the
  * caller frees with PQclear. Returns 0 or -1 with err: ROT_ERR_DB_QUERY for a failed statement,
  * ROT_ERR_DB_UNREACHABLE for a lost or silent server, SM_ERR_DEADLINE. */
-static int pg_exec(struct rot_session *s, const char *sql, int nparams, const char *const *params,
-                   const char *what, PGresult **out, struct sm_err *err) {
+int rot_pg_exec(struct rot_session *s, const char *sql, int nparams, const char *const *params,
+                const char *what, PGresult **out, struct sm_err *err) {
     PGresult *res = NULL;
     char text[PG_TEXT_MAX + 32];
     int64_t wait = s->statement_timeout_ms + PG_RESULT_GRACE_MS;
@@ -347,10 +340,10 @@ static int pg_exec(struct rot_session *s, const char *sql, int nparams, const ch
 }
 
 /* Runs a query with parameters and tells whether it returned at least one row. */
-static int pg_exists(struct rot_session *s, const char *sql, int nparams, const char *const *params,
-                     const char *what, bool *found, struct sm_err *err) {
+int rot_pg_exists(struct rot_session *s, const char *sql, int nparams, const char *const *params,
+                  const char *what, bool *found, struct sm_err *err) {
     PGresult *res = NULL;
-    if (pg_exec(s, sql, nparams, params, what, &res, err) != 0) {
+    if (rot_pg_exec(s, sql, nparams, params, what, &res, err) != 0) {
         return -1;
     }
     *found = PQntuples(res) > 0;
@@ -360,7 +353,7 @@ static int pg_exists(struct rot_session *s, const char *sql, int nparams, const 
 
 /* PQescapeIdentifier (literal: PQescapeLiteral), copied into our allocator, which wipes; the
  * libpq copy is wiped too. The caller frees the result with sm_free. */
-static char *pg_escape(struct rot_session *s, const char *value, bool literal, struct sm_err *err) {
+char *rot_pg_escape(struct rot_session *s, const char *value, bool literal, struct sm_err *err) {
     char *q = literal ? PQescapeLiteral(s->pg, value, strlen(value))
                       : PQescapeIdentifier(s->pg, value, strlen(value));
     char *copy = NULL;
@@ -388,8 +381,8 @@ static int pg_algorithm(struct rot_session *s, char *algo, size_t cap, struct sm
         snprintf(algo, cap, "%s", e == ROT_PG_PASSWORD_MD5 ? "md5" : "scram-sha-256");
         return 0;
     }
-    if (pg_exec(s, "SHOW password_encryption", 0, NULL, "SHOW password_encryption", &res, err) !=
-        0) {
+    if (rot_pg_exec(s, "SHOW password_encryption", 0, NULL, "SHOW password_encryption", &res,
+                    err) != 0) {
         return -1;
     }
     if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0)) {
@@ -411,7 +404,7 @@ static char *pg_password_literal(struct rot_session *s, const char *role, const 
     char algo[32];
     char *verifier = NULL, *lit = NULL;
     if (s->settings->pg_password_encryption == ROT_PG_PASSWORD_PLAIN) {
-        return pg_escape(s, password, true, err);
+        return rot_pg_escape(s, password, true, err);
     }
     if (pg_algorithm(s, algo, sizeof(algo), err) != 0) {
         return NULL;
@@ -425,7 +418,7 @@ static char *pg_password_literal(struct rot_session *s, const char *role, const 
                    text);
         return NULL;
     }
-    lit = pg_escape(s, verifier, true, err);
+    lit = rot_pg_escape(s, verifier, true, err);
     sm_wipe_str(verifier);
     PQfreemem(verifier);
     return lit;
@@ -448,7 +441,7 @@ static size_t pg_max_username_length(const char *engine_value,
 
 static int pg_check(struct rot_session *s, struct sm_err *err) {
     PGresult *res = NULL;
-    if (pg_exec(s, "SELECT 1", 0, NULL, "SELECT 1", &res, err) != 0) {
+    if (rot_pg_exec(s, "SELECT 1", 0, NULL, "SELECT 1", &res, err) != 0) {
         return -1;
     }
     bool ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "1") == 0;
@@ -484,10 +477,10 @@ static int pg_alter_password(struct rot_session *s, const char *username, const 
     }
     sm_buf_init(&sql, PG_SQL_MAX);
     pg_valid_until(opts, until, sizeof(until));
-    if ((ident = pg_escape(s, username, false, err)) == NULL ||
+    if ((ident = rot_pg_escape(s, username, false, err)) == NULL ||
         (lit = pg_password_literal(s, username, password, err)) == NULL ||
         sm_buf_appendf(&sql, err, "ALTER ROLE %s WITH PASSWORD %s%s", ident, lit, until) != 0 ||
-        pg_exec(s, sql.data, 0, NULL, "ALTER ROLE ... WITH PASSWORD", NULL, err) != 0) {
+        rot_pg_exec(s, sql.data, 0, NULL, "ALTER ROLE ... WITH PASSWORD", NULL, err) != 0) {
         goto out;
     }
     status = 0;
@@ -506,7 +499,7 @@ static int pg_set_own_password(struct rot_session *s, const char *username,
     (void)current_password;
     /* A role whose sessions start with `SET role` (ALTER ROLE ... SET role) acts as that role; a
      * role may only change its own password as itself. */
-    if (pg_exec(s, "SET ROLE NONE", 0, NULL, "SET ROLE NONE", NULL, err) != 0) {
+    if (rot_pg_exec(s, "SET ROLE NONE", 0, NULL, "SET ROLE NONE", NULL, err) != 0) {
         return -1;
     }
     if (pg_alter_password(s, username, new_password, opts, err) != 0) {
@@ -525,8 +518,8 @@ static int pg_set_password(struct rot_session *admin, const char *username, cons
                            const struct rot_password_opts *opts, struct sm_err *err) {
     const char *params[1] = {username};
     bool exists = false;
-    if (pg_exists(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params,
-                  "looking up the role", &exists, err) != 0) {
+    if (rot_pg_exists(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params,
+                      "looking up the role", &exists, err) != 0) {
         return -1;
     }
     if (!exists) {
@@ -538,64 +531,7 @@ static int pg_set_password(struct rot_session *admin, const char *username, cons
     return pg_alter_password(admin, username, password, opts, err);
 }
 
-/* ---- alternating users: read the catalog, plan (postgres_sql.h), apply --------------------- */
-
-static int pg_role_get(struct rot_session *s, const char *name, struct rot_pg_role *r,
-                       struct sm_err *err) {
-    PGresult *res = NULL;
-    const char *params[1] = {name};
-    *r = (struct rot_pg_role){.connlimit = -1};
-    if (pg_exec(s,
-                "SELECT rolcanlogin, rolinherit, rolcreatedb, rolcreaterole, rolconnlimit "
-                "FROM pg_catalog.pg_roles WHERE rolname = $1",
-                1, params, "reading the role from pg_roles", &res, err) != 0) {
-        return -1;
-    }
-    if (PQntuples(res) == 1) {
-        r->exists = true;
-        r->login = PQgetvalue(res, 0, 0)[0] == 't';
-        r->inherit = PQgetvalue(res, 0, 1)[0] == 't';
-        r->createdb = PQgetvalue(res, 0, 2)[0] == 't';
-        r->createrole = PQgetvalue(res, 0, 3)[0] == 't';
-        r->connlimit = strtol(PQgetvalue(res, 0, 4), NULL, 10);
-    }
-    PQclear(res);
-    return 0;
-}
-
-/* Whether member is a direct member of group (false when either is NULL). */
-static int pg_is_member(struct rot_session *s, const char *member, const char *group, bool *yes,
-                        struct sm_err *err) {
-    const char *params[2] = {member, group};
-    *yes = false;
-    if (member == NULL || group == NULL) {
-        return 0;
-    }
-    return pg_exists(s,
-                     "SELECT 1 FROM pg_catalog.pg_auth_members m "
-                     "JOIN pg_catalog.pg_roles u ON u.oid = m.member "
-                     "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid "
-                     "WHERE u.rolname = $1 AND g.rolname = $2",
-                     2, params, "reading role memberships", yes, err);
-}
-
-static int pg_read_catalog(struct rot_session *s, const struct rot_user_pair *u, const char *owner,
-                           struct rot_pg_catalog *cat, struct sm_err *err) {
-    const char *params[1] = {owner};
-    memset(cat, 0, sizeof(*cat));
-    if ((owner != NULL &&
-         pg_exists(s, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params,
-                   "looking up PG_OWNER_ROLE", &cat->owner_exists, err) != 0) ||
-        pg_role_get(s, u->original, &cat->original, err) != 0 ||
-        pg_role_get(s, u->clone, &cat->clone, err) != 0 ||
-        pg_is_member(s, u->original, u->clone, &cat->original_in_clone, err) != 0 ||
-        pg_is_member(s, u->clone, u->original, &cat->clone_in_original, err) != 0 ||
-        pg_is_member(s, u->original, owner, &cat->original_in_owner, err) != 0 ||
-        pg_is_member(s, u->clone, owner, &cat->clone_in_owner, err) != 0) {
-        return -1;
-    }
-    return 0;
-}
+/* ---- alternating users: read the catalog (postgres_catalog.c), plan (postgres_sql.h), apply - */
 
 /* Runs the plan, announcing a changed clone first. */
 static int pg_apply(struct rot_session *s, const struct rot_pg_plan *plan,
@@ -610,7 +546,7 @@ static int pg_apply(struct rot_session *s, const struct rot_pg_plan *plan,
                 clone, orig, line);
     }
     for (size_t i = 0; i < plan->n; i++) {
-        if (pg_exec(s, plan->steps[i].sql, 0, NULL, plan->steps[i].what, NULL, err) != 0) {
+        if (rot_pg_exec(s, plan->steps[i].sql, 0, NULL, plan->steps[i].what, NULL, err) != 0) {
             return -1;
         }
     }
@@ -620,11 +556,11 @@ static int pg_apply(struct rot_session *s, const struct rot_pg_plan *plan,
 static int pg_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
                                   const char *password, const struct rot_password_opts *opts,
                                   struct sm_err *err) {
-    const char *owner = admin->settings->pg_owner_role;
-    struct rot_pg_names nm = {.original = users->original, .clone = users->clone, .owner = owner};
+    struct rot_pg_names nm;
+    struct rot_pg_idents ids = {{NULL}};
     struct rot_pg_catalog cat;
     struct rot_pg_plan plan = {0};
-    char *idents[5] = {NULL};
+    char *password_literal = NULL;
     bool in_tx = false;
     int status = -1;
 
@@ -634,19 +570,14 @@ static int pg_sync_alternate_user(struct rot_session *admin, const struct rot_us
                           "PostgreSQL has no secondary passwords (mysql-dual-password is MySQL's)");
     }
     pg_valid_until(opts, until, sizeof(until));
-    nm.valid_until = until;
-    nm.target_is_clone = strcmp(users->target, users->clone) == 0;
-    if ((nm.original_ident = idents[0] = pg_escape(admin, users->original, false, err)) == NULL ||
-        (nm.clone_ident = idents[1] = pg_escape(admin, users->clone, false, err)) == NULL ||
-        (owner != NULL &&
-         ((nm.owner_ident = idents[2] = pg_escape(admin, owner, false, err)) == NULL ||
-          (nm.owner_literal = idents[3] = pg_escape(admin, owner, true, err)) == NULL)) ||
-        pg_exec(admin, "BEGIN", 0, NULL, "BEGIN", NULL, err) != 0) {
+    if (rot_pg_escape_names(admin, users, &nm, &ids, err) != 0 ||
+        rot_pg_exec(admin, "BEGIN", 0, NULL, "BEGIN", NULL, err) != 0) {
         goto out;
     }
+    nm.valid_until = until;
     in_tx = true;
-    if (pg_read_catalog(admin, users, owner, &cat, err) != 0 ||
-        (nm.password_literal = idents[4] =
+    if (rot_pg_read_catalog(admin, users, nm.owner, &cat, err) != 0 ||
+        (nm.password_literal = password_literal =
              pg_password_literal(admin, users->target, password, err)) == NULL) {
         goto out;
     }
@@ -655,7 +586,7 @@ static int pg_sync_alternate_user(struct rot_session *admin, const struct rot_us
         goto out;
     }
     if (pg_apply(admin, &plan, users, err) != 0 ||
-        pg_exec(admin, "COMMIT", 0, NULL, "COMMIT", NULL, err) != 0) {
+        rot_pg_exec(admin, "COMMIT", 0, NULL, "COMMIT", NULL, err) != 0) {
         goto out;
     }
     in_tx = false;
@@ -664,12 +595,11 @@ out:
     if (in_tx) {
         struct sm_err ignored;
         sm_err_clear(&ignored);
-        (void)pg_exec(admin, "ROLLBACK", 0, NULL, "ROLLBACK", NULL, &ignored);
+        (void)rot_pg_exec(admin, "ROLLBACK", 0, NULL, "ROLLBACK", NULL, &ignored);
     }
     rot_pg_plan_clean_up(&plan);
-    for (size_t i = 0; i < sizeof(idents) / sizeof(idents[0]); i++) {
-        sm_free(idents[i]);
-    }
+    rot_pg_idents_clean_up(&ids);
+    sm_free(password_literal);
     return status;
 }
 
@@ -687,4 +617,6 @@ const struct rot_engine rot_engine_postgres = {
     .set_own_password = pg_set_own_password,
     .set_password = pg_set_password,
     .sync_alternate_user = pg_sync_alternate_user,
+    .check_rights = rot_pg_check_rights,
+    .plan_alternate_user = rot_pg_plan_alternate_user,
 };

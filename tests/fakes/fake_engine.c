@@ -1,5 +1,6 @@
 #include "fake_engine.h"
 
+#include "buf.h"
 #include "mem.h"
 
 #include <stdio.h>
@@ -75,6 +76,11 @@ static int fake_connect(const struct rot_attempt *a, struct rot_session **out,
     if (fake_db.unreachable) {
         why->failure = ROT_ATTEMPT_UNREACHABLE;
         snprintf(why->text, sizeof(why->text), "connection refused");
+        return -1;
+    }
+    if (fake_db.tls_fails && a->tls) {
+        why->failure = ROT_ATTEMPT_TLS_HOST;
+        snprintf(why->text, sizeof(why->text), "server certificate does not match host name");
         return -1;
     }
     struct fake_user *u = find(login->username);
@@ -171,6 +177,38 @@ static int fake_sync_alternate_user(struct rot_session *admin, const struct rot_
     return 0;
 }
 
+static int fake_check_rights(struct rot_session *admin, const struct rot_rights_request *req,
+                             bool *allowed, struct sm_buf *detail, struct sm_err *err) {
+    (void)admin;
+    fake_db.inspections++;
+    const char *must[2] = {req->clone != NULL ? req->clone->original : req->users[0],
+                           req->clone != NULL ? NULL : req->users[1]};
+    for (size_t i = 0; i < 2; i++) {
+        if (must[i] != NULL && find(must[i]) == NULL) {
+            *allowed = false;
+            return sm_buf_appendf(detail, err, "user %s does not exist", must[i]);
+        }
+    }
+    *allowed = !fake_db.master_lacks_rights;
+    return sm_buf_appendf(detail, err, "%s",
+                          *allowed ? "the master may" : "the master lacks CREATE");
+}
+
+static int fake_plan_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
+                                    struct sm_buf *plan, struct sm_err *err) {
+    (void)admin;
+    fake_db.inspections++;
+    if (fake_db.plan_cycle) {
+        return sm_err_set(err, ROT_ERR_ROTATION, "role \"%s\" is a member of its alternate",
+                          users->original);
+    }
+    if (find(users->clone) == NULL &&
+        sm_buf_appendf(plan, err, "CREATE %s LIKE %s\n", users->clone, users->original) != 0) {
+        return -1;
+    }
+    return sm_buf_appendf(plan, err, "SET PASSWORD OF %s TO <new password>\n", users->target);
+}
+
 static bool fake_has_secondary_passwords(const char *engine_value) {
     (void)engine_value;
     return true;
@@ -200,6 +238,8 @@ const struct rot_engine fake_engine = {
     .set_own_password = fake_set_own_password,
     .set_password = fake_set_password,
     .sync_alternate_user = fake_sync_alternate_user,
+    .check_rights = fake_check_rights,
+    .plan_alternate_user = fake_plan_alternate_user,
 };
 
 const struct rot_engine *const fake_registry[] = {&fake_engine, NULL};

@@ -10,7 +10,11 @@
  * retain_current the old password stays valid as the secondary one (MySQL's dual passwords),
  * without it a secondary one is discarded. Syncing the alternate user records who rotation.c said
  * was who in fake_db.last_sync; set_password refuses an unknown user, as the engines do. Each
- * password set records its lifetime in the user's lifetime_days.
+ * password set records its lifetime in the user's lifetime_days. The preflight check's
+ * inspection: check_rights allows whatever is asked unless fake_db.master_lacks_rights (users that
+ * must exist must exist either way); plan_alternate_user lists the clone's creation (or nothing
+ * when it exists) and the password it sets, or refuses when fake_db.plan_cycle; fake_db.tls_fails
+ * fails every TLS attempt as a certificate that does not name the host.
  */
 #ifndef FAKE_ENGINE_H
 #define FAKE_ENGINE_H
@@ -37,6 +41,10 @@ struct fake_db {
     struct fake_user users[FAKE_MAX_USERS];
     bool unreachable;
     bool fail_set;
+    bool tls_fails;           /* TLS attempts fail: the certificate does not name the host */
+    bool master_lacks_rights; /* check_rights says no */
+    bool plan_cycle;          /* plan_alternate_user refuses (the original is the clone's member) */
+    int inspections;          /* check_rights and plan_alternate_user calls */
     int refuse_logins; /* the next N logins are refused whatever the password (replication lag) */
     int connects;      /* connect attempts */
     char hosts[FAKE_MAX_CONNECTS][128]; /* the host of each connect attempt, in order */

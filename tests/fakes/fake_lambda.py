@@ -135,10 +135,10 @@ class Event:
 
 
 class State:
-    def __init__(self, function_name, timeout_ms):
+    def __init__(self, function_name, timeout_ms, function_arn=None):
         self.cond = threading.Condition()
         self.function_name = function_name
-        self.function_arn = DEFAULT_ARN % function_name
+        self.function_arn = function_arn or DEFAULT_ARN % function_name
         self.timeout_ms = timeout_ms
         self.stopping = threading.Event()
         self.reset()
@@ -569,8 +569,9 @@ class Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def make_server(port=0, timeout_ms=300000, function_name="smrotate", verbose=False):
-    state = State(function_name, timeout_ms)
+def make_server(port=0, timeout_ms=300000, function_name="smrotate", verbose=False,
+                function_arn=None):
+    state = State(function_name, timeout_ms, function_arn)
     handler = type("BoundHandler", (Handler,), {"state": state, "verbose": verbose})
     server = Server(("127.0.0.1", port), handler)
     server.daemon_threads = True
@@ -584,10 +585,13 @@ def main(argv=None):
     ap.add_argument("--port-file")
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "300")),
                     help="function timeout in seconds (default 300 or AWS_LAMBDA_FUNCTION_TIMEOUT)")
+    ap.add_argument("--function-arn",
+                    help="Lambda-Runtime-Invoked-Function-Arn (default %s)" % (DEFAULT_ARN % "smrotate"))
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
-    server = make_server(args.port, int(args.timeout * 1000), verbose=args.verbose)
+    server = make_server(args.port, int(args.timeout * 1000), verbose=args.verbose,
+                         function_arn=args.function_arn)
     port = server.server_address[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"

@@ -29,6 +29,7 @@ struct secret {
     char tag_keys[MAX_TAGS][128], tag_values[MAX_TAGS][300];
     size_t n_tags;
     char schedule[128]; /* RotationRules.ScheduleExpression; "" when none */
+    char function[200]; /* RotationLambdaARN; "" when none */
 };
 
 struct fault {
@@ -199,6 +200,13 @@ void fake_secrets_rotate(const char *arn, const char *token) {
     attach(s, new_version(s, token), "AWSPENDING");
 }
 
+void fake_secrets_enable_rotation(const char *arn, const char *function_arn) {
+    struct secret *s = find(arn);
+    SM_ASSERT(s != NULL);
+    s->rotation_enabled = 1;
+    snprintf(s->function, sizeof(s->function), "%s", function_arn);
+}
+
 void fake_secrets_cancel_rotation(const char *arn) {
     struct secret *s = find(arn);
     SM_ASSERT(s != NULL);
@@ -329,7 +337,8 @@ static int op_describe(void *impl, const char *secret_id, int64_t deadline_ms,
     out->versions = sm_calloc(s->n_versions + 1, sizeof(*out->versions));
     out->tags = sm_calloc(s->n_tags + 1, sizeof(*out->tags));
     if (out->arn == NULL || out->versions == NULL || out->tags == NULL ||
-        (s->schedule[0] != '\0' && (out->rotation_schedule = sm_strdup(s->schedule)) == NULL)) {
+        (s->schedule[0] != '\0' && (out->rotation_schedule = sm_strdup(s->schedule)) == NULL) ||
+        (s->function[0] != '\0' && (out->rotation_lambda_arn = sm_strdup(s->function)) == NULL)) {
         return nomem(err);
     }
     for (size_t i = 0; i < s->n_versions; i++) {

@@ -43,6 +43,10 @@ void fake_secrets_put(const char *arn, const char *version_id, const char *stage
 /* RotateSecret: rotation enabled, and a value-less version token with AWSPENDING. */
 void fake_secrets_rotate(const char *arn, const char *token);
 
+/* RotateSecret with RotateImmediately=false, its test over: rotation enabled with function_arn
+ * (RotationLambdaARN), and no pending version. */
+void fake_secrets_enable_rotation(const char *arn, const char *function_arn);
+
 /* CancelRotateSecret: rotation disabled (the pending label stays). */
 void fake_secrets_cancel_rotation(const char *arn);
 

@@ -4,12 +4,17 @@
  *
  * Invariants: no crash or leak; on success every field keeps the limits event.h promises
  * (SecretId 1-2048 and ClientRequestToken 32-64 printable ASCII bytes, RotationToken NULL or
- * 1-256 bytes) and the step has a name; on failure the error code is one of the documented ones
- * and the message is a bounded line of printable ASCII (it lands in CloudWatch).
+ * 1-256 bytes) and the step has a name; a check event ({"Action": "check", "SecretId"}) has a
+ * SecretId and no token, and the JSON report made for it (rotators/check.h) parses back with the
+ * same secretId; on failure the error code is one of the documented ones and the message is a
+ * bounded line of printable ASCII (it lands in CloudWatch).
  */
+#include "check.h"
 #include "event.h"
 #include "fuzz_common.h"
 #include "str.h"
+
+#include <cjson/cJSON.h>
 
 FUZZ_INIT_HOOKS()
 
@@ -22,6 +27,25 @@ static int printable(const char *s) {
     return 1;
 }
 
+/* The report for a check event, with a detail that quotes the id, reads back as JSON. */
+static void check_report_round_trip(const char *secret_id) {
+    struct rot_check_report r;
+    struct sm_buf json;
+    struct sm_err err;
+    sm_buf_init(&json, SM_LIMIT_RESPONSE);
+    FUZZ_CHECK(rot_check_report_init(&r, secret_id, &err) == 0 || err.code == SM_ERR_NOMEM);
+    if (r.secret_id != NULL &&
+        rot_check_report_add(&r, "secret-readable", false, secret_id, &err) == 0 &&
+        rot_check_report_json(&r, &json, &err) == 0) {
+        cJSON *back = cJSON_ParseWithLength(json.data, json.len);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(back, "secretId");
+        FUZZ_CHECK(back != NULL && cJSON_IsString(id) && strcmp(id->valuestring, secret_id) == 0);
+        cJSON_Delete(back);
+    }
+    rot_check_report_clean_up(&r);
+    sm_buf_clean_up(&json);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int64_t live = sm_mem_live_count();
     char *payload = fuzz_copy(data, size, 0);
@@ -29,7 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct sm_err err;
     sm_err_clear(&err);
     int rc = rot_event_parse(payload, size, &ev, &err);
-    if (rc == 0) {
+    if (rc == 0 && ev.action == ROT_ACTION_CHECK) {
+        size_t id_len = strlen(ev.secret_id);
+        FUZZ_CHECK(id_len >= 1 && id_len <= 2048 && printable(ev.secret_id));
+        FUZZ_CHECK(ev.token == NULL && ev.rotation_token == NULL);
+        FUZZ_CHECK(err.code == SM_ERR_OK);
+        check_report_round_trip(ev.secret_id);
+    } else if (rc == 0) {
         size_t id_len = strlen(ev.secret_id), tok_len = strlen(ev.token);
         FUZZ_CHECK(id_len >= 1 && id_len <= 2048 && printable(ev.secret_id));
         FUZZ_CHECK(tok_len >= 32 && tok_len <= 64 && printable(ev.token));

@@ -73,6 +73,14 @@ def events():
         "whitespace": "\t\r\n " + json.dumps(base, indent=4) + "\n\n",
         "empty": "",
         "bare-string": '"createSecret"',
+        # The operator's check event, and its near misses.
+        "check": json.dumps({"Action": "check", "SecretId": ARN}),
+        "check-name": json.dumps({"Action": "check", "SecretId": "prod/app/db"}),
+        "check-unknown-action": json.dumps({"Action": "rotate", "SecretId": ARN}),
+        "check-with-step": json.dumps(dict(base, Action="check")),
+        "check-dup-action": '{"Action":"check","Action":"check","SecretId":"%s"}' % ARN,
+        "check-null-action": json.dumps({"Action": None, "SecretId": ARN}),
+        "check-quotes-in-id": json.dumps({"Action": "check", "SecretId": 'a"b\\c<>&\'x'}),
     }
     for name, text in cases.items():
         write("event", name, text)

@@ -8,6 +8,7 @@
  * Timing: the error class says which limit fired; elapsed times are checked only against bounds
  * that follow from our own arithmetic and against generous "does not hang" ceilings.
  */
+#include "buf.h"
 #include "clock.h"
 #include "db_server.h"
 #include "db_tls.h"
@@ -332,6 +333,64 @@ SM_TEST(engine_sync_alternate_user_refusals_change_nothing) {
     SM_ASSERT_STR_NOT_CONTAINS(err.msg, "Secret-Pa55");
     rot_db_disconnect(a);
     SM_ASSERT(!S()->admin->can_login(clone, "Secret-Pa55"));
+    S()->admin->drop_user(weak);
+    S()->admin->drop_user(orig);
+}
+
+/* The preflight check's questions (engine.h's check_rights and plan_alternate_user): they read
+ * and change nothing, and the plan is what the sync then does. */
+SM_TEST(engine_inspection_reads_rights_and_plans_without_changing_anything) {
+    struct sm_err err;
+    struct sm_buf out;
+    char clone[96];
+    bool allowed = false;
+    const char *orig = db_uniq("insp"), *weak = db_uniq("inspw"), *table = db_uniq("insp_t");
+    snprintf(clone, sizeof(clone), "%s_clone", orig);
+    sm_buf_init(&out, 65536);
+    S()->admin->drop_user(clone);
+    S()->admin->create_user(orig, "Orig-pa55", false);
+    S()->admin->create_user(weak, "Weak-pa55", false);
+    S()->admin->create_table(table, orig);
+    struct rot_user_pair users = {.original = orig, .clone = clone, .target = clone};
+    struct rot_rights_request make_clone = {.clone = &users};
+    struct rot_rights_request set_both = {.users = {orig, clone}};
+    struct rot_conn *a = db_admin_conn();
+    /* The superuser may; the plan creates the clone, shows no password, and creates nothing. */
+    SM_ASSERT_OK(rot_db_check_rights(a, &make_clone, &allowed, &out, &err), err);
+    SM_ASSERT(allowed);
+    sm_buf_reset(&out);
+    SM_ASSERT_OK(rot_db_plan_alternate_user(a, &users, &out, &err), err);
+    SM_ASSERT_STR_CONTAINS(out.data, clone);
+    SM_ASSERT_STR_CONTAINS(out.data, "<new password>");
+    sm_buf_reset(&out);
+    SM_ASSERT_OK(rot_db_check_rights(a, &set_both, &allowed, &out, &err), err);
+    SM_ASSERT(!allowed); /* the clone does not exist: the plan made nothing */
+    SM_ASSERT_STR_CONTAINS(out.data, clone);
+    /* Once the sync made it, the next rotation's plan creates nothing, and both users exist. */
+    SM_ASSERT_OK(rot_db_sync_alternate_user(a, &users, "Clone-pa55'1", NULL, &err), err);
+    users.target = orig;
+    sm_buf_reset(&out);
+    SM_ASSERT_OK(rot_db_plan_alternate_user(a, &users, &out, &err), err);
+    SM_ASSERT_STR_NOT_CONTAINS(out.data, "CREATE USER");
+    SM_ASSERT_STR_NOT_CONTAINS(out.data, "CREATE ROLE");
+    SM_ASSERT_STR_CONTAINS(out.data, "<new password>");
+    sm_buf_reset(&out);
+    SM_ASSERT_OK(rot_db_check_rights(a, &set_both, &allowed, &out, &err), err);
+    SM_ASSERT(allowed);
+    SM_ASSERT(S()->admin->can_login(orig, "Orig-pa55"));
+    rot_db_disconnect(a);
+    /* A user without privileges may not, and is told so. */
+    struct rot_login l = db_login(weak, "Weak-pa55", ROT_TLS_AUTO);
+    struct rot_connect_opts o = db_opts(S()->ca_file);
+    a = db_connect_ok(&l, &o);
+    sm_buf_reset(&out);
+    SM_ASSERT_OK(rot_db_check_rights(a, &make_clone, &allowed, &out, &err), err);
+    SM_ASSERT(!allowed);
+    SM_ASSERT(out.len > 0);
+    rot_db_disconnect(a);
+    sm_buf_clean_up(&out);
+    S()->admin->drop_table(table);
+    S()->admin->drop_user(clone);
     S()->admin->drop_user(weak);
     S()->admin->drop_user(orig);
 }

@@ -12,6 +12,7 @@ mysql_set_own_password_under_no_backslash_escapes sets the global sql_mode).
 """
 import copy
 import os
+import re
 import subprocess
 
 
@@ -101,6 +102,23 @@ class Postgres(Server):
     def role_exists(self, name):
         return self.admin("SELECT count(*) FROM pg_roles WHERE rolname = %s"
                           % self.literal(name)) == "1"
+
+    def statement_mark(self):
+        """Where the statement log (log_statement=all, PG_LOG_FILE) ends now."""
+        return os.path.getsize(self.env["PG_LOG_FILE"])
+
+    def statements(self, mark, users):
+        """[(user, statement)] the sessions of users ran since mark, from the statement log (its
+        lines carry the session's user: tests/scripts/postgres.sh)."""
+        with open(self.env["PG_LOG_FILE"], "rb") as f:
+            f.seek(mark)
+            text = f.read().decode("utf-8", "replace")
+        found = []
+        for m in re.finditer(r"^\S+ \S+ \S+ \[\d+\] \w+ (\S+) LOG:  (?:statement|execute [^:]*): "
+                             r"(.*)$", text, re.M):
+            if m.group(1) in users:
+                found.append((m.group(1), m.group(2)))
+        return found
 
     # --- the engine-neutral interface the end-to-end cases use ---
     engine = "postgres"
@@ -203,6 +221,31 @@ class MariaDB(Server):
 
     def drop_user(self, name, host="%"):
         self.admin("DROP USER IF EXISTS %s" % self.account(name, host))
+
+    def role_exists(self, name):
+        return self.admin("SELECT count(*) FROM mysql.user WHERE User = %s"
+                          % self.literal(name)) != "0"
+
+    def statement_mark(self):
+        """Turns the general log on, into mysql.general_log (it stays on: other tests may be
+        reading it), and returns the server's time now."""
+        self.admin("SET GLOBAL log_output = 'TABLE'")
+        self.admin("SET GLOBAL general_log = 'ON'")
+        return self.admin("SELECT NOW(6)")
+
+    def statements(self, mark, users):
+        """[(user, statement)] the sessions of users ran since mark, from the general log."""
+        rows = self.admin("SELECT user_host, REPLACE(REPLACE(CONVERT(argument USING utf8mb4), "
+                          "'\\n', ' '), '\\t', ' ') FROM mysql.general_log WHERE event_time >= %s "
+                          "AND command_type = 'Query' ORDER BY event_time"
+                          % self.literal(mark))
+        found = []
+        for line in rows.splitlines():
+            host, _, statement = line.partition("\t")
+            user = host.split("[", 1)[0]
+            if user in users:
+                found.append((user, statement))
+        return found
 
     # --- the engine-neutral interface the end-to-end cases use ---
     engine = "mariadb"

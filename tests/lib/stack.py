@@ -103,9 +103,11 @@ class Stack:
              "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
              "--session-token", SESSION_TOKEN, "--region", REGION, "--account", ACCOUNT]
             + tls_args)
+        # Invocations carry the ARN a secret's rotation names (lambda_arn()), as in Lambda.
         self.lambda_port = self._start(
             "fake-lambda",
-            [python(), os.path.join(TESTS, "fakes", "fake_lambda.py"), "--port", "0"])
+            [python(), os.path.join(TESTS, "fakes", "fake_lambda.py"), "--port", "0",
+             "--function-arn", self.lambda_arn()])
         self.invoke_url = "http://127.0.0.1:%d/2015-03-31/functions/function/invocations" % (
             self.lambda_port)
         self.sm_port = self._start(

@@ -9,7 +9,8 @@
 #   - the TLS instance   (ssl=on, TLS optional per pg_hba `host`)   PG_PORT
 #   - the plain instance (ssl=off: the server does not offer TLS)    PG_PORT_NOTLS
 # Both log every statement (log_statement=all) to PG_LOG_FILE / PG_LOG_FILE_NOTLS so tests can
-# check that no cleartext password reaches the server; each line starts with its SQLSTATE. Members of the role PG_TLS_ONLY_ROLE are
+# check that no cleartext password reaches the server (and that a preflight check writes nothing);
+# each line starts with its SQLSTATE and the session's user. Members of the role PG_TLS_ONLY_ROLE are
 # refused without TLS on the TLS instance (pg_hba `hostnossl ... reject`). Waits until both accept
 # logins, then writes STATE_DIR/postgres.env (KEY=value lines, shell-sourceable).
 # stop: stops both postmasters and removes the data.
@@ -98,7 +99,7 @@ start_instance() {
     opts+="-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
     opts+="-c max_connections=100 -c shared_buffers=16MB -c log_statement=all "
     # Every log line starts with its SQLSTATE (%e): tests count errors by code, not by wording.
-    opts+="-c password_encryption=scram-sha-256 -c lc_messages=C -c log_line_prefix='%m [%p] %e ' $*"
+    opts+="-c password_encryption=scram-sha-256 -c lc_messages=C -c log_line_prefix='%m [%p] %e %u ' $*"
     as_server "$BINDIR/pg_ctl" -D "$data" -l "$log" -w -t 30 -o "$opts" start >/dev/null 2>&1 || {
         tail -n 20 "$log" >&2 || true
         return 1

@@ -21,9 +21,11 @@
  * DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage, GetRandomPassword;
  * the credential chain for a shell (creds_resolve) against the local STS, instance metadata and
  * container fakes and through credential_process; the four steps, single user and alternating
- * users.
+ * users; the preflight check of an alternating-users secret with its JSON report (a run either
+ * fails with OutOfMemory or reports every check passed).
  */
 #include "buf.h"
+#include "check.h"
 #include "clock.h"
 #include "config.h"
 #include "credentials.h"
@@ -673,4 +675,78 @@ SM_TEST(torture_rotation_single_user_all_steps) {
 
 SM_TEST(torture_rotation_alternating_users_all_steps) {
     rotation_torture("multi-user", "rotation, alternating users, four steps");
+}
+
+/* ---- the preflight check, in process ------------------------------------------------------- */
+
+static int check_net_resolve(void *impl, const char *host, char *out, size_t cap,
+                             struct sm_err *err) {
+    (void)impl, (void)host, (void)err;
+    snprintf(out, cap, "192.0.2.10");
+    return 0;
+}
+
+static int check_net_connect(void *impl, const char *host, int port, long timeout_ms, char *out,
+                             size_t cap, struct sm_err *err) {
+    (void)impl, (void)host, (void)port, (void)timeout_ms, (void)err;
+    snprintf(out, cap, "192.0.2.10");
+    return 0;
+}
+
+static const struct rot_check_net_ops s_check_net = {.resolve = check_net_resolve,
+                                                     .connect = check_net_connect};
+
+/* A healthy setup reports every check passed, or the run fails with OutOfMemory: an allocation
+ * failure must never pass for a failed check. */
+static int check_run(void *ctx, struct sm_err *err) {
+    struct rotation_ctx *r = ctx;
+    struct rot_check_opts opts = {.function_arn = "arn:aws:lambda:us-east-1:1:function:f",
+                                  .net = &s_check_net};
+    struct rot_check_report report;
+    struct sm_buf json;
+    sm_buf_init(&json, SM_LIMIT_RESPONSE);
+    int rc = rot_check_report_init(&report, r->arn, err);
+    if (rc == 0 && (rc = rot_check_run(&r->rctx, &opts, sm_now_ms() + 60000, &report, err)) == 0 &&
+        (rc = rot_check_report_json(&report, &json, err)) == 0) {
+        for (size_t i = 0; i < report.n; i++) {
+            if (!report.items[i].ok) {
+                rc = sm_err_set(err, SM_ERR_INTERNAL, "check %s failed: %s", report.items[i].name,
+                                report.items[i].detail);
+                break;
+            }
+        }
+        SM_ASSERT(rc != 0 || report.n == 16);
+    }
+    SM_ASSERT_INT_EQ(fake_secrets_calls("PutSecretValue"), 0);
+    SM_ASSERT_INT_EQ(fake_db.password_sets, 0);
+    SM_ASSERT_INT_EQ(fake_db.open_conns, 0);
+    rot_check_report_clean_up(&report);
+    sm_buf_clean_up(&json);
+    return rc;
+}
+
+static void check_prepare(void *ctx) {
+    struct rotation_ctx *r = ctx;
+    rotation_prepare(ctx);
+    fake_secrets_enable_rotation(r->arn, "arn:aws:lambda:us-east-1:1:function:f");
+    fake_secrets_put(r->arn, "a9a3b2c1-0000-4000-8000-00000000000b", NULL,
+                     fake_secrets_value(r->arn, NULL, "AWSCURRENT"));
+}
+
+SM_TEST(torture_check_alternating_users_report) {
+    struct rotation_ctx r;
+    struct sm_err err;
+    memset(&r, 0, sizeof(r));
+    quiet_logs();
+    SM_ASSERT_OK(rot_config_from_env("multi-user", &r.rcfg, &err), err);
+    r.rctx = (struct rot_context){
+        .secrets = {&fake_secrets_ops, NULL}, .engines = fake_registry, .config = &r.rcfg};
+    struct walk w = {.name = "preflight check, alternating users",
+                     .prepare = check_prepare,
+                     .run = check_run,
+                     .ctx = &r,
+                     .max_runs = 50000};
+    SM_ASSERT(walk(&w) > 100);
+    rot_config_clean_up(&r.rcfg);
+    fake_secrets_reset();
 }

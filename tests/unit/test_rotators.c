@@ -102,6 +102,52 @@ SM_TEST(rotation_event_rejects_malformed_events_clearly) {
     }
 }
 
+SM_TEST(rotation_event_check_action_is_a_check_event) {
+    struct rot_event ev;
+    struct sm_err err;
+    SM_ASSERT_OK(parse_event("{\"Action\":\"check\",\"SecretId\":\"prod/app/db\"}", &ev, &err),
+                 err);
+    SM_ASSERT_INT_EQ(ev.action, ROT_ACTION_CHECK);
+    SM_ASSERT_STR_EQ(ev.secret_id, "prod/app/db");
+    SM_ASSERT(ev.token == NULL && ev.rotation_token == NULL);
+    rot_event_clean_up(&ev);
+    /* A rotation event is one as before. */
+    SM_ASSERT_OK(parse_event("{\"Step\":\"testSecret\",\"SecretId\":\"a\","
+                             "\"ClientRequestToken\":\"" TOKEN "\"}",
+                             &ev, &err),
+                 err);
+    SM_ASSERT_INT_EQ(ev.action, ROT_ACTION_ROTATE);
+    rot_event_clean_up(&ev);
+}
+
+SM_TEST(rotation_event_rejects_malformed_check_events_clearly) {
+    struct {
+        const char *json;
+        const char *expect;
+    } cases[] = {
+        {"{\"Action\":\"rotate\",\"SecretId\":\"a\"}",
+         "the event's Action \"rotate\" is unknown; the one action is \"check\""},
+        {"{\"Action\":1,\"SecretId\":\"a\"}", "Action \"(not a string)\" is unknown"},
+        {"{\"Action\":\"check\"}", "has no SecretId"},
+        {"{\"Action\":\"check\",\"SecretId\":\"a b\"}", "SecretId has invalid characters"},
+        {"{\"Action\":\"check\",\"SecretId\":\"a\",\"Step\":\"createSecret\","
+         "\"ClientRequestToken\":\"" TOKEN "\"}",
+         "a check event has no Step"},
+        {"{\"Action\":\"check\",\"SecretId\":\"a\",\"RotationToken\":\"t\"}",
+         "a check event has no RotationToken"},
+        {"{\"Action\":\"check\",\"Action\":\"check\",\"SecretId\":\"a\"}", "more than one Action"},
+        {"{\"Action\":\"ch\\u0000eck\",\"SecretId\":\"a\"}", "U+0000"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rot_event ev;
+        struct sm_err err;
+        SM_ASSERT_INT_EQ(parse_event(cases[i].json, &ev, &err), -1);
+        SM_ASSERT_CODE_EQ(err.code, SM_ERR_EVENT);
+        SM_ASSERT_STR_CONTAINS(err.msg, cases[i].expect);
+        rot_event_clean_up(&ev);
+    }
+}
+
 SM_TEST(rotation_event_hostile_step_is_bounded_and_printable) {
     char json[8192];
     char step[5000];
