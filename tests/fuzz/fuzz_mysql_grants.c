@@ -12,7 +12,8 @@
  * the lines did not have, its corrections range lying within them. No crash, no leak.
  */
 #include "fuzz_common.h"
-#include "mysql_sql.h"
+#include "mysql_grant_plan.h"
+#include "mysql_grants.h"
 
 #include <stdbool.h>
 
