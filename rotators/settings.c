@@ -179,7 +179,7 @@ static unsigned cron_months(const char *field, size_t len) {
                 hi = lo;
             }
         }
-        if (lo < 1 || hi > 12 || lo > hi || step < 1) {
+        if (lo < 1 || hi > 12 || lo > hi || step < 1 || step > 12) {
             return 0;
         }
         for (long m = lo; m <= hi; m += step) {
@@ -201,7 +201,8 @@ long rot_rotation_interval_days(const struct secrets_description *d) {
     if (e == NULL) {
         return d->rotation_after_days;
     }
-    if (sscanf(e, "rate(%ld %7[a-z])", &n, unit) == 2 && n > 0) {
+    /* Secrets Manager takes rate(1 day) to rate(1000 days); beyond any valid schedule: none. */
+    if (sscanf(e, "rate(%ld %7[a-z])", &n, unit) == 2 && n > 0 && n <= 24000) {
         return strncmp(unit, "hour", 4) == 0 ? (n + 23) / 24 : n;
     }
     const char *f[6];
