@@ -55,7 +55,9 @@ function(sm_valgrind_twin name binary labels fixtures environment)
     return()
   endif()
   add_test(NAME valgrind_${name} COMMAND ${SM_VALGRIND_COMMAND} $<TARGET_FILE:${binary}> ${case})
-  set_tests_properties(valgrind_${name} PROPERTIES LABELS valgrind TIMEOUT 900
+  # Two of tests/run.sh's slots (it runs build/ with twice as many jobs as cores, for the fault
+  # matrix's mostly idle cases): a twin keeps a core busy.
+  set_tests_properties(valgrind_${name} PROPERTIES LABELS valgrind TIMEOUT 900 PROCESSORS 2
                        ENVIRONMENT "${environment}")
   if(fixtures)
     set_tests_properties(valgrind_${name} PROPERTIES FIXTURES_REQUIRED "${fixtures}")

@@ -94,7 +94,7 @@ if(SM_VALGRIND)
     list(GET parts 1 name)
     list(GET parts 2 fixture)
     add_test(NAME valgrind_${name} COMMAND ${SM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/${script} ${name})
-    set_tests_properties(valgrind_${name} PROPERTIES LABELS "valgrind;e2e" TIMEOUT 600
+    set_tests_properties(valgrind_${name} PROPERTIES LABELS "valgrind;e2e" TIMEOUT 600 PROCESSORS 2
                          FIXTURES_REQUIRED "${fixture};hygiene"
                          ENVIRONMENT "${SM_TEST_ENV};SMR_BOOTSTRAP_VALGRIND=1")
   endforeach()

@@ -76,4 +76,6 @@ fi
 configure_build build -DSM_VALGRIND="$valgrind"
 echo "== the suite"
 cd "$root/build"
-exec ctest --output-on-failure -j"$jobs" --timeout 900
+# Twice as many slots as cores: the fault matrix's cases mostly wait (held calls, kills), and a
+# valgrind twin takes two slots (cmake/valgrind.cmake), so the cores stay busy, not oversubscribed.
+exec ctest --output-on-failure -j"$((jobs * 2))" --timeout 900

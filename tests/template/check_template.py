@@ -459,15 +459,13 @@ def env_vars_read_by_code():
 
 def handler_names_in_code():
     """The Handler names the strategies accept: the strings of every table a strategy names as
-    its `.handler_names` (rotators/strategy.c), plus literals of the form <word>-user(s) in
-    bootstrap/ and rotators/."""
+    its `.handler_names` (rotators/strategy.c). (Other "<word>-user" literals, such as the check
+    named alternate-user, are not Handler values.)"""
     found = {}
     for path, text in c_sources():
         if path.startswith("runtime/"):
             continue
         text = strip_comments(text)
-        for lit in re.findall(r"\"([a-z]+-users?)\"", text):
-            found.setdefault(lit, path)
         for table in re.findall(r"\.handler_names\s*=\s*([A-Za-z_]\w*)", text):
             m = re.search(r"\b%s\s*\[[^\]]*\]\s*=\s*\{(.*?)\}\s*;" % re.escape(table), text, re.S)
             for lit in re.findall(r"\"([^\"]+)\"", m.group(1) if m else ""):
