@@ -80,6 +80,12 @@ def main():
                 "still works (unexpected!)" if pg.can_login(user, password) else "refused, as it should be"))
             print("\nWhat the function logged (CloudWatch would show these lines):")
             for line in stack.output().splitlines():
+                if line.startswith("{") and '"_aws"' in line:
+                    # The step's metrics object (EMF), shown by what it counts.
+                    m = json.loads(line)
+                    line = "  [metrics %s: %s, %d ms, %d AWS calls, %d database logins]" % (
+                        m["Step"], "succeeded" if m["Succeeded"] else "failed", m["Duration"],
+                        m["AWSCalls"], m["DatabaseLogins"])
                 print("  " + line)
             if record["status"] != "succeeded":
                 return 1

@@ -6,7 +6,8 @@
 #   tests/fresh_debian.sh DIR demo       # only tests/demo.sh
 #   tests/fresh_debian.sh DIR run        # only tests/run.sh (QUICK=1 and JOBS pass through)
 #
-# Needs root, debootstrap (apt-get install debootstrap) and Debian's archive. /proc, /sys, /dev
+# Needs root, debootstrap (apt-get install debootstrap) and Debian's archive (DEBIAN_MIRROR, default
+# http://deb.debian.org/debian, with its debian-security twin). /proc, /sys, /dev
 # and /dev/pts are bind-mounted for the run and unmounted on exit; the clone is /root/smrotate
 # inside DIR (replaced on each run). Use a new DIR to be sure nothing from an earlier run remains.
 set -euo pipefail
@@ -15,10 +16,15 @@ dir=${1:?usage: tests/fresh_debian.sh DIR [demo|run|both]}
 what=${2:-both}
 [ "$(id -u)" -eq 0 ] || { echo "fresh_debian.sh: needs root (debootstrap, mount, chroot)" >&2; exit 2; }
 
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 if [ ! -x "$dir/bin/bash" ]; then
     command -v debootstrap >/dev/null || { echo "fresh_debian.sh: apt-get install debootstrap" >&2; exit 2; }
     mkdir -p "$dir"
-    debootstrap --variant=minbase --include=git,ca-certificates bookworm "$dir"
+    debootstrap --variant=minbase --include=git,ca-certificates bookworm "$dir" "$mirror"
+    # debootstrap writes the release suite only; an installed Debian 12 also has its updates and
+    # security suites (the tests rely on fixed libraries, e.g. libmariadb3's public-key handling).
+    printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
+        "$mirror" "$mirror" "${mirror%/debian}/debian-security" >"$dir/etc/apt/sources.list"
 fi
 cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
 # The machine's network trust, not the project's: a host behind a TLS-inspecting egress proxy

@@ -43,8 +43,21 @@ if [ "$(dpkg --print-architecture)" != arm64 ] && ! dpkg --print-foreign-archite
     $sudo dpkg --add-architecture arm64
     update=1
 fi
+# The development build links Debian's libmariadb3. Before 10.11.19 (a bookworm-security update)
+# it can ignore SMROTATE_MYSQL_SERVER_PUBLIC_KEY and take the key the server sends, which the
+# tests rightly refuse: a machine without Debian's security updates fails here, saying so.
+check_libmariadb() {
+    local v
+    v=$(dpkg-query -W -f='${Version}' libmariadb3 2>/dev/null || true)
+    if ! dpkg --compare-versions "$v" ge 1:10.11.19; then
+        echo "setup: libmariadb3 $v is older than 1:10.11.19; enable bookworm-security in apt's" \
+            "sources and run apt-get update && apt-get install --only-upgrade libmariadb3" >&2
+        exit 1
+    fi
+}
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup: all packages present"
+    check_libmariadb
     [ "$update" = 0 ] || $sudo apt-get update -qq
     bash "$root/cmake/deps.sh" prepare arm64
     exit 0
@@ -60,4 +73,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 bash "$root/cmake/deps.sh" prepare arm64
+check_libmariadb
 echo "setup: done"
