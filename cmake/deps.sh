@@ -457,6 +457,10 @@ build() {
     rm -rf "$PREFIX" "$PREFIX.src" "$PREFIX.log"
     SRC="$PREFIX.src"
     TARGET="$target"
+    # Configured from CMake, the environment carries CMake's compiler as CC, a full path: the
+    # recipe picks each library's compiler itself (OpenSSL prepends the cross prefix to CC, which
+    # made "aarch64-linux-gnu-/usr/bin/aarch64-linux-gnu-gcc"), so none is inherited.
+    unset CC CXX
     [ "$target" = "$(native_triplet)" ] || export PKG_CONFIG_LIBDIR="$PREFIX/lib/pkgconfig"
     mkdir -p "$PREFIX" "$SRC"
     # shellcheck source=deps-recipe.sh
