@@ -14,9 +14,10 @@
 #                                     here. `outdated` and `lock` read that index.
 #   cmake/deps.sh derive-deb-src      prints those entries (DEPS_APT_DIR: another directory than
 #                                     /etc/apt)
-#   cmake/deps.sh install-tools [ARCH]  (root) apt-get install what the recipe needs; with ARCH
-#                                     (amd64 or arm64) other than the machine's, Debian's cross
-#                                     toolchain too (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross)
+#   cmake/deps.sh install-tools [ARCH]  (root) apt-get install what the recipe and the package's
+#                                     link (lld) need; with ARCH (amd64 or arm64) other than the
+#                                     machine's, Debian's cross toolchain too
+#                                     (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross)
 #   cmake/deps.sh build [DIR] [TARGET]
 #                                     builds the libraries for TARGET (x86_64-linux-gnu or
 #                                     aarch64-linux-gnu, or amd64/arm64; default: this machine's)
@@ -234,7 +235,8 @@ enable_deb_src() {
     have_sources_index || die "apt has no Debian 13 source index after enabling deb-src (see $SRC_LIST / $SRC_DEB822)"
 }
 
-TOOLS=(dpkg-dev build-essential cmake perl pkg-config make binutils bison flex zip unzip)
+# lld is not the recipe's: the package itself links with it (cmake/static_deps.cmake).
+TOOLS=(dpkg-dev build-essential cmake perl pkg-config make binutils bison flex zip unzip lld)
 
 # Debian's name for a GNU triplet's architecture, and back.
 deb_arch() {

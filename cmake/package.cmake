@@ -31,6 +31,8 @@ if(NOT SM_STATIC_DEPS)
   return()
 endif()
 
+set_property(TARGET bootstrap APPEND PROPERTY LINK_DEPENDS ${SM_HOT_FUNCTIONS})
+
 # The Debian source package of each library ("name version", cmake/deps.lock) for --version.
 file(STRINGS ${SM_DEPS_VERSIONS} sm_deps_lines REGEX "^[a-z]")
 set(sm_deps_macros openssl=SM_DEPS_OPENSSL curl=SM_DEPS_CURL postgresql-17=SM_DEPS_POSTGRESQL

@@ -112,5 +112,22 @@ sm_static_lib(EXPAT::EXPAT libexpat.a INCLUDES ${inc} DEFINES XML_STATIC)
 
 # Licence texts of everything linked in (docker/package.sh puts them in the zip).
 set(SM_DEPS_LICENSES ${sm_deps_prefix}/share/licenses)
-# Sections the linker can drop: the dependencies are compiled with -ffunction-sections.
+# Sections the linker can drop: the dependencies are compiled with -ffunction-sections, and so is
+# our own code here.
+add_compile_options(-ffunction-sections -fdata-sections)
 add_link_options(-Wl,--gc-sections -Wl,--as-needed)
+# The functions a rotation runs, packed at the start of the text in the order of
+# cmake/hot-functions.txt (tests/bench/hot_functions.py writes it and says why): the kernel maps
+# the pages around each fault, so code that runs spread over the whole text kept nearly all of it
+# resident. lld takes the list as it is; GNU ld 2.40 has no such option.
+find_program(SM_LLD ld.lld)
+if(NOT SM_LLD)
+  message(FATAL_ERROR "SM_STATIC_DEPS links with lld: apt-get install lld (tests/setup.sh does)")
+endif()
+# A cross gcc looks for ld.lld only in its own directories (or as TARGET-ld.lld on PATH): -B names
+# one that holds it, for the native compiler as well.
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/lld)
+file(CREATE_LINK ${SM_LLD} ${CMAKE_BINARY_DIR}/lld/ld.lld SYMBOLIC)
+set(SM_HOT_FUNCTIONS ${PROJECT_SOURCE_DIR}/cmake/hot-functions.txt)
+add_link_options(-B${CMAKE_BINARY_DIR}/lld -fuse-ld=lld
+                 -Wl,--symbol-ordering-file=${SM_HOT_FUNCTIONS} -Wl,--no-warn-symbol-ordering)

@@ -18,7 +18,7 @@
 #                        (expat's protections compiled in)
 #   check_lambda_zip.py  the real package: only glibc and libgcc needed (readelf), its entries,
 #                        licences and SBOM, `env -i bootstrap --version` in the glibc root naming
-#                        the six libraries
+#                        the six libraries, the functions a rotation runs placed together
 #   check_zip_rotation.py  full rotations by the packaged bootstrap chrooted into the glibc root:
 #                        PostgreSQL and MariaDB, single and alternating users, TLS
 #   check_zip_proxy.py   the egress proxy cases (tests/e2e/test_egress_proxy.py) with the packaged
@@ -100,6 +100,8 @@ set(SM_PACKAGE_ENV SMR_LAMBDA_ZIP=${SM_LAMBDA_ZIP}
                    SMR_DEPS_LICENSES=${SM_DEPS_LICENSES}
                    SMR_DEPS_VERSIONS=${SM_DEPS_VERSIONS}
                    SMR_LAMBDA_ARCH=${SM_LAMBDA_ARCH}
+                   SMR_BOOTSTRAP_UNSTRIPPED=$<TARGET_FILE:bootstrap>
+                   SMR_HOT_FUNCTIONS=${SM_HOT_FUNCTIONS}
                    SMR_STRIP=${CMAKE_STRIP}
                    SMR_PACKAGE_SH=${PROJECT_SOURCE_DIR}/docker/package.sh)
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_package.py LABELS package TIMEOUT 120

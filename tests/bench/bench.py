@@ -229,6 +229,7 @@ class Bench:
         self.log = open(self.log_path, "ab")
         self.log_offset = 0
         self.pid = None
+        self.wrapper = []  # a program bootstrap runs under (hot_functions.py: callgrind)
 
     def new_log(self):
         """What bootstrap wrote since the last call."""
@@ -246,7 +247,8 @@ class Bench:
         fd = self.log.fileno()
         t0 = time.monotonic()
         path = os.environ["SMR_BOOTSTRAP"]
-        self.pid = os.posix_spawn(path, [path], env,
+        argv = self.wrapper + [path]
+        self.pid = os.posix_spawn(argv[0], argv, env,
                                   file_actions=[(os.POSIX_SPAWN_DUP2, fd, 1),
                                                 (os.POSIX_SPAWN_DUP2, fd, 2)])
         snap = self.lam.wait(next_calls=before + 1, timeout=20, bodies="0")

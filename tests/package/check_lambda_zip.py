@@ -178,6 +178,24 @@ def test_package_lambda_zip_is_sorted_with_fixed_timestamps():
     check_reproducible_layout(real_zip())
 
 
+def test_package_bootstrap_places_the_hot_functions_together():
+    """cmake/hot-functions.txt reached the linker: our own functions a rotation runs (rot_, sm_;
+    one section each) form one run of the text that none of the others interrupts. The zip's copy
+    is stripped, so the tree's bootstrap is read. lld puts the run at the start of the text on
+    x86_64 and further in on arm64, where it keeps branch thunks few."""
+    hot = set(open(smtest.env("SMR_HOT_FUNCTIONS")).read().split())
+    own = {}
+    for line in readelf(["-sW"], smtest.env("SMR_BOOTSTRAP_UNSTRIPPED")).splitlines():
+        p = line.split()
+        if len(p) >= 8 and p[3] == "FUNC" and p[6] != "UND" and re.match(r"(rot|sm)_", p[7]):
+            own[p[7]] = int(p[1], 16)
+    listed = [a for name, a in own.items() if name in hot]
+    others = sorted(name for name, a in own.items()
+                    if name not in hot and min(listed) < a < max(listed))
+    assert len(listed) > 50, "only %d of our functions are in the list" % len(listed)
+    assert not others, "between the hot functions: %s" % ", ".join(others)
+
+
 def test_package_lambda_zip_size_is_reported():
     report_size(real_zip(), os.path.basename(real_zip()))
 
