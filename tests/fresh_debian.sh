@@ -8,8 +8,10 @@
 #
 # Needs root, debootstrap (apt-get install debootstrap) and Debian's archive (DEBIAN_MIRROR, default
 # http://deb.debian.org/debian, with its debian-security twin). /proc, /sys, /dev
-# and /dev/pts are bind-mounted for the run and unmounted on exit; the clone is /root/smrotate
-# inside DIR (replaced on each run). Use a new DIR to be sure nothing from an earlier run remains.
+# and /dev/pts are bind-mounted for the run and unmounted on exit (and at the start, when a killed
+# run left them: never `rm -rf` a DIR while they are there, it would delete the host's /dev); the
+# clone is /root/smrotate inside DIR (replaced on each run). Use a new DIR to be sure nothing from
+# an earlier run remains.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:?usage: tests/fresh_debian.sh DIR [demo|run|both]}
@@ -34,6 +36,11 @@ if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
     cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
     chroot "$dir" update-ca-certificates >/dev/null 2>&1 || true
 fi
+
+# A run killed without its EXIT trap leaves its bind mounts behind, and `rm -rf DIR` would then
+# delete the host's /dev through them: take any that remain off first.
+awk -v d="$(realpath "$dir")/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m"; done
 
 mounted=()
 cleanup() {
