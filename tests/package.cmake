@@ -21,6 +21,8 @@
 #                        the six libraries, the functions a rotation runs placed together
 #   check_zip_rotation.py  full rotations by the packaged bootstrap chrooted into the glibc root:
 #                        PostgreSQL and MariaDB, single and alternating users, TLS
+#   check_hot_functions.py  (native tree) cmake/hot-functions.txt is current: hot_functions.py,
+#                        run again, finds few functions it lacks
 #   check_zip_proxy.py   the egress proxy cases (tests/e2e/test_egress_proxy.py) with the packaged
 #                        bootstrap in the glibc root
 # The glibc-root tests need root (chroot, mount namespaces); CI runs as root.
@@ -110,5 +112,11 @@ sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_lambda_zip.py LABELS packa
             FIXTURES lambda_zip glibc_root ENVIRONMENT ${SM_PACKAGE_ENV})
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_zip_rotation.py LABELS package TIMEOUT 300
             FIXTURES lambda_zip glibc_root postgres mariadb hygiene ENVIRONMENT ${SM_PACKAGE_ENV})
+if(NOT CMAKE_CROSSCOMPILING)
+  sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_hot_functions.py LABELS package
+              TIMEOUT 600 FIXTURES postgres mariadb
+              ENVIRONMENT ${SM_PACKAGE_ENV}
+                          SMR_HOT_FUNCTIONS_PY=${CMAKE_CURRENT_SOURCE_DIR}/bench/hot_functions.py)
+endif()
 sm_py_tests(${CMAKE_CURRENT_SOURCE_DIR}/package/check_zip_proxy.py LABELS package TIMEOUT 300
             FIXTURES lambda_zip glibc_root postgres hygiene ENVIRONMENT ${SM_PACKAGE_ENV})

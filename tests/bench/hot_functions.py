@@ -2,7 +2,7 @@
 """Writes cmake/hot-functions.txt: the functions the package's bootstrap runs from its start to
 the end of a rotation, for the linker to place together (cmake/static_deps.cmake).
 
-    python3 tests/bench/hot_functions.py [--static-build DIR] [--out FILE]
+    python3 tests/bench/hot_functions.py [--static-build DIR] [--out FILE] [--state-dir DIR]
 
 Why: the kernel maps a file's pages around each page fault (64 KiB here), so a rotation that calls
 a few functions spread over the whole text had nearly all of the text resident (2.9 of 3.2 MiB):
@@ -16,7 +16,8 @@ defined in that bootstrap are written sorted, one per line, the format of lld's
 --symbol-ordering-file. Under valgrind OpenSSL picks other CPU-specific assembly than it does
 natively; an entry point that is not listed only stays where it was, so a stale or partial list
 costs memory, never correctness. Rerun after a dependency update or a new code path, and commit
-the file with the change.
+the file with the change (tests/package/check_hot_functions.py fails when it was not, and much
+has changed). --state-dir uses the running servers of that SMR_STATE_DIR, as bench.py does.
 """
 import argparse
 import os
@@ -54,6 +55,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--static-build", default=os.path.join(bench.REPO, "build-package"))
     ap.add_argument("--out", default=os.path.join(bench.REPO, "cmake", "hot-functions.txt"))
+    ap.add_argument("--state-dir", help="use the running fixtures of this SMR_STATE_DIR")
     args = ap.parse_args()
     binary = os.path.join(os.path.abspath(args.static_build), "bootstrap")
     if not os.access(binary, os.X_OK):
@@ -63,7 +65,7 @@ def main():
     import db as dbmod  # noqa: E402  (bench.py put tests/lib on the path)
 
     profile_dir = tempfile.mkdtemp(prefix="smr-hot-")
-    fixtures = bench.Fixtures(None, engines)
+    fixtures = bench.Fixtures(os.path.abspath(args.state_dir) if args.state_dir else None, engines)
     try:
         for engine in engines:
             db = dbmod.Postgres() if engine == "postgres" else dbmod.MariaDB()
