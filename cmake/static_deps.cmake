@@ -116,10 +116,9 @@ set(SM_DEPS_LICENSES ${sm_deps_prefix}/share/licenses)
 # our own code here.
 add_compile_options(-ffunction-sections -fdata-sections)
 add_link_options(-Wl,--gc-sections -Wl,--as-needed)
-# The functions a rotation runs, packed at the start of the text in the order of
-# cmake/hot-functions.txt (tests/bench/hot_functions.py writes it and says why): the kernel maps
-# the pages around each fault, so code that runs spread over the whole text kept nearly all of it
-# resident. lld takes the list as it is; GNU ld 2.40 has no such option.
+# The functions a rotation runs, packed together in the order of cmake/hot-functions.txt
+# (tests/bench/hot_functions.py writes it and says why): the kernel maps the pages around each
+# fault, so code that runs spread over the whole text kept nearly all of it resident. lld takes the list as it is; GNU ld 2.40 has no such option.
 find_program(SM_LLD ld.lld)
 if(NOT SM_LLD)
   message(FATAL_ERROR "SM_STATIC_DEPS links with lld: apt-get install lld (tests/setup.sh does)")

@@ -7,7 +7,7 @@ the end of a rotation, for the linker to place together (cmake/static_deps.cmake
 Why: the kernel maps a file's pages around each page fault (64 KiB here), so a rotation that calls
 a few functions spread over the whole text had nearly all of the text resident (2.9 of 3.2 MiB):
 peak RSS followed the size of the linked libraries, not what runs. With the functions that run
-packed at the start of the text, the rest stays on disk.
+packed together, the rest stays on disk.
 
 How: the benchmark's scenarios (bench.py: PostgreSQL and MariaDB, single user and alternating
 users; a cold start, then two rotations) run the static bootstrap (--static-build, default
