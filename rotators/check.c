@@ -67,18 +67,9 @@ void rot_check_result(struct check *c, const char *name, bool ok, const char *fm
     }
 }
 
-void rot_check_failed(struct check *c, const char *name, const struct sm_err *e,
-                      const char *advice) {
-    char note[700];
-    if (e->code == SM_ERR_NOMEM) {
-        c->nomem = true;
-    }
-    rot_check_result(c, name, false, "%s%s%s%s", e->msg, advice[0] != '\0' ? "; " : "", advice,
-                     rot_check_vpc_note(c, e, note, sizeof(note)));
-}
-
-const char *rot_check_vpc_note(const struct check *c, const struct sm_err *e, char *buf,
-                               size_t cap) {
+/* For a check that failed from a shell because the database was out of reach: what that means
+ * and how to run the check in Lambda, or "" (in Lambda, or another failure). */
+static const char *vpc_note(const struct check *c, const struct sm_err *e, char *buf, size_t cap) {
     if (!c->opts->from_shell || e->code != ROT_ERR_DB_UNREACHABLE) {
         return "";
     }
@@ -87,9 +78,20 @@ const char *rot_check_vpc_note(const struct check *c, const struct sm_err *e, ch
              "reachable only from the function's network, so run the check in Lambda too: aws "
              "lambda invoke --function-name %s --cli-binary-format raw-in-base64-out --payload "
              "'{\"Action\": \"check\", \"SecretId\": \"%s\"}' report.json",
-             c->function_named != NULL ? c->function_named : "<rotation function>",
+             c->run.desc.rotation_lambda_arn != NULL ? c->run.desc.rotation_lambda_arn
+                                                     : "<rotation function>",
              c->ev.secret_id);
     return buf;
+}
+
+void rot_check_failed(struct check *c, const char *name, const struct sm_err *e,
+                      const char *advice) {
+    char note[700];
+    if (e->code == SM_ERR_NOMEM) {
+        c->nomem = true;
+    }
+    rot_check_result(c, name, false, "%s%s%s%s", e->msg, advice[0] != '\0' ? "; " : "", advice,
+                     vpc_note(c, e, note, sizeof(note)));
 }
 
 /* Adds a string member, or null for NULL. */
@@ -283,7 +285,6 @@ static bool check_secret(struct check *c) {
         rot_check_failed(c, "secret-readable", &e, aws_advice(c, &e));
         return false;
     }
-    c->function_named = c->run.desc.rotation_lambda_arn;
     int rc = rot_step_read(&c->run, NULL, STAGE_CURRENT, &c->current, &e);
     bool readable = rc == 0 || e.code == ROT_ERR_SECRET_INVALID;
     if (readable) {
@@ -377,13 +378,10 @@ static const char *tristate_word(enum secrets_tristate t, const char *word) {
 /* password-policy: GetRandomPassword with the policy createSecret would send; the password it
  * returns is wiped unseen. */
 static void check_policy(struct check *c) {
-    struct secrets_password_policy p = c->run.settings.policy;
+    struct secrets_password_policy p = rot_step_password_policy(&c->run, &c->current);
     struct sm_buf password;
     struct sm_err e;
     char excluded[160];
-    if (p.exclude_characters == NULL) {
-        p.exclude_characters = c->current.engine->default_exclude_characters;
-    }
     sm_buf_init(&password, 4096);
     int rc =
         secrets_api_random_password(&c->run.ctx->secrets, &p, c->run.deadline_ms, &password, &e);
@@ -402,7 +400,7 @@ static void check_policy(struct check *c) {
         c, "password-policy", true,
         "GetRandomPassword answered (the password was discarded unseen): length %ld, "
         "excluding the characters %s%s%s%s%s%s",
-        p.length > 0 ? p.length : 32L, excluded, tristate_word(p.exclude_numbers, ", no digits"),
+        p.length, excluded, tristate_word(p.exclude_numbers, ", no digits"),
         tristate_word(p.exclude_punctuation, ", no punctuation"),
         tristate_word(p.exclude_uppercase, ", no upper case"),
         tristate_word(p.exclude_lowercase, ", no lower case"),
@@ -506,10 +504,7 @@ int rot_check_run(struct rot_context *ctx, const struct rot_check_opts *opts, in
                   struct rot_check_report *r, struct sm_err *err) {
     struct check c;
     memset(&c, 0, sizeof(c));
-    /* testSecret's step name: rot_step_settings then says nothing of an ignored master (the
-     * settings check does). */
-    c.ev = (struct rot_event){
-        .action = ROT_ACTION_CHECK, .step = ROT_STEP_TEST, .secret_id = r->secret_id};
+    c.ev = (struct rot_event){.action = ROT_ACTION_CHECK, .secret_id = r->secret_id};
     c.run = (struct run){.ctx = ctx, .ev = &c.ev, .deadline_ms = deadline_ms};
     c.opts = opts;
     c.r = r;

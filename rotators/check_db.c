@@ -45,6 +45,17 @@ static int lookup(const char *host, const char *port, struct addrinfo **res, str
                       rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 }
 
+/* getaddrinfo may give one address more than once (one entry per socket type or source). */
+static bool listed_before(const struct addrinfo *res, const struct addrinfo *ai) {
+    for (const struct addrinfo *p = res; p != ai; p = p->ai_next) {
+        if (p->ai_addrlen == ai->ai_addrlen &&
+            memcmp(p->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int sys_resolve(void *impl, const char *host, char *out, size_t cap, struct sm_err *err) {
     struct addrinfo *res = NULL;
     size_t used = 0;
@@ -54,9 +65,9 @@ static int sys_resolve(void *impl, const char *host, char *out, size_t cap, stru
     }
     out[0] = '\0';
     for (const struct addrinfo *ai = res; ai != NULL && used + 1 < cap; ai = ai->ai_next) {
-        char addr[64];
-        numeric_address(ai, addr, sizeof(addr));
-        if (strstr(out, addr) == NULL) {
+        if (!listed_before(res, ai)) {
+            char addr[64];
+            numeric_address(ai, addr, sizeof(addr));
             int n = snprintf(out + used, cap - used, "%s%s", used > 0 ? ", " : "", addr);
             used = n < 0 ? cap : used + (size_t)n;
         }

@@ -17,14 +17,13 @@ struct check {
     struct rot_event ev;
     const struct rot_check_opts *opts;
     struct rot_check_report *r;
-    bool nomem;                 /* a result could not be recorded */
-    struct rot_secret current;  /* AWSCURRENT, once secret-valid passed */
-    struct rot_secret master;   /* once master-host passed */
-    bool settings_ok;           /* settings passed: run.settings holds the strategy */
-    bool alternate_ok;          /* alternate-user passed: alt is the user set next */
-    bool master_ok;             /* master-host passed */
-    char alt[512];              /* alternating users: the user the next rotation sets */
-    const char *function_named; /* the rotation function the secret names, or NULL */
+    bool nomem;                /* a result could not be recorded */
+    struct rot_secret current; /* AWSCURRENT, once secret-valid passed */
+    struct rot_secret master;  /* once master-host passed */
+    bool settings_ok;          /* settings passed: run.settings holds the strategy */
+    bool alternate_ok;         /* alternate-user passed: alt is the user set next */
+    bool master_ok;            /* master-host passed */
+    char alt[512];             /* alternating users: the user the next rotation sets */
 };
 
 /* Appends a check's result with a printf-formatted detail. */
@@ -35,11 +34,6 @@ void rot_check_result(struct check *c, const char *name, bool ok, const char *fm
  * unreachable database means there. */
 void rot_check_failed(struct check *c, const char *name, const struct sm_err *e,
                       const char *advice);
-
-/* For a check that failed from a shell because the database was out of reach: what that means
- * and how to run the check in Lambda, or "" (in Lambda, or another failure). */
-const char *rot_check_vpc_note(const struct check *c, const struct sm_err *e, char *buf,
-                               size_t cap);
 
 /* The database's checks (check_db.c), after the secret's: dns, tcp, tls, login, and for the
  * strategies with a master master-login, master-privileges and alternate-user-plan. */

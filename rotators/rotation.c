@@ -121,19 +121,29 @@ int rot_step_settings(struct run *run, const struct rot_secret *current, struct 
                              &run->settings, err) != 0) {
         return -1;
     }
-    const char *step = rot_step_name(run->ev->step);
+    bool rotating = run->ev->action == ROT_ACTION_ROTATE;
+    const char *step = rotating ? rot_step_name(run->ev->step) : "check";
     run->ctx->stats.strategy = run->settings.strategy->name;
     if (run->settings.from_tags[0] != '\0') {
         SM_DEBUG("%s: from the secret's tags: %s", step, run->settings.from_tags);
     }
-    /* Only the steps that would use the master say it is ignored. */
-    if (!run->settings.strategy->set_by_master && current->masterarn != NULL &&
+    /* Only the steps that would use the master say it is ignored; a check reports it itself. */
+    if (!run->settings.strategy->set_by_master && current->masterarn != NULL && rotating &&
         run->ev->step != ROT_STEP_TEST) {
         SM_WARN("%s: the secret names a master secret (masterarn), which the single-user "
                 "strategy ignores; use Handler multi-user or auto to rotate alternating users",
                 step);
     }
     return 0;
+}
+
+struct secrets_password_policy rot_step_password_policy(const struct run *run,
+                                                        const struct rot_secret *current) {
+    struct secrets_password_policy policy = run->settings.policy;
+    if (policy.exclude_characters == NULL) {
+        policy.exclude_characters = current->engine->default_exclude_characters;
+    }
+    return policy;
 }
 
 struct rot_password_opts rot_step_password_opts(const struct run *run) {
@@ -231,10 +241,7 @@ static int make_pending(struct run *run, const struct rot_secret *current, struc
         goto out;
     }
     username = run->settings.strategy->alternates_users ? alt : NULL;
-    struct secrets_password_policy policy = run->settings.policy;
-    if (policy.exclude_characters == NULL) {
-        policy.exclude_characters = current->engine->default_exclude_characters;
-    }
+    struct secrets_password_policy policy = rot_step_password_policy(run, current);
     if (secrets_api_random_password(&run->ctx->secrets, &policy, run->deadline_ms, &password,
                                     err) != 0 ||
         rot_secret_render(current, username, password.data, rendered, err) != 0) {

@@ -54,8 +54,10 @@ static int check_pending_user(struct run *run, const struct rot_secret *current,
                                 "Attempting to modify user %s other than current user %s",
                                 pending->username, current->username);
     }
-    if (rot_step_alternate(run, current, alt, sizeof(alt), err) != 0 ||
-        strcmp(alt, pending->username) != 0) {
+    if (rot_step_alternate(run, current, alt, sizeof(alt), err) != 0) {
+        return -1; /* its own reason: a name too long, or not one of the tagged pair */
+    }
+    if (strcmp(alt, pending->username) != 0) {
         return sm_err_set(err, ROT_ERR_ROTATION,
                           "Attempting to modify user %s other than current user or clone %s",
                           pending->username, current->username);
@@ -162,7 +164,9 @@ static int set_single_user(struct run *run, const struct rot_secret *current,
         goto out;
     }
     if (rc == 0) {
-        SM_WARN("setSecret: the AWSCURRENT secret cannot log in: %s", notes.data);
+        /* With dual passwords the notes start with the AWSPENDING attempt; each is labelled. */
+        SM_WARN("setSecret: the AWSCURRENT secret cannot log in (%s)",
+                notes.data != NULL ? notes.data : "out of memory noting why");
     }
     if (rc == 0 && !dual &&
         (rc = try_login(run, pending, STAGE_PENDING, &conn, &notes, err)) == 1) {

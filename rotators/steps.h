@@ -56,6 +56,11 @@ int rot_step_alternate(struct run *run, const struct rot_secret *current, char *
 /* How the pending password is set, from the settings. */
 struct rot_password_opts rot_step_password_opts(const struct run *run);
 
+/* The GetRandomPassword policy createSecret sends for current's engine: the settings', with the
+ * engine's excluded characters when none are configured. */
+struct secrets_password_policy rot_step_password_policy(const struct run *run,
+                                                        const struct rot_secret *current);
+
 /* setSecret (set_secret.c). */
 int rot_step_set(struct run *run, struct sm_err *err);
 
