@@ -78,9 +78,6 @@ set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEP
              ${PROJECT_SOURCE_DIR}/cmake/deps.sh ${PROJECT_SOURCE_DIR}/cmake/deps-recipe.sh
              ${PROJECT_SOURCE_DIR}/cmake/deps.lock)
 
-set(THREADS_PREFER_PTHREAD_FLAG ON)
-find_package(Threads REQUIRED)
-
 function(sm_static_lib name archive)
   cmake_parse_arguments(L "" "" "INCLUDES;LINK;DEFINES" ${ARGN})
   set(path ${sm_deps_prefix}/lib/${archive})

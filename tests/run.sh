@@ -17,8 +17,9 @@
 #   build-package-arm64/  the same for arm64 (Graviton), cross-built with Debian's cross
 #                   toolchain (cmake/toolchain-arm64.cmake); its package tests run bootstrap under
 #                   qemu-aarch64-static in an arm64 root holding only libc6:arm64 and libgcc-s1:arm64
-#   build/          the main build (warnings as errors) with valgrind twins of every C test case:
-#                   unit, integration against real PostgreSQL and MariaDB started by the tests,
+#   build/          the main build (warnings as errors) with valgrind twins of the unit, client
+#                   and integration C cases: unit, integration against real PostgreSQL, MariaDB
+#                   and MySQL 9.7 started by the tests,
 #                   end to end, the fault matrix, packaging, the SAM template. Its ctest summary
 #                   ends the run.
 #
