@@ -5,7 +5,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tests/setup.sh"
-cmake -S "$root" -B "$root/build" -DSM_TESTS=OFF >/dev/null
-cmake --build "$root/build" --target bootstrap -j"$(nproc)" >/dev/null
-echo "bootstrap built: $("$root/build/bootstrap" --version)"
-SMR_BOOTSTRAP="$root/build/bootstrap" exec /usr/bin/python3 "$root/tests/demo.py"
+# Its own tree: reconfiguring build/ without the tests would leave run.sh's ctest files stale.
+cmake -S "$root" -B "$root/build-demo" -DSM_TESTS=OFF >/dev/null
+cmake --build "$root/build-demo" --target bootstrap -j"$(nproc)" >/dev/null
+echo "bootstrap built: $("$root/build-demo/bootstrap" --version)"
+SMR_BOOTSTRAP="$root/build-demo/bootstrap" exec /usr/bin/python3 "$root/tests/demo.py"
