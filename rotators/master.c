@@ -280,8 +280,8 @@ static int check_aurora_reader(const struct lookup *l, const char *id,
                     id);
         goto out;
     }
-    SM_INFO("setSecret: %s is a reader of Aurora cluster %s; the password is set on the writer",
-            l->user->host, id);
+    SM_INFO("%s is a reader of Aurora cluster %s; the password is set on the writer", l->user->host,
+            id);
     result = 0;
 out:
     rds_cluster_clean_up(&read);
@@ -333,8 +333,8 @@ static int check_by_rds(const struct lookup *l, struct sm_err *err) {
         not_replica(l, err, "DB instance %s is not a read replica of %s", l->user_id, l->master_id);
         goto out;
     }
-    SM_INFO("setSecret: %s is a read replica of %s; the password is set on the master",
-            l->user->host, l->master->host);
+    SM_INFO("%s is a read replica of %s; the password is set on the master", l->user->host,
+            l->master->host);
     result = 0;
 out:
     rds_instance_clean_up(&inst);
@@ -375,8 +375,8 @@ int rot_master_resolve(const struct rot_context *ctx, const struct rot_secret *u
     struct rot_master_place place = {{0}, {0}};
     if (user->masterarn == NULL) {
         return sm_err_set(err, ROT_ERR_SECRET_INVALID,
-                          "masterarn key is missing from secret JSON (the alternating-users "
-                          "strategy needs the ARN of a superuser secret)");
+                          "masterarn key is missing from secret JSON (the strategies that set "
+                          "the password through a master need the ARN of a superuser secret)");
     }
     if (read_master(ctx, deadline_ms, user->masterarn, master, &place, err) != 0) {
         return -1;
