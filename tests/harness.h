@@ -5,7 +5,9 @@
  *
  * `bin <name>` runs one case, `bin --list` lists them. tests/CMakeLists.txt finds the SM_TEST
  * names in the sources and registers each as its own ctest, so `ctest -R <name>` runs one case.
- * Asserts print expected and actual values; SM_ASSERT_SECRET_EQ prints lengths only.
+ * Asserts print expected and actual values; SM_ASSERT_SECRET_EQ prints lengths only and
+ * SM_ASSERT_STR_NOT_CONTAINS (the leak guard) prints the needle's length and where it was found,
+ * never the needle or the haystack.
  * Exit codes: 0 pass, 1 fail.
  */
 #ifndef SM_HARNESS_H
@@ -80,8 +82,10 @@ char *sm_test_read_file(const char *path, size_t *len);
 #define SM_ASSERT_STR_NOT_CONTAINS(haystack, needle)                                               \
     do {                                                                                           \
         const char *h_ = (haystack), *n_ = (needle);                                               \
-        if (h_ != NULL && strstr(h_, n_) != NULL) {                                                \
-            SM_FAIL("%s: must not contain \"%s\"", #haystack, n_);                                 \
+        const char *at_ = h_ != NULL ? strstr(h_, n_) : NULL;                                      \
+        if (at_ != NULL) {                                                                         \
+            SM_FAIL("%s: must not contain the %zu-byte needle (found at offset %td)", #haystack,   \
+                    strlen(n_), at_ - h_);                                                         \
         }                                                                                          \
     } while (0)
 
