@@ -116,4 +116,24 @@ char *sm_test_read_file(const char *path, size_t *len);
         }                                                                                          \
     } while (0)
 
+/* Header blocks (a request's "Name: value" lines, each ended by '\n') carry signatures and
+ * tokens, so these asserts print header names and lengths only, never a value.
+ *   SM_ASSERT_HEADER_EQ(head, name, value): a line "name: value".
+ *   SM_ASSERT_HEADER_PREFIX(head, name, part): a line "name: " whose value starts with part.
+ *   SM_ASSERT_HEADER_CONTAINS(head, name, part): a line "name: " whose value contains part.
+ *   SM_ASSERT_HEADERS_EQ(head, expected): the whole block is expected. */
+enum sm_header_match { SM_HEADER_EQ, SM_HEADER_PREFIX, SM_HEADER_CONTAINS };
+void sm_assert_header_(const char *file, int line, const char *what, const char *head,
+                       const char *name, const char *want, enum sm_header_match match);
+void sm_assert_headers_eq_(const char *file, int line, const char *what, const char *head,
+                           const char *expected);
+#define SM_ASSERT_HEADER_EQ(head, name, value)                                                     \
+    sm_assert_header_(__FILE__, __LINE__, #head, (head), (name), (value), SM_HEADER_EQ)
+#define SM_ASSERT_HEADER_PREFIX(head, name, part)                                                  \
+    sm_assert_header_(__FILE__, __LINE__, #head, (head), (name), (part), SM_HEADER_PREFIX)
+#define SM_ASSERT_HEADER_CONTAINS(head, name, part)                                                \
+    sm_assert_header_(__FILE__, __LINE__, #head, (head), (name), (part), SM_HEADER_CONTAINS)
+#define SM_ASSERT_HEADERS_EQ(head, expected)                                                       \
+    sm_assert_headers_eq_(__FILE__, __LINE__, #head, (head), (expected))
+
 #endif

@@ -75,7 +75,7 @@ static void signed_calls_work(struct env *e) {
     cJSON_Delete(out);
     struct secrets_value v;
     SM_ASSERT_OK(secrets_get_secret_value(&c, "creds/check", NULL, "AWSCURRENT", 0, &v, &err), err);
-    SM_ASSERT_STR_EQ(v.secret_string, "{\"password\":\"p\"}");
+    SM_ASSERT_SECRET_EQ(v.secret_string, "{\"password\":\"p\"}");
     secrets_value_clean_up(&v);
     SM_ASSERT_INT_EQ(fake_aws_count_calls(&e->sm, NULL), 2);
 }
