@@ -21,7 +21,7 @@ import aws_fake  # noqa: E402
 import sigv4  # noqa: E402
 import smtest  # noqa: E402
 from fake_sts import NS  # noqa: E402
-from smtest import assert_eq, assert_in  # noqa: E402
+from smtest import assert_eq, assert_in, assert_secret_in  # noqa: E402
 
 AK, SK = "AKIDFAKESTSTEST00001", "fakeStsSecretKey/For+Tests0123456789abcd"
 ROLE = "arn:aws:iam::123456789012:role/checker"
@@ -83,8 +83,8 @@ def test_fake_sts_assume_role_answers_credentials_that_sign_the_next_call():
                   [("AssumeRole", True, True, akid), ("AssumeRole", True, True, "ASIACHAINED000000001")],
                   "calls")
         material = fake.control("GET", "/_fake/secret-material")["material"]
-        assert_in(secret, material, "issued secrets are material")
-        assert_in("chained-token", material, "seeded secrets are material")
+        assert_secret_in(secret, material, "issued secrets are material")
+        assert_secret_in("chained-token", material, "seeded secrets are material")
 
 
 def test_fake_sts_assume_role_refusals():
@@ -202,7 +202,8 @@ def test_fake_container_creds_checks_the_authorization_token():
         status, _, _ = imds_request(fake, "POST", "/v1/credentials", {"Authorization": "pod-token"})
         assert_eq(status, 405, "another method")
         assert_eq([c["authorization"] for c in fake.calls()][:3], ["absent", "mismatched", "matched"], "log")
-        assert_in("pod-token", fake.control("GET", "/_fake/secret-material")["material"], "material")
+        assert_secret_in("pod-token", fake.control("GET", "/_fake/secret-material")["material"],
+                         "material")
 
 
 if __name__ == "__main__":
