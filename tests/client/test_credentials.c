@@ -93,7 +93,11 @@ static void expect_call(struct fake_aws *f, size_t index, const char *key, const
     cJSON *calls = fake_aws_control(f, "GET", "/_fake/calls", NULL);
     const cJSON *call = cJSON_GetArrayItem(calls, (int)index);
     SM_ASSERT(call != NULL);
+    /* The key must be there, as a string or a boolean: a fake that stops recording it fails. */
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(call, key);
+    if (!cJSON_IsString(v) && !cJSON_IsBool(v)) {
+        SM_FAIL("call %zu: %s is %s", index, key, v == NULL ? "missing" : "no string or boolean");
+    }
     const char *got = cJSON_IsString(v) ? v->valuestring : cJSON_IsTrue(v) ? "true" : "false";
     SM_ASSERT_STR_EQ(got, want);
     cJSON_Delete(calls);
