@@ -164,9 +164,9 @@ class Broken:
         self.users = []
         self.stack = Stack(handler="auto", env={"SMROTATE_DB_CA_FILE": db.ca_file})
 
-    def user(self, prefix="app", superuser=False):
+    def user(self, prefix="app"):
         name, password = cases.unique(prefix), cases.new_password()
-        (self.db.create_superuser if superuser else self.db.create_user)(name, password)
+        self.db.create_user(name, password)
         self.users.append(name)
         return name, password
 
