@@ -2,6 +2,8 @@
 
 #include "mem.h"
 
+#include <stdbool.h>
+
 #define MAX_TESTS 1024
 
 struct entry {
@@ -52,6 +54,81 @@ char *sm_test_read_file(const char *path, size_t *len) {
         *len = n;
     }
     return data;
+}
+
+/* The names of the lines of a header block, comma-separated, into out (never a value). */
+static void header_names(const char *head, char *out, size_t cap) {
+    size_t off = 0;
+    out[0] = '\0';
+    for (const char *p = head; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, '\n');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        int n = colon != NULL ? (int)(colon - p) : (int)strlen("(a line without a colon)");
+        const char *name = colon != NULL ? p : "(a line without a colon)";
+        if (off < cap) {
+            off += (size_t)snprintf(out + off, cap - off, "%s%.*s", off > 0 ? ", " : "", n, name);
+        }
+        p = end != NULL ? end + 1 : p + len;
+    }
+}
+
+void sm_assert_header_(const char *file, int line, const char *what, const char *head,
+                       const char *name, const char *want, enum sm_header_match match) {
+    size_t name_len = strlen(name), want_len = strlen(want);
+    bool seen = false;
+    for (const char *p = head; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, '\n');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (len >= name_len + 2 && strncmp(p, name, name_len) == 0 && p[name_len] == ':' &&
+            p[name_len + 1] == ' ') {
+            seen = true;
+            const char *v = p + name_len + 2;
+            size_t v_len = len - name_len - 2;
+            bool ok = false;
+            switch (match) {
+            case SM_HEADER_EQ:
+                ok = v_len == want_len && memcmp(v, want, want_len) == 0;
+                break;
+            case SM_HEADER_PREFIX:
+                ok = v_len >= want_len && memcmp(v, want, want_len) == 0;
+                break;
+            case SM_HEADER_CONTAINS:
+                for (size_t i = 0; !ok && i + want_len <= v_len; i++) {
+                    ok = memcmp(v + i, want, want_len) == 0;
+                }
+                break;
+            }
+            if (ok) {
+                return;
+            }
+        }
+        p = end != NULL ? end + 1 : p + len;
+    }
+    static const char *const verbs[] = {"equal to", "starting with", "containing"};
+    fprintf(stderr, "%s:%d: %s: no header %s %s the expected %zu bytes (%s)\n", file, line, what,
+            name, verbs[match], want_len,
+            seen ? "it is there with another value" : "it is missing");
+    exit(1);
+}
+
+void sm_assert_headers_eq_(const char *file, int line, const char *what, const char *head,
+                           const char *expected) {
+    if (head != NULL && strcmp(head, expected) == 0) {
+        return;
+    }
+    char want[1024], got[1024];
+    header_names(expected, want, sizeof(want));
+    header_names(head, got, sizeof(got));
+    size_t at = 0;
+    while (head != NULL && head[at] != '\0' && head[at] == expected[at]) {
+        at++;
+    }
+    fprintf(stderr,
+            "%s:%d: %s: header block differs (expected %zu bytes with headers [%s], got %zu "
+            "bytes with headers [%s], first difference at offset %zu)\n",
+            file, line, what, strlen(expected), want, head != NULL ? strlen(head) : 0, got, at);
+    exit(1);
 }
 
 int sm_test_main(int argc, char **argv) {

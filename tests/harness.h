@@ -5,7 +5,9 @@
  *
  * `bin <name>` runs one case, `bin --list` lists them. tests/CMakeLists.txt finds the SM_TEST
  * names in the sources and registers each as its own ctest, so `ctest -R <name>` runs one case.
- * Asserts print expected and actual values; SM_ASSERT_SECRET_EQ prints lengths only.
+ * Asserts print expected and actual values; SM_ASSERT_SECRET_EQ prints lengths only and
+ * SM_ASSERT_STR_NOT_CONTAINS (the leak guard) prints the needle's length and where it was found,
+ * never the needle or the haystack.
  * Exit codes: 0 pass, 1 fail.
  */
 #ifndef SM_HARNESS_H
@@ -80,8 +82,10 @@ char *sm_test_read_file(const char *path, size_t *len);
 #define SM_ASSERT_STR_NOT_CONTAINS(haystack, needle)                                               \
     do {                                                                                           \
         const char *h_ = (haystack), *n_ = (needle);                                               \
-        if (h_ != NULL && strstr(h_, n_) != NULL) {                                                \
-            SM_FAIL("%s: must not contain \"%s\"", #haystack, n_);                                 \
+        const char *at_ = h_ != NULL ? strstr(h_, n_) : NULL;                                      \
+        if (at_ != NULL) {                                                                         \
+            SM_FAIL("%s: must not contain the %zu-byte needle (found at offset %td)", #haystack,   \
+                    strlen(n_), at_ - h_);                                                         \
         }                                                                                          \
     } while (0)
 
@@ -111,5 +115,25 @@ char *sm_test_read_file(const char *path, size_t *len);
             SM_FAIL("%s failed: [%s] %s", #rc, sm_err_type(&(err)), (err).msg);                    \
         }                                                                                          \
     } while (0)
+
+/* Header blocks (a request's "Name: value" lines, each ended by '\n') carry signatures and
+ * tokens, so these asserts print header names and lengths only, never a value.
+ *   SM_ASSERT_HEADER_EQ(head, name, value): a line "name: value".
+ *   SM_ASSERT_HEADER_PREFIX(head, name, part): a line "name: " whose value starts with part.
+ *   SM_ASSERT_HEADER_CONTAINS(head, name, part): a line "name: " whose value contains part.
+ *   SM_ASSERT_HEADERS_EQ(head, expected): the whole block is expected. */
+enum sm_header_match { SM_HEADER_EQ, SM_HEADER_PREFIX, SM_HEADER_CONTAINS };
+void sm_assert_header_(const char *file, int line, const char *what, const char *head,
+                       const char *name, const char *want, enum sm_header_match match);
+void sm_assert_headers_eq_(const char *file, int line, const char *what, const char *head,
+                           const char *expected);
+#define SM_ASSERT_HEADER_EQ(head, name, value)                                                     \
+    sm_assert_header_(__FILE__, __LINE__, #head, (head), (name), (value), SM_HEADER_EQ)
+#define SM_ASSERT_HEADER_PREFIX(head, name, part)                                                  \
+    sm_assert_header_(__FILE__, __LINE__, #head, (head), (name), (part), SM_HEADER_PREFIX)
+#define SM_ASSERT_HEADER_CONTAINS(head, name, part)                                                \
+    sm_assert_header_(__FILE__, __LINE__, #head, (head), (name), (part), SM_HEADER_CONTAINS)
+#define SM_ASSERT_HEADERS_EQ(head, expected)                                                       \
+    sm_assert_headers_eq_(__FILE__, __LINE__, #head, (head), (expected))
 
 #endif

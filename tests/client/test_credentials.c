@@ -75,7 +75,7 @@ static void signed_calls_work(struct env *e) {
     cJSON_Delete(out);
     struct secrets_value v;
     SM_ASSERT_OK(secrets_get_secret_value(&c, "creds/check", NULL, "AWSCURRENT", 0, &v, &err), err);
-    SM_ASSERT_STR_EQ(v.secret_string, "{\"password\":\"p\"}");
+    SM_ASSERT_SECRET_EQ(v.secret_string, "{\"password\":\"p\"}");
     secrets_value_clean_up(&v);
     SM_ASSERT_INT_EQ(fake_aws_count_calls(&e->sm, NULL), 2);
 }
@@ -93,7 +93,11 @@ static void expect_call(struct fake_aws *f, size_t index, const char *key, const
     cJSON *calls = fake_aws_control(f, "GET", "/_fake/calls", NULL);
     const cJSON *call = cJSON_GetArrayItem(calls, (int)index);
     SM_ASSERT(call != NULL);
+    /* The key must be there, as a string or a boolean: a fake that stops recording it fails. */
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(call, key);
+    if (!cJSON_IsString(v) && !cJSON_IsBool(v)) {
+        SM_FAIL("call %zu: %s is %s", index, key, v == NULL ? "missing" : "no string or boolean");
+    }
     const char *got = cJSON_IsString(v) ? v->valuestring : cJSON_IsTrue(v) ? "true" : "false";
     SM_ASSERT_STR_EQ(got, want);
     cJSON_Delete(calls);

@@ -9,6 +9,7 @@ only reads, and the server's statement log (PostgreSQL's log_statement=all, the 
 general log) no write by any session of the check. The other broken setups are asserted in
 process (tests/unit/test_check.c).
 """
+import contextlib
 import json
 import os
 import re
@@ -106,12 +107,14 @@ class NoWrites:
         return False
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+@contextlib.contextmanager
+def refused_port():
+    """A port held bound and never listening for as long as the block runs: connections to it are
+    refused, and no other process can take it meanwhile (a port closed again could be, and the
+    "tcp" check would pass or fail by luck)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 # --- healthy setups, in Lambda -----------------------------------------------------------------
@@ -161,9 +164,9 @@ class Broken:
         self.users = []
         self.stack = Stack(handler="auto", env={"SMROTATE_DB_CA_FILE": db.ca_file})
 
-    def user(self, prefix="app", superuser=False):
+    def user(self, prefix="app"):
         name, password = cases.unique(prefix), cases.new_password()
-        (self.db.create_superuser if superuser else self.db.create_user)(name, password)
+        self.db.create_user(name, password)
         self.users.append(name)
         return name, password
 
@@ -204,8 +207,8 @@ def test_check_SERVER_broken_setups_fail_their_check(db):
         fails(report, "tls")
         assert "login" not in names(report)
 
-        report = invoke_check(b.stack, b.secret(dict(db.secret(user, password),
-                                                     port=free_port())))
+        with refused_port() as port:
+            report = invoke_check(b.stack, b.secret(dict(db.secret(user, password), port=port)))
         fails(report, "tcp", "cannot connect to")
         fails(report, "tcp", "DatabaseUnreachable")
         assert "tls" not in names(report)
@@ -249,9 +252,10 @@ def test_check_SERVER_from_a_shell(db):
                                   "--strategy", "multi-user")
         assert_eq(status, 1, "exit status")
         fails(json.loads(out), "master-secret", "masterarn key is missing")
-        wrong = case.stack.create_secret("smr/" + uuid.uuid4().hex[:10],
-                                         dict(case.secret, port=free_port()))
-        status, out = shell_check(case.stack, "--secret-id", wrong, "--json")
+        with refused_port() as port:
+            wrong = case.stack.create_secret("smr/" + uuid.uuid4().hex[:10],
+                                             dict(case.secret, port=port))
+            status, out = shell_check(case.stack, "--secret-id", wrong, "--json")
         assert_eq(status, 1, "exit status")
         fails(json.loads(out), "tcp", "outside the function's VPC")
         assert_eq(shell_check(case.stack)[0], 2, "no --secret-id: usage")

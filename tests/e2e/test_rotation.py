@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import cases  # noqa: E402
 import smtest  # noqa: E402
 from db import SERVERS, MariaDB, MySQL, Postgres  # noqa: E402
-from smtest import assert_eq, assert_in  # noqa: E402
+from smtest import assert_eq, assert_in, assert_secret_eq  # noqa: E402
 
 
 # --- every server ------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ def test_rotation_mysql_dual_password_keeps_previous_working_for_one_rotation():
             case.run(case.stack.start_rotation(case.arn))
             passwords.append(case.current()["password"])
             previous = case.stack.value(case.arn, "AWSPREVIOUS")["password"]
-            assert_eq(previous, passwords[-2], "AWSPREVIOUS is the replaced password")
+            assert_secret_eq(previous, passwords[-2], "AWSPREVIOUS is the replaced password")
             assert db.can_login(case.username, passwords[-1]), "AWSCURRENT logs in"
             assert db.can_login(case.username, previous), "AWSPREVIOUS logs in"
         assert not db.can_login(case.username, passwords[0]), "the oldest password is refused"

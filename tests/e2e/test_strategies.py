@@ -156,9 +156,15 @@ def test_strategies_SERVER_password_lifetime_is_set_with_each_password(db):
         assert db.can_login(case.username, case.current()["password"])
 
 
+# What bootstrap logs when testSecret's login at a replica is refused and it waits to try again.
+WAITING = "refused the new password; waiting "
+
+
 def test_strategies_SERVER_test_secret_waits_for_a_replica(db):
     """The user's host is a read replica: the test holds the old password there (as a replica
-    that has not replicated yet) and lets the new one arrive while testSecret waits."""
+    that has not replicated yet) and lets the new one arrive while testSecret waits: only once
+    bootstrap has logged that its first login was refused and it waits, so the retry is certain
+    whatever the timing."""
     with rds_cases.World(db) as world:
         replica, main = world.names.host("pg-replica"), world.names.host("pg-main")
         with rds_cases.RdsCase(world, replica, master_host=main) as case:
@@ -167,14 +173,31 @@ def test_strategies_SERVER_test_secret_waits_for_a_replica(db):
             new = case.stack.value(case.arn, "AWSPENDING", token)
             clone = new["username"]
             db.set_password(clone, cases.new_password())  # not replicated yet
-            replicated = threading.Timer(1.0, db.set_password, (clone, new["password"]))
-            replicated.start()
+            mark = len(case.stack.output())
+            done, replicated, failure = threading.Event(), threading.Event(), []
+
+            def replicate():
+                """Sets the new password once bootstrap waits after a refused login."""
+                try:
+                    while not done.wait(0.05):
+                        if WAITING in case.stack.output()[mark:]:
+                            db.set_password(clone, new["password"])
+                            replicated.set()
+                            return
+                except Exception as e:  # noqa: BLE001 - reported by the test below
+                    failure.append(e)
+
+            replicator = threading.Thread(target=replicate)
+            replicator.start()
             try:
                 case.run(token, ("testSecret", "finishSecret"))
             finally:
-                replicated.join()
-            assert_in("refused the new password; waiting 500 ms for replication",
-                      case.stack.output())
+                done.set()
+                replicator.join()
+            if failure:
+                raise failure[0]
+            assert replicated.is_set(), "testSecret did not wait after a refused login"
+            assert_in(WAITING + "500 ms for replication", case.stack.output()[mark:])
             case.assert_rotated_alternating(token)
 
 

@@ -30,6 +30,8 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aws_fake  # noqa: E402
 
+DEFAULT_SESSION_TOKEN = "fake-container-session-token"  # handed out without --session-token
+
 
 def _iso(t):
     return datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -64,7 +66,14 @@ class ContainerCreds(aws_fake.Service):
 
     def secret_material(self):
         with self.lock:
-            return {self.doc["authorization"]} if self.doc.get("authorization") else set()
+            out = {self.doc["authorization"]} if self.doc.get("authorization") else set()
+        # The session token handed out with the credentials (an explicit --session-token is
+        # aws_fake's material already; the default one is this service's).
+        out.add(self.session_token())
+        return out
+
+    def session_token(self):
+        return self.opts.session_token or DEFAULT_SESSION_TOKEN
 
     def setting(self, key, default):
         with self.lock:
@@ -97,7 +106,7 @@ class ContainerCreds(aws_fake.Service):
             "RoleArn": self.setting("role_arn", "arn:aws:iam::%s:role/fake-task-role" % self.opts.account),
             "AccessKeyId": self.opts.access_key,
             "SecretAccessKey": self.opts.secret_key,
-            "Token": self.opts.session_token or "fake-container-session-token",
+            "Token": self.session_token(),
             "Expiration": self.setting("expiration", None) or _iso(now + 6 * 3600),
             "AccountId": self.opts.account,
         }).encode()

@@ -83,7 +83,8 @@ void fake_home_start(struct fake_home *h) {
     }
 }
 
-const char *fake_home_path(struct fake_home *h, const char *rel) {
+/* The path of <home>/<rel> (a static buffer, valid until the next call). */
+static const char *fake_home_path(struct fake_home *h, const char *rel) {
     static char path[1024];
     snprintf(path, sizeof(path), "%s/%s", h->dir, rel);
     return path;
@@ -188,8 +189,9 @@ static double world_random01(void *impl) {
 static const struct aws_system_ops s_world_ops = {world_perform, world_now_ms, world_sleep_ms,
                                                   world_random01};
 
-struct aws_system fake_world_start(struct fake_world *w, const struct fake_route *routes, size_t n,
-                                   int64_t now) {
+/* The world as a system, answering from routes (n of them) with the clock at now. */
+static struct aws_system fake_world_start(struct fake_world *w, const struct fake_route *routes,
+                                          size_t n, int64_t now) {
     SM_ASSERT(n <= FAKE_WORLD_MAX_ROUTES);
     memset(w, 0, sizeof(*w));
     w->routes = routes;
@@ -249,11 +251,13 @@ void fake_chain_expect(struct fake_chain *c, const char *akid, const char *secre
 void fake_chain_expect_failure(struct fake_chain *c, const struct sm_code *code, const char *want) {
     struct sm_err err;
     SM_ASSERT_INT_EQ(fake_chain_resolve(c, &err), -1);
-    SM_ASSERT_CODE_EQ(err.code, code);
-    SM_ASSERT_STR_CONTAINS(err.msg, want);
+    /* The leak checks come first, so that a message holding a secret is never printed by the
+     * STR_CONTAINS below. */
     for (size_t i = 0; c->secrets != NULL && c->secrets[i] != NULL; i++) {
         SM_ASSERT_STR_NOT_CONTAINS(err.msg, c->secrets[i]);
     }
+    SM_ASSERT_CODE_EQ(err.code, code);
+    SM_ASSERT_STR_CONTAINS(err.msg, want);
     SM_ASSERT(c->cfg.access_key_id == NULL && c->cfg.secret_access_key == NULL &&
               c->cfg.session_token == NULL);
 }

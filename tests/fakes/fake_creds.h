@@ -32,9 +32,6 @@ void fake_home_start(struct fake_home *h);
  * returns its path (a static buffer, valid until the next call). */
 const char *fake_home_write(struct fake_home *h, const char *rel, const char *text, int mode);
 
-/* The path of <home>/<rel> (a static buffer, valid until the next call). */
-const char *fake_home_path(struct fake_home *h, const char *rel);
-
 /* Removes the home. Accepts a stopped one. */
 void fake_home_stop(struct fake_home *h);
 
@@ -70,10 +67,6 @@ struct fake_world {
     int64_t slept_ms; /* total */
     size_t n_slept;
 };
-
-/* The world as a system, answering from routes (n of them) with the clock at now. */
-struct aws_system fake_world_start(struct fake_world *w, const struct fake_route *routes, size_t n,
-                                   int64_t now);
 
 /* The number of requests sent with method to url. */
 size_t fake_world_count(const struct fake_world *w, const char *method, const char *url);

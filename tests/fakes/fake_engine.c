@@ -180,7 +180,6 @@ static int fake_sync_alternate_user(struct rot_session *admin, const struct rot_
 static int fake_check_rights(struct rot_session *admin, const struct rot_rights_request *req,
                              bool *allowed, struct sm_buf *detail, struct sm_err *err) {
     (void)admin;
-    fake_db.inspections++;
     const char *must[2] = {req->clone != NULL ? req->clone->original : req->users[0],
                            req->clone != NULL ? NULL : req->users[1]};
     for (size_t i = 0; i < 2; i++) {
@@ -197,7 +196,6 @@ static int fake_check_rights(struct rot_session *admin, const struct rot_rights_
 static int fake_plan_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
                                     struct sm_buf *plan, struct sm_err *err) {
     (void)admin;
-    fake_db.inspections++;
     if (fake_db.plan_cycle) {
         return sm_err_set(err, ROT_ERR_ROTATION, "role \"%s\" is a member of its alternate",
                           users->original);

@@ -44,7 +44,6 @@ struct fake_db {
     bool tls_fails;           /* TLS attempts fail: the certificate does not name the host */
     bool master_lacks_rights; /* check_rights says no */
     bool plan_cycle;          /* plan_alternate_user refuses (the original is the clone's member) */
-    int inspections;          /* check_rights and plan_alternate_user calls */
     int refuse_logins; /* the next N logins are refused whatever the password (replication lag) */
     int connects;      /* connect attempts */
     char hosts[FAKE_MAX_CONNECTS][128]; /* the host of each connect attempt, in order */

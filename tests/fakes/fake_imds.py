@@ -40,6 +40,7 @@ import aws_fake  # noqa: E402
 ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
+DEFAULT_SESSION_TOKEN = "fake-imds-session-token"  # handed out without --session-token
 REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            405: "Method Not Allowed"}
 
@@ -82,7 +83,14 @@ class Imds(aws_fake.Service):
 
     def secret_material(self):
         with self.lock:
-            return set(self.tokens)
+            out = set(self.tokens)
+        # The session token handed out with the role's credentials (an explicit --session-token
+        # is aws_fake's material already; the default one is this service's).
+        out.add(self.session_token())
+        return out
+
+    def session_token(self):
+        return self.opts.session_token or DEFAULT_SESSION_TOKEN
 
     def setting(self, key, default):
         with self.lock:
@@ -157,7 +165,7 @@ class Imds(aws_fake.Service):
             doc["Message"] = self.setting("message", "") or ""
         else:
             doc.update(Type="AWS-HMAC", AccessKeyId=self.opts.access_key, SecretAccessKey=self.opts.secret_key,
-                       Token=self.opts.session_token or "fake-imds-session-token",
+                       Token=self.session_token(),
                        Expiration=self.setting("expiration", None) or _iso(now + 6 * 3600))
         return json.dumps(doc, indent=2).encode()
 

@@ -21,7 +21,7 @@ import aws_fake  # noqa: E402
 import sigv4  # noqa: E402
 import smtest  # noqa: E402
 from fake_sts import NS  # noqa: E402
-from smtest import assert_eq, assert_in  # noqa: E402
+from smtest import assert_eq, assert_in, assert_secret_in  # noqa: E402
 
 AK, SK = "AKIDFAKESTSTEST00001", "fakeStsSecretKey/For+Tests0123456789abcd"
 ROLE = "arn:aws:iam::123456789012:role/checker"
@@ -83,8 +83,8 @@ def test_fake_sts_assume_role_answers_credentials_that_sign_the_next_call():
                   [("AssumeRole", True, True, akid), ("AssumeRole", True, True, "ASIACHAINED000000001")],
                   "calls")
         material = fake.control("GET", "/_fake/secret-material")["material"]
-        assert_in(secret, material, "issued secrets are material")
-        assert_in("chained-token", material, "seeded secrets are material")
+        assert_secret_in(secret, material, "issued secrets are material")
+        assert_secret_in("chained-token", material, "seeded secrets are material")
 
 
 def test_fake_sts_assume_role_refusals():
@@ -186,6 +186,23 @@ def test_fake_imds_requires_a_session_token():
         assert_eq(status, 404, "IMDSv1 allowed, no role attached")
 
 
+def test_fake_imds_default_session_token_is_material():
+    """Without --session-token the role's credentials carry the fake's own token: the leak checks
+    must know it as well as the session tokens it issued."""
+    with aws_fake.FakeProcess("fake_imds.py", "ASIAIMDS000000000001", "imds-secret") as fake:
+        listing = "/latest/meta-data/iam/security-credentials/"
+        status, _, token = imds_request(fake, "PUT", "/latest/api/token",
+                                        {"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        assert_eq(status, 200, "token")
+        status, _, body = imds_request(fake, "GET", listing + "fake-instance-role",
+                                       {"X-aws-ec2-metadata-token": token})
+        assert_eq(status, 200, "credentials")
+        material = fake.control("GET", "/_fake/secret-material")["material"]
+        assert_secret_in(json.loads(body)["Token"], material,
+                         "the session token handed out is material")
+        assert_secret_in(token, material, "the IMDS session token is material")
+
+
 def test_fake_container_creds_checks_the_authorization_token():
     with aws_fake.FakeProcess("fake_container_creds.py", "ASIATASK000000000001", "task-secret") as fake:
         fake.control("POST", "/_fake/state", {"path": "/v1/credentials", "authorization": "pod-token"})
@@ -202,7 +219,9 @@ def test_fake_container_creds_checks_the_authorization_token():
         status, _, _ = imds_request(fake, "POST", "/v1/credentials", {"Authorization": "pod-token"})
         assert_eq(status, 405, "another method")
         assert_eq([c["authorization"] for c in fake.calls()][:3], ["absent", "mismatched", "matched"], "log")
-        assert_in("pod-token", fake.control("GET", "/_fake/secret-material")["material"], "material")
+        material = fake.control("GET", "/_fake/secret-material")["material"]
+        assert_secret_in("pod-token", material, "the authorization token is material")
+        assert_secret_in(doc["Token"], material, "the default session token handed out is material")
 
 
 if __name__ == "__main__":

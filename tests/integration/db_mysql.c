@@ -79,7 +79,12 @@ static void admin_rows(MYSQL *m, char *out, size_t cap, const char *fmt, va_list
     char sql[8192];
     vsnprintf(sql, sizeof(sql), fmt, ap);
     if (!rows_of(m, sql, out, cap)) {
-        SM_FAIL("admin SQL failed: %s (%s)", mysql_error(m), sql);
+        /* Never the statement: it may hold IDENTIFIED BY '<password>'. Nor the message of a
+         * syntax error (1064), which quotes the statement from where the parse failed. */
+        unsigned code = mysql_errno(m);
+        SM_FAIL("admin SQL failed: error %u (%s): %s", code, mysql_sqlstate(m),
+                code == 1064 ? "a syntax error (message withheld: it quotes the statement)"
+                             : mysql_error(m));
     }
 }
 

@@ -131,9 +131,6 @@ class Postgres(Server):
         s.update(extra)
         return s
 
-    def bad_ca_file(self):
-        return self.env["PG_BAD_CA_FILE"]
-
     def set_password(self, user, password):
         self.admin("ALTER ROLE %s WITH PASSWORD %s" % (self.ident(user), self.literal(password)))
 
@@ -258,9 +255,6 @@ class MariaDB(Server):
         s.update(extra)
         return s
 
-    def bad_ca_file(self):
-        return self.env["MARIADB_BAD_CA_FILE"]
-
     def set_password(self, user, password, host="%"):
         self.admin("SET PASSWORD FOR %s = PASSWORD(%s)" % (self.account(user, host),
                                                            self.literal(password)))
@@ -324,9 +318,6 @@ class MySQL(MariaDB):
     engine = "mysql"
     name = "mysql"
     max_username = 32  # USERNAME_CHARACTER_LIMIT's default
-
-    def bad_ca_file(self):
-        return self.env["MYSQL_BAD_CA_FILE"]
 
     def set_password(self, user, password, host="%"):
         self.admin("ALTER USER %s IDENTIFIED BY %s" % (self.account(user, host),

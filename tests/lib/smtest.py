@@ -57,5 +57,30 @@ def assert_in(needle, haystack, what=""):
 
 
 def assert_not_in(needle, haystack, what=""):
+    """The leak guard: on failure, says only how long the needle is and where it was found."""
     if needle in haystack:
-        raise AssertionError("%s: %r must not appear" % (what, needle if len(str(needle)) < 8 else "<secret>"))
+        where = haystack.find(needle) if isinstance(haystack, (str, bytes)) else None
+        raise AssertionError("%s: a %d-long value that must not appear does (at %s)"
+                             % (what, len(needle), "offset %d" % where if where is not None
+                                else "an item"))
+
+
+def _length(value):
+    try:
+        return "%d-long %s" % (len(value), type(value).__name__)
+    except TypeError:
+        return type(value).__name__
+
+
+def assert_secret_eq(actual, expected, what):
+    """assert_eq for secrets: on failure, prints what and the lengths, never a value."""
+    if actual != expected:
+        raise AssertionError("%s: secret differs (expected a %s, got a %s)"
+                             % (what, _length(expected), _length(actual)))
+
+
+def assert_secret_in(needle, haystack, what):
+    """assert_in for secrets: on failure, prints what and the lengths, never a value."""
+    if needle not in haystack:
+        raise AssertionError("%s: a %s secret is missing from a %s"
+                             % (what, _length(needle), _length(haystack)))

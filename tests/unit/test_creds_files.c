@@ -45,7 +45,8 @@ SM_TEST(creds_ini_reads_settings_as_configparser_does) {
                                  "\n[other]\nregion=eu-central-1\n",
                                  false);
     SM_ASSERT_STR_EQ(creds_ini_get(&ini, "dev", "aws_access_key_id"), "AKID1");
-    SM_ASSERT_STR_EQ(creds_ini_get(&ini, "dev", "aws_secret_access_key"), "s=e:c ; not a comment");
+    SM_ASSERT_SECRET_EQ(creds_ini_get(&ini, "dev", "aws_secret_access_key"),
+                        "s=e:c ; not a comment");
     SM_ASSERT_STR_EQ(creds_ini_get(&ini, "dev", "s3"), "\nmax_concurrent_requests = 10\nx = y");
     SM_ASSERT_STR_EQ(creds_ini_get(&ini, "dev", "region"), "us-west-2");
     SM_ASSERT_STR_EQ(creds_ini_get(&ini, "other", "region"), "eu-central-1");
