@@ -356,6 +356,21 @@ SM_TEST(creds_container_retries_then_reports_the_answer) {
     fake_chain_stop(&e);
 }
 
+/* A request that runs out of its own 2 s is retried like any transport failure (botocore's
+ * ReadTimeout): only the chain's deadline stops the attempts. */
+SM_TEST(creds_container_retries_after_a_request_timeout) {
+    const struct fake_route routes[] = {
+        {"GET", "http://127.0.0.1:1/c", 0, NULL, SM_ERR_DEADLINE, 1},
+        {"GET", "http://127.0.0.1:1/c", 200, METADATA_CREDS(LATER), NULL, 0}};
+    struct fake_chain e;
+    ENV_START(&e, routes);
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/c", 1);
+    fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
+    SM_ASSERT_INT_EQ(e.world.n_sent, 2);
+    SM_ASSERT_INT_EQ(e.world.slept_ms, 1000);
+    fake_chain_stop(&e);
+}
+
 /* ---- instance metadata ----------------------------------------------------------------------- */
 
 SM_TEST(creds_imds_v2_token_then_role_then_credentials) {
