@@ -333,6 +333,22 @@ void creds_format_time(int64_t ms, char *out, size_t cap) {
     }
 }
 
+int creds_check_expiration(const struct creds_chain *ch, const struct creds *c, bool whole_check,
+                           struct sm_err *err) {
+    int64_t now = ch->sys->ops->now_ms(ch->sys->impl);
+    int64_t need = whole_check && ch->deadline_ms > now ? ch->deadline_ms : now;
+    if (c->expiration_ms == 0 || c->expiration_ms > need) {
+        return 0;
+    }
+    char when[40];
+    creds_format_time(c->expiration_ms, when, sizeof(when));
+    if (c->expiration_ms <= now) {
+        return sm_err_set(err, SM_ERR_CONFIG, "the credentials expired at %s", when);
+    }
+    return sm_err_set(err, SM_ERR_CONFIG,
+                      "the credentials expire at %s, before the check could finish", when);
+}
+
 /* botocore's session variable `profile`: AWS_DEFAULT_PROFILE, else AWS_PROFILE (the first one
  * set wins), else "default". */
 static void choose_profile(struct creds_chain *ch) {
@@ -435,10 +451,8 @@ int creds_resolve(struct aws_config *cfg, const struct aws_system *sys, int64_t 
         sm_err_set(err, SM_ERR_CONFIG, "no AWS credentials found: %s", ch.trail);
         goto out;
     }
-    if (got.expiration_ms != 0 && got.expiration_ms <= sys->ops->now_ms(sys->impl)) {
-        char when[40];
-        creds_format_time(got.expiration_ms, when, sizeof(when));
-        sm_err_set(err, SM_ERR_CONFIG, "%s: the credentials expired at %s", ch.source, when);
+    if (creds_check_expiration(&ch, &got, true, err) != 0) {
+        sm_err_prefix(err, "%s", ch.source);
         goto out;
     }
     cfg->access_key_id = got.access_key_id;

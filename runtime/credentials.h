@@ -45,8 +45,9 @@
  *
  * Returns 0, or -1 with err: SM_ERR_CONFIG when no source is configured (the message lists what
  * each source lacked), a configured source is unusable (a file that does not parse, a missing
- * profile, an unsupported setting, a credential_process that fails or answers badly, expired
- * credentials) or no region is known; the STS error (SM_ERR_AWS_*, SM_ERR_TRANSPORT, ...) when
+ * profile, an unsupported setting, a credential_process that fails or answers badly,
+ * credentials that expire before deadline_ms, source credentials expired before AssumeRole) or no
+ * region is known; the STS error (SM_ERR_AWS_*, SM_ERR_TRANSPORT, ...) when
  * AssumeRole or AssumeRoleWithWebIdentity fails; SM_ERR_TRANSPORT or SM_ERR_PROTOCOL when the
  * container endpoint fails; SM_ERR_DEADLINE; SM_ERR_NOMEM. The message starts with the source
  * ("profile dev (credential_process): ..."). cfg's credentials are then NULL; the caller still

@@ -136,6 +136,14 @@ void creds_note(struct creds_chain *ch, const char *fmt, ...) SM_PRINTF(2, 3);
 /* Sets ch->source (cut to fit). */
 void creds_describe(struct creds_chain *ch, const char *fmt, ...) SM_PRINTF(2, 3);
 
+/* Refuses credentials that will not last long enough: expired now (whole_check false: what an
+ * STS call made now with them needs), or by the chain's deadline (whole_check true: the check
+ * must be able to use them until it ends). No expiration: they last. Returns 0, or -1 with err
+ * (SM_ERR_CONFIG: "the credentials expired at X" or "... expire at X, before the check could
+ * finish"). */
+int creds_check_expiration(const struct creds_chain *ch, const struct creds *c, bool whole_check,
+                           struct sm_err *err);
+
 /* Whether a variable is set (an empty value counts as set where botocore tests `in os.environ`). */
 bool creds_env_present(const char *name);
 
