@@ -111,8 +111,9 @@ static int drain(int *fd, struct sm_buf *b, bool drop_excess, struct sm_err *err
     return rc;
 }
 
-/* Collects the output until both pipes close, then reaps the child. *status gets its wait
- * status. deadline_left_ms < 0: no deadline. */
+/* Collects the output until both pipes close, then reaps the child, both within left_ms (< 0: no
+ * deadline; past it SM_ERR_DEADLINE, the child left to child_clean_up). *status gets its wait
+ * status. */
 static int collect(struct child *c, int64_t left_ms, int *status, struct sm_err *err) {
     int64_t start = sm_monotonic_ms();
     while (c->out_fd >= 0 || c->err_fd >= 0) {
@@ -133,9 +134,18 @@ static int collect(struct child *c, int64_t left_ms, int *status, struct sm_err 
             return -1;
         }
     }
-    while (waitpid(c->pid, status, 0) < 0) {
-        if (errno != EINTR) {
+    /* A program may close its output and run on: within the deadline it is polled for */
+    pid_t got;
+    while ((got = waitpid(c->pid, status, left_ms < 0 ? 0 : WNOHANG)) != c->pid) {
+        int64_t wait = left_ms - (sm_monotonic_ms() - start);
+        if (got < 0 && errno != EINTR) {
             return sm_err_set(err, SM_ERR_INTERNAL, "waitpid: %s", strerror(errno));
+        }
+        if (got == 0 && wait <= 0) {
+            return sm_err_set(err, SM_ERR_DEADLINE, "did not finish before the deadline");
+        }
+        if (got == 0) {
+            poll(NULL, 0, wait < 10 ? (int)wait : 10);
         }
     }
     c->pid = 0;

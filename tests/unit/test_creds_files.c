@@ -5,6 +5,7 @@
  * them, and the messages when nothing or something broken is configured. Nothing here makes an
  * HTTP request (STS, the container endpoint and instance metadata: test_creds_http.c).
  */
+#include "clock.h"
 #include "credentials.h"
 #include "creds_sources.h"
 #include "fakes/fake_creds.h"
@@ -382,5 +383,14 @@ SM_TEST(creds_process_is_killed_at_the_deadline) {
     SM_ASSERT_INT_EQ(creds_resolve(&e.cfg, &e.sys, T0 + 200, e.source, sizeof(e.source), &err), -1);
     SM_ASSERT_CODE_EQ(err.code, SM_ERR_DEADLINE);
     SM_ASSERT_STR_CONTAINS(err.msg, "did not finish before the deadline");
+    /* Its output closed, the program running on: still bounded. */
+    aws_config_clean_up(&e.cfg);
+    process_profile(&e, "{}", "exec >&- 2>&-; exec sleep 30");
+    SM_ASSERT_OK(aws_config_settings_from_env(&e.cfg, &ignored), ignored);
+    int64_t start = sm_monotonic_ms();
+    SM_ASSERT_INT_EQ(creds_resolve(&e.cfg, &e.sys, T0 + 200, e.source, sizeof(e.source), &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_DEADLINE);
+    SM_ASSERT_STR_CONTAINS(err.msg, "did not finish before the deadline");
+    SM_ASSERT(sm_monotonic_ms() - start < 10000);
     fake_chain_stop(&e);
 }
