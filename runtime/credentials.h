@@ -20,8 +20,10 @@
  *
  * Inside Lambda none of this runs: the function's credentials come from the environment alone
  * (aws_config_from_env). Secret material (secret keys, session tokens, web identity tokens,
- * credential_process output, file contents) lives in sm_ memory, wiped when freed, and never
- * reaches a message.
+ * credential_process's stdout, which carries the keys, file contents) lives in sm_ memory, wiped
+ * when freed, and never reaches a message. credential_process's stderr, the program's own
+ * diagnostics, is quoted in the error when it fails (one line, cut at 400 bytes), as botocore
+ * includes it: a program that writes a secret there exposes it.
  */
 #ifndef SM_CREDENTIALS_H
 #define SM_CREDENTIALS_H
