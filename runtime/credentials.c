@@ -149,7 +149,8 @@ void creds_describe(struct creds_chain *ch, const char *fmt, ...) {
     snprintf(ch->source, sizeof(ch->source), "%s", text);
 }
 
-bool creds_env_present(const char *name) {
+/* Whether a variable is set (an empty value counts as set where botocore tests `in os.environ`). */
+static bool env_present(const char *name) {
     return getenv(name) != NULL;
 }
 
@@ -235,7 +236,7 @@ int creds_take_sts(struct sts_credentials *sts, struct creds *out, struct sm_err
  * empty), else the profile's key. *from names where it came from. */
 static const char *web_setting(struct creds_chain *ch, const char *profile, bool use_env,
                                const char *key, const char *var, const char **from) {
-    if (use_env && creds_env_present(var)) {
+    if (use_env && env_present(var)) {
         *from = var;
         return getenv(var);
     }

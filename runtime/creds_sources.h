@@ -55,7 +55,6 @@ int creds_read_small_file(const char *path, struct sm_buf *out, const char *what
 struct creds_ini_section {
     char *name;    /* as written between the brackets */
     char *profile; /* the profile it holds (see creds_ini_parse), or NULL */
-    unsigned line;
 };
 
 struct creds_ini_entry {
@@ -65,8 +64,7 @@ struct creds_ini_entry {
 };
 
 struct creds_ini {
-    char *path;   /* as expanded (~ to $HOME) */
-    bool present; /* the file exists and was read */
+    char *path; /* as expanded (~ to $HOME) */
     struct creds_ini_section *sections;
     size_t n_sections;
     struct creds_ini_entry *entries;
@@ -85,7 +83,7 @@ int creds_ini_parse(const char *path, const char *text, size_t len, bool config_
                     struct creds_ini *out, struct sm_err *err);
 
 /* Reads and parses the file at path (~ expanded). A file that does not exist (or cannot be
- * opened) leaves out->present false and is no error, as botocore ignores it. */
+ * opened) leaves out empty (no sections) and is no error, as botocore ignores it. */
 int creds_ini_load(const char *path, bool config_file, struct creds_ini *out, struct sm_err *err);
 
 void creds_ini_clean_up(struct creds_ini *ini);
@@ -143,9 +141,6 @@ void creds_describe(struct creds_chain *ch, const char *fmt, ...) SM_PRINTF(2, 3
  * finish"). */
 int creds_check_expiration(const struct creds_chain *ch, const struct creds *c, bool whole_check,
                            struct sm_err *err);
-
-/* Whether a variable is set (an empty value counts as set where botocore tests `in os.environ`). */
-bool creds_env_present(const char *name);
 
 /* ---- the sources ----------------------------------------------------------------------------- */
 
