@@ -154,32 +154,27 @@ static bool env_present(const char *name) {
     return getenv(name) != NULL;
 }
 
-static const char *env_nonempty(const char *name) {
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
 /* ---- the environment ------------------------------------------------------------------------- */
 
 /* botocore's EnvProvider: AWS_ACCESS_KEY_ID decides (empty counts as unset); a missing secret key
  * is PartialCredentialsError; the token from AWS_SECURITY_TOKEN, else AWS_SESSION_TOKEN;
  * AWS_CREDENTIAL_EXPIRATION when set is honoured. */
 int creds_from_env(struct creds_chain *ch, struct creds *out, struct sm_err *err) {
-    const char *akid = env_nonempty("AWS_ACCESS_KEY_ID");
+    const char *akid = sm_env_nonempty("AWS_ACCESS_KEY_ID");
     if (akid == NULL) {
         creds_note(ch, "environment: AWS_ACCESS_KEY_ID is not set");
         return 0;
     }
-    const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
+    const char *secret = sm_env_nonempty("AWS_SECRET_ACCESS_KEY");
     if (secret == NULL) {
         return sm_err_set(err, SM_ERR_CONFIG,
                           "environment: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
     }
-    const char *token = env_nonempty("AWS_SECURITY_TOKEN");
+    const char *token = sm_env_nonempty("AWS_SECURITY_TOKEN");
     if (token == NULL) {
-        token = env_nonempty("AWS_SESSION_TOKEN");
+        token = sm_env_nonempty("AWS_SESSION_TOKEN");
     }
-    const char *expiry = env_nonempty("AWS_CREDENTIAL_EXPIRATION");
+    const char *expiry = sm_env_nonempty("AWS_CREDENTIAL_EXPIRATION");
     int64_t expiration_ms = 0;
     if (expiry != NULL && creds_parse_time(expiry, &expiration_ms) != 0) {
         return sm_err_set(err, SM_ERR_CONFIG,
@@ -353,9 +348,9 @@ int creds_check_expiration(const struct creds_chain *ch, const struct creds *c, 
 /* botocore's session variable `profile`: AWS_DEFAULT_PROFILE, else AWS_PROFILE (the first one
  * set wins), else "default". */
 static void choose_profile(struct creds_chain *ch) {
-    ch->profile = env_nonempty("AWS_DEFAULT_PROFILE");
+    ch->profile = sm_env_nonempty("AWS_DEFAULT_PROFILE");
     if (ch->profile == NULL) {
-        ch->profile = env_nonempty("AWS_PROFILE");
+        ch->profile = sm_env_nonempty("AWS_PROFILE");
     }
     ch->profile_named = ch->profile != NULL;
     if (ch->profile == NULL) {
@@ -366,8 +361,8 @@ static void choose_profile(struct creds_chain *ch) {
 /* The two files (botocore's config_file and credentials_file variables). A profile named
  * explicitly must exist in one of them (botocore's ProfileNotFound, even for "default"). */
 static int load_files(struct creds_chain *ch, struct sm_err *err) {
-    const char *config = env_nonempty("AWS_CONFIG_FILE");
-    const char *credentials = env_nonempty("AWS_SHARED_CREDENTIALS_FILE");
+    const char *config = sm_env_nonempty("AWS_CONFIG_FILE");
+    const char *credentials = sm_env_nonempty("AWS_SHARED_CREDENTIALS_FILE");
     if (creds_ini_load(config != NULL ? config : "~/.aws/config", true, &ch->files.config, err) !=
             0 ||
         creds_ini_load(credentials != NULL ? credentials : "~/.aws/credentials", false,
