@@ -4,6 +4,7 @@
  * Both go through the chain's system (aws.h's seam) and never through a proxy: the addresses are
  * link-local or loopback. */
 #include "creds_sources.h"
+#include "creds_testing.h"
 
 #include "json.h"
 #include "mem.h"
@@ -78,12 +79,9 @@ static int perform(const struct creds_chain *ch, struct exchange *x, struct http
     return rc;
 }
 
-/* The credential fields of a JSON answer (container and instance metadata alike: AccessKeyId,
- * SecretAccessKey, Token, Expiration, all required as botocore reads them). Returns 1, 0 when the
- * body is JSON without them (code gets an IMDS error answer's Code and Message), -1 for memory or a
- * bad Expiration. */
-static int read_answer(const char *body, size_t len, struct creds *out, char *code, size_t cap,
-                       struct sm_err *err) {
+/* creds_testing.h */
+int creds_http_read_answer(const char *body, size_t len, struct creds *out, char *code, size_t cap,
+                           struct sm_err *err) {
     bool nomem = false;
     cJSON *root = sm_json_parse_lenient(body, len, &nomem);
     int rc = 0;
@@ -204,7 +202,7 @@ static int container_attempt(struct creds_chain *ch, struct exchange *x, struct 
                    "HTTP %ld%s%s", resp.status, text[0] != '\0' ? ": " : "", text);
         goto out;
     }
-    rc = read_answer(resp.body.data, resp.body.len, out, NULL, 0, err);
+    rc = creds_http_read_answer(resp.body.data, resp.body.len, out, NULL, 0, err);
     if (rc == 0) {
         rc = sm_err_set(err, SM_ERR_PROTOCOL,
                         "the answer is not JSON with AccessKeyId, SecretAccessKey, Token and "
@@ -424,7 +422,7 @@ static int imds_credentials(struct creds_chain *ch, const struct imds *m,
         goto out;
     }
     char code[320] = "";
-    rc = read_answer(resp.body.data, resp.body.len, out, code, sizeof(code), err);
+    rc = creds_http_read_answer(resp.body.data, resp.body.len, out, code, sizeof(code), err);
     if (rc == 0) {
         snprintf(why, cap, "role %s: no credentials in the answer%s%s", role,
                  code[0] != '\0' ? ": " : "", code);

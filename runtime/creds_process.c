@@ -4,6 +4,7 @@
  * non-zero exit an error carrying what the program wrote to stderr. Unlike botocore it is bounded:
  * by the chain's deadline (the program is killed) and by the size of what it writes. */
 #include "creds_sources.h"
+#include "creds_testing.h"
 
 #include "clock.h"
 #include "json.h"
@@ -168,9 +169,8 @@ static void child_clean_up(struct child *c) {
     sm_buf_clean_up(&c->errs);
 }
 
-/* The JSON Version 1 answer (botocore's _retrieve_credentials_using): Version 1, AccessKeyId and
- * SecretAccessKey required, SessionToken and Expiration optional. */
-static int parse_answer(const char *json, size_t len, struct creds *out, struct sm_err *err) {
+/* creds_testing.h */
+int creds_process_read_answer(const char *json, size_t len, struct creds *out, struct sm_err *err) {
     cJSON *root = sm_json_parse(json, len, SM_ERR_CONFIG, "its output", err);
     int rc = -1;
     if (root == NULL) {
@@ -234,7 +234,8 @@ int creds_from_process(struct creds_chain *ch, const char *profile, const char *
         exit_error(status, &c.errs, err);
         goto out;
     }
-    if (sm_buf_ensure(&c.out, err) != 0 || parse_answer(c.out.data, c.out.len, out, err) != 0) {
+    if (sm_buf_ensure(&c.out, err) != 0 ||
+        creds_process_read_answer(c.out.data, c.out.len, out, err) != 0) {
         goto out;
     }
     creds_describe(ch, "profile %.100s: credential_process %s", profile, program);
