@@ -386,9 +386,6 @@ static int build_headers(const struct aws_client *c, const struct aws_request *r
                                strlen(cfg->session_token), err) != 0))) {
         return -1;
     }
-    if (r->anonymous && c->service->target_prefix != NULL) {
-        snprintf(h->target, sizeof(h->target), "%s.%s", c->service->target_prefix, r->operation);
-    }
     snprintf(h->host_line, sizeof(h->host_line), "Host: %s", c->endpoint.host);
     snprintf(h->type_line, sizeof(h->type_line), "Content-Type: %s", c->service->content_type);
     h->n_lines = 0;

@@ -13,9 +13,9 @@
  * has one), X-Amz-Security-Token (when a session token is set) and Authorization; every one of
  * them but Authorization is signed, and Host (the header actually sent: host[:port] of the
  * endpoint). The caller's body bytes are signed and sent as they are (never copied); every
- * attempt is signed afresh. An anonymous request (struct aws_request) carries only Host,
- * Content-Type and X-Amz-Target. Inside Lambda, X-Amzn-Trace-Id carries _X_AMZN_TRACE_ID
- * (unsigned, as the SDKs send it).
+ * attempt is signed afresh. An anonymous request (struct aws_request) carries only Host and
+ * Content-Type (the one anonymous operation, STS's, has no X-Amz-Target). Inside Lambda,
+ * X-Amzn-Trace-Id carries _X_AMZN_TRACE_ID (unsigned, as the SDKs send it).
  *
  * Retries (standard mode): at most max_attempts (3) attempts, full-jitter backoff
  * rand[0,1) * min(2^(attempt-1), 20) s, for the transient classes of the error catalogue

@@ -4,6 +4,7 @@
 
 #include "mem.h"
 #include "paths.h"
+#include "str.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -14,11 +15,6 @@
 
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration                                                                                */
-
-static const char *env_nonempty(const char *name) {
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
-}
 
 static bool valid_region(const char *r) {
     if (r[0] == '\0' || strlen(r) > 64) {
@@ -57,10 +53,10 @@ static int dup_env(char **dst, const char *value, const char *name, struct sm_er
 /* The first of two proxy variables that is set (the upper-case one first). */
 static int dup_proxy(char **dst, const char *upper, const char *lower, struct sm_err *err) {
     const char *name = upper;
-    const char *v = env_nonempty(upper);
+    const char *v = sm_env_nonempty(upper);
     if (v == NULL) {
         name = lower;
-        v = env_nonempty(lower);
+        v = sm_env_nonempty(lower);
     }
     *dst = NULL;
     return v != NULL ? dup_env(dst, v, name, err) : 0;
@@ -88,10 +84,10 @@ int aws_config_settings_from_env(struct aws_config *cfg, struct sm_err *err) {
     cfg->max_attempts = AWS_DEFAULT_MAX_ATTEMPTS;
 
     const char *region_var = "AWS_REGION";
-    const char *region = env_nonempty(region_var);
+    const char *region = sm_env_nonempty(region_var);
     if (region == NULL) {
         region_var = "AWS_DEFAULT_REGION";
-        region = env_nonempty(region_var);
+        region = sm_env_nonempty(region_var);
     }
     if ((region != NULL && aws_config_set_region(cfg, region, region_var, err) != 0) ||
         dup_proxy(&cfg->https_proxy, "HTTPS_PROXY", "https_proxy", err) != 0 ||
@@ -99,7 +95,7 @@ int aws_config_settings_from_env(struct aws_config *cfg, struct sm_err *err) {
         dup_proxy(&cfg->no_proxy, "NO_PROXY", "no_proxy", err) != 0) {
         goto out;
     }
-    const char *ca = env_nonempty("SMROTATE_CA_FILE");
+    const char *ca = sm_env_nonempty("SMROTATE_CA_FILE");
     if (ca != NULL) {
         if (access(ca, R_OK) != 0) {
             sm_err_set(err, SM_ERR_CONFIG, "SMROTATE_CA_FILE (%s) cannot be read", ca);
@@ -124,9 +120,9 @@ int aws_config_from_env(struct aws_config *cfg, struct sm_err *err) {
         return -1;
     }
     int result = -1;
-    const char *akid = env_nonempty("AWS_ACCESS_KEY_ID");
-    const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
-    const char *token = env_nonempty("AWS_SESSION_TOKEN");
+    const char *akid = sm_env_nonempty("AWS_ACCESS_KEY_ID");
+    const char *secret = sm_env_nonempty("AWS_SECRET_ACCESS_KEY");
+    const char *token = sm_env_nonempty("AWS_SESSION_TOKEN");
     if (cfg->region == NULL) {
         sm_err_set(err, SM_ERR_CONFIG, "AWS_REGION is not set (nor AWS_DEFAULT_REGION)");
     } else if (akid == NULL) {
@@ -164,7 +160,7 @@ int aws_endpoint_from_env(const char *const *vars, const char *prefix, const cha
                           char **out, struct sm_err *err) {
     *out = NULL;
     for (size_t i = 0; vars[i] != NULL; i++) {
-        const char *v = env_nonempty(vars[i]);
+        const char *v = sm_env_nonempty(vars[i]);
         if (v == NULL) {
             continue;
         }

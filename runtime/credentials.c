@@ -149,13 +149,9 @@ void creds_describe(struct creds_chain *ch, const char *fmt, ...) {
     snprintf(ch->source, sizeof(ch->source), "%s", text);
 }
 
-bool creds_env_present(const char *name) {
+/* Whether a variable is set (an empty value counts as set where botocore tests `in os.environ`). */
+static bool env_present(const char *name) {
     return getenv(name) != NULL;
-}
-
-static const char *env_nonempty(const char *name) {
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 /* ---- the environment ------------------------------------------------------------------------- */
@@ -164,21 +160,21 @@ static const char *env_nonempty(const char *name) {
  * is PartialCredentialsError; the token from AWS_SECURITY_TOKEN, else AWS_SESSION_TOKEN;
  * AWS_CREDENTIAL_EXPIRATION when set is honoured. */
 int creds_from_env(struct creds_chain *ch, struct creds *out, struct sm_err *err) {
-    const char *akid = env_nonempty("AWS_ACCESS_KEY_ID");
+    const char *akid = sm_env_nonempty("AWS_ACCESS_KEY_ID");
     if (akid == NULL) {
         creds_note(ch, "environment: AWS_ACCESS_KEY_ID is not set");
         return 0;
     }
-    const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
+    const char *secret = sm_env_nonempty("AWS_SECRET_ACCESS_KEY");
     if (secret == NULL) {
         return sm_err_set(err, SM_ERR_CONFIG,
                           "environment: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
     }
-    const char *token = env_nonempty("AWS_SECURITY_TOKEN");
+    const char *token = sm_env_nonempty("AWS_SECURITY_TOKEN");
     if (token == NULL) {
-        token = env_nonempty("AWS_SESSION_TOKEN");
+        token = sm_env_nonempty("AWS_SESSION_TOKEN");
     }
-    const char *expiry = env_nonempty("AWS_CREDENTIAL_EXPIRATION");
+    const char *expiry = sm_env_nonempty("AWS_CREDENTIAL_EXPIRATION");
     int64_t expiration_ms = 0;
     if (expiry != NULL && creds_parse_time(expiry, &expiration_ms) != 0) {
         return sm_err_set(err, SM_ERR_CONFIG,
@@ -235,7 +231,7 @@ int creds_take_sts(struct sts_credentials *sts, struct creds *out, struct sm_err
  * empty), else the profile's key. *from names where it came from. */
 static const char *web_setting(struct creds_chain *ch, const char *profile, bool use_env,
                                const char *key, const char *var, const char **from) {
-    if (use_env && creds_env_present(var)) {
+    if (use_env && env_present(var)) {
         *from = var;
         return getenv(var);
     }
@@ -333,12 +329,28 @@ void creds_format_time(int64_t ms, char *out, size_t cap) {
     }
 }
 
+int creds_check_expiration(const struct creds_chain *ch, const struct creds *c, bool whole_check,
+                           struct sm_err *err) {
+    int64_t now = ch->sys->ops->now_ms(ch->sys->impl);
+    int64_t need = whole_check && ch->deadline_ms > now ? ch->deadline_ms : now;
+    if (c->expiration_ms == 0 || c->expiration_ms > need) {
+        return 0;
+    }
+    char when[40];
+    creds_format_time(c->expiration_ms, when, sizeof(when));
+    if (c->expiration_ms <= now) {
+        return sm_err_set(err, SM_ERR_CONFIG, "the credentials expired at %s", when);
+    }
+    return sm_err_set(err, SM_ERR_CONFIG,
+                      "the credentials expire at %s, before the check could finish", when);
+}
+
 /* botocore's session variable `profile`: AWS_DEFAULT_PROFILE, else AWS_PROFILE (the first one
  * set wins), else "default". */
 static void choose_profile(struct creds_chain *ch) {
-    ch->profile = env_nonempty("AWS_DEFAULT_PROFILE");
+    ch->profile = sm_env_nonempty("AWS_DEFAULT_PROFILE");
     if (ch->profile == NULL) {
-        ch->profile = env_nonempty("AWS_PROFILE");
+        ch->profile = sm_env_nonempty("AWS_PROFILE");
     }
     ch->profile_named = ch->profile != NULL;
     if (ch->profile == NULL) {
@@ -349,8 +361,8 @@ static void choose_profile(struct creds_chain *ch) {
 /* The two files (botocore's config_file and credentials_file variables). A profile named
  * explicitly must exist in one of them (botocore's ProfileNotFound, even for "default"). */
 static int load_files(struct creds_chain *ch, struct sm_err *err) {
-    const char *config = env_nonempty("AWS_CONFIG_FILE");
-    const char *credentials = env_nonempty("AWS_SHARED_CREDENTIALS_FILE");
+    const char *config = sm_env_nonempty("AWS_CONFIG_FILE");
+    const char *credentials = sm_env_nonempty("AWS_SHARED_CREDENTIALS_FILE");
     if (creds_ini_load(config != NULL ? config : "~/.aws/config", true, &ch->files.config, err) !=
             0 ||
         creds_ini_load(credentials != NULL ? credentials : "~/.aws/credentials", false,
@@ -435,10 +447,8 @@ int creds_resolve(struct aws_config *cfg, const struct aws_system *sys, int64_t 
         sm_err_set(err, SM_ERR_CONFIG, "no AWS credentials found: %s", ch.trail);
         goto out;
     }
-    if (got.expiration_ms != 0 && got.expiration_ms <= sys->ops->now_ms(sys->impl)) {
-        char when[40];
-        creds_format_time(got.expiration_ms, when, sizeof(when));
-        sm_err_set(err, SM_ERR_CONFIG, "%s: the credentials expired at %s", ch.source, when);
+    if (creds_check_expiration(&ch, &got, true, err) != 0) {
+        sm_err_prefix(err, "%s", ch.source);
         goto out;
     }
     cfg->access_key_id = got.access_key_id;

@@ -20,8 +20,10 @@
  *
  * Inside Lambda none of this runs: the function's credentials come from the environment alone
  * (aws_config_from_env). Secret material (secret keys, session tokens, web identity tokens,
- * credential_process output, file contents) lives in sm_ memory, wiped when freed, and never
- * reaches a message.
+ * credential_process's stdout, which carries the keys, file contents) lives in sm_ memory, wiped
+ * when freed, and never reaches a message. credential_process's stderr, the program's own
+ * diagnostics, is quoted in the error when it fails (one line, cut at 400 bytes), as botocore
+ * includes it: a program that writes a secret there exposes it.
  */
 #ifndef SM_CREDENTIALS_H
 #define SM_CREDENTIALS_H
@@ -45,8 +47,9 @@
  *
  * Returns 0, or -1 with err: SM_ERR_CONFIG when no source is configured (the message lists what
  * each source lacked), a configured source is unusable (a file that does not parse, a missing
- * profile, an unsupported setting, a credential_process that fails or answers badly, expired
- * credentials) or no region is known; the STS error (SM_ERR_AWS_*, SM_ERR_TRANSPORT, ...) when
+ * profile, an unsupported setting, a credential_process that fails or answers badly,
+ * credentials that expire before deadline_ms, source credentials expired before AssumeRole) or no
+ * region is known; the STS error (SM_ERR_AWS_*, SM_ERR_TRANSPORT, ...) when
  * AssumeRole or AssumeRoleWithWebIdentity fails; SM_ERR_TRANSPORT or SM_ERR_PROTOCOL when the
  * container endpoint fails; SM_ERR_DEADLINE; SM_ERR_NOMEM. The message starts with the source
  * ("profile dev (credential_process): ..."). cfg's credentials are then NULL; the caller still

@@ -4,6 +4,7 @@
  * Both go through the chain's system (aws.h's seam) and never through a proxy: the addresses are
  * link-local or loopback. */
 #include "creds_sources.h"
+#include "creds_testing.h"
 
 #include "json.h"
 #include "mem.h"
@@ -37,21 +38,28 @@ struct exchange {
     size_t n_headers;
     long timeout_ms;
     const char *ca_file;
+    bool timed_out; /* perform's answer: the request's own timeout ran out */
 };
 
+/* Milliseconds left before the chain's deadline: INT64_MAX without one. */
+static int64_t left_ms(const struct creds_chain *ch) {
+    return ch->deadline_ms != 0 ? ch->deadline_ms - ch->sys->ops->now_ms(ch->sys->impl) : INT64_MAX;
+}
+
 /* Sends x and leaves the answer in resp (initialised by the caller): 0 when one arrived, -1 with
- * err (the transport's error, or SM_ERR_DEADLINE before sending once the deadline passed). */
-static int perform(const struct creds_chain *ch, const struct exchange *x,
-                   struct http_response *resp, struct sm_err *err) {
-    long timeout = x->timeout_ms;
-    if (ch->deadline_ms != 0) {
-        int64_t left = ch->deadline_ms - ch->sys->ops->now_ms(ch->sys->impl);
-        if (left <= 0) {
-            return sm_err_set(err, SM_ERR_DEADLINE, "%s %s not sent: the deadline has passed",
-                              x->method, x->url);
-        }
-        timeout = left < timeout ? (long)left : timeout;
+ * err: the transport's error, SM_ERR_DEADLINE only for the chain's deadline (passed before
+ * sending, or reached by a request whose timeout it shortened). The request's own timeout is
+ * SM_ERR_TRANSPORT, with x->timed_out set (as aws_send treats an attempt's timeout). */
+static int perform(const struct creds_chain *ch, struct exchange *x, struct http_response *resp,
+                   struct sm_err *err) {
+    int64_t left = left_ms(ch);
+    x->timed_out = false;
+    if (left <= 0) {
+        return sm_err_set(err, SM_ERR_DEADLINE, "%s %s not sent: the deadline has passed",
+                          x->method, x->url);
     }
+    bool capped = left < x->timeout_ms;
+    long timeout = capped ? (long)left : x->timeout_ms;
     struct http_request req = {
         .method = x->method,
         .url = x->url,
@@ -63,15 +71,17 @@ static int perform(const struct creds_chain *ch, const struct exchange *x,
         .timeout_ms = timeout,
         .ca_file = x->ca_file,
     };
-    return ch->sys->ops->perform(ch->sys->impl, &req, resp, err);
+    int rc = ch->sys->ops->perform(ch->sys->impl, &req, resp, err);
+    if (rc != 0 && err->code == SM_ERR_DEADLINE && !capped) {
+        err->code = SM_ERR_TRANSPORT;
+        x->timed_out = true;
+    }
+    return rc;
 }
 
-/* The credential fields of a JSON answer (container and instance metadata alike: AccessKeyId,
- * SecretAccessKey, Token, Expiration, all required as botocore reads them). Returns 1, 0 when the
- * body is JSON without them (code gets an IMDS error answer's Code and Message), -1 for memory or a
- * bad Expiration. */
-static int read_answer(const char *body, size_t len, struct creds *out, char *code, size_t cap,
-                       struct sm_err *err) {
+/* creds_testing.h */
+int creds_http_read_answer(const char *body, size_t len, struct creds *out, char *code, size_t cap,
+                           struct sm_err *err) {
     bool nomem = false;
     cJSON *root = sm_json_parse_lenient(body, len, &nomem);
     int rc = 0;
@@ -192,7 +202,7 @@ static int container_attempt(struct creds_chain *ch, struct exchange *x, struct 
                    "HTTP %ld%s%s", resp.status, text[0] != '\0' ? ": " : "", text);
         goto out;
     }
-    rc = read_answer(resp.body.data, resp.body.len, out, NULL, 0, err);
+    rc = creds_http_read_answer(resp.body.data, resp.body.len, out, NULL, 0, err);
     if (rc == 0) {
         rc = sm_err_set(err, SM_ERR_PROTOCOL,
                         "the answer is not JSON with AccessKeyId, SecretAccessKey, Token and "
@@ -233,8 +243,9 @@ int creds_from_container(struct creds_chain *ch, struct creds *out, struct sm_er
                          .ca_file = ch->cfg->ca_file};
     for (int attempt = 1; rc < 0; attempt++) {
         rc = container_attempt(ch, &x, out, err);
+        /* no pause when the deadline would pass during it: the next attempt could not be sent */
         if (rc < 0 && (attempt >= CONTAINER_ATTEMPTS || err->code == SM_ERR_NOMEM ||
-                       err->code == SM_ERR_DEADLINE)) {
+                       err->code == SM_ERR_DEADLINE || left_ms(ch) <= CONTAINER_PAUSE_MS)) {
             break;
         }
         if (rc < 0) {
@@ -300,10 +311,6 @@ static int imds_settings(struct imds *m, struct sm_err *err) {
     return 0;
 }
 
-static bool deadline_passed(const struct creds_chain *ch) {
-    return ch->deadline_ms != 0 && ch->sys->ops->now_ms(ch->sys->impl) >= ch->deadline_ms;
-}
-
 /* IMDSFetcher._fetch_metadata_token: 1 with the token line in *line; 0 without a token (403,
  * 404 or 405: IMDSv2 is off; a timeout: the answer may have been dropped by the hop limit; other
  * answers after the attempts), when botocore falls back to IMDSv1; -1 to stop: *why says why
@@ -324,7 +331,7 @@ static int imds_token(struct creds_chain *ch, const struct imds *m, struct sm_bu
         if (perform(ch, &x, &resp, err) != 0) {
             if (err->code == SM_ERR_NOMEM) {
                 rc = -2;
-            } else if (err->code != SM_ERR_DEADLINE || deadline_passed(ch)) {
+            } else if (!x.timed_out) {
                 snprintf(why, cap, "no answer: %.300s", err->msg);
                 rc = -1; /* IMDSv1 at the same address cannot answer either */
             }
@@ -415,7 +422,7 @@ static int imds_credentials(struct creds_chain *ch, const struct imds *m,
         goto out;
     }
     char code[320] = "";
-    rc = read_answer(resp.body.data, resp.body.len, out, code, sizeof(code), err);
+    rc = creds_http_read_answer(resp.body.data, resp.body.len, out, code, sizeof(code), err);
     if (rc == 0) {
         snprintf(why, cap, "role %s: no credentials in the answer%s%s", role,
                  code[0] != '\0' ? ": " : "", code);

@@ -197,7 +197,6 @@ static int add_section(struct parser *p, const char *name, size_t len, struct sm
     ini->sections = s;
     s = &ini->sections[ini->n_sections];
     memset(s, 0, sizeof(*s));
-    s->line = p->line;
     s->name = sm_strndup(name, len);
     if (s->name == NULL) {
         return nomem(err);
@@ -310,7 +309,6 @@ int creds_ini_parse(const char *path, const char *text, size_t len, bool config_
     if (out->path == NULL) {
         return nomem(err);
     }
-    out->present = true;
     if (memchr(text, '\0', len) != NULL) {
         return sm_err_set(err, SM_ERR_CONFIG, "%.300s holds a NUL byte", path);
     }

@@ -4,6 +4,7 @@
  * non-zero exit an error carrying what the program wrote to stderr. Unlike botocore it is bounded:
  * by the chain's deadline (the program is killed) and by the size of what it writes. */
 #include "creds_sources.h"
+#include "creds_testing.h"
 
 #include "clock.h"
 #include "json.h"
@@ -111,8 +112,9 @@ static int drain(int *fd, struct sm_buf *b, bool drop_excess, struct sm_err *err
     return rc;
 }
 
-/* Collects the output until both pipes close, then reaps the child. *status gets its wait
- * status. deadline_left_ms < 0: no deadline. */
+/* Collects the output until both pipes close, then reaps the child, both within left_ms (< 0: no
+ * deadline; past it SM_ERR_DEADLINE, the child left to child_clean_up). *status gets its wait
+ * status. */
 static int collect(struct child *c, int64_t left_ms, int *status, struct sm_err *err) {
     int64_t start = sm_monotonic_ms();
     while (c->out_fd >= 0 || c->err_fd >= 0) {
@@ -133,9 +135,18 @@ static int collect(struct child *c, int64_t left_ms, int *status, struct sm_err 
             return -1;
         }
     }
-    while (waitpid(c->pid, status, 0) < 0) {
-        if (errno != EINTR) {
+    /* A program may close its output and run on: within the deadline it is polled for */
+    pid_t got;
+    while ((got = waitpid(c->pid, status, left_ms < 0 ? 0 : WNOHANG)) != c->pid) {
+        int64_t wait = left_ms - (sm_monotonic_ms() - start);
+        if (got < 0 && errno != EINTR) {
             return sm_err_set(err, SM_ERR_INTERNAL, "waitpid: %s", strerror(errno));
+        }
+        if (got == 0 && wait <= 0) {
+            return sm_err_set(err, SM_ERR_DEADLINE, "did not finish before the deadline");
+        }
+        if (got == 0) {
+            poll(NULL, 0, wait < 10 ? (int)wait : 10);
         }
     }
     c->pid = 0;
@@ -158,9 +169,8 @@ static void child_clean_up(struct child *c) {
     sm_buf_clean_up(&c->errs);
 }
 
-/* The JSON Version 1 answer (botocore's _retrieve_credentials_using): Version 1, AccessKeyId and
- * SecretAccessKey required, SessionToken and Expiration optional. */
-static int parse_answer(const char *json, size_t len, struct creds *out, struct sm_err *err) {
+/* creds_testing.h */
+int creds_process_read_answer(const char *json, size_t len, struct creds *out, struct sm_err *err) {
     cJSON *root = sm_json_parse(json, len, SM_ERR_CONFIG, "its output", err);
     int rc = -1;
     if (root == NULL) {
@@ -224,7 +234,8 @@ int creds_from_process(struct creds_chain *ch, const char *profile, const char *
         exit_error(status, &c.errs, err);
         goto out;
     }
-    if (sm_buf_ensure(&c.out, err) != 0 || parse_answer(c.out.data, c.out.len, out, err) != 0) {
+    if (sm_buf_ensure(&c.out, err) != 0 ||
+        creds_process_read_answer(c.out.data, c.out.len, out, err) != 0) {
         goto out;
     }
     creds_describe(ch, "profile %.100s: credential_process %s", profile, program);

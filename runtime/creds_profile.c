@@ -247,7 +247,10 @@ static int assume_role(struct creds_chain *ch, const char *profile, struct visit
     char inner[CREDS_SOURCE_MAX];
     snprintf(inner, sizeof(inner), "%s", ch->source);
     if (found > 0) {
-        found = call_assume_role(ch, profile, &src, out, err);
+        /* expired source credentials: STS would only answer ExpiredToken */
+        found = creds_check_expiration(ch, &src, false, err) == 0
+                    ? call_assume_role(ch, profile, &src, out, err)
+                    : -1;
         if (found < 0) {
             sm_err_prefix(err, "profile %.100s (assume role %.300s with credentials from %.300s)",
                           profile, role, inner);

@@ -55,7 +55,6 @@ int creds_read_small_file(const char *path, struct sm_buf *out, const char *what
 struct creds_ini_section {
     char *name;    /* as written between the brackets */
     char *profile; /* the profile it holds (see creds_ini_parse), or NULL */
-    unsigned line;
 };
 
 struct creds_ini_entry {
@@ -65,8 +64,7 @@ struct creds_ini_entry {
 };
 
 struct creds_ini {
-    char *path;   /* as expanded (~ to $HOME) */
-    bool present; /* the file exists and was read */
+    char *path; /* as expanded (~ to $HOME) */
     struct creds_ini_section *sections;
     size_t n_sections;
     struct creds_ini_entry *entries;
@@ -85,7 +83,7 @@ int creds_ini_parse(const char *path, const char *text, size_t len, bool config_
                     struct creds_ini *out, struct sm_err *err);
 
 /* Reads and parses the file at path (~ expanded). A file that does not exist (or cannot be
- * opened) leaves out->present false and is no error, as botocore ignores it. */
+ * opened) leaves out empty (no sections) and is no error, as botocore ignores it. */
 int creds_ini_load(const char *path, bool config_file, struct creds_ini *out, struct sm_err *err);
 
 void creds_ini_clean_up(struct creds_ini *ini);
@@ -136,8 +134,13 @@ void creds_note(struct creds_chain *ch, const char *fmt, ...) SM_PRINTF(2, 3);
 /* Sets ch->source (cut to fit). */
 void creds_describe(struct creds_chain *ch, const char *fmt, ...) SM_PRINTF(2, 3);
 
-/* Whether a variable is set (an empty value counts as set where botocore tests `in os.environ`). */
-bool creds_env_present(const char *name);
+/* Refuses credentials that will not last long enough: expired now (whole_check false: what an
+ * STS call made now with them needs), or by the chain's deadline (whole_check true: the check
+ * must be able to use them until it ends). No expiration: they last. Returns 0, or -1 with err
+ * (SM_ERR_CONFIG: "the credentials expired at X" or "... expire at X, before the check could
+ * finish"). */
+int creds_check_expiration(const struct creds_chain *ch, const struct creds *c, bool whole_check,
+                           struct sm_err *err);
 
 /* ---- the sources ----------------------------------------------------------------------------- */
 

@@ -1,5 +1,6 @@
 #include "str.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 bool sm_is_unreserved(unsigned char c) {
@@ -136,4 +137,9 @@ void sm_str_printable(const char *src, char *dst, size_t cap) {
         n += dots;
     }
     dst[n] = '\0';
+}
+
+const char *sm_env_nonempty(const char *name) {
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
 }

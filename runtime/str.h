@@ -1,7 +1,7 @@
 /*
  * str: character classes and string helpers shared by the parsers and the error messages
  * (RFC 3986 unreserved characters, UTF-8 well-formedness, names and texts made fit for
- * one line of a message).
+ * one line of a message), and the environment's non-empty settings.
  */
 #ifndef SM_STR_H
 #define SM_STR_H
@@ -31,5 +31,9 @@ void sm_str_one_line(const char *src, char *dst, size_t cap);
  * a name that does not fit is cut, never inside a UTF-8 sequence, and ends with "...". Accepts
  * cap 0. */
 void sm_str_printable(const char *src, char *dst, size_t cap);
+
+/* The value of the environment variable name, or NULL when it is unset or empty (the AWS SDKs
+ * treat an empty setting as none). */
+const char *sm_env_nonempty(const char *name);
 
 #endif

@@ -32,7 +32,6 @@ static int credentials_field(void *ctx, const char *path, const char *text) {
         {"Credentials/SecretAccessKey", offsetof(struct sts_credentials, secret_access_key)},
         {"Credentials/SessionToken", offsetof(struct sts_credentials, session_token)},
         {"Credentials/Expiration", offsetof(struct sts_credentials, expiration)},
-        {"AssumedRoleUser/Arn", offsetof(struct sts_credentials, assumed_role_arn)},
     };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         if (strcmp(path, fields[i].path) == 0) {
@@ -58,7 +57,6 @@ void sts_credentials_clean_up(struct sts_credentials *c) {
     sm_free(c->secret_access_key); /* sm_free wipes */
     sm_free(c->session_token);
     sm_free(c->expiration);
-    sm_free(c->assumed_role_arn);
     memset(c, 0, sizeof(*c));
 }
 

@@ -27,7 +27,6 @@ struct sts_credentials {
     char *secret_access_key; /* Credentials/SecretAccessKey */
     char *session_token;     /* Credentials/SessionToken */
     char *expiration;        /* Credentials/Expiration, ISO 8601 as STS wrote it */
-    char *assumed_role_arn;  /* AssumedRoleUser/Arn, for the operator's report */
 };
 
 /* Wipes and frees the strings. Accepts a zeroed struct. */

@@ -32,7 +32,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_field(c.secret_access_key);
     check_field(c.session_token);
     check_field(c.expiration);
-    check_field(c.assumed_role_arn);
     sts_credentials_clean_up(&c);
     free(xml);
     FUZZ_CHECK(sm_mem_live_count() == live);

@@ -5,6 +5,7 @@
  * them, and the messages when nothing or something broken is configured. Nothing here makes an
  * HTTP request (STS, the container endpoint and instance metadata: test_creds_http.c).
  */
+#include "clock.h"
 #include "credentials.h"
 #include "creds_sources.h"
 #include "fakes/fake_creds.h"
@@ -348,6 +349,31 @@ SM_TEST(creds_process_failures_name_the_program_never_a_secret) {
     fake_chain_stop(&e);
 }
 
+/* Credentials that expire before the check's deadline would fail it half way (ExpiredToken):
+ * refused at once, saying so; those that outlast it pass. */
+SM_TEST(creds_expiring_before_the_deadline_are_refused) {
+    struct fake_chain e;
+    env_start(&e);
+    process_profile(&e,
+                    "{\"Version\": 1, \"AccessKeyId\": \"" AKID "\", \"SecretAccessKey\": \"" SECRET
+                    "\", \"Expiration\": \"2024-05-01T12:01:00Z\"}",
+                    "");
+    struct sm_err err, ignored;
+    SM_ASSERT_OK(aws_config_settings_from_env(&e.cfg, &ignored), ignored);
+    SM_ASSERT_INT_EQ(creds_resolve(&e.cfg, &e.sys, T0 + 120000, e.source, sizeof(e.source), &err),
+                     -1);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_CONFIG);
+    SM_ASSERT_STR_CONTAINS(err.msg, "profile default: credential_process ");
+    SM_ASSERT_STR_CONTAINS(err.msg, ": the credentials expire at 2024-05-01T12:01:00Z, before "
+                                    "the check could finish");
+    SM_ASSERT_STR_NOT_CONTAINS(err.msg, SECRET);
+    aws_config_clean_up(&e.cfg);
+    SM_ASSERT_OK(aws_config_settings_from_env(&e.cfg, &ignored), ignored);
+    SM_ASSERT_OK(creds_resolve(&e.cfg, &e.sys, T0 + 59000, e.source, sizeof(e.source), &err), err);
+    SM_ASSERT_STR_EQ(e.cfg.access_key_id, AKID);
+    fake_chain_stop(&e);
+}
+
 /* The chain's deadline bounds the program: it is killed, and the chain reports it. */
 SM_TEST(creds_process_is_killed_at_the_deadline) {
     struct fake_chain e;
@@ -358,5 +384,14 @@ SM_TEST(creds_process_is_killed_at_the_deadline) {
     SM_ASSERT_INT_EQ(creds_resolve(&e.cfg, &e.sys, T0 + 200, e.source, sizeof(e.source), &err), -1);
     SM_ASSERT_CODE_EQ(err.code, SM_ERR_DEADLINE);
     SM_ASSERT_STR_CONTAINS(err.msg, "did not finish before the deadline");
+    /* Its output closed, the program running on: still bounded. */
+    aws_config_clean_up(&e.cfg);
+    process_profile(&e, "{}", "exec >&- 2>&-; exec sleep 30");
+    SM_ASSERT_OK(aws_config_settings_from_env(&e.cfg, &ignored), ignored);
+    int64_t start = sm_monotonic_ms();
+    SM_ASSERT_INT_EQ(creds_resolve(&e.cfg, &e.sys, T0 + 200, e.source, sizeof(e.source), &err), -1);
+    SM_ASSERT_CODE_EQ(err.code, SM_ERR_DEADLINE);
+    SM_ASSERT_STR_CONTAINS(err.msg, "did not finish before the deadline");
+    SM_ASSERT(sm_monotonic_ms() - start < 10000);
     fake_chain_stop(&e);
 }

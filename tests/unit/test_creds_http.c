@@ -291,6 +291,27 @@ SM_TEST(creds_web_identity_is_unsigned_and_comes_before_static_keys) {
     fake_chain_stop(&e);
 }
 
+/* Source credentials past their time are refused before AssumeRole (STS would answer
+ * ExpiredToken). */
+SM_TEST(creds_assume_role_refuses_expired_source_credentials) {
+    const struct fake_route routes[] = {
+        {"POST", STS_URL, 200, STS_ANSWER("AssumeRole", 1, LATER), NULL, 0},
+        {"GET", "http://169.254.170.2/c", 200, METADATA_CREDS("2024-05-01T11:00:00Z"), NULL, 0}};
+    struct fake_chain e;
+    ENV_START(&e, routes);
+    setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/c", 1);
+    setenv("AWS_PROFILE", "ecs", 1);
+    fake_home_write(&e.home, ".aws/config",
+                    "[profile ecs]\nrole_arn = " ROLE "\ncredential_source = EcsContainer\n", 0600);
+    fake_chain_expect_failure(&e, SM_ERR_CONFIG,
+                              "profile ecs (assume role " ROLE " with credentials from container "
+                              "credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, "
+                              "http://169.254.170.2)): the credentials expired at "
+                              "2024-05-01T11:00:00Z");
+    SM_ASSERT_INT_EQ(fake_world_count(&e.world, "POST", STS_URL), 0);
+    fake_chain_stop(&e);
+}
+
 /* ---- the container endpoint ------------------------------------------------------------------ */
 
 SM_TEST(creds_container_relative_uri_with_the_token_file) {
@@ -357,6 +378,21 @@ SM_TEST(creds_container_retries_then_reports_the_answer) {
     SM_ASSERT_INT_EQ(e.world.n_sent, 3);
     SM_ASSERT_INT_EQ(e.world.slept_ms, 2000);
     fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token"); /* 4th */
+    fake_chain_stop(&e);
+}
+
+/* A request that runs out of its own 2 s is retried like any transport failure (botocore's
+ * ReadTimeout): only the chain's deadline stops the attempts. */
+SM_TEST(creds_container_retries_after_a_request_timeout) {
+    const struct fake_route routes[] = {
+        {"GET", "http://127.0.0.1:1/c", 0, NULL, SM_ERR_DEADLINE, 1},
+        {"GET", "http://127.0.0.1:1/c", 200, METADATA_CREDS(LATER), NULL, 0}};
+    struct fake_chain e;
+    ENV_START(&e, routes);
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/c", 1);
+    fake_chain_expect(&e, "ASIAMETADATA00000001", "metadata-secret", "metadata-token");
+    SM_ASSERT_INT_EQ(e.world.n_sent, 2);
+    SM_ASSERT_INT_EQ(e.world.slept_ms, 1000);
     fake_chain_stop(&e);
 }
 
