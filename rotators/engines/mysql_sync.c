@@ -291,23 +291,22 @@ out:
     return rc;
 }
 
-/* The target's password at this host part (a clone just created as the target already has it).
- * The original keeps its own plugin; the clone gets the original's. */
+/* The clone's password at this host part when it is the target (a clone just created as the
+ * target already has it): it gets the original's plugin. The original's password is set after
+ * every host part, as set_password sets it (my_set_passwords), keeping its plugins. */
 static int my_set_target_password(const struct my_sync *y, const struct my_account *a,
                                   struct sm_err *err) {
     const char *secrets[] = {y->pw, y->pw_esc, NULL};
     struct sm_buf sql;
     char what[256];
     int rc = 0;
-    if (a->clone_row < 0 && y->target_is_clone) {
+    if (!y->target_is_clone || a->clone_row < 0) {
         return 0;
     }
     sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
-    snprintf(what, sizeof(what), "setting the password of the %s account @'%s'",
-             y->target_is_clone ? "alternate" : "user's", a->shown);
-    if (rot_mysql_sql_set_password_for(&sql, &y->s->version,
-                                       y->target_is_clone ? y->clone_esc : y->orig_esc, a->host_esc,
-                                       a->plugin, y->pw_esc, err) != 0 ||
+    snprintf(what, sizeof(what), "setting the password of the alternate account @'%s'", a->shown);
+    if (rot_mysql_sql_set_password_for(&sql, &y->s->version, y->clone_esc, a->host_esc, a->plugin,
+                                       y->pw_esc, err) != 0 ||
         rot_mysql_run(y->s, sql.data, what, secrets, err) != 0) {
         rc = -1;
     }
@@ -396,6 +395,34 @@ static int my_expire(struct rot_session *s, const char *user_esc, char **hosts, 
     return rc;
 }
 
+/* The passwords of user's accounts (escaped user_esc, hosts), as set_password says (mysql_sync.h).
+ * MariaDB's lifetime comes after the passwords, so that it never expires an old one early. */
+static int my_set_passwords(struct rot_session *s, const char *user_esc, char **hosts, size_t n,
+                            const char *password, const char *pw_esc,
+                            const struct rot_password_opts *opts, struct sm_err *err) {
+    const char *secrets[] = {password, pw_esc, NULL};
+    bool one = rot_mysql_one_password_stmt(&s->version);
+    struct sm_buf sql;
+    int rc = -1;
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    for (size_t i = 0; i < (one ? 1 : n); i++) {
+        sm_buf_reset(&sql);
+        if (rot_mysql_sql_password_stmt(&sql, &s->version, user_esc, (const char *const *)hosts, n,
+                                        i, pw_esc, opts, err) != 0 ||
+            rot_mysql_run(s, sql.data, "setting the password", secrets, err) != 0) {
+            goto out;
+        }
+    }
+    if (!one && opts->lifetime_days > 0 &&
+        my_expire(s, user_esc, hosts, n, opts->lifetime_days, err) != 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    sm_buf_clean_up(&sql);
+    return rc;
+}
+
 int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_user_pair *users,
                                   const char *password, const struct rot_password_opts *opts,
                                   struct sm_err *err) {
@@ -441,9 +468,14 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
             goto out;
         }
     }
-    if (opts->lifetime_days > 0 && (my_escape_hosts(admin, &origs, &hosts, err) != 0 ||
-                                    my_expire(admin, sync.target_is_clone ? clone_esc : orig_esc,
-                                              hosts, origs.nrows, opts->lifetime_days, err) != 0)) {
+    /* The original's password as set_password sets it; the clone's lifetime once its passwords
+     * are set. */
+    if ((!sync.target_is_clone || opts->lifetime_days > 0) &&
+        (my_escape_hosts(admin, &origs, &hosts, err) != 0 ||
+         (sync.target_is_clone
+              ? my_expire(admin, clone_esc, hosts, origs.nrows, opts->lifetime_days, err)
+              : my_set_passwords(admin, orig_esc, hosts, origs.nrows, password, pw_esc, opts,
+                                 err)) != 0)) {
         goto out;
     }
     SM_INFO("synchronised %zu account(s) of '%s' to '%s' on %s", origs.nrows, shown, clone_shown,
@@ -456,37 +488,6 @@ out:
     my_hosts_free(hosts);
     rot_mysql_rows_clean_up(&origs);
     rot_mysql_rows_clean_up(&clones);
-    return rc;
-}
-
-/* The passwords of user's accounts (escaped user_esc, hosts), as set_password says (mysql_sync.h).
- * MariaDB's lifetime comes after the passwords, so that it never expires an old one early. */
-static int my_set_passwords(struct rot_session *s, const char *user_esc, char **hosts, size_t n,
-                            const char *password, const char *pw_esc,
-                            const struct rot_password_opts *opts, struct sm_err *err) {
-    const char *secrets[] = {password, pw_esc, NULL};
-    bool one =
-        s->version.flavor != ROT_MYSQL_FLAVOR_MARIADB && rot_mysql_has_alter_user(&s->version);
-    struct sm_buf sql;
-    int rc = -1;
-    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
-    for (size_t i = 0; i < (one ? 1 : n); i++) {
-        sm_buf_reset(&sql);
-        if ((one ? rot_mysql_sql_set_password(&sql, &s->version, user_esc,
-                                              (const char *const *)hosts, n, pw_esc, opts, err)
-                 : rot_mysql_sql_set_password_for(&sql, &s->version, user_esc, hosts[i], NULL,
-                                                  pw_esc, err)) != 0 ||
-            rot_mysql_run(s, sql.data, "setting the password", secrets, err) != 0) {
-            goto out;
-        }
-    }
-    if (!one && opts->lifetime_days > 0 &&
-        my_expire(s, user_esc, hosts, n, opts->lifetime_days, err) != 0) {
-        goto out;
-    }
-    rc = 0;
-out:
-    sm_buf_clean_up(&sql);
     return rc;
 }
 
