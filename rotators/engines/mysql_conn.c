@@ -14,7 +14,8 @@
 
 #define MY_RESULT_MAX_ROWS 100000
 
-void rot_mysql_wipe_net(MYSQL *m) {
+/* Wipes the library's network buffer (the last packets sent and received). Accepts NULL. */
+static void my_wipe_net(MYSQL *m) {
     if (m != NULL && m->net.buff != NULL && m->net.buff_end > m->net.buff) {
         sm_wipe(m->net.buff, (size_t)(m->net.buff_end - m->net.buff));
     }
@@ -27,7 +28,7 @@ void rot_mysql_close(MYSQL *m) {
     if (m->passwd != NULL) {
         sm_wipe_str(m->passwd);
     }
-    rot_mysql_wipe_net(m);
+    my_wipe_net(m);
     /* Connector/C 3.3 never frees its copy of the MYSQL_SERVER_PUBLIC_KEY option (neither
      * mysql_close nor a failed connect, which drops the options unless CLIENT_REMEMBER_OPTIONS
      * keeps them): one leak per login attempt. Setting the option again frees it. */
@@ -91,7 +92,7 @@ int rot_mysql_run(struct rot_session *s, const char *sql, const char *what,
     rc = 0;
 out:
     if (secrets != NULL) {
-        rot_mysql_wipe_net(s->mysql);
+        my_wipe_net(s->mysql);
     }
     return rc;
 }
@@ -178,6 +179,7 @@ out:
         }
         mysql_free_result(res);
     }
+    my_wipe_net(s->mysql); /* the packets those rows came in */
     if (rc != 0) {
         rot_mysql_rows_clean_up(out);
     }

@@ -32,9 +32,6 @@ struct rot_session {
  * sent), then closes m. Accepts NULL. */
 void rot_mysql_close(MYSQL *m);
 
-/* Wipes the library's network buffer. Accepts NULL. */
-void rot_mysql_wipe_net(MYSQL *m);
-
 /* Runs a statement whose rows (if any) are not needed. what names it in messages. secrets
  * (NULL-terminated, or NULL) are the passwords it carries, raw and escaped: the server's text is
  * withheld when it is a syntax error (which quotes the statement) or holds one of them, and the
@@ -52,7 +49,8 @@ struct rot_mysql_rows {
 };
 
 /* Runs a query and copies the first ncols columns of its rows into out (released with
- * rot_mysql_rows_clean_up, also after a failure). Errors as rot_mysql_run, and
+ * rot_mysql_rows_clean_up, also after a failure); the library's copies, its rows and its network
+ * buffer, are wiped (SHOW GRANTS may carry a password hash). Errors as rot_mysql_run, and
  * SM_ERR_TOO_LARGE past 100000 rows. */
 int rot_mysql_query(struct rot_session *s, const char *sql, size_t ncols, const char *what,
                     struct rot_mysql_rows *out, struct sm_err *err);
