@@ -488,7 +488,7 @@ static int my_set_own_password(struct rot_session *s, const char *username,
     struct rot_password_opts o = *opts;
     o.retain_current &= current_password == NULL || strcmp(current_password, new_password) != 0;
     (void)username; /* the statements name CURRENT_USER() */
-    if (rot_mysql_refuse_opts(s, opts, true, err) != 0 ||
+    if (rot_mysql_refuse_opts(s, opts, err) != 0 ||
         (lifetime_after && my_may_alter_self(s, opts, err) != 0) ||
         (discard && my_discard_old(s, &discard_after, err) != 0) ||
         my_change_own(s, current_password, new_password, &o, err) != 0 ||

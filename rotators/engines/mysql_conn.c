@@ -187,14 +187,9 @@ out:
 }
 
 int rot_mysql_refuse_opts(const struct rot_session *s, const struct rot_password_opts *opts,
-                          bool own, struct sm_err *err) {
+                          struct sm_err *err) {
     const char *server = rot_mysql_flavor_name(s->version.flavor);
     int major = s->version.major, minor = s->version.minor;
-    if (opts->retain_current && !own) {
-        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
-                          "a secondary password is kept only for one's own password (single "
-                          "user), not when an administrator sets it");
-    }
     if (opts->retain_current && !rot_mysql_has_secondary_passwords(&s->version)) {
         return sm_err_set(err, ROT_ERR_UNSUPPORTED,
                           "%s %d.%d at %s has no secondary passwords: mysql-dual-password needs "

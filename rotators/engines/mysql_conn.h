@@ -62,9 +62,9 @@ const char *rot_mysql_cell(const struct rot_mysql_rows *r, size_t row, size_t co
 
 /* Refuses (ROT_ERR_UNSUPPORTED, before anything changes) password options the session's server
  * cannot honour: a lifetime where it has none (rot_mysql_has_password_lifetime), a secondary
- * password where it has none or (own false) for another account's password. 0 or -1. */
+ * password where it has none. 0 or -1. */
 int rot_mysql_refuse_opts(const struct rot_session *s, const struct rot_password_opts *opts,
-                          bool own, struct sm_err *err);
+                          struct sm_err *err);
 
 /* The body of a string literal for s, escaped for the session's character set (sm_malloc'd,
  * freed with sm_free), or NULL with err set. */

@@ -59,7 +59,7 @@ int rot_mysql_sql_expire(struct sm_buf *out, const char *user, const char *const
 int rot_mysql_sql_set_password(struct sm_buf *out, const struct rot_mysql_version *v,
                                const char *user, const char *const *hosts, size_t n, const char *pw,
                                const struct rot_password_opts *opts, struct sm_err *err) {
-    bool discard = !opts->retain_current && rot_mysql_has_secondary_passwords(v);
+    bool discard = rot_mysql_has_secondary_passwords(v);
     if (rot_mysql_append(out, err, "ALTER USER ", NULL) != 0) {
         return -1;
     }

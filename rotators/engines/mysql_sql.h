@@ -58,7 +58,8 @@ int rot_mysql_sql_expire(struct sm_buf *out, const char *user, const char *const
  *   ALTER USER ['u'@'h1' DISCARD OLD PASSWORD, ]'u'@'h1' IDENTIFIED BY '<pw>'[, ...]
  *       [PASSWORD EXPIRE INTERVAL <n> DAY]
  * IDENTIFIED BY without WITH keeps each account's plugin; DISCARD OLD PASSWORD where the server
- * has secondary passwords; the interval (it applies to every account listed) when
+ * has secondary passwords (an administrator never keeps one: opts->retain_current is not read);
+ * the interval (it applies to every account listed) when
  * opts->lifetime_days > 0. MySQL 8 applies such a statement to every account or to none. */
 int rot_mysql_sql_set_password(struct sm_buf *out, const struct rot_mysql_version *v,
                                const char *user, const char *const *hosts, size_t n, const char *pw,

@@ -11,6 +11,7 @@
 
 #include <openssl/rand.h>
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -431,7 +432,8 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
     char shown[100], clone_shown[100];
     int rc = -1;
 
-    if (rot_mysql_refuse_opts(admin, opts, false, err) != 0) {
+    assert(!opts->retain_current); /* another user's password: set_secret.c never keeps one */
+    if (rot_mysql_refuse_opts(admin, opts, err) != 0) {
         return -1;
     }
     sm_str_printable(users->original, shown, sizeof(shown));
@@ -497,7 +499,8 @@ int rot_mysql_set_password(struct rot_session *admin, const char *username, cons
     struct rot_mysql_rows accounts = {0};
     char shown[100];
     int rc = -1;
-    if (rot_mysql_refuse_opts(admin, opts, false, err) != 0) {
+    assert(!opts->retain_current); /* another user's password: set_secret.c never keeps one */
+    if (rot_mysql_refuse_opts(admin, opts, err) != 0) {
         return -1;
     }
     sm_str_printable(username, shown, sizeof(shown));
