@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "mem.h"
+#include "mysql_sql.h"
 #include "str.h"
 
 #include <errmsg.h>
@@ -183,6 +184,17 @@ out:
     if (rc != 0) {
         rot_mysql_rows_clean_up(out);
     }
+    return rc;
+}
+
+int rot_mysql_expire(struct rot_session *s, const char *user_esc, const char *const *hosts,
+                     size_t n, long days, struct sm_err *err) {
+    struct sm_buf sql;
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    int rc = rot_mysql_sql_expire(&sql, user_esc, hosts, n, days, err) == 0
+                 ? rot_mysql_run(s, sql.data, "setting the password's lifetime", NULL, err)
+                 : -1;
+    sm_buf_clean_up(&sql);
     return rc;
 }
 

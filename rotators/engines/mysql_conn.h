@@ -60,6 +60,11 @@ void rot_mysql_rows_clean_up(struct rot_mysql_rows *r);
 /* The cell at row, col (never NULL within bounds). */
 const char *rot_mysql_cell(const struct rot_mysql_rows *r, size_t row, size_t col);
 
+/* Gives the accounts of user (escaped) at the n escaped hosts, or with user_esc NULL the session's
+ * own account, a password lifetime of days (rot_mysql_sql_expire). Errors as rot_mysql_run. */
+int rot_mysql_expire(struct rot_session *s, const char *user_esc, const char *const *hosts,
+                     size_t n, long days, struct sm_err *err);
+
 /* Refuses (ROT_ERR_UNSUPPORTED, before anything changes) password options the session's server
  * cannot honour: a lifetime where it has none (rot_mysql_has_password_lifetime), a secondary
  * password where it has none. 0 or -1. */

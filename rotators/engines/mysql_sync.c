@@ -384,18 +384,6 @@ static void my_hosts_free(char **hosts) {
     sm_free(hosts);
 }
 
-/* Gives the accounts of user (escaped) at the n escaped hosts a password lifetime of days. */
-static int my_expire(struct rot_session *s, const char *user_esc, char **hosts, size_t n, long days,
-                     struct sm_err *err) {
-    struct sm_buf sql;
-    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
-    int rc = rot_mysql_sql_expire(&sql, user_esc, (const char *const *)hosts, n, days, err) == 0
-                 ? rot_mysql_run(s, sql.data, "setting the password's lifetime", NULL, err)
-                 : -1;
-    sm_buf_clean_up(&sql);
-    return rc;
-}
-
 /* The passwords of user's accounts (escaped user_esc, hosts), as set_password says (mysql_sync.h).
  * MariaDB's lifetime comes after the passwords, so that it never expires an old one early. */
 static int my_set_passwords(struct rot_session *s, const char *user_esc, char **hosts, size_t n,
@@ -415,7 +403,8 @@ static int my_set_passwords(struct rot_session *s, const char *user_esc, char **
         }
     }
     if (!one && opts->lifetime_days > 0 &&
-        my_expire(s, user_esc, hosts, n, opts->lifetime_days, err) != 0) {
+        rot_mysql_expire(s, user_esc, (const char *const *)hosts, n, opts->lifetime_days, err) !=
+            0) {
         goto out;
     }
     rc = 0;
@@ -474,10 +463,10 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
      * are set. */
     if ((!sync.target_is_clone || opts->lifetime_days > 0) &&
         (my_escape_hosts(admin, &origs, &hosts, err) != 0 ||
-         (sync.target_is_clone
-              ? my_expire(admin, clone_esc, hosts, origs.nrows, opts->lifetime_days, err)
-              : my_set_passwords(admin, orig_esc, hosts, origs.nrows, password, pw_esc, opts,
-                                 err)) != 0)) {
+         (sync.target_is_clone ? rot_mysql_expire(admin, clone_esc, (const char *const *)hosts,
+                                                  origs.nrows, opts->lifetime_days, err)
+                               : my_set_passwords(admin, orig_esc, hosts, origs.nrows, password,
+                                                  pw_esc, opts, err)) != 0)) {
         goto out;
     }
     SM_INFO("synchronised %zu account(s) of '%s' to '%s' on %s", origs.nrows, shown, clone_shown,
