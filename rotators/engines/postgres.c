@@ -39,8 +39,6 @@
 #define PG_MAX_NAME 63
 /* Extra client-side wait beyond statement_timeout for the server's answer to arrive. */
 #define PG_RESULT_GRACE_MS 2000
-/* Ceiling of one statement we build (two escaped names and a verifier fit many times over). */
-#define PG_SQL_MAX (16u * 1024u)
 /* Longest server text kept in a message (the sm_err message itself is SM_ERR_MSG_MAX). */
 #define PG_TEXT_MAX 320
 
