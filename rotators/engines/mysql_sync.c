@@ -315,19 +315,13 @@ static int my_set_target_password(const struct my_sync *y, const struct my_accou
     return rc;
 }
 
-/* Brings the clone's account at one host part of the original in line, then sets the target's
- * password there. */
+/* Brings the clone's account at one host part of the original (a->host_esc escaped once for
+ * the whole sync) in line, then sets the clone's password there when it is the target. */
 static int my_sync_account(const struct my_sync *y, struct my_account *a, struct sm_err *err) {
     const char *plugin_raw = rot_mysql_cell(a->origs, a->row, 1);
-    char *host_esc = NULL;
-    int rc = -1;
     a->host = rot_mysql_cell(a->origs, a->row, 0);
     a->plugin = rot_mysql_clone_plugin(&y->s->version, plugin_raw);
     sm_str_printable(a->host, a->shown, sizeof(a->shown));
-    if ((host_esc = rot_mysql_escape(y->s, a->host, err)) == NULL) {
-        goto out;
-    }
-    a->host_esc = host_esc;
     if (a->plugin == NULL && plugin_raw[0] != '\0' &&
         strcmp(plugin_raw, "mysql_native_password") != 0 &&
         strcmp(plugin_raw, "caching_sha2_password") != 0 &&
@@ -338,14 +332,11 @@ static int my_sync_account(const struct my_sync *y, struct my_account *a, struct
     }
     if ((a->clone_row < 0 && my_create_account(y, a, err) != 0) || my_sync_grants(y, a, err) != 0 ||
         (rot_mysql_has_default_roles_table(&y->s->version) &&
-         my_sync_default_roles(y->s, y->orig_esc, y->clone_esc, host_esc, err) != 0) ||
+         my_sync_default_roles(y->s, y->orig_esc, y->clone_esc, a->host_esc, err) != 0) ||
         my_set_target_password(y, a, err) != 0) {
-        goto out;
+        return -1;
     }
-    rc = 0;
-out:
-    sm_free(host_esc);
-    return rc;
+    return 0;
 }
 
 /* Lists user's accounts (escaped name esc) in mysql.user into rows. */
@@ -441,6 +432,9 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
                    admin->where);
         goto out;
     }
+    if (my_escape_hosts(admin, &origs, &hosts, err) != 0) {
+        goto out;
+    }
     struct my_sync sync = {.s = admin,
                            .users = users,
                            .orig_esc = orig_esc,
@@ -449,7 +443,8 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
                            .pw_esc = pw_esc,
                            .target_is_clone = strcmp(users->target, users->clone) == 0};
     for (size_t i = 0; i < origs.nrows; i++) {
-        struct my_account a = {.origs = &origs, .clones = &clones, .row = i, .clone_row = -1};
+        struct my_account a = {
+            .origs = &origs, .clones = &clones, .row = i, .host_esc = hosts[i], .clone_row = -1};
         for (size_t k = 0; k < clones.nrows; k++) {
             if (strcmp(rot_mysql_cell(&clones, k, 0), rot_mysql_cell(&origs, i, 0)) == 0) {
                 a.clone_row = (long)k;
@@ -462,8 +457,7 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
     /* The original's password as set_password sets it; the clone's lifetime once its passwords
      * are set. */
     if ((!sync.target_is_clone || opts->lifetime_days > 0) &&
-        (my_escape_hosts(admin, &origs, &hosts, err) != 0 ||
-         (sync.target_is_clone ? rot_mysql_expire(admin, clone_esc, (const char *const *)hosts,
+        ((sync.target_is_clone ? rot_mysql_expire(admin, clone_esc, (const char *const *)hosts,
                                                   origs.nrows, opts->lifetime_days, err)
                                : my_set_passwords(admin, orig_esc, hosts, origs.nrows, password,
                                                   pw_esc, opts, err)) != 0)) {
