@@ -460,12 +460,7 @@ out:
 
 /* MariaDB: the lifetime of one's own password, a statement of its own (mysql_sql.h). */
 static int my_expire_self(struct rot_session *s, long days, struct sm_err *err) {
-    struct sm_buf sql;
-    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
-    int rc = rot_mysql_sql_expire(&sql, NULL, NULL, 0, days, err) == 0
-                 ? rot_mysql_run(s, sql.data, "setting the password's lifetime", NULL, err)
-                 : -1;
-    sm_buf_clean_up(&sql);
+    int rc = rot_mysql_expire(s, NULL, NULL, 0, days, err);
     if (rc != 0 && mysql_errno(s->mysql) == ER_SPECIFIC_ACCESS_DENIED_ERROR) {
         const struct rot_password_opts opts = {.lifetime_days = days};
         my_own_denied(&opts, err);
@@ -488,7 +483,7 @@ static int my_set_own_password(struct rot_session *s, const char *username,
     struct rot_password_opts o = *opts;
     o.retain_current &= current_password == NULL || strcmp(current_password, new_password) != 0;
     (void)username; /* the statements name CURRENT_USER() */
-    if (rot_mysql_refuse_opts(s, opts, true, err) != 0 ||
+    if (rot_mysql_refuse_opts(s, opts, err) != 0 ||
         (lifetime_after && my_may_alter_self(s, opts, err) != 0) ||
         (discard && my_discard_old(s, &discard_after, err) != 0) ||
         my_change_own(s, current_password, new_password, &o, err) != 0 ||

@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "mem.h"
+#include "mysql_sql.h"
 #include "str.h"
 
 #include <errmsg.h>
@@ -14,7 +15,8 @@
 
 #define MY_RESULT_MAX_ROWS 100000
 
-void rot_mysql_wipe_net(MYSQL *m) {
+/* Wipes the library's network buffer (the last packets sent and received). Accepts NULL. */
+static void my_wipe_net(MYSQL *m) {
     if (m != NULL && m->net.buff != NULL && m->net.buff_end > m->net.buff) {
         sm_wipe(m->net.buff, (size_t)(m->net.buff_end - m->net.buff));
     }
@@ -27,7 +29,7 @@ void rot_mysql_close(MYSQL *m) {
     if (m->passwd != NULL) {
         sm_wipe_str(m->passwd);
     }
-    rot_mysql_wipe_net(m);
+    my_wipe_net(m);
     /* Connector/C 3.3 never frees its copy of the MYSQL_SERVER_PUBLIC_KEY option (neither
      * mysql_close nor a failed connect, which drops the options unless CLIENT_REMEMBER_OPTIONS
      * keeps them): one leak per login attempt. Setting the option again frees it. */
@@ -91,7 +93,7 @@ int rot_mysql_run(struct rot_session *s, const char *sql, const char *what,
     rc = 0;
 out:
     if (secrets != NULL) {
-        rot_mysql_wipe_net(s->mysql);
+        my_wipe_net(s->mysql);
     }
     return rc;
 }
@@ -178,21 +180,28 @@ out:
         }
         mysql_free_result(res);
     }
+    my_wipe_net(s->mysql); /* the packets those rows came in */
     if (rc != 0) {
         rot_mysql_rows_clean_up(out);
     }
     return rc;
 }
 
+int rot_mysql_expire(struct rot_session *s, const char *user_esc, const char *const *hosts,
+                     size_t n, long days, struct sm_err *err) {
+    struct sm_buf sql;
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    int rc = rot_mysql_sql_expire(&sql, user_esc, hosts, n, days, err) == 0
+                 ? rot_mysql_run(s, sql.data, "setting the password's lifetime", NULL, err)
+                 : -1;
+    sm_buf_clean_up(&sql);
+    return rc;
+}
+
 int rot_mysql_refuse_opts(const struct rot_session *s, const struct rot_password_opts *opts,
-                          bool own, struct sm_err *err) {
+                          struct sm_err *err) {
     const char *server = rot_mysql_flavor_name(s->version.flavor);
     int major = s->version.major, minor = s->version.minor;
-    if (opts->retain_current && !own) {
-        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
-                          "a secondary password is kept only for one's own password (single "
-                          "user), not when an administrator sets it");
-    }
     if (opts->retain_current && !rot_mysql_has_secondary_passwords(&s->version)) {
         return sm_err_set(err, ROT_ERR_UNSUPPORTED,
                           "%s %d.%d at %s has no secondary passwords: mysql-dual-password needs "

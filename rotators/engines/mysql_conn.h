@@ -32,9 +32,6 @@ struct rot_session {
  * sent), then closes m. Accepts NULL. */
 void rot_mysql_close(MYSQL *m);
 
-/* Wipes the library's network buffer. Accepts NULL. */
-void rot_mysql_wipe_net(MYSQL *m);
-
 /* Runs a statement whose rows (if any) are not needed. what names it in messages. secrets
  * (NULL-terminated, or NULL) are the passwords it carries, raw and escaped: the server's text is
  * withheld when it is a syntax error (which quotes the statement) or holds one of them, and the
@@ -52,7 +49,8 @@ struct rot_mysql_rows {
 };
 
 /* Runs a query and copies the first ncols columns of its rows into out (released with
- * rot_mysql_rows_clean_up, also after a failure). Errors as rot_mysql_run, and
+ * rot_mysql_rows_clean_up, also after a failure); the library's copies, its rows and its network
+ * buffer, are wiped (SHOW GRANTS may carry a password hash). Errors as rot_mysql_run, and
  * SM_ERR_TOO_LARGE past 100000 rows. */
 int rot_mysql_query(struct rot_session *s, const char *sql, size_t ncols, const char *what,
                     struct rot_mysql_rows *out, struct sm_err *err);
@@ -62,11 +60,16 @@ void rot_mysql_rows_clean_up(struct rot_mysql_rows *r);
 /* The cell at row, col (never NULL within bounds). */
 const char *rot_mysql_cell(const struct rot_mysql_rows *r, size_t row, size_t col);
 
+/* Gives the accounts of user (escaped) at the n escaped hosts, or with user_esc NULL the session's
+ * own account, a password lifetime of days (rot_mysql_sql_expire). Errors as rot_mysql_run. */
+int rot_mysql_expire(struct rot_session *s, const char *user_esc, const char *const *hosts,
+                     size_t n, long days, struct sm_err *err);
+
 /* Refuses (ROT_ERR_UNSUPPORTED, before anything changes) password options the session's server
  * cannot honour: a lifetime where it has none (rot_mysql_has_password_lifetime), a secondary
- * password where it has none or (own false) for another account's password. 0 or -1. */
+ * password where it has none. 0 or -1. */
 int rot_mysql_refuse_opts(const struct rot_session *s, const struct rot_password_opts *opts,
-                          bool own, struct sm_err *err);
+                          struct sm_err *err);
 
 /* The body of a string literal for s, escaped for the session's character set (sm_malloc'd,
  * freed with sm_free), or NULL with err set. */

@@ -475,16 +475,52 @@ static int my_plan_host(struct my_plan *p, struct sm_err *err) {
         my_plan_account(p, target_is_clone, &sql, err) != 0 || my_plan_grants(p, &sql, err) != 0) {
         goto out;
     }
-    if (!(p->clone_row < 0 && target_is_clone) &&
-        (rot_mysql_sql_set_password_for(&sql, &p->s->version,
-                                        target_is_clone ? p->clone_esc : p->orig_esc, p->host_esc,
-                                        p->plugin, MY_NEW_PASSWORD, err) != 0 ||
+    if (target_is_clone && p->clone_row >= 0 &&
+        (rot_mysql_sql_set_password_for(&sql, &p->s->version, p->clone_esc, p->host_esc, p->plugin,
+                                        MY_NEW_PASSWORD, err) != 0 ||
          my_line(p, &sql, err) != 0)) {
         goto out;
     }
     rc = 0;
 out:
     sm_free(host_esc);
+    sm_buf_clean_up(&sql);
+    return rc;
+}
+
+/* The statements that set the original's password at every host part, after them all, as
+ * set_password sets it (mysql_sql.h, rot_mysql_sql_password_stmt). */
+static int my_plan_original_password(struct rot_session *s, const char *orig_esc,
+                                     const struct rot_mysql_rows *origs, struct sm_buf *plan,
+                                     struct sm_err *err) {
+    const struct rot_password_opts none = {0};
+    char **hosts = sm_calloc(origs->nrows + 1, sizeof(char *));
+    struct sm_buf sql;
+    int rc = -1;
+    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
+    if (hosts == NULL) {
+        sm_err_set(err, SM_ERR_NOMEM, "out of memory planning the password");
+        goto out;
+    }
+    for (size_t i = 0; i < origs->nrows; i++) {
+        if ((hosts[i] = rot_mysql_escape(s, rot_mysql_cell(origs, i, 0), err)) == NULL) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < (rot_mysql_one_password_stmt(&s->version) ? 1 : origs->nrows); i++) {
+        sm_buf_reset(&sql);
+        if (rot_mysql_sql_password_stmt(&sql, &s->version, orig_esc, (const char *const *)hosts,
+                                        origs->nrows, i, MY_NEW_PASSWORD, &none, err) != 0 ||
+            sm_buf_appendf(plan, err, "%s\n", sql.data) != 0) {
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; hosts != NULL && hosts[i] != NULL; i++) {
+        sm_free(hosts[i]);
+    }
+    sm_free(hosts);
     sm_buf_clean_up(&sql);
     return rc;
 }
@@ -517,6 +553,9 @@ int rot_mysql_plan_alternate_user(struct rot_session *admin, const struct rot_us
                                 .row = i,
                                 .out = plan};
             rc = my_plan_host(&p, err);
+        }
+        if (rc == 0 && strcmp(users->target, users->clone) != 0) {
+            rc = my_plan_original_password(admin, orig_esc, &origs, plan, err);
         }
     }
     my_roll_back(admin);

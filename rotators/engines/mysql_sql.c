@@ -1,5 +1,6 @@
 #include "mysql_sql.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
@@ -58,7 +59,7 @@ int rot_mysql_sql_expire(struct sm_buf *out, const char *user, const char *const
 int rot_mysql_sql_set_password(struct sm_buf *out, const struct rot_mysql_version *v,
                                const char *user, const char *const *hosts, size_t n, const char *pw,
                                const struct rot_password_opts *opts, struct sm_err *err) {
-    bool discard = !opts->retain_current && rot_mysql_has_secondary_passwords(v);
+    bool discard = rot_mysql_has_secondary_passwords(v);
     if (rot_mysql_append(out, err, "ALTER USER ", NULL) != 0) {
         return -1;
     }
@@ -72,6 +73,20 @@ int rot_mysql_sql_set_password(struct sm_buf *out, const struct rot_mysql_versio
         }
     }
     return my_append_lifetime(out, opts->lifetime_days, err);
+}
+
+bool rot_mysql_one_password_stmt(const struct rot_mysql_version *v) {
+    return v->flavor != ROT_MYSQL_FLAVOR_MARIADB && rot_mysql_has_alter_user(v);
+}
+
+int rot_mysql_sql_password_stmt(struct sm_buf *out, const struct rot_mysql_version *v,
+                                const char *user, const char *const *hosts, size_t n, size_t i,
+                                const char *pw, const struct rot_password_opts *opts,
+                                struct sm_err *err) {
+    assert(i < (rot_mysql_one_password_stmt(v) ? 1 : n));
+    return rot_mysql_one_password_stmt(v)
+               ? rot_mysql_sql_set_password(out, v, user, hosts, n, pw, opts, err)
+               : rot_mysql_sql_set_password_for(out, v, user, hosts[i], NULL, pw, err);
 }
 
 int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host,

@@ -58,11 +58,26 @@ int rot_mysql_sql_expire(struct sm_buf *out, const char *user, const char *const
  *   ALTER USER ['u'@'h1' DISCARD OLD PASSWORD, ]'u'@'h1' IDENTIFIED BY '<pw>'[, ...]
  *       [PASSWORD EXPIRE INTERVAL <n> DAY]
  * IDENTIFIED BY without WITH keeps each account's plugin; DISCARD OLD PASSWORD where the server
- * has secondary passwords; the interval (it applies to every account listed) when
+ * has secondary passwords (an administrator never keeps one: opts->retain_current is not read);
+ * the interval (it applies to every account listed) when
  * opts->lifetime_days > 0. MySQL 8 applies such a statement to every account or to none. */
 int rot_mysql_sql_set_password(struct sm_buf *out, const struct rot_mysql_version *v,
                                const char *user, const char *const *hosts, size_t n, const char *pw,
                                const struct rot_password_opts *opts, struct sm_err *err);
+
+/* The statements with which an administrator sets the password of user's accounts at the n >= 1
+ * escaped hosts (set_password, and the sync when the original is the target): on MySQL >= 5.7.6
+ * and Aurora 2/3 (rot_mysql_one_password_stmt) the one of rot_mysql_sql_set_password, with the
+ * lifetime; elsewhere SET PASSWORD FOR each account (rot_mysql_sql_set_password_for without a
+ * plugin, which keeps every authentication method of a MariaDB account), the lifetime then being a
+ * statement of its own (rot_mysql_sql_expire). rot_mysql_sql_password_stmt appends the i-th.
+ * (MariaDB 10.11's SET PASSWORD sets the first method's password only, and fails with
+ * ER_SET_PASSWORD_AUTH_PLUGIN when that method takes none, e.g. "unix_socket OR ...".) */
+bool rot_mysql_one_password_stmt(const struct rot_mysql_version *v);
+int rot_mysql_sql_password_stmt(struct sm_buf *out, const struct rot_mysql_version *v,
+                                const char *user, const char *const *hosts, size_t n, size_t i,
+                                const char *pw, const struct rot_password_opts *opts,
+                                struct sm_err *err);
 
 /* Appends "'<user>'@'<host>'". */
 int rot_mysql_sql_account(struct sm_buf *out, const char *user, const char *host,

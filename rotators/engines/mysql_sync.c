@@ -11,6 +11,7 @@
 
 #include <openssl/rand.h>
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -291,23 +292,22 @@ out:
     return rc;
 }
 
-/* The target's password at this host part (a clone just created as the target already has it).
- * The original keeps its own plugin; the clone gets the original's. */
+/* The clone's password at this host part when it is the target (a clone just created as the
+ * target already has it): it gets the original's plugin. The original's password is set after
+ * every host part, as set_password sets it (my_set_passwords), keeping its plugins. */
 static int my_set_target_password(const struct my_sync *y, const struct my_account *a,
                                   struct sm_err *err) {
     const char *secrets[] = {y->pw, y->pw_esc, NULL};
     struct sm_buf sql;
     char what[256];
     int rc = 0;
-    if (a->clone_row < 0 && y->target_is_clone) {
+    if (!y->target_is_clone || a->clone_row < 0) {
         return 0;
     }
     sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
-    snprintf(what, sizeof(what), "setting the password of the %s account @'%s'",
-             y->target_is_clone ? "alternate" : "user's", a->shown);
-    if (rot_mysql_sql_set_password_for(&sql, &y->s->version,
-                                       y->target_is_clone ? y->clone_esc : y->orig_esc, a->host_esc,
-                                       a->plugin, y->pw_esc, err) != 0 ||
+    snprintf(what, sizeof(what), "setting the password of the alternate account @'%s'", a->shown);
+    if (rot_mysql_sql_set_password_for(&sql, &y->s->version, y->clone_esc, a->host_esc, a->plugin,
+                                       y->pw_esc, err) != 0 ||
         rot_mysql_run(y->s, sql.data, what, secrets, err) != 0) {
         rc = -1;
     }
@@ -315,19 +315,13 @@ static int my_set_target_password(const struct my_sync *y, const struct my_accou
     return rc;
 }
 
-/* Brings the clone's account at one host part of the original in line, then sets the target's
- * password there. */
+/* Brings the clone's account at one host part of the original (a->host_esc escaped once for
+ * the whole sync) in line, then sets the clone's password there when it is the target. */
 static int my_sync_account(const struct my_sync *y, struct my_account *a, struct sm_err *err) {
     const char *plugin_raw = rot_mysql_cell(a->origs, a->row, 1);
-    char *host_esc = NULL;
-    int rc = -1;
     a->host = rot_mysql_cell(a->origs, a->row, 0);
     a->plugin = rot_mysql_clone_plugin(&y->s->version, plugin_raw);
     sm_str_printable(a->host, a->shown, sizeof(a->shown));
-    if ((host_esc = rot_mysql_escape(y->s, a->host, err)) == NULL) {
-        goto out;
-    }
-    a->host_esc = host_esc;
     if (a->plugin == NULL && plugin_raw[0] != '\0' &&
         strcmp(plugin_raw, "mysql_native_password") != 0 &&
         strcmp(plugin_raw, "caching_sha2_password") != 0 &&
@@ -338,14 +332,11 @@ static int my_sync_account(const struct my_sync *y, struct my_account *a, struct
     }
     if ((a->clone_row < 0 && my_create_account(y, a, err) != 0) || my_sync_grants(y, a, err) != 0 ||
         (rot_mysql_has_default_roles_table(&y->s->version) &&
-         my_sync_default_roles(y->s, y->orig_esc, y->clone_esc, host_esc, err) != 0) ||
+         my_sync_default_roles(y->s, y->orig_esc, y->clone_esc, a->host_esc, err) != 0) ||
         my_set_target_password(y, a, err) != 0) {
-        goto out;
+        return -1;
     }
-    rc = 0;
-out:
-    sm_free(host_esc);
-    return rc;
+    return 0;
 }
 
 /* Lists user's accounts (escaped name esc) in mysql.user into rows. */
@@ -384,14 +375,31 @@ static void my_hosts_free(char **hosts) {
     sm_free(hosts);
 }
 
-/* Gives the accounts of user (escaped) at the n escaped hosts a password lifetime of days. */
-static int my_expire(struct rot_session *s, const char *user_esc, char **hosts, size_t n, long days,
-                     struct sm_err *err) {
+/* The passwords of user's accounts (escaped user_esc, hosts), as set_password says (mysql_sync.h).
+ * MariaDB's lifetime comes after the passwords, so that it never expires an old one early. */
+static int my_set_passwords(struct rot_session *s, const char *user_esc, char **hosts, size_t n,
+                            const char *password, const char *pw_esc,
+                            const struct rot_password_opts *opts, struct sm_err *err) {
+    const char *secrets[] = {password, pw_esc, NULL};
+    bool one = rot_mysql_one_password_stmt(&s->version);
     struct sm_buf sql;
+    int rc = -1;
     sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
-    int rc = rot_mysql_sql_expire(&sql, user_esc, (const char *const *)hosts, n, days, err) == 0
-                 ? rot_mysql_run(s, sql.data, "setting the password's lifetime", NULL, err)
-                 : -1;
+    for (size_t i = 0; i < (one ? 1 : n); i++) {
+        sm_buf_reset(&sql);
+        if (rot_mysql_sql_password_stmt(&sql, &s->version, user_esc, (const char *const *)hosts, n,
+                                        i, pw_esc, opts, err) != 0 ||
+            rot_mysql_run(s, sql.data, "setting the password", secrets, err) != 0) {
+            goto out;
+        }
+    }
+    if (!one && opts->lifetime_days > 0 &&
+        rot_mysql_expire(s, user_esc, (const char *const *)hosts, n, opts->lifetime_days, err) !=
+            0) {
+        goto out;
+    }
+    rc = 0;
+out:
     sm_buf_clean_up(&sql);
     return rc;
 }
@@ -404,7 +412,8 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
     char shown[100], clone_shown[100];
     int rc = -1;
 
-    if (rot_mysql_refuse_opts(admin, opts, false, err) != 0) {
+    assert(!opts->retain_current); /* another user's password: set_secret.c never keeps one */
+    if (rot_mysql_refuse_opts(admin, opts, err) != 0) {
         return -1;
     }
     sm_str_printable(users->original, shown, sizeof(shown));
@@ -423,6 +432,9 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
                    admin->where);
         goto out;
     }
+    if (my_escape_hosts(admin, &origs, &hosts, err) != 0) {
+        goto out;
+    }
     struct my_sync sync = {.s = admin,
                            .users = users,
                            .orig_esc = orig_esc,
@@ -431,7 +443,8 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
                            .pw_esc = pw_esc,
                            .target_is_clone = strcmp(users->target, users->clone) == 0};
     for (size_t i = 0; i < origs.nrows; i++) {
-        struct my_account a = {.origs = &origs, .clones = &clones, .row = i, .clone_row = -1};
+        struct my_account a = {
+            .origs = &origs, .clones = &clones, .row = i, .host_esc = hosts[i], .clone_row = -1};
         for (size_t k = 0; k < clones.nrows; k++) {
             if (strcmp(rot_mysql_cell(&clones, k, 0), rot_mysql_cell(&origs, i, 0)) == 0) {
                 a.clone_row = (long)k;
@@ -441,9 +454,13 @@ int rot_mysql_sync_alternate_user(struct rot_session *admin, const struct rot_us
             goto out;
         }
     }
-    if (opts->lifetime_days > 0 && (my_escape_hosts(admin, &origs, &hosts, err) != 0 ||
-                                    my_expire(admin, sync.target_is_clone ? clone_esc : orig_esc,
-                                              hosts, origs.nrows, opts->lifetime_days, err) != 0)) {
+    /* The original's password as set_password sets it; the clone's lifetime once its passwords
+     * are set. */
+    if ((!sync.target_is_clone || opts->lifetime_days > 0) &&
+        ((sync.target_is_clone ? rot_mysql_expire(admin, clone_esc, (const char *const *)hosts,
+                                                  origs.nrows, opts->lifetime_days, err)
+                               : my_set_passwords(admin, orig_esc, hosts, origs.nrows, password,
+                                                  pw_esc, opts, err)) != 0)) {
         goto out;
     }
     SM_INFO("synchronised %zu account(s) of '%s' to '%s' on %s", origs.nrows, shown, clone_shown,
@@ -459,44 +476,14 @@ out:
     return rc;
 }
 
-/* The passwords of user's accounts (escaped user_esc, hosts), as set_password says (mysql_sync.h).
- * MariaDB's lifetime comes after the passwords, so that it never expires an old one early. */
-static int my_set_passwords(struct rot_session *s, const char *user_esc, char **hosts, size_t n,
-                            const char *password, const char *pw_esc,
-                            const struct rot_password_opts *opts, struct sm_err *err) {
-    const char *secrets[] = {password, pw_esc, NULL};
-    bool one =
-        s->version.flavor != ROT_MYSQL_FLAVOR_MARIADB && rot_mysql_has_alter_user(&s->version);
-    struct sm_buf sql;
-    int rc = -1;
-    sm_buf_init(&sql, ROT_MYSQL_STMT_MAX);
-    for (size_t i = 0; i < (one ? 1 : n); i++) {
-        sm_buf_reset(&sql);
-        if ((one ? rot_mysql_sql_set_password(&sql, &s->version, user_esc,
-                                              (const char *const *)hosts, n, pw_esc, opts, err)
-                 : rot_mysql_sql_set_password_for(&sql, &s->version, user_esc, hosts[i], NULL,
-                                                  pw_esc, err)) != 0 ||
-            rot_mysql_run(s, sql.data, "setting the password", secrets, err) != 0) {
-            goto out;
-        }
-    }
-    if (!one && opts->lifetime_days > 0 &&
-        my_expire(s, user_esc, hosts, n, opts->lifetime_days, err) != 0) {
-        goto out;
-    }
-    rc = 0;
-out:
-    sm_buf_clean_up(&sql);
-    return rc;
-}
-
 int rot_mysql_set_password(struct rot_session *admin, const char *username, const char *password,
                            const struct rot_password_opts *opts, struct sm_err *err) {
     char *user_esc = NULL, *pw_esc = NULL, **hosts = NULL;
     struct rot_mysql_rows accounts = {0};
     char shown[100];
     int rc = -1;
-    if (rot_mysql_refuse_opts(admin, opts, false, err) != 0) {
+    assert(!opts->retain_current); /* another user's password: set_secret.c never keeps one */
+    if (rot_mysql_refuse_opts(admin, opts, err) != 0) {
         return -1;
     }
     sm_str_printable(username, shown, sizeof(shown));

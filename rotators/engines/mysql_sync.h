@@ -7,10 +7,12 @@
  * when a clone can be given it by name, and the new password when the clone is the target, else
  * a random one no one knows), gets the original's TLS requirement and exactly the original's
  * grants (mysql_grant_plan.h; MySQL 8 default roles from mysql.default_roles), and then the
- * target's password is set. A clone account that existed and is about to lose something is
- * announced first, by one WARN. Not copied: resource limits, password expiry and lock settings; a
- * clone account whose host part the original no longer has is left alone. A password lifetime
- * is the target's, set on its accounts once their passwords are.
+ * clone's password is set when it is the target. The original's is set after every host part, as
+ * set_password sets it (which keeps every authentication method of a MariaDB account). A clone
+ * account that existed and is about to lose something is announced first, by one WARN. Not copied:
+ * resource limits, password expiry and lock settings; a clone account whose host part the original
+ * no longer has is left alone. A password lifetime is the target's, set on its accounts once their
+ * passwords are.
  *
  * set_password changes only the password of every account of the user (every host part), with
  * its lifetime: on MySQL one ALTER USER for them all (each keeps its plugin, and a secondary

@@ -39,8 +39,6 @@
 #define PG_MAX_NAME 63
 /* Extra client-side wait beyond statement_timeout for the server's answer to arrive. */
 #define PG_RESULT_GRACE_MS 2000
-/* Ceiling of one statement we build (two escaped names and a verifier fit many times over). */
-#define PG_SQL_MAX (16u * 1024u)
 /* Longest server text kept in a message (the sm_err message itself is SM_ERR_MSG_MAX). */
 #define PG_TEXT_MAX 320
 
@@ -471,10 +469,7 @@ static int pg_alter_password(struct rot_session *s, const char *username, const 
     char *ident = NULL, *lit = NULL;
     char until[64];
     int status = -1;
-    if (opts->retain_current) {
-        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
-                          "PostgreSQL has no secondary passwords (mysql-dual-password is MySQL's)");
-    }
+    assert(!opts->retain_current); /* refused by pg_set_own_password, never asked by a master */
     sm_buf_init(&sql, PG_SQL_MAX);
     pg_valid_until(opts, until, sizeof(until));
     if ((ident = rot_pg_escape(s, username, false, err)) == NULL ||
@@ -497,6 +492,12 @@ static int pg_set_own_password(struct rot_session *s, const char *username,
                                const char *current_password, const char *new_password,
                                const struct rot_password_opts *opts, struct sm_err *err) {
     (void)current_password;
+    /* setSecret does not check the settings again (rotation.c rot_step_check_settings): a
+     * mysql-dual-password turned on since createSecret arrives here. */
+    if (opts->retain_current) {
+        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
+                          "PostgreSQL has no secondary passwords (mysql-dual-password is MySQL's)");
+    }
     /* A role whose sessions start with `SET role` (ALTER ROLE ... SET role) acts as that role; a
      * role may only change its own password as itself. */
     if (rot_pg_exec(s, "SET ROLE NONE", 0, NULL, "SET ROLE NONE", NULL, err) != 0) {
@@ -565,10 +566,7 @@ static int pg_sync_alternate_user(struct rot_session *admin, const struct rot_us
     int status = -1;
 
     char until[64];
-    if (opts->retain_current) {
-        return sm_err_set(err, ROT_ERR_UNSUPPORTED,
-                          "PostgreSQL has no secondary passwords (mysql-dual-password is MySQL's)");
-    }
+    assert(!opts->retain_current); /* another role's password: set_secret.c never keeps one */
     pg_valid_until(opts, until, sizeof(until));
     if (rot_pg_escape_names(admin, users, &nm, &ids, err) != 0 ||
         rot_pg_exec(admin, "BEGIN", 0, NULL, "BEGIN", NULL, err) != 0) {

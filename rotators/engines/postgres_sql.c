@@ -8,9 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Ceiling of one statement (two escaped names and a verifier fit many times over). */
-#define PG_SQL_MAX (16u * 1024u)
-
 /*
  * libpq tells why a connection attempt failed only in words: PQerrorMessage holds libpq's own
  * messages and the server's (there is no SQLSTATE for a connection that never completed). bootstrap

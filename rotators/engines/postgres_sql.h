@@ -21,6 +21,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Ceiling of one statement the engine builds (two escaped names and a verifier fit many times
+ * over). */
+#define PG_SQL_MAX (16u * 1024u)
+
 /* What a failed connection attempt was, from libpq's text (PQerrorMessage, one line): with tls,
  * whether it was a TLS attempt; used_password, whether the server asked for the password
  * (PQconnectionUsedPassword). */

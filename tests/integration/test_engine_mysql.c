@@ -401,6 +401,42 @@ SM_TEST(SERVER_sync_targeting_the_original_never_touches_its_grants) {
     db_my_exec("DROP DATABASE `%s`", db);
 }
 
+/* MariaDB: the account's authentication methods, as SHOW CREATE USER lists them (without the
+ * hash), e.g. " IDENTIFIED VIA mysql_native_password OR unix_socket". */
+static const char *methods_of(const char *user, char *out, size_t size) {
+    snprintf(out, size, "%s", db_my_rows("SHOW CREATE USER %s@'%%'", db_my_lit(user)));
+    char *using = strstr(out, " USING '"), *end = using != NULL ? strchr(using + 8, '\'') : NULL;
+    if (end != NULL) { /* the hash: it changes */
+        memmove(using, end + 1, strlen(end + 1) + 1);
+    }
+    return strstr(out, " IDENTIFIED VIA ") != NULL ? strstr(out, " IDENTIFIED VIA ") : out;
+}
+
+SM_TEST(mariadb_sync_setting_the_original_keeps_its_authentication_methods) {
+    const struct rot_password_opts lifetime = {.lifetime_days = 20};
+    const char *orig = db_uniq("twoauth");
+    char clone[96], shown[1024];
+    snprintf(clone, sizeof(clone), "%s_clone", orig);
+    drop_user(orig, "%");
+    drop_user(clone, "%");
+    db_my_exec("CREATE USER %s@'%%' IDENTIFIED VIA mysql_native_password USING "
+               "PASSWORD('Orig-pa55') OR unix_socket",
+               db_my_lit(orig));
+    SM_ASSERT_STR_EQ(methods_of(orig, shown, sizeof(shown)),
+                     " IDENTIFIED VIA mysql_native_password OR unix_socket");
+    db_sync_to(orig, clone, clone, "Clone-pa55", NULL);
+    /* The administrator sets the original's password: both of its methods are left. */
+    db_sync_to(orig, clone, orig, "Orig-pa55-2", &lifetime);
+    SM_ASSERT_STR_EQ(methods_of(orig, shown, sizeof(shown)),
+                     " IDENTIFIED VIA mysql_native_password OR unix_socket PASSWORD EXPIRE "
+                     "INTERVAL 20 DAY");
+    SM_ASSERT(db_engine_can_login(orig, "Orig-pa55-2", ROT_TLS_AUTO));
+    SM_ASSERT(!db_engine_can_login(orig, "Orig-pa55", ROT_TLS_AUTO));
+    SM_ASSERT_STR_EQ(lifetime_of(orig, "%"), "20");
+    drop_user(clone, "%");
+    drop_user(orig, "%");
+}
+
 SM_TEST(SERVER_sync_creates_a_missing_clone_unknown_and_gives_the_target_its_lifetime) {
     const struct rot_password_opts lifetime = {.lifetime_days = 40};
     const char *orig = db_uniq("noclone");

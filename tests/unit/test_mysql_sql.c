@@ -227,6 +227,34 @@ SM_TEST(mysql_set_password_and_lifetime_statements_name_every_account) {
     sm_buf_clean_up(&b);
 }
 
+/* The statements an administrator's password takes: MySQL's one (with the lifetime), MariaDB's
+ * and old MySQL's SET PASSWORD FOR per account (which keeps a MariaDB account's methods). */
+SM_TEST(mysql_password_stmts_follow_the_server) {
+    const char *hosts[] = {"%", "10.0.%"};
+    const struct rot_password_opts lifetime = {.lifetime_days = 90};
+    struct rot_mysql_version my = parse_ok("9.7.4-2"), maria = parse_ok("10.11.6-MariaDB"),
+                             old = parse_ok("5.6.51");
+    struct sm_buf b;
+    struct sm_err err;
+    sm_buf_init(&b, 4096);
+    SM_ASSERT(rot_mysql_one_password_stmt(&my));
+    SM_ASSERT(!rot_mysql_one_password_stmt(&maria));
+    SM_ASSERT(!rot_mysql_one_password_stmt(&old));
+    SM_ASSERT_OK(rot_mysql_sql_password_stmt(&b, &my, "u", hosts, 2, 0, "pw", &lifetime, &err),
+                 err);
+    SM_ASSERT_STR_EQ(b.data, "ALTER USER 'u'@'%' DISCARD OLD PASSWORD, 'u'@'%' IDENTIFIED BY 'pw', "
+                             "'u'@'10.0.%' DISCARD OLD PASSWORD, 'u'@'10.0.%' IDENTIFIED BY 'pw' "
+                             "PASSWORD EXPIRE INTERVAL 90 DAY");
+    for (size_t i = 0; i < 2; i++) {
+        const struct rot_mysql_version *v = i == 0 ? &maria : &old;
+        sm_buf_reset(&b);
+        SM_ASSERT_OK(rot_mysql_sql_password_stmt(&b, v, "u", hosts, 2, 1, "pw", &lifetime, &err),
+                     err);
+        SM_ASSERT_STR_EQ(b.data, "SET PASSWORD FOR 'u'@'10.0.%' = PASSWORD('pw')");
+    }
+    sm_buf_clean_up(&b);
+}
+
 /* Runs one builder into a static buffer. */
 typedef int builder_fn(struct sm_buf *out, const struct rot_mysql_version *v, const char *user,
                        const char *host, const char *plugin, const char *pw, struct sm_err *err);
